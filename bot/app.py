@@ -1,0 +1,39 @@
+"""Builds the Bolt app: settings and storage in, listeners registered, nothing else."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot.config import Settings
+from bot.deps import Deps
+from bot.listeners import register_all
+from bot.listeners.events import once_per_event
+from bot.slack_client import make_web_client
+from storage.db import get_engine
+
+
+def build_app(
+    settings: Settings, *, socket_mode: bool = False, client: WebClient | None = None
+) -> App:
+    """The copbot Bolt app. Over HTTP every request's signature is verified."""
+    deps = Deps(settings=settings, engine=get_engine(settings.database_url))
+    app = App(
+        token=settings.slack_bot_token,
+        signing_secret=settings.slack_signing_secret if not socket_mode else None,
+        request_verification_enabled=not socket_mode,
+        client=client or make_web_client(settings),
+        logger=logging.getLogger("copbot.bolt"),
+    )
+
+    def inject(context: dict[str, Any], next: Any) -> Any:
+        context["copbot"] = deps
+        return next()
+
+    app.middleware(inject)
+    app.middleware(once_per_event)
+    register_all(app)
+    return app

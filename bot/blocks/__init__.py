@@ -1,0 +1,69 @@
+"""Block Kit builders: plain values in, dicts out, no I/O.
+
+Text limits follow Block Kit's documentation: 3,000 characters in a section's text,
+150 in a header or a plain-text label, 50 blocks in a message or a modal, 100 in a Home tab.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+Block = dict[str, Any]
+
+MAX_SECTION_TEXT = 3000
+MAX_HEADER_TEXT = 150
+MAX_MESSAGE_BLOCKS = 50
+MAX_MODAL_BLOCKS = 100
+MAX_HOME_BLOCKS = 100
+
+
+def escape(text: str) -> str:
+    """Escape the three characters Slack's mrkdwn treats as control characters."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def plain(text: str, limit: int = MAX_HEADER_TEXT) -> dict[str, Any]:
+    return {"type": "plain_text", "text": clip(text, limit), "emoji": True}
+
+
+def header(text: str) -> Block:
+    return {"type": "header", "text": plain(text)}
+
+
+def section(text: str, **extra: Any) -> Block:
+    return {
+        "type": "section",
+        "text": {"type": "mrkdwn", "text": clip(text, MAX_SECTION_TEXT)},
+        **extra,
+    }
+
+
+def context(text: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(text, 2000)}]}
+
+
+def divider() -> Block:
+    return {"type": "divider"}
+
+
+def mention(user_id: str) -> str:
+    return f"<@{user_id}>"
+
+
+def channel_link(channel_id: str) -> str:
+    return f"<#{channel_id}>"
+
+
+def join_words(items: list[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def message(text: str, blocks: list[Block]) -> dict[str, Any]:
+    """A message payload: blocks plus the plain-text fallback Slack shows in notifications."""
+    return {"text": text, "blocks": blocks[:MAX_MESSAGE_BLOCKS]}

@@ -1,0 +1,257 @@
+"""Block Kit for communities: the new-community modal, rosters, announcements, App Home."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from bot.blocks import (
+    MAX_HOME_BLOCKS,
+    Block,
+    channel_link,
+    context,
+    divider,
+    escape,
+    header,
+    join_words,
+    mention,
+    message,
+    plain,
+    section,
+)
+from bot.services.communities import CommunitySummary, RosterEntry
+from storage.models import (
+    MAX_NAME_LENGTH,
+    MAX_TEXT_LENGTH,
+    PURPOSE_AREA_LABELS,
+    Community,
+    PurposeArea,
+    Role,
+)
+
+NEW_COMMUNITY_CALLBACK = "community_new"
+# block ids of the new-community modal; each input's action id is "value"
+NAME, MISSION, DESCRIPTION, AREAS, CHANNEL, LEADER = (
+    "name",
+    "mission",
+    "description",
+    "areas",
+    "channel",
+    "leader",
+)
+
+
+def _input(
+    block_id: str,
+    label: str,
+    element: dict[str, Any],
+    *,
+    optional: bool = False,
+    hint: str | None = None,
+) -> Block:
+    block: Block = {
+        "type": "input",
+        "block_id": block_id,
+        "label": plain(label, 2000),
+        "element": {**element, "action_id": "value"},
+        "optional": optional,
+    }
+    if hint:
+        block["hint"] = plain(hint, 2000)
+    return block
+
+
+def new_community_modal(channel_id: str, creator: str, *, staff: bool) -> dict[str, Any]:
+    """The `/cop new` modal; staff also choose the first leader."""
+    area_options = [{"text": plain(PURPOSE_AREA_LABELS[a]), "value": a.value} for a in PurposeArea]
+    blocks: list[Block] = [
+        _input(
+            NAME,
+            "Community name",
+            {
+                "type": "plain_text_input",
+                "max_length": MAX_NAME_LENGTH,
+                "placeholder": plain("e.g. Early-career oncologists"),
+            },
+        ),
+        _input(
+            CHANNEL,
+            "Channel",
+            {
+                "type": "conversations_select",
+                "default_to_current_conversation": True,
+                "initial_conversation": channel_id,
+                "filter": {"include": ["public", "private"], "exclude_bot_users": True},
+            },
+            hint="The community's home: calls, reminders and the plan are posted here.",
+        ),
+        _input(
+            MISSION,
+            "Mission statement",
+            {"type": "plain_text_input", "multiline": True, "max_length": MAX_TEXT_LENGTH},
+            optional=True,
+            hint="Why this community exists, in a sentence or two.",
+        ),
+        _input(
+            DESCRIPTION,
+            "Description",
+            {"type": "plain_text_input", "multiline": True, "max_length": MAX_TEXT_LENGTH},
+            optional=True,
+            hint="Who it is for and what members do together.",
+        ),
+        _input(
+            AREAS,
+            "Purpose areas",
+            {"type": "checkboxes", "options": area_options},
+            optional=True,
+            hint="The kinds of activity the community is organised around.",
+        ),
+    ]
+    if staff:
+        blocks.append(
+            _input(
+                LEADER,
+                "First leader",
+                {"type": "users_select", "initial_user": creator},
+                hint="Staff may create a community for someone else to lead.",
+            )
+        )
+    return {
+        "type": "modal",
+        "callback_id": NEW_COMMUNITY_CALLBACK,
+        "title": plain("New community", 24),
+        "submit": plain("Create", 24),
+        "close": plain("Cancel", 24),
+        "private_metadata": json.dumps({"channel": channel_id}),
+        "blocks": blocks,
+    }
+
+
+def _role_word(role: Role) -> str:
+    return "Leader" if role == Role.LEADER else "Member"
+
+
+def roster_message(community: Community, entries: Sequence[RosterEntry]) -> dict[str, Any]:
+    leaders = [e.user_id for e in entries if e.role == Role.LEADER]
+    members = [e.user_id for e in entries if e.role == Role.MEMBER]
+    name = escape(community.name)
+    blocks: list[Block] = [header(f"{community.name}: {len(entries)} people")]
+    blocks.append(
+        section(
+            f"*Leaders ({len(leaders)})*\n" + (", ".join(map(mention, leaders)) or "_none yet_")
+        )
+    )
+    if members:
+        # a section holds 3,000 characters: about 190 mentions; longer rosters continue
+        chunk: list[str] = []
+        first = True
+        for uid in members:
+            chunk.append(mention(uid))
+            if len(chunk) == 150:
+                blocks.append(_members_section(chunk, len(members), first))
+                chunk, first = [], False
+        if chunk:
+            blocks.append(_members_section(chunk, len(members), first))
+    else:
+        blocks.append(section("*Members (0)*\nNo members yet. Anyone can join with `/cop join`."))
+    text = (
+        f"{name}: {len(leaders)} leader(s), {len(members)} member(s). "
+        f"Leaders: {join_words(list(map(mention, leaders))) or 'none'}."
+    )
+    return {"response_type": "ephemeral", **message(text, blocks)}
+
+
+def _members_section(chunk: list[str], total: int, first: bool) -> Block:
+    title = f"*Members ({total})*\n" if first else ""
+    return section(title + ", ".join(chunk))
+
+
+def leaders_message(community: Community, leaders: Sequence[str]) -> dict[str, Any]:
+    who = join_words([mention(u) for u in leaders]) or "nobody yet"
+    text = f"Leaders of {escape(community.name)}: {who}."
+    blocks = [
+        section(f"*Leaders of {escape(community.name)}*: {who}"),
+        context("Leaders and staff can change them with `/cop leaders @a @b` (at most two)."),
+    ]
+    return {"response_type": "ephemeral", **message(text, blocks)}
+
+
+def leaders_changed_announcement(
+    community: Community, leaders: Sequence[str], changed_by: str
+) -> dict[str, Any]:
+    who = join_words([mention(u) for u in leaders])
+    verb = "is" if len(leaders) == 1 else "are"
+    text = (
+        f"The leaders of {escape(community.name)} {verb} now {who}. (Set by {mention(changed_by)}.)"
+    )
+    blocks = [section(f":busts_in_silhouette: {text}")]
+    return message(text, blocks)
+
+
+def welcome_announcement(community: Community, leader: str) -> dict[str, Any]:
+    name = escape(community.name)
+    lines = [f":seedling: *{name}* is now a Community of Practice, led by {mention(leader)}."]
+    if community.mission:
+        lines.append(f"> {escape(community.mission)[:2800]}")
+    if community.areas:
+        lines.append("Purpose: " + ", ".join(PURPOSE_AREA_LABELS[a] for a in community.areas) + ".")
+    lines.append("Join with `/cop join`; see who is here with `/cop members`.")
+    text = f"{name} is now a Community of Practice, led by {mention(leader)}. Join with /cop join."
+    return message(text, [section("\n".join(lines))])
+
+
+def home_view(
+    viewer: str, mine: Sequence[CommunitySummary], everyone: Sequence[CommunitySummary] | None
+) -> dict[str, Any]:
+    """The App Home tab: the viewer's communities; for staff, every community too."""
+    blocks: list[Block] = [header("Your communities")]
+    if mine:
+        for s in mine:
+            blocks.append(
+                section(
+                    f"*{escape(s.community.name)}* in {channel_link(s.community.slack_channel_id)}\n"
+                    f"{_role_word(s.role)} · {s.leader_count} leader(s), {s.member_count} people"
+                )
+            )
+    else:
+        blocks.append(
+            section(
+                "You are not in a community yet. In a community's channel, `/cop join` makes you a "
+                "member; `/cop new` starts a new one."
+            )
+        )
+    if everyone is not None:
+        blocks += [divider(), header(f"All communities ({len(everyone)})")]
+        if not everyone:
+            blocks.append(section("No communities yet. Create the first with `/cop new`."))
+        room = MAX_HOME_BLOCKS - len(blocks) - 1
+        for s in everyone[:room]:
+            warn = " :warning: no leader" if s.leader_count == 0 else ""
+            blocks.append(
+                section(
+                    f"*{escape(s.community.name)}* in {channel_link(s.community.slack_channel_id)}\n"
+                    f"{s.leader_count} of 2 leaders · {s.member_count} people{warn}"
+                )
+            )
+        if len(everyone) > room:
+            blocks.append(context(f"…and {len(everyone) - room} more."))
+    blocks.append(context("`/cop help` lists every command."))
+    return {"type": "home", "blocks": blocks[:MAX_HOME_BLOCKS]}
+
+
+def no_community_message(channel_id: str) -> dict[str, Any]:
+    text = (
+        "This channel has no community yet. Create one here with `/cop new`, "
+        "or join one elsewhere with `/cop join #channel`."
+    )
+    return {"response_type": "ephemeral", **message(text, [section(text)])}
+
+
+def ephemeral(text: str) -> dict[str, Any]:
+    return {"response_type": "ephemeral", **message_for(text)}
+
+
+def message_for(text: str) -> dict[str, Any]:
+    """A one-section message with its plain-text fallback."""
+    return message(text, [section(text)])

@@ -1,0 +1,78 @@
+"""The `/cop` subcommands, each with a usage line and one line of help, and the help message."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any
+
+from bot.blocks import context, header, message, section
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    name: str
+    usage: str
+    summary: str
+
+
+SUBCOMMANDS: tuple[Subcommand, ...] = (
+    Subcommand("help", "/cop help", "List these commands."),
+    Subcommand("new", "/cop new", "Create a community for a channel; you become its first leader."),
+    Subcommand(
+        "plan", "/cop plan", "Work through the seven-section planning tool with your co-leader."
+    ),
+    Subcommand("leaders", "/cop leaders [@a @b]", "Show the leaders, or set them (at most two)."),
+    Subcommand("join", "/cop join [#channel]", "Join this channel's community (or the one named)."),
+    Subcommand(
+        "leave", "/cop leave [#channel]", "Leave this channel's community (or the one named)."
+    ),
+    Subcommand("members", "/cop members", "List the community's leaders and members."),
+    Subcommand(
+        "schedule", "/cop schedule", "Schedule a community call; it becomes a Zoom meeting."
+    ),
+    Subcommand("calls", "/cop calls", "Upcoming calls with join links, in your own time zone."),
+    Subcommand(
+        "announce", "/cop announce", "Staff: post an announcement to one or all communities."
+    ),
+    Subcommand("poll", "/cop poll", "Ask the community a question and collect answers."),
+    Subcommand("report", "/cop report", "Write or collect the annual progress report."),
+    Subcommand("agenda", "/cop agenda", "Submit the onsite meeting agenda (due in early May)."),
+    Subcommand(
+        "year", "/cop year", "Start from the sample August-May year of calls and milestones."
+    ),
+    Subcommand("share", "/cop share", "Share a learning opportunity with the community."),
+    Subcommand("resources", "/cop resources", "Guidelines, readings, recordings and slides."),
+)
+
+NAMES = frozenset(s.name for s in SUBCOMMANDS)
+
+
+def help_lines(built: Collection[str]) -> list[str]:
+    lines = []
+    for sub in SUBCOMMANDS:
+        soon = "" if sub.name in built else " _(coming soon)_"
+        lines.append(f"`{sub.usage}` {sub.summary}{soon}")
+    return lines
+
+
+def help_message(built: Collection[str], intro: str | None = None) -> dict[str, Any]:
+    """The ephemeral help: every subcommand with one line each."""
+    lines = help_lines(built)
+    blocks = []
+    if intro:
+        blocks.append(section(intro))
+    blocks += [
+        header("copbot: your Community of Practice in Slack"),
+        section("\n".join(lines)),
+        context(
+            "Run these in your community's channel. Leaders plan and schedule; "
+            "members join, get reminders and answer polls."
+        ),
+    ]
+    text = (
+        (intro + "\n\n" if intro else "")
+        + "copbot commands:\n"
+        + "\n".join(line.replace(" _(coming soon)_", " (coming soon)") for line in lines)
+    )
+    return {"response_type": "ephemeral", **message(text, blocks)}

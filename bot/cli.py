@@ -1,0 +1,143 @@
+"""The `copbot` command line: run (Socket Mode), serve (HTTP), scheduler, tick, db upgrade.
+
+Configuration errors print one line naming the variable and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+from bot.config import ConfigError, Settings
+from storage import db
+
+log = logging.getLogger("copbot")
+
+EXIT_CONFIG = 2
+
+
+def _setup_logging() -> None:
+    level = os.environ.get("COPBOT_LOG_LEVEL", "INFO").upper()
+    logging.basicConfig(
+        level=getattr(logging, level, logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # slack_sdk logs request bodies (tokens included) at DEBUG: keep it quieter
+    logging.getLogger("slack_sdk").setLevel(max(logging.INFO, logging.getLogger().level))
+
+
+def prepare_database(settings: Settings) -> None:
+    """SQLite is migrated on start; PostgreSQL must be upgraded with `copbot db upgrade`."""
+    if db.is_sqlite(settings.database_url):
+        db.upgrade(settings.database_url)
+        return
+    current, head = db.schema_status(settings.database_url)
+    if current != head:
+        raise ConfigError(
+            f"DATABASE_URL points at a database whose schema is at {current or 'nothing'}, "
+            f"not {head}: run `copbot db upgrade` first"
+        )
+
+
+def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
+    settings.require_for_socket_mode()
+    prepare_database(settings)
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from bot.app import build_app
+
+    app = build_app(settings, socket_mode=True)
+    log.info("copbot is connecting to Slack over Socket Mode")
+    SocketModeHandler(app, settings.slack_app_token).start()
+    return 0
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    settings.require_for_http()
+    if args.workers < 1 or args.threads < 1:
+        raise ConfigError("--workers and --threads must be at least 1")
+    prepare_database(settings)
+    db.dispose_engines()  # no connection crosses the fork into the workers
+    from bot.server import run_gunicorn
+
+    log.info(
+        "copbot serves POST /slack/events and GET /healthz on %s:%s with %d worker(s)",
+        args.host,
+        args.port,
+        args.workers,
+    )
+    run_gunicorn(settings, args.host, args.port, args.workers, args.threads)
+    return 0
+
+
+def cmd_not_built(_settings: Settings, args: argparse.Namespace) -> int:
+    print(
+        f"copbot {args.command}: the reminder scheduler is not part of this version yet; "
+        "there is nothing for it to send.",
+        file=sys.stderr,
+    )
+    return EXIT_CONFIG
+
+
+def cmd_db(settings: Settings, args: argparse.Namespace) -> int:
+    if args.db_command == "upgrade":
+        db.upgrade(settings.database_url)
+        current, head = db.schema_status(settings.database_url)
+        print(f"database schema is at revision {current} (head {head})")
+        return 0
+    current, head = db.schema_status(settings.database_url)
+    state = "up to date" if current == head else "needs `copbot db upgrade`"
+    print(f"database schema: {current or 'empty'}; code expects {head}: {state}")
+    return 0 if current == head else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="copbot", description="Run Communities of Practice in Slack."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="the bot over Socket Mode (needs SLACK_APP_TOKEN)")
+    run.set_defaults(func=cmd_run)
+
+    serve = sub.add_parser("serve", help="the bot over HTTP: POST /slack/events, GET /healthz")
+    serve.add_argument("--host", default="0.0.0.0")
+    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
+    serve.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
+    serve.add_argument("--threads", type=int, default=8, help="threads per worker (default 8)")
+    serve.add_argument(
+        "--no-scheduler", action="store_true", help="do not run the scheduler in this process"
+    )
+    serve.set_defaults(func=cmd_serve)
+
+    scheduler = sub.add_parser("scheduler", help="the scheduler alone")
+    scheduler.set_defaults(func=cmd_not_built)
+    tick = sub.add_parser("tick", help="one scheduler pass, then exit")
+    tick.add_argument("--now", help="ISO-8601 instant to run the pass as of")
+    tick.set_defaults(func=cmd_not_built)
+
+    dbp = sub.add_parser("db", help="database schema")
+    dbsub = dbp.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    dbsub.add_parser("upgrade", help="create or migrate the schema")
+    dbsub.add_parser("status", help="show the schema revision")
+    dbp.set_defaults(func=cmd_db)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _setup_logging()
+    try:
+        settings = Settings.load()
+        return args.func(settings, args)
+    except ConfigError as e:
+        print(f"copbot: {e}", file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

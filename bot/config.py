@@ -1,0 +1,209 @@
+"""Settings: one object read from the environment and `.env`, validated once at start-up.
+
+Every variable of the interface contract lives here. An invalid value raises
+`ConfigError` whose message is one line naming the variable, so the command line can
+print it and stop.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dotenv import dotenv_values
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_ZOOM_API_URL = "https://api.zoom.us/v2"
+DEFAULT_ZOOM_OAUTH_URL = "https://zoom.us/oauth/token"
+DEFAULT_DATABASE_URL = "sqlite:///copbot.db"
+
+APP_SETTINGS_URL = "https://api.slack.com/apps"
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+
+
+class ConfigError(ValueError):
+    """A setting is missing or invalid; the message is one line naming the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Validated configuration. Build it with `Settings.load()` or `Settings.from_mapping()`."""
+
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    zoom_account_id: str | None = None
+    zoom_client_id: str | None = None
+    zoom_client_secret: str | None = None
+    zoom_api_url: str = DEFAULT_ZOOM_API_URL
+    zoom_oauth_url: str = DEFAULT_ZOOM_OAUTH_URL
+    database_url: str = DEFAULT_DATABASE_URL
+    staff: frozenset[str] = field(default_factory=frozenset)
+    timezone: str = "UTC"
+
+    # ---- construction -------------------------------------------------------------
+    @classmethod
+    def load(cls, env_file: str | Path | None = ".env") -> Settings:
+        """Read the process environment, falling back to `.env` for unset variables."""
+        values: dict[str, str | None] = {}
+        if env_file and Path(env_file).is_file():
+            values.update(dotenv_values(env_file))
+        values.update(os.environ)
+        return cls.from_mapping(values)
+
+    @classmethod
+    def from_mapping(cls, env: Mapping[str, str | None]) -> Settings:
+        def get(name: str) -> str | None:
+            value = env.get(name)
+            if value is None:
+                return None
+            value = value.strip()
+            return value or None
+
+        settings = cls(
+            slack_bot_token=get("SLACK_BOT_TOKEN"),
+            slack_signing_secret=get("SLACK_SIGNING_SECRET"),
+            slack_app_token=get("SLACK_APP_TOKEN"),
+            slack_api_url=_url("SLACK_API_URL", get("SLACK_API_URL") or DEFAULT_SLACK_API_URL),
+            zoom_account_id=get("ZOOM_ACCOUNT_ID"),
+            zoom_client_id=get("ZOOM_CLIENT_ID"),
+            zoom_client_secret=get("ZOOM_CLIENT_SECRET"),
+            zoom_api_url=_url("ZOOM_API_URL", get("ZOOM_API_URL") or DEFAULT_ZOOM_API_URL),
+            zoom_oauth_url=_url("ZOOM_OAUTH_URL", get("ZOOM_OAUTH_URL") or DEFAULT_ZOOM_OAUTH_URL),
+            database_url=_database_url(get("DATABASE_URL") or DEFAULT_DATABASE_URL),
+            staff=_staff(get("COPBOT_STAFF")),
+            timezone=_timezone(get("COPBOT_TIMEZONE") or "UTC"),
+        )
+        settings._check_token_shapes()
+        return settings
+
+    def _check_token_shapes(self) -> None:
+        if self.slack_bot_token and not self.slack_bot_token.startswith("xoxb-"):
+            raise ConfigError(
+                "SLACK_BOT_TOKEN must be a bot token starting with 'xoxb-' "
+                "(OAuth & Permissions > Bot User OAuth Token)"
+            )
+        if self.slack_app_token and not self.slack_app_token.startswith("xapp-"):
+            raise ConfigError(
+                "SLACK_APP_TOKEN must be an app-level token starting with 'xapp-' "
+                "(Basic Information > App-Level Tokens)"
+            )
+
+    # ---- what each mode needs -----------------------------------------------------
+    def require_for_socket_mode(self) -> None:
+        """`copbot run` needs the bot token and an app-level token."""
+        missing = []
+        if not self.slack_bot_token:
+            missing.append(
+                "SLACK_BOT_TOKEN (the Bot User OAuth Token, xoxb-…, under "
+                "OAuth & Permissions after installing the app)"
+            )
+        if not self.slack_app_token:
+            missing.append(
+                "SLACK_APP_TOKEN (an app-level token, xapp-…, with the connections:write "
+                "scope, under Basic Information > App-Level Tokens)"
+            )
+        if missing:
+            raise ConfigError(
+                "copbot run needs "
+                + " and ".join(missing)
+                + f"; create the app from app_manifest.yml at {APP_SETTINGS_URL} "
+                "and put the values in .env"
+            )
+
+    def require_for_http(self) -> None:
+        """`copbot serve` needs the bot token and the signing secret."""
+        if not self.slack_signing_secret:
+            raise ConfigError(
+                "SLACK_SIGNING_SECRET is not set: copbot serve verifies every request with it "
+                f"(Basic Information > App Credentials at {APP_SETTINGS_URL})"
+            )
+        if not self.slack_bot_token:
+            raise ConfigError(
+                "SLACK_BOT_TOKEN is not set: copbot serve needs the Bot User OAuth Token "
+                f"(xoxb-…, OAuth & Permissions at {APP_SETTINGS_URL})"
+            )
+
+    # ---- derived ------------------------------------------------------------------
+    @property
+    def zoom_configured(self) -> bool:
+        return bool(self.zoom_account_id and self.zoom_client_id and self.zoom_client_secret)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def is_staff(self, user_id: str) -> bool:
+        return user_id in self.staff
+
+    def __repr__(self) -> str:  # secrets never reach logs
+        shown = {
+            "slack_api_url": self.slack_api_url,
+            "database_url": _redact_url(self.database_url),
+            "timezone": self.timezone,
+            "staff": sorted(self.staff),
+            "zoom_configured": self.zoom_configured,
+        }
+        return f"Settings({shown})"
+
+    __str__ = __repr__
+
+
+def _url(name: str, value: str) -> str:
+    if not re.match(r"^https?://[^\s/]+", value):
+        raise ConfigError(f"{name} must be an http(s) URL, got {value!r}")
+    return value
+
+
+def _database_url(value: str) -> str:
+    try:
+        url = make_url(value)
+    except ArgumentError:
+        raise ConfigError(
+            "DATABASE_URL is malformed: expected e.g. sqlite:///copbot.db or "
+            "postgresql://user:password@host:5432/copbot"
+        ) from None
+    backend = url.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise ConfigError(
+            f"DATABASE_URL uses {backend!r}: copbot supports sqlite:/// and postgresql:// only"
+        )
+    if backend == "postgresql" and not url.database:
+        raise ConfigError("DATABASE_URL names no database: add /DBNAME after the host")
+    return value
+
+
+def _staff(value: str | None) -> frozenset[str]:
+    if not value:
+        return frozenset()
+    ids = [part.strip() for part in value.split(",") if part.strip()]
+    bad = [i for i in ids if not _USER_ID.match(i)]
+    if bad:
+        raise ConfigError(
+            f"COPBOT_STAFF must be comma-separated Slack user IDs like U012AB3CD, got {bad[0]!r}"
+        )
+    return frozenset(ids)
+
+
+def _timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"COPBOT_TIMEZONE {value!r} is not an IANA time zone (e.g. America/Chicago)"
+        ) from None
+    return value
+
+
+def _redact_url(value: str) -> str:
+    try:
+        return make_url(value).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<invalid>"

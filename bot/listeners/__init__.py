@@ -1,0 +1,11 @@
+"""Slack listeners, one module per surface; each has `register(app)`."""
+
+from slack_bolt import App
+
+from bot.listeners import commands, events, views
+
+
+def register_all(app: App) -> None:
+    commands.register(app)
+    views.register(app)
+    events.register(app)

@@ -1,0 +1,74 @@
+"""Events API: App Home, and the guard that handles a retried event only once."""
+
+from __future__ import annotations
+
+import logging
+import zlib
+from datetime import timedelta
+from typing import Any
+
+from slack_bolt import App, BoltResponse
+from slack_sdk import WebClient
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+
+from bot.blocks.community import home_view
+from bot.deps import Deps
+from bot.services import communities as svc
+from bot.services.permissions import Action, can
+from storage.db import session_scope
+from storage.models import HandledEvent, utcnow
+
+log = logging.getLogger(__name__)
+KEEP_HANDLED_EVENTS = timedelta(days=1)
+
+
+def claim_event(deps: Deps, event_id: str) -> bool:
+    """Record `event_id` as handled; False when it was already (a retry or a duplicate)."""
+    try:
+        with session_scope(deps.engine) as session:
+            session.add(HandledEvent(event_id=event_id))
+    except IntegrityError:
+        return False
+    if zlib.crc32(event_id.encode()) % 100 == 0:  # prune now and then, cheaply
+        with session_scope(deps.engine) as session:
+            session.exec(
+                delete(HandledEvent).where(
+                    HandledEvent.received_at < utcnow() - KEEP_HANDLED_EVENTS
+                )
+            )
+    return True
+
+
+def once_per_event(body: dict[str, Any], context: dict[str, Any], next: Any) -> Any:
+    """Global middleware: an event delivered twice (Slack retries) is handled once."""
+    event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+    if event_id and not claim_event(context["copbot"], event_id):
+        log.info("event %s already handled; ignoring the retry", event_id)
+        return BoltResponse(status=200, body="")
+    return next()
+
+
+def handle_app_home_opened(
+    event: dict[str, Any], client: WebClient, context: dict[str, Any]
+) -> None:
+    if event.get("tab", "home") != "home":
+        return
+    deps: Deps = context["copbot"]
+    publish_home(client, deps, event["user"])
+
+
+def publish_home(client: WebClient, deps: Deps, user_id: str) -> None:
+    actor = deps.actor(user_id)
+    with session_scope(deps.engine) as session:
+        mine = svc.for_person(session, user_id)
+        everyone = (
+            svc.all_communities(session, user_id)
+            if can(actor, Action.VIEW_ALL_COMMUNITIES)
+            else None
+        )
+    client.views_publish(user_id=user_id, view=home_view(user_id, mine, everyone))
+
+
+def register(app: App) -> None:
+    app.event("app_home_opened")(handle_app_home_opened)

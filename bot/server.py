@@ -1,0 +1,82 @@
+"""The HTTP surface: a WSGI application (`POST /slack/events`, `GET /healthz`) and the
+gunicorn runner behind `copbot serve`.
+
+Workers build their own app after the fork, so no database connection or HTTP session
+crosses a process boundary.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from sqlalchemy import text
+
+from bot.app import build_app
+from bot.config import Settings
+from storage.db import get_engine
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+
+
+def make_wsgi_app(settings: Settings) -> Callable[..., Iterable[bytes]]:
+    """The WSGI application for `settings`."""
+    bolt = SlackRequestHandler(build_app(settings), path=EVENTS_PATH)
+    engine = get_engine(settings.database_url)
+
+    def healthz(start_response: Callable[..., Any]) -> Iterable[bytes]:
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            status, body = "200 OK", {"ok": True, "database": "ok"}
+        except Exception as e:  # noqa: BLE001 - the health check reports any failure
+            log.warning("health check: database unreachable: %s", type(e).__name__)
+            status, body = "503 Service Unavailable", {"ok": False, "database": "unreachable"}
+        payload = json.dumps(body).encode()
+        start_response(
+            status, [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))]
+        )
+        return [payload]
+
+    def application(environ: dict[str, Any], start_response: Callable[..., Any]):
+        path = environ.get("PATH_INFO", "")
+        if path == "/healthz" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+            return healthz(start_response)
+        return bolt(environ, start_response)
+
+    return application
+
+
+def run_gunicorn(
+    settings: Settings,
+    host: str,
+    port: int,
+    workers: int,
+    threads: int,
+    on_starting: Callable[[], None] | None = None,
+) -> None:
+    """Serve the WSGI app with gunicorn's threaded workers."""
+    from gunicorn.app.base import BaseApplication
+
+    class CopbotServer(BaseApplication):
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("threads", threads)
+            self.cfg.set("timeout", 30)
+            self.cfg.set("graceful_timeout", 10)
+            self.cfg.set("accesslog", None)
+            self.cfg.set("proc_name", "copbot")
+            if on_starting is not None:
+                self.cfg.set("on_starting", lambda _server: on_starting())
+
+        def load(self):
+            return make_wsgi_app(settings)
+
+    CopbotServer().run()

@@ -1,0 +1,291 @@
+"""Communities and their people: creation, leaders (at most two), joining and leaving."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import case, func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from bot.services import CopError
+from bot.services.people import ensure_people
+from storage.models import (
+    MAX_NAME_LENGTH,
+    MAX_TEXT_LENGTH,
+    Community,
+    Membership,
+    PurposeArea,
+    Role,
+)
+
+MAX_LEADERS = 2
+
+
+class DuplicateCommunity(CopError):
+    def __init__(self, existing: Community, field: str):
+        self.existing = existing
+        self.field = field
+        if field == "channel":
+            msg = f"This channel already has a community: *{existing.name}*."
+        else:
+            msg = f"A community named *{existing.name}* already exists (in <#{existing.slack_channel_id}>)."
+        super().__init__(msg)
+
+
+@dataclass(frozen=True)
+class NewCommunity:
+    team_id: str
+    channel_id: str
+    name: str
+    mission: str
+    description: str
+    areas: tuple[PurposeArea, ...]
+    created_by: str
+    first_leader: str
+
+
+@dataclass(frozen=True)
+class RosterEntry:
+    user_id: str
+    role: Role
+
+
+@dataclass(frozen=True)
+class LeaderChange:
+    leaders: tuple[str, ...]
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.removed)
+
+
+def name_key(name: str) -> str:
+    return re.sub(r"\s+", " ", name).strip().casefold()
+
+
+def validate_fields(name: str, mission: str, description: str) -> dict[str, str]:
+    """Field name -> message for each invalid field (empty when all are valid)."""
+    errors: dict[str, str] = {}
+    clean = re.sub(r"\s+", " ", name or "").strip()
+    if not clean:
+        errors["name"] = "Give the community a name."
+    elif len(clean) > MAX_NAME_LENGTH:
+        errors["name"] = f"Keep the name to {MAX_NAME_LENGTH} characters (it has {len(clean)})."
+    for field, value in (("mission", mission), ("description", description)):
+        if value and len(value) > MAX_TEXT_LENGTH:
+            errors[field] = f"Keep this to {MAX_TEXT_LENGTH} characters (it has {len(value)})."
+    return errors
+
+
+def by_channel(session: Session, team_id: str, channel_id: str) -> Community | None:
+    return session.exec(
+        select(Community).where(
+            Community.team_id == team_id, Community.slack_channel_id == channel_id
+        )
+    ).first()
+
+
+def by_name(session: Session, team_id: str, name: str) -> Community | None:
+    return session.exec(
+        select(Community).where(Community.team_id == team_id, Community.name_key == name_key(name))
+    ).first()
+
+
+def find_duplicate(
+    session: Session, team_id: str, channel_id: str, name: str
+) -> DuplicateCommunity | None:
+    existing = by_channel(session, team_id, channel_id)
+    if existing:
+        return DuplicateCommunity(existing, "channel")
+    existing = by_name(session, team_id, name)
+    if existing:
+        return DuplicateCommunity(existing, "name")
+    return None
+
+
+def create(session: Session, new: NewCommunity) -> Community:
+    """Create the community with `new.first_leader` as its leader.
+
+    Raises CopError for invalid fields and DuplicateCommunity when the channel already has
+    a community or the name is taken (also when another request won the race).
+    """
+    errors = validate_fields(new.name, new.mission, new.description)
+    if errors:
+        raise CopError(next(iter(errors.values())))
+    duplicate = find_duplicate(session, new.team_id, new.channel_id, new.name)
+    if duplicate:
+        raise duplicate
+    clean_name = re.sub(r"\s+", " ", new.name).strip()
+    community = Community(
+        team_id=new.team_id,
+        name=clean_name,
+        name_key=name_key(clean_name),
+        slack_channel_id=new.channel_id,
+        mission=new.mission.strip(),
+        description=new.description.strip(),
+        purpose_areas=",".join(a.value for a in PurposeArea if a in new.areas),
+        created_by=new.created_by,
+    )
+    ensure_people(session, [new.first_leader])
+    try:
+        with session.begin_nested():
+            session.add(community)
+            session.flush()
+    except IntegrityError:
+        duplicate = find_duplicate(session, new.team_id, new.channel_id, new.name)
+        if duplicate:
+            raise duplicate from None
+        raise
+    session.add(
+        Membership(community_id=community.id, slack_user_id=new.first_leader, role=Role.LEADER)
+    )
+    session.flush()
+    return community
+
+
+def role_of(session: Session, community_id: int, user_id: str) -> Role | None:
+    role = session.exec(
+        select(Membership.role).where(
+            Membership.community_id == community_id, Membership.slack_user_id == user_id
+        )
+    ).first()
+    return Role(role) if role else None
+
+
+def roster(session: Session, community_id: int) -> list[RosterEntry]:
+    """Leaders first, then members, each in the order they joined."""
+    leaders_first = case((Membership.role == Role.LEADER.value, 0), else_=1)
+    rows = session.exec(
+        select(Membership.slack_user_id, Membership.role)
+        .where(Membership.community_id == community_id)
+        .order_by(leaders_first, Membership.joined_at, Membership.id)
+    ).all()
+    return [RosterEntry(user_id=u, role=Role(r)) for u, r in rows]
+
+
+def leaders(session: Session, community_id: int) -> list[str]:
+    return [e.user_id for e in roster(session, community_id) if e.role == Role.LEADER]
+
+
+def set_leaders(session: Session, community: Community, user_ids: Sequence[str]) -> LeaderChange:
+    """Make exactly `user_ids` the leaders; former leaders stay on as members."""
+    wanted = list(dict.fromkeys(user_ids))
+    if not wanted:
+        raise CopError("Name one or two leaders, e.g. `/cop leaders @ana @ben`.")
+    if len(wanted) > MAX_LEADERS:
+        raise CopError(
+            f"A community has at most {MAX_LEADERS} leaders; you named {len(wanted)}. "
+            "Name one or two (alternates can lead a call without being leaders)."
+        )
+    ensure_people(session, wanted)
+    current = {
+        m.slack_user_id: m
+        for m in session.exec(
+            select(Membership).where(Membership.community_id == community.id)
+        ).all()
+    }
+    before = tuple(uid for uid, m in current.items() if m.role == Role.LEADER)
+    removed = tuple(uid for uid in before if uid not in wanted)
+    added = tuple(uid for uid in wanted if uid not in before)
+    for uid in removed:
+        current[uid].role = Role.MEMBER.value
+        session.add(current[uid])
+    for uid in added:
+        membership = current.get(uid)
+        if membership is None:
+            membership = Membership(community_id=community.id, slack_user_id=uid, role=Role.LEADER)
+        membership.role = Role.LEADER.value
+        session.add(membership)
+    session.flush()
+    return LeaderChange(leaders=tuple(wanted), added=added, removed=removed)
+
+
+def join(session: Session, community: Community, user_id: str) -> bool:
+    """Add `user_id` as a member; False when they already belong."""
+    if role_of(session, community.id, user_id) is not None:
+        return False
+    ensure_people(session, [user_id])
+    try:
+        with session.begin_nested():
+            session.add(
+                Membership(community_id=community.id, slack_user_id=user_id, role=Role.MEMBER)
+            )
+            session.flush()
+    except IntegrityError:
+        return False  # a concurrent join of the same person won
+    return True
+
+
+def leave(session: Session, community: Community, user_id: str) -> Role:
+    """Remove `user_id`; the last leader must hand over first. Returns the role they had."""
+    membership = session.exec(
+        select(Membership).where(
+            Membership.community_id == community.id, Membership.slack_user_id == user_id
+        )
+    ).first()
+    if membership is None:
+        raise CopError(f"You are not a member of *{community.name}*.")
+    if membership.role == Role.LEADER and len(leaders(session, community.id)) == 1:
+        raise CopError(
+            f"You are the only leader of *{community.name}*. Name a new leader first "
+            "with `/cop leaders @someone`, then leave."
+        )
+    role = Role(membership.role)
+    session.delete(membership)
+    session.flush()
+    return role
+
+
+@dataclass(frozen=True)
+class CommunitySummary:
+    community: Community
+    role: Role | None
+    leader_count: int
+    member_count: int
+
+
+def _counts(session: Session, community_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
+    ids = list(community_ids)
+    if not ids:
+        return {}
+    is_leader = case((Membership.role == Role.LEADER.value, 1), else_=0)
+    rows = session.exec(
+        select(Membership.community_id, func.sum(is_leader), func.count())
+        .where(Membership.community_id.in_(ids))
+        .group_by(Membership.community_id)
+    ).all()
+    return {cid: (int(lead or 0), int(total)) for cid, lead, total in rows}
+
+
+def for_person(session: Session, user_id: str) -> list[CommunitySummary]:
+    """The communities `user_id` belongs to, with their role, by name."""
+    rows = session.exec(
+        select(Community, Membership.role)
+        .join(Membership, Membership.community_id == Community.id)
+        .where(Membership.slack_user_id == user_id)
+        .order_by(Community.name_key)
+    ).all()
+    counts = _counts(session, (c.id for c, _ in rows))
+    return [CommunitySummary(c, Role(r), *counts.get(c.id, (0, 0))) for c, r in rows]
+
+
+def all_communities(session: Session, viewer: str) -> list[CommunitySummary]:
+    """Every community by name, with the viewer's role and leader/member counts."""
+    communities = session.exec(select(Community).order_by(Community.name_key)).all()
+    counts = _counts(session, (c.id for c in communities))
+    roles = dict(
+        session.exec(
+            select(Membership.community_id, Membership.role).where(
+                Membership.slack_user_id == viewer
+            )
+        ).all()
+    )
+    return [
+        CommunitySummary(c, Role(roles[c.id]) if c.id in roles else None, *counts.get(c.id, (0, 0)))
+        for c in communities
+    ]

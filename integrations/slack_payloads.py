@@ -1,0 +1,130 @@
+"""Requests as Slack sends them to an app: slash commands, view submissions, events,
+each signed with the app's signing secret. Used by the tests, the benchmarks and the
+local stand-in; the field names follow Slack's published payload samples.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+from integrations.slack_standin import TEAM_ID
+
+_ids = itertools.count(1)
+
+
+def signature(secret: str, timestamp: str, body: str) -> str:
+    """Slack's v0 signature: HMAC-SHA256 of `v0:{timestamp}:{body}`, hex, prefixed `v0=`."""
+    base = f"v0:{timestamp}:{body}".encode()
+    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+
+
+def signed_headers(
+    secret: str,
+    body: str,
+    *,
+    timestamp: int | None = None,
+    content_type: str = "application/x-www-form-urlencoded",
+) -> dict[str, str]:
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    return {
+        "Content-Type": content_type,
+        "X-Slack-Request-Timestamp": ts,
+        "X-Slack-Signature": signature(secret, ts, body),
+    }
+
+
+def slash_command(
+    text: str,
+    *,
+    user_id: str,
+    channel_id: str,
+    team_id: str = TEAM_ID,
+    response_url: str = "http://127.0.0.1:9/hooks/none",
+    command: str = "/cop",
+) -> str:
+    n = next(_ids)
+    return urlencode(
+        {
+            "token": "unused-verification-token",
+            "team_id": team_id,
+            "team_domain": "standin",
+            "channel_id": channel_id,
+            "channel_name": "community",
+            "user_id": user_id,
+            "user_name": user_id.lower(),
+            "command": command,
+            "text": text,
+            "api_app_id": "A0COPBOT",
+            "response_url": response_url,
+            "trigger_id": f"{n}.{n}.trigger{n:06d}",
+        }
+    )
+
+
+def input_value(kind: str, value: Any) -> dict[str, Any]:
+    """One input's entry in `view.state.values`, as Slack sends it."""
+    if kind == "plain_text_input":
+        return {"type": kind, "value": value}
+    if kind == "conversations_select":
+        return {"type": kind, "selected_conversation": value}
+    if kind == "users_select":
+        return {"type": kind, "selected_user": value}
+    if kind == "checkboxes":
+        return {
+            "type": kind,
+            "selected_options": [
+                {"text": {"type": "plain_text", "text": v}, "value": v} for v in value
+            ],
+        }
+    raise ValueError(f"unknown input kind {kind}")
+
+
+def view_submission(
+    callback_id: str,
+    values: dict[str, dict[str, Any]],
+    *,
+    user_id: str,
+    team_id: str = TEAM_ID,
+    private_metadata: str = "",
+    view_id: str = "V0000001",
+) -> str:
+    """`values` maps block_id -> {action_id: input_value(...)}."""
+    payload = {
+        "type": "view_submission",
+        "team": {"id": team_id, "domain": "standin"},
+        "user": {"id": user_id, "username": user_id.lower(), "team_id": team_id},
+        "api_app_id": "A0COPBOT",
+        "trigger_id": f"{next(_ids)}.trigger",
+        "view": {
+            "id": view_id,
+            "team_id": team_id,
+            "type": "modal",
+            "callback_id": callback_id,
+            "private_metadata": private_metadata,
+            "state": {"values": values},
+            "hash": "1.hash",
+        },
+    }
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def event_callback(
+    event: dict[str, Any], *, event_id: str | None = None, team_id: str = TEAM_ID
+) -> str:
+    return json.dumps(
+        {
+            "token": "unused-verification-token",
+            "team_id": team_id,
+            "api_app_id": "A0COPBOT",
+            "event": event,
+            "type": "event_callback",
+            "event_id": event_id or f"Ev{next(_ids):08d}",
+            "event_time": int(time.time()),
+        }
+    )

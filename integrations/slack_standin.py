@@ -1,0 +1,373 @@
+"""A local stand-in for the Slack Web API: an HTTP server on 127.0.0.1 that answers like
+Slack, records every call and holds each against Slack's OpenAPI spec.
+
+Point the app at it with `SLACK_API_URL=<standin.url>`. Every call's method must exist in
+the spec, every argument must be one the spec declares for that method and every required
+argument must be present; anything else is answered as Slack would (`unknown_method`,
+`invalid_arguments`) and listed in `violations`, which tests assert is empty.
+
+It also receives what the app posts to a slash command's `response_url`
+(`standin.response_url(...)`), recorded as calls of method `response_url`.
+
+    with SlackStandIn() as slack:
+        slack.add_user("U1", "ana", tz="America/Chicago")
+        slack.fail("chat.postMessage", "channel_not_found")
+        ...
+        slack.wait_for("chat.postMessage")
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlparse
+
+SPEC_PATH = Path(__file__).with_name("specs") / "slack_web_openapi_v2.json"
+
+TEAM_ID = "T0STANDIN"
+BOT_USER_ID = "U0COPBOT"
+BOT_ID = "B0COPBOT"
+
+
+@dataclass
+class Call:
+    method: str
+    args: dict[str, Any]
+    headers: dict[str, str]
+    at: float = field(default_factory=time.monotonic)
+
+    def json_arg(self, name: str) -> Any:
+        """An argument that Slack takes as JSON (view, blocks), decoded if it came as text."""
+        value = self.args.get(name)
+        if isinstance(value, str):
+            return json.loads(value)
+        return value
+
+
+@dataclass
+class _Failure:
+    error: str
+    status: int
+    retry_after: int | None
+    remaining: int
+
+
+class SlackSpec:
+    """The parameters each Web API method declares in Slack's OpenAPI (Swagger 2.0) spec."""
+
+    def __init__(self, path: Path = SPEC_PATH):
+        spec = json.loads(path.read_text())
+        self.methods: dict[str, dict[str, dict[str, Any]]] = {}
+        for route, operations in spec["paths"].items():
+            params: dict[str, dict[str, Any]] = {}
+            for op in operations.values():
+                for p in op.get("parameters", []):
+                    params[p["name"]] = p
+            self.methods[route.lstrip("/")] = params
+
+    def scope_of(self, method: str) -> str | None:
+        """The scope the spec's token parameter names ("Requires scope: `x`")."""
+        token = self.methods.get(method, {}).get("token", {})
+        text = token.get("description", "")
+        marker = "Requires scope: `"
+        if marker not in text:
+            return None
+        scope = text.split(marker, 1)[1].split("`", 1)[0]
+        return None if scope == "none" else scope
+
+    def check(self, method: str, args: dict[str, Any]) -> list[str]:
+        """Problems with a call of `method` with `args` (empty when it fits the spec)."""
+        if method not in self.methods:
+            return [f"{method}: not a Slack Web API method"]
+        declared = self.methods[method]
+        problems = []
+        for name, value in args.items():
+            if name == "token":
+                continue
+            param = declared.get(name)
+            if param is None:
+                problems.append(f"{method}: argument {name!r} is not in the spec")
+            elif not _fits(param.get("type"), value):
+                problems.append(f"{method}: argument {name!r} should be {param.get('type')}")
+        for name, param in declared.items():
+            if name != "token" and param.get("required") and name not in args:
+                problems.append(f"{method}: required argument {name!r} is missing")
+        return problems
+
+
+def _fits(kind: str | None, value: Any) -> bool:
+    if kind == "boolean":
+        return isinstance(value, bool) or str(value).lower() in ("true", "false", "1", "0")
+    if kind in ("integer", "number"):
+        if isinstance(value, bool):
+            return False
+        try:
+            float(value)
+            return True
+        except (TypeError, ValueError):
+            return False
+    # strings: JSON arguments (view, blocks) may arrive as objects in a JSON body
+    return isinstance(value, str | int | float | list | dict)
+
+
+class SlackStandIn:
+    """A local Slack Web API; see the module docstring."""
+
+    def __init__(self, spec: SlackSpec | None = None, host: str = "127.0.0.1", port: int = 0):
+        self.spec = spec or SlackSpec()
+        self.calls: list[Call] = []
+        self.violations: list[str] = []
+        self.users: dict[str, dict[str, Any]] = {}
+        self.private_channels: set[str] = set()
+        self._failures: dict[str, list[_Failure]] = {}
+        self._lock = threading.Condition()
+        self._ts = itertools.count(1)
+        self._views = itertools.count(1)
+        self._server = ThreadingHTTPServer((host, port), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    # ---- lifecycle ------------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def url(self) -> str:
+        """The value for SLACK_API_URL."""
+        return f"{self.base_url}/api/"
+
+    def response_url(self, name: str = "cmd") -> str:
+        return f"{self.base_url}/hooks/{name}"
+
+    def start(self) -> SlackStandIn:
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> SlackStandIn:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ---- scripting ------------------------------------------------------------------
+    def add_user(
+        self,
+        user_id: str,
+        name: str,
+        *,
+        tz: str = "America/New_York",
+        email: str | None = None,
+        is_bot: bool = False,
+        real_name: str = "",
+    ) -> None:
+        profile = {"display_name": name, "real_name": real_name or name.title()}
+        if email:
+            profile["email"] = email
+        self.users[user_id] = {
+            "id": user_id,
+            "team_id": TEAM_ID,
+            "name": name,
+            "real_name": profile["real_name"],
+            "tz": tz,
+            "tz_label": tz,
+            "tz_offset": 0,
+            "is_bot": is_bot,
+            "deleted": False,
+            "profile": profile,
+        }
+
+    def fail(
+        self,
+        method: str,
+        error: str = "internal_error",
+        *,
+        status: int = 200,
+        retry_after: int | None = None,
+        times: int = 1,
+    ) -> None:
+        """Answer the next `times` calls of `method` with an error."""
+        with self._lock:
+            self._failures.setdefault(method, []).append(
+                _Failure(error, status, retry_after, times)
+            )
+
+    def reset(self) -> None:
+        with self._lock:
+            self.calls.clear()
+            self.violations.clear()
+            self._failures.clear()
+
+    # ---- inspection -----------------------------------------------------------------
+    def calls_to(self, method: str) -> list[Call]:
+        with self._lock:
+            return [c for c in self.calls if c.method == method]
+
+    def wait_for(
+        self,
+        method: str,
+        count: int = 1,
+        timeout: float = 5.0,
+        where: Callable[[Call], bool] | None = None,
+    ) -> list[Call]:
+        """Wait until `count` calls of `method` (matching `where`) arrived; return them."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while True:
+                found = [
+                    c for c in self.calls if c.method == method and (where is None or where(c))
+                ]
+                if len(found) >= count:
+                    return found
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    seen = sorted({c.method for c in self.calls})
+                    raise AssertionError(
+                        f"expected {count} call(s) of {method}, got {len(found)}; saw {seen}"
+                    )
+                self._lock.wait(left)
+
+    # ---- answering ------------------------------------------------------------------
+    def _record(self, call: Call) -> None:
+        with self._lock:
+            self.calls.append(call)
+            self._lock.notify_all()
+
+    def _next_failure(self, method: str) -> _Failure | None:
+        with self._lock:
+            queue = self._failures.get(method)
+            if not queue:
+                return None
+            failure = queue[0]
+            failure.remaining -= 1
+            if failure.remaining <= 0:
+                queue.pop(0)
+            return failure
+
+    def answer(
+        self, method: str, args: dict[str, Any], headers: dict[str, str]
+    ) -> tuple[int, dict[str, str], dict[str, Any]]:
+        """(status, headers, body) for one Web API call."""
+        auth = headers.get("authorization", "")
+        token = auth.removeprefix("Bearer ").strip() or str(args.get("token", ""))
+        problems = self.spec.check(method, {k: v for k, v in args.items() if k != "token"})
+        call = Call(method, args, headers)
+        if problems:
+            with self._lock:
+                self.violations.extend(problems)
+        self._record(call)
+        if method not in self.spec.methods:
+            return 200, {}, {"ok": False, "error": "unknown_method"}
+        if not token.startswith(("xoxb-", "xapp-", "xoxp-")):
+            return 200, {}, {"ok": False, "error": "not_authed"}
+        if problems:
+            return 200, {}, {"ok": False, "error": "invalid_arguments", "detail": problems}
+        failure = self._next_failure(method)
+        if failure is not None:
+            extra = (
+                {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
+            )
+            return failure.status, extra, {"ok": False, "error": failure.error}
+        return 200, {}, self._success(method, args)
+
+    def _success(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        if method == "auth.test":
+            return {
+                "ok": True,
+                "url": "https://standin.slack.test/",
+                "team": "Stand-in",
+                "user": "copbot",
+                "team_id": TEAM_ID,
+                "user_id": BOT_USER_ID,
+                "bot_id": BOT_ID,
+            }
+        if method in ("chat.postMessage", "chat.update", "chat.scheduleMessage"):
+            ts = args.get("ts") or f"{1700000000 + next(self._ts)}.000100"
+            return {
+                "ok": True,
+                "channel": args.get("channel"),
+                "ts": ts,
+                "message": {"text": args.get("text", ""), "ts": ts, "bot_id": BOT_ID},
+            }
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": f"{1700000000 + next(self._ts)}.000200"}
+        if method == "conversations.join":
+            channel = str(args.get("channel", ""))
+            if channel in self.private_channels:
+                return {"ok": False, "error": "method_not_supported_for_channel_type"}
+            return {"ok": True, "channel": {"id": channel, "is_member": True}}
+        if method == "users.info":
+            user = self.users.get(str(args.get("user", "")))
+            if user is None:
+                return {"ok": False, "error": "user_not_found"}
+            return {"ok": True, "user": user}
+        if method.startswith("views."):
+            view = args.get("view")
+            view = json.loads(view) if isinstance(view, str) else (view or {})
+            return {
+                "ok": True,
+                "view": {**view, "id": f"V{next(self._views):08d}", "team_id": TEAM_ID},
+            }
+        return {"ok": True}
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        standin = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:  # quiet
+                pass
+
+            def _args(self) -> dict[str, Any]:
+                parsed = urlparse(self.path)
+                args: dict[str, Any] = dict(parse_qsl(parsed.query))
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                if raw:
+                    ctype = self.headers.get("Content-Type", "")
+                    if "json" in ctype:
+                        args.update(json.loads(raw))
+                    else:
+                        args.update(parse_qsl(raw.decode()))
+                return args
+
+            def _send(self, status: int, headers: dict[str, str], body: dict[str, Any]) -> None:
+                payload = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(payload)))
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def _handle(self) -> None:
+                path = urlparse(self.path).path
+                args = self._args()
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                if path.startswith("/api/"):
+                    self._send(*standin.answer(path[len("/api/") :], args, headers))
+                elif path.startswith("/hooks/"):
+                    standin._record(Call("response_url", args, headers))
+                    self._send(200, {}, {"ok": True})
+                else:
+                    self._send(404, {}, {"ok": False, "error": "not_found"})
+
+            do_GET = _handle
+            do_POST = _handle
+
+        return Handler

@@ -1,0 +1,138 @@
+"""SQLModel tables: communities, people, memberships and handled Slack events.
+
+Times are stored in UTC and come back timezone-aware on SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+
+from sqlalchemy import CheckConstraint, Column, DateTime, ForeignKey, String, UniqueConstraint
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp stored in UTC that always comes back timezone-aware."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: copbot stores timezone-aware UTC times only")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def _ts(nullable: bool = False) -> Column:
+    return Column(UTCDateTime(), nullable=nullable)
+
+
+class Role(enum.StrEnum):
+    LEADER = "leader"
+    MEMBER = "member"
+
+
+class PurposeArea(enum.StrEnum):
+    """The four overarching activity areas a community's purpose falls into."""
+
+    RELATIONSHIPS = "relationships"
+    PRACTICE = "practice"
+    PROJECTS = "projects"
+    KNOWLEDGE = "knowledge"
+
+    @property
+    def label(self) -> str:
+        return PURPOSE_AREA_LABELS[self]
+
+
+PURPOSE_AREA_LABELS = {
+    PurposeArea.RELATIONSHIPS: "Developing relationships",
+    PurposeArea.PRACTICE: "Learning and developing practice",
+    PurposeArea.PROJECTS: "Carrying out tasks and projects",
+    PurposeArea.KNOWLEDGE: "Creating new knowledge",
+}
+
+MAX_NAME_LENGTH = 80
+MAX_TEXT_LENGTH = 3000
+
+
+class Community(SQLModel, table=True):
+    __tablename__ = "community"
+    __table_args__ = (
+        UniqueConstraint("team_id", "slack_channel_id", name="uq_community_channel"),
+        UniqueConstraint("team_id", "name_key", name="uq_community_name"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(sa_column=Column(String(32), nullable=False))
+    name: str = Field(sa_column=Column(String(MAX_NAME_LENGTH), nullable=False))
+    # lower-cased, space-collapsed name: two communities may not differ only by case
+    name_key: str = Field(sa_column=Column(String(MAX_NAME_LENGTH), nullable=False))
+    slack_channel_id: str = Field(sa_column=Column(String(32), nullable=False))
+    mission: str = Field(default="", sa_column=Column(String(MAX_TEXT_LENGTH), nullable=False))
+    description: str = Field(default="", sa_column=Column(String(MAX_TEXT_LENGTH), nullable=False))
+    # comma-separated PurposeArea values, in the order of PurposeArea
+    purpose_areas: str = Field(default="", sa_column=Column(String(200), nullable=False))
+    created_by: str = Field(sa_column=Column(String(32), nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+    @property
+    def areas(self) -> list[PurposeArea]:
+        return [PurposeArea(v) for v in self.purpose_areas.split(",") if v]
+
+
+class Person(SQLModel, table=True):
+    """A Slack user as copbot knows them; profile fields are a cache of users.info."""
+
+    __tablename__ = "person"
+
+    slack_user_id: str = Field(sa_column=Column(String(32), primary_key=True))
+    display_name: str = Field(default="", sa_column=Column(String(200), nullable=False))
+    real_name: str = Field(default="", sa_column=Column(String(200), nullable=False))
+    tz: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    email: str | None = Field(default=None, sa_column=Column(String(320), nullable=True))
+    is_bot: bool = Field(default=False)
+    profile_fetched_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class Membership(SQLModel, table=True):
+    __tablename__ = "membership"
+    __table_args__ = (
+        UniqueConstraint("community_id", "slack_user_id", name="uq_membership"),
+        CheckConstraint("role IN ('leader', 'member')", name="ck_membership_role"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: int = Field(
+        sa_column=Column(ForeignKey("community.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    slack_user_id: str = Field(
+        sa_column=Column(String(32), ForeignKey("person.slack_user_id"), nullable=False, index=True)
+    )
+    role: str = Field(sa_column=Column(String(16), nullable=False))
+    joined_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class HandledEvent(SQLModel, table=True):
+    """Slack event ids already handled, so a retried delivery is handled once."""
+
+    __tablename__ = "handled_event"
+
+    event_id: str = Field(sa_column=Column(String(64), primary_key=True))
+    received_at: datetime = Field(default_factory=utcnow, sa_column=_ts())

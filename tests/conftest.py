@@ -1,0 +1,200 @@
+"""Fixtures: a migrated database (SQLite, or PostgreSQL through DATABASE_URL), the local
+Slack stand-in, and copbot's real WSGI endpoint on 127.0.0.1 driven by signed requests."""
+
+from __future__ import annotations
+
+import json
+import os
+import socketserver
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+import pytest
+import requests
+from sqlalchemy import MetaData, delete
+
+from bot.config import Settings
+from bot.deps import Deps
+from integrations import slack_payloads as payloads
+from integrations.slack_standin import SlackStandIn
+from storage import db
+
+SECRET = "test-signing-secret-0123456789abcdef"
+STAFF = "USTAFF01"
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_SPECS = ROOT.parent / "shared" / "specs"
+
+
+def _database_url() -> str:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return url
+    path = Path(tempfile.mkdtemp(prefix="copbot-test-")) / "copbot.db"
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture(scope="session")
+def db_url() -> str:
+    url = _database_url()
+    engine = db.get_engine(url)
+    if not db.is_sqlite(url):
+        # start from an empty schema on the shared server
+        meta = MetaData()
+        meta.reflect(engine)
+        meta.drop_all(engine)
+    db.upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def engine(db_url):
+    return db.get_engine(db_url)
+
+
+def _wipe(engine) -> None:
+    from storage.models import SQLModel
+
+    with engine.begin() as conn:
+        for table in reversed(SQLModel.metadata.sorted_tables):
+            conn.execute(delete(table))
+
+
+@pytest.fixture
+def session(engine):
+    _wipe(engine)
+    with db.session_scope(engine) as s:
+        yield s
+
+
+@pytest.fixture(scope="session")
+def slack_session() -> Iterator[SlackStandIn]:
+    with SlackStandIn() as standin:
+        yield standin
+
+
+@pytest.fixture
+def slack(slack_session: SlackStandIn) -> Iterator[SlackStandIn]:
+    slack_session.reset()
+    yield slack_session
+    assert slack_session.violations == [], "calls that do not fit Slack's spec"
+
+
+def make_settings(db_url: str, slack_url: str, **extra: str) -> Settings:
+    env = {
+        "SLACK_BOT_TOKEN": "xoxb-test-token",
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": slack_url,
+        "DATABASE_URL": db_url,
+        "COPBOT_STAFF": STAFF,
+        "COPBOT_TIMEZONE": "America/Chicago",
+        **extra,
+    }
+    return Settings.from_mapping(env)
+
+
+@pytest.fixture(scope="session")
+def settings(db_url, slack_session) -> Settings:
+    return make_settings(db_url, slack_session.url)
+
+
+@pytest.fixture
+def deps(settings, engine) -> Deps:
+    return Deps(settings=settings, engine=engine)
+
+
+class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture(scope="session")
+def endpoint(settings) -> Iterator[str]:
+    """copbot's WSGI application served on 127.0.0.1; yields its base URL."""
+    from bot.server import make_wsgi_app
+
+    server = make_server(
+        "127.0.0.1",
+        0,
+        make_wsgi_app(settings),
+        server_class=_ThreadingWSGIServer,
+        handler_class=_QuietHandler,
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+
+
+class SlackUser:
+    """Sends what Slack would send to copbot when a person acts: signed requests."""
+
+    def __init__(self, endpoint: str, slack: SlackStandIn, user_id: str, channel_id: str):
+        self.endpoint = endpoint
+        self.slack = slack
+        self.user_id = user_id
+        self.channel_id = channel_id
+        self.http = requests.Session()
+
+    def post(
+        self,
+        body: str,
+        content_type: str = "application/x-www-form-urlencoded",
+        headers: dict[str, str] | None = None,
+    ) -> requests.Response:
+        h = payloads.signed_headers(SECRET, body, content_type=content_type)
+        h.update(headers or {})
+        return self.http.post(
+            f"{self.endpoint}/slack/events", data=body.encode(), headers=h, timeout=10
+        )
+
+    def command(self, text: str, channel_id: str | None = None) -> requests.Response:
+        body = payloads.slash_command(
+            text,
+            user_id=self.user_id,
+            channel_id=channel_id or self.channel_id,
+            response_url=self.slack.response_url(),
+        )
+        return self.post(body)
+
+    def reply(self, text: str, channel_id: str | None = None) -> dict:
+        """Run a command and return its (ephemeral) ack body."""
+        response = self.command(text, channel_id)
+        assert response.status_code == 200, response.text
+        return response.json() if response.content else {}
+
+    def submit(
+        self, callback_id: str, values: dict, private_metadata: str = ""
+    ) -> requests.Response:
+        body = payloads.view_submission(
+            callback_id, values, user_id=self.user_id, private_metadata=private_metadata
+        )
+        return self.post(body)
+
+    def event(
+        self, event: dict, event_id: str | None = None, headers: dict[str, str] | None = None
+    ) -> requests.Response:
+        body = payloads.event_callback(event, event_id=event_id)
+        return self.post(body, content_type="application/json", headers=headers)
+
+
+@pytest.fixture
+def as_user(endpoint, slack, session):
+    """as_user("U1", "C1") -> a SlackUser acting in channel C1 (the database starts empty)."""
+
+    def make(user_id: str, channel_id: str = "CCOMM001") -> SlackUser:
+        return SlackUser(endpoint, slack, user_id, channel_id)
+
+    return make
+
+
+def ack_text(body: dict) -> str:
+    """All the text of an ack or message: fallback text plus block texts."""
+    return json.dumps(body.get("blocks", [])) + "\n" + body.get("text", "")
