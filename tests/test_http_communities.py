@@ -1,0 +1,317 @@
+"""Through the signed HTTP endpoint: /cop help, new, leaders, join, leave, members, App Home."""
+
+from __future__ import annotations
+
+import json
+
+from sqlmodel import select
+
+from bot.blocks import community as cb
+from bot.blocks.help import SUBCOMMANDS
+from integrations.slack_payloads import input_value
+from storage.db import session_scope
+from storage.models import Community, Membership, Person
+from tests.conftest import STAFF, ack_text
+
+CHANNEL = "CCOMM001"
+
+
+def new_values(name="Early-career oncologists", channel=CHANNEL, mission="Grow together.",
+               description="", areas=("relationships", "practice"), leader=None):
+    values = {
+        cb.NAME: {"value": input_value("plain_text_input", name)},
+        cb.CHANNEL: {"value": input_value("conversations_select", channel)},
+        cb.MISSION: {"value": input_value("plain_text_input", mission)},
+        cb.DESCRIPTION: {"value": input_value("plain_text_input", description)},
+        cb.AREAS: {"value": input_value("checkboxes", list(areas))},
+    }
+    if leader:
+        values[cb.LEADER] = {"value": input_value("users_select", leader)}
+    return values
+
+
+def create_community(user, **kw):
+    response = user.submit(cb.NEW_COMMUNITY_CALLBACK, new_values(**kw))
+    assert response.status_code == 200, response.text
+    return response
+
+
+def communities(engine):
+    with session_scope(engine) as s:
+        return s.exec(select(Community)).all()
+
+
+def memberships(engine):
+    with session_scope(engine) as s:
+        return sorted((m.slack_user_id, m.role) for m in s.exec(select(Membership)).all())
+
+
+# ---- help -----------------------------------------------------------------------------
+def test_help_lists_every_subcommand_and_marks_unbuilt_ones(as_user):
+    for text in ("", "help"):
+        body = as_user("U1").reply(text)
+        assert body["response_type"] == "ephemeral"
+        shown = body["text"]
+        for sub in SUBCOMMANDS:
+            assert f"`/cop {sub.name}" in shown
+        assert "`/cop plan` Work through" in shown and "(coming soon)" in shown
+        assert "`/cop join [#channel]` Join this channel's community (or the one named).\n" in shown
+
+
+def test_unknown_subcommand_gets_help_and_changes_nothing(as_user, engine, slack):
+    body = as_user("U1").reply("frobnicate now")
+    assert "I don't know `/cop frobnicate`" in body["text"]
+    assert "/cop members" in body["text"]
+    assert communities(engine) == []
+    assert slack.calls_to("chat.postMessage") == []
+
+
+def test_known_but_unbuilt_subcommand_says_coming_soon(as_user):
+    body = as_user("U1").reply("schedule")
+    assert body["text"].startswith("`/cop schedule` is coming soon")
+
+
+# ---- /cop new -------------------------------------------------------------------------
+def test_new_opens_modal_with_current_channel(as_user, slack):
+    response = as_user("U1").command("new")
+    assert response.status_code == 200
+    [call] = slack.wait_for("views.open")
+    view = call.json_arg("view")
+    assert call.args["trigger_id"].endswith("trigger" + call.args["trigger_id"].split("trigger")[1])
+    assert view["callback_id"] == cb.NEW_COMMUNITY_CALLBACK
+    blocks = {b["block_id"]: b for b in view["blocks"]}
+    assert blocks[cb.CHANNEL]["element"]["default_to_current_conversation"] is True
+    assert blocks[cb.CHANNEL]["element"]["initial_conversation"] == CHANNEL
+    assert cb.LEADER not in blocks  # only staff choose someone else
+    labels = [o["text"]["text"] for o in blocks[cb.AREAS]["element"]["options"]]
+    assert labels == [
+        "Developing relationships",
+        "Learning and developing practice",
+        "Carrying out tasks and projects",
+        "Creating new knowledge",
+    ]
+
+
+def test_staff_modal_offers_first_leader(as_user, slack):
+    as_user(STAFF).command("new")
+    view = slack.wait_for("views.open")[0].json_arg("view")
+    leader = next(b for b in view["blocks"] if b["block_id"] == cb.LEADER)
+    assert leader["element"]["initial_user"] == STAFF
+
+
+def test_submit_creates_community_with_creator_as_leader(as_user, engine, slack):
+    slack.add_user("U1", "ana", tz="America/Chicago", email="ana@example.org")
+    response = create_community(as_user("U1"))
+    assert response.content in (b"", b"{}") or response.json() == {}
+    [c] = communities(engine)
+    assert (c.name, c.slack_channel_id, c.mission) == ("Early-career oncologists", CHANNEL,
+                                                       "Grow together.")
+    assert [a.value for a in c.areas] == ["relationships", "practice"]
+    assert memberships(engine) == [("U1", "leader")]
+    slack.wait_for("conversations.join", where=lambda c: c.args["channel"] == CHANNEL)
+    [welcome] = slack.wait_for("chat.postMessage", where=lambda c: c.args["channel"] == CHANNEL)
+    assert "Early-career oncologists" in welcome.args["text"]
+    assert welcome.json_arg("blocks")
+    [dm] = slack.wait_for("chat.postMessage", where=lambda c: c.args["channel"] == "U1")
+    assert "is created in <#CCOMM001>" in dm.args["text"]
+    slack.wait_for("users.info")
+    with session_scope(engine) as s:
+        for _ in range(50):
+            person = s.get(Person, "U1")
+            if person and person.profile_fetched_at:
+                break
+            s.expire_all()
+            import time
+
+            time.sleep(0.05)
+        assert (person.display_name, person.tz, person.email) == (
+            "ana", "America/Chicago", "ana@example.org")
+
+
+def test_private_channel_creator_is_told_to_invite_the_bot(as_user, engine, slack):
+    slack.private_channels.add("GPRIV001")
+    create_community(as_user("U1"), channel="GPRIV001")
+    [dm] = slack.wait_for("chat.postMessage", where=lambda c: c.args["channel"] == "U1")
+    assert "/invite @copbot" in dm.args["text"]
+    assert len(communities(engine)) == 1
+
+
+def test_empty_name_is_an_error_on_the_field_and_stores_nothing(as_user, engine):
+    response = create_community(as_user("U1"), name="   ")
+    assert response.json()["response_action"] == "errors"
+    assert set(response.json()["errors"]) == {cb.NAME}
+    assert communities(engine) == []
+
+
+def test_too_long_name_is_an_error_on_the_field(as_user, engine):
+    response = create_community(as_user("U1"), name="x" * 81)
+    assert response.json() == {
+        "response_action": "errors",
+        "errors": {cb.NAME: "Keep the name to 80 characters (it has 81)."},
+    }
+    assert communities(engine) == []
+
+
+def test_duplicate_channel_is_refused_naming_the_existing_one(as_user, engine, slack):
+    create_community(as_user("U1"), name="Survivorship")
+    response = create_community(as_user("U2"), name="Something else")
+    errors = response.json()["errors"]
+    assert errors == {cb.CHANNEL: "This channel already has a community: Survivorship."}
+    assert len(communities(engine)) == 1
+    # and /cop new in that channel says so up front, without a modal
+    slack.reset()
+    body = as_user("U2").reply("new")
+    assert "already has a community: *Survivorship*" in body["text"]
+    assert slack.calls_to("views.open") == []
+
+
+def test_duplicate_name_in_another_channel_is_refused(as_user, engine):
+    create_community(as_user("U1"), name="Survivorship")
+    response = create_community(as_user("U2"), name="  survivorship ", channel="COTHER01")
+    assert "Survivorship" in response.json()["errors"][cb.NAME]
+    assert len(communities(engine)) == 1
+
+
+def test_staff_creates_a_community_for_someone_else(as_user, engine):
+    create_community(as_user(STAFF), leader="U9")
+    assert memberships(engine) == [("U9", "leader")]
+    assert communities(engine)[0].created_by == STAFF
+
+
+def test_non_staff_cannot_name_another_first_leader(as_user, engine):
+    response = create_community(as_user("U1"), leader="U9")
+    assert "Only staff" in response.json()["errors"][cb.NAME]
+    assert communities(engine) == []
+
+
+# ---- /cop leaders ---------------------------------------------------------------------
+def test_leaders_shows_and_sets_at_most_two_and_announces(as_user, engine, slack):
+    ana = as_user("U1")
+    create_community(ana)
+    slack.wait_for("chat.postMessage", count=2)  # welcome + DM
+    assert "<@U1>" in ana.reply("leaders")["text"]
+
+    body = ana.reply("leaders <@U1|ana> <@U2|ben>")
+    assert "are now <@U1> and <@U2>" in body["text"]
+    assert memberships(engine) == [("U1", "leader"), ("U2", "leader")]
+    [note] = slack.wait_for("chat.postMessage", where=lambda c: "leaders of" in c.args["text"])
+    assert note.args["channel"] == CHANNEL
+    assert "<@U1> and <@U2>" in note.args["text"]
+
+    body = ana.reply("leaders <@U1> <@U2> <@U3>")
+    assert "at most 2 leaders; you named 3" in body["text"]
+    assert memberships(engine) == [("U1", "leader"), ("U2", "leader")]
+
+    # replacing a leader keeps them as a member
+    ana.reply("leaders <@U1> <@U3>")
+    assert memberships(engine) == [("U1", "leader"), ("U2", "member"), ("U3", "leader")]
+
+
+def test_a_member_cannot_set_leaders(as_user, engine):
+    create_community(as_user("U1"))
+    bob = as_user("U5")
+    bob.reply("join")
+    body = bob.reply("leaders <@U5>")
+    assert "Only the community's leaders and staff" in body["text"]
+    assert memberships(engine) == [("U1", "leader"), ("U5", "member")]
+
+
+def test_staff_can_set_leaders_without_being_a_member(as_user, engine):
+    create_community(as_user("U1"))
+    body = as_user(STAFF).reply("leaders <@U7>")
+    assert "are now <@U7>" in body["text"] or "is now" in body["text"] or "now <@U7>" in body[
+        "text"]
+    assert memberships(engine) == [("U1", "member"), ("U7", "leader")]
+
+
+def test_leaders_with_plain_names_is_explained(as_user, engine):
+    create_community(as_user("U1"))
+    body = as_user("U1").reply("leaders @ana bob")
+    assert "mentioning them" in body["text"]
+    assert memberships(engine) == [("U1", "leader")]
+
+
+def test_commands_in_a_channel_without_a_community(as_user):
+    for cmd in ("leaders <@U2>", "join", "leave", "members"):
+        body = as_user("U1").reply(cmd, channel_id="CEMPTY01")
+        assert "no community yet" in body["text"]
+        assert "/cop new" in body["text"]
+
+
+# ---- join, leave, members -------------------------------------------------------------
+def test_join_leave_members(as_user, engine):
+    create_community(as_user("U1"))
+    bob, cy = as_user("U5"), as_user("U6")
+    assert "Welcome to *Early-career oncologists*" in bob.reply("join")["text"]
+    assert "already a member" in bob.reply("join")["text"]
+    cy.reply("join")
+    body = bob.reply("members")
+    assert body["text"].startswith("Early-career oncologists: 1 leader(s), 2 member(s)")
+    blocks = json.dumps(body["blocks"])
+    assert blocks.index("Leaders (1)") < blocks.index("Members (2)")
+    assert blocks.index("<@U5>") < blocks.index("<@U6>")
+
+    assert "You have left" in bob.reply("leave")["text"]
+    assert memberships(engine) == [("U1", "leader"), ("U6", "member")]
+    assert "not a member" in bob.reply("leave")["text"]
+
+
+def test_join_another_channels_community_by_mention(as_user, engine):
+    create_community(as_user("U1"))
+    body = as_user("U5", "CELSEWHERE").reply(f"join <#{CHANNEL}|oncology>")
+    assert "Its channel is <#CCOMM001>" in body["text"]
+    assert ("U5", "member") in memberships(engine)
+
+
+def test_the_only_leader_cannot_leave(as_user, engine):
+    create_community(as_user("U1"))
+    body = as_user("U1").reply("leave")
+    assert "only leader" in body["text"]
+    assert memberships(engine) == [("U1", "leader")]
+
+
+# ---- App Home and events --------------------------------------------------------------
+def home_opened(user):
+    return {"type": "app_home_opened", "user": user, "channel": "D0HOME", "tab": "home",
+            "event_ts": "1700000000.000100"}
+
+
+def test_app_home_shows_roles_and_staff_sees_everything(as_user, slack):
+    create_community(as_user("U1"), name="Survivorship")
+    create_community(as_user("U2"), name="Informatics", channel="CINFO001")
+    as_user("U1", "CINFO001").reply("join")
+
+    as_user("U1").event(home_opened("U1"))
+    [call] = slack.wait_for("views.publish", where=lambda c: c.args["user_id"] == "U1")
+    text = json.dumps(call.json_arg("view"))
+    assert "*Informatics*" in text and "Member" in text
+    assert "*Survivorship*" in text and "Leader" in text
+    assert "All communities" not in text
+
+    as_user(STAFF).event(home_opened(STAFF))
+    [call] = slack.wait_for("views.publish", where=lambda c: c.args["user_id"] == STAFF)
+    text = json.dumps(call.json_arg("view"))
+    assert "All communities (2)" in text
+    assert "1 of 2 leaders" in text
+    assert "You are not in a community yet" in text
+
+
+def test_a_retried_event_is_handled_once(as_user, slack):
+    user = as_user("U1")
+    first = user.event(home_opened("U1"), event_id="EvRETRY0001")
+    retry = user.event(home_opened("U1"), event_id="EvRETRY0001",
+                       headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
+    assert first.status_code == retry.status_code == 200
+    slack.wait_for("views.publish")
+    other = user.event(home_opened("U1"), event_id="EvRETRY0002")
+    assert other.status_code == 200
+    slack.wait_for("views.publish", count=2)
+    assert len(slack.calls_to("views.publish")) == 2
+
+
+def test_healthz(endpoint):
+    import requests
+
+    response = requests.get(f"{endpoint}/healthz", timeout=5)
+    assert response.status_code == 200
+    assert response.json() == {"ok": True, "database": "ok"}

@@ -1,0 +1,88 @@
+"""app_manifest.yml against Slack's manifest schema, and the scopes the code needs."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from bot.slack_client import EXTRA_SCOPES, SCOPES_BY_METHOD
+from integrations.slack_standin import SlackSpec
+from tests.conftest import ROOT, SHARED_SPECS
+
+MANIFEST = yaml.safe_load((ROOT / "app_manifest.yml").read_text())
+SCHEMA_DIR = SHARED_SPECS / "slack_manifest_schema"
+CLIENT_CALL = re.compile(r"\bclient\.([a-z]+_[A-Za-z_]+)\(")
+
+
+def _schema() -> dict:
+    path = SCHEMA_DIR / "manifest.schema.1.0.0.json"
+    if not path.exists():
+        pytest.skip("the manifest schema is not beside this checkout (../shared/specs)")
+    return json.loads(path.read_text())
+
+
+def test_manifest_fits_slacks_schema():
+    schema = _schema()
+    jsonschema.validate(MANIFEST, schema)
+
+
+def test_schema_check_is_real():
+    """The schema rejects the published invalid example, so passing it means something."""
+    schema = _schema()
+    invalid = json.loads((SCHEMA_DIR / "example.v1.invalid.json").read_text())
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(invalid, schema)
+
+
+def test_manifest_has_command_home_interactivity_and_events():
+    [cop] = MANIFEST["features"]["slash_commands"]
+    assert cop["command"] == "/cop"
+    assert "help" in cop["usage_hint"] and cop["should_escape"] is True
+    assert MANIFEST["features"]["app_home"]["home_tab_enabled"] is True
+    assert MANIFEST["settings"]["interactivity"]["is_enabled"] is True
+    assert MANIFEST["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened"]
+    assert "display_name" in MANIFEST["features"]["bot_user"]
+
+
+def _methods_called_in_code() -> set[str]:
+    methods = set()
+    for path in (ROOT / "bot").rglob("*.py"):
+        for name in CLIENT_CALL.findall(path.read_text()):
+            family, _, rest = name.partition("_")
+            methods.add(f"{family}.{rest}")
+    return methods
+
+
+def test_every_method_the_code_calls_is_known_and_in_the_spec():
+    called = _methods_called_in_code()
+    assert {"chat.postMessage", "views.open", "views.publish", "users.info"} <= called
+    assert called <= set(SCOPES_BY_METHOD), called - set(SCOPES_BY_METHOD)
+    spec = SlackSpec()
+    for method in SCOPES_BY_METHOD:
+        assert method in spec.methods, method
+
+
+def test_scopes_agree_with_the_spec_where_it_is_current():
+    spec = SlackSpec()
+    # the 2020 spec names channels:write for conversations.join; bot tokens use channels:join
+    outdated = {"conversations.join"}
+    for method, scope in SCOPES_BY_METHOD.items():
+        if method not in outdated:
+            assert spec.scope_of(method) == scope, method
+
+
+def test_manifest_declares_exactly_the_scopes_the_code_needs():
+    needed = {SCOPES_BY_METHOD[m] for m in _methods_called_in_code()} - {None}
+    needed |= set(EXTRA_SCOPES)
+    assert set(MANIFEST["oauth_config"]["scopes"]["bot"]) == needed
+
+
+def test_app_code_handles_every_subscribed_event():
+    source = "\n".join(p.read_text() for p in Path(ROOT / "bot/listeners").glob("*.py"))
+    for event in MANIFEST["settings"]["event_subscriptions"]["bot_events"]:
+        assert f'app.event("{event}")' in source
