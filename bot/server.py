@@ -26,7 +26,8 @@ EVENTS_PATH = "/slack/events"
 
 def make_wsgi_app(settings: Settings) -> Callable[..., Iterable[bytes]]:
     """The WSGI application for `settings`."""
-    bolt = SlackRequestHandler(build_app(settings), path=EVENTS_PATH)
+    bolt_app = build_app(settings)
+    bolt = SlackRequestHandler(bolt_app, path=EVENTS_PATH)
     engine = get_engine(settings.database_url)
 
     def healthz(start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -49,6 +50,7 @@ def make_wsgi_app(settings: Settings) -> Callable[..., Iterable[bytes]]:
             return healthz(start_response)
         return bolt(environ, start_response)
 
+    application.bolt_app = bolt_app
     return application
 
 

@@ -75,10 +75,16 @@ def slack_session() -> Iterator[SlackStandIn]:
         yield standin
 
 
+_listeners = None  # the endpoint's listener executor, once it is started
+
+
 @pytest.fixture
 def slack(slack_session: SlackStandIn) -> Iterator[SlackStandIn]:
     slack_session.reset()
     yield slack_session
+    # the work a listener does after its ack must not spill into the next test
+    if _listeners is not None:
+        assert _listeners.wait_idle(10), "listeners still running 10 s after the test"
     assert slack_session.violations == [], "calls that do not fit Slack's spec"
 
 

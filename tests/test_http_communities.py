@@ -11,13 +11,19 @@ from bot.blocks.help import SUBCOMMANDS
 from integrations.slack_payloads import input_value
 from storage.db import session_scope
 from storage.models import Community, Membership, Person
-from tests.conftest import STAFF, ack_text
+from tests.conftest import STAFF
 
 CHANNEL = "CCOMM001"
 
 
-def new_values(name="Early-career oncologists", channel=CHANNEL, mission="Grow together.",
-               description="", areas=("relationships", "practice"), leader=None):
+def new_values(
+    name="Early-career oncologists",
+    channel=CHANNEL,
+    mission="Grow together.",
+    description="",
+    areas=("relationships", "practice"),
+    leader=None,
+):
     values = {
         cb.NAME: {"value": input_value("plain_text_input", name)},
         cb.CHANNEL: {"value": input_value("conversations_select", channel)},
@@ -104,8 +110,11 @@ def test_submit_creates_community_with_creator_as_leader(as_user, engine, slack)
     response = create_community(as_user("U1"))
     assert response.content in (b"", b"{}") or response.json() == {}
     [c] = communities(engine)
-    assert (c.name, c.slack_channel_id, c.mission) == ("Early-career oncologists", CHANNEL,
-                                                       "Grow together.")
+    assert (c.name, c.slack_channel_id, c.mission) == (
+        "Early-career oncologists",
+        CHANNEL,
+        "Grow together.",
+    )
     assert [a.value for a in c.areas] == ["relationships", "practice"]
     assert memberships(engine) == [("U1", "leader")]
     slack.wait_for("conversations.join", where=lambda c: c.args["channel"] == CHANNEL)
@@ -125,7 +134,10 @@ def test_submit_creates_community_with_creator_as_leader(as_user, engine, slack)
 
             time.sleep(0.05)
         assert (person.display_name, person.tz, person.email) == (
-            "ana", "America/Chicago", "ana@example.org")
+            "ana",
+            "America/Chicago",
+            "ana@example.org",
+        )
 
 
 def test_private_channel_creator_is_told_to_invite_the_bot(as_user, engine, slack):
@@ -219,8 +231,9 @@ def test_a_member_cannot_set_leaders(as_user, engine):
 def test_staff_can_set_leaders_without_being_a_member(as_user, engine):
     create_community(as_user("U1"))
     body = as_user(STAFF).reply("leaders <@U7>")
-    assert "are now <@U7>" in body["text"] or "is now" in body["text"] or "now <@U7>" in body[
-        "text"]
+    assert (
+        "are now <@U7>" in body["text"] or "is now" in body["text"] or "now <@U7>" in body["text"]
+    )
     assert memberships(engine) == [("U1", "member"), ("U7", "leader")]
 
 
@@ -272,8 +285,13 @@ def test_the_only_leader_cannot_leave(as_user, engine):
 
 # ---- App Home and events --------------------------------------------------------------
 def home_opened(user):
-    return {"type": "app_home_opened", "user": user, "channel": "D0HOME", "tab": "home",
-            "event_ts": "1700000000.000100"}
+    return {
+        "type": "app_home_opened",
+        "user": user,
+        "channel": "D0HOME",
+        "tab": "home",
+        "event_ts": "1700000000.000100",
+    }
 
 
 def test_app_home_shows_roles_and_staff_sees_everything(as_user, slack):
@@ -299,8 +317,11 @@ def test_app_home_shows_roles_and_staff_sees_everything(as_user, slack):
 def test_a_retried_event_is_handled_once(as_user, slack):
     user = as_user("U1")
     first = user.event(home_opened("U1"), event_id="EvRETRY0001")
-    retry = user.event(home_opened("U1"), event_id="EvRETRY0001",
-                       headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
+    retry = user.event(
+        home_opened("U1"),
+        event_id="EvRETRY0001",
+        headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"},
+    )
     assert first.status_code == retry.status_code == 200
     slack.wait_for("views.publish")
     other = user.event(home_opened("U1"), event_id="EvRETRY0002")
