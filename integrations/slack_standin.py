@@ -2,8 +2,9 @@
 Slack, records every call and holds each against Slack's OpenAPI spec.
 
 Point the app at it with `SLACK_API_URL=<standin.url>`. Every call's method must exist in
-the spec, every argument must be one the spec declares for that method and every required
-argument must be present; anything else is answered as Slack would (`unknown_method`,
+the spec, every argument must be one the spec declares for that method, every required
+argument must be present, and views and messages must fit Block Kit's limits
+(`integrations.block_kit`); anything else is answered as Slack would (`unknown_method`,
 `invalid_arguments`) and listed in `violations`, which tests assert is empty.
 
 It also receives what the app posts to a slash command's `response_url`
@@ -28,6 +29,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlparse
+
+from integrations.block_kit import check_message, check_view
 
 SPEC_PATH = Path(__file__).with_name("specs") / "slack_web_openapi_v2.json"
 
@@ -118,6 +121,22 @@ def _fits(kind: str | None, value: Any) -> bool:
             return False
     # strings: JSON arguments (view, blocks) may arrive as objects in a JSON body
     return isinstance(value, str | int | float | list | dict)
+
+
+def _block_kit_problems(method: str, args: dict[str, Any]) -> list[str]:
+    def decoded(name: str) -> Any:
+        value = args.get(name)
+        return json.loads(value) if isinstance(value, str) else value
+
+    try:
+        if method.startswith("views.") and "view" in args:
+            return [f"{method}: {p}" for p in check_view(decoded("view"))]
+        if method.startswith("chat.") and method != "chat.delete":
+            payload = {"text": args.get("text"), "blocks": decoded("blocks")}
+            return [f"{method}: {p}" for p in check_message(payload)]
+    except ValueError:
+        return [f"{method}: a JSON argument is not valid JSON"]
+    return []
 
 
 class SlackStandIn:
@@ -267,6 +286,7 @@ class SlackStandIn:
         auth = headers.get("authorization", "")
         token = auth.removeprefix("Bearer ").strip() or str(args.get("token", ""))
         problems = self.spec.check(method, {k: v for k, v in args.items() if k != "token"})
+        problems += _block_kit_problems(method, args)
         call = Call(method, args, headers)
         if problems:
             with self._lock:
@@ -365,6 +385,10 @@ class SlackStandIn:
                 if path.startswith("/api/"):
                     self._send(*standin.answer(path[len("/api/") :], args, headers))
                 elif path.startswith("/hooks/"):
+                    problems = check_message(args)
+                    if problems:
+                        with standin._lock:
+                            standin.violations.extend(f"response_url: {p}" for p in problems)
                     standin._record(Call("response_url", args, headers))
                     self._send(200, {}, {"ok": True})
                 else:

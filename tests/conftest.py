@@ -19,6 +19,7 @@ from sqlalchemy import MetaData, delete
 from bot.config import Settings
 from bot.deps import Deps
 from integrations import slack_payloads as payloads
+from integrations.block_kit import check_message
 from integrations.slack_standin import SlackStandIn
 from storage import db
 
@@ -174,7 +175,9 @@ class SlackUser:
         """Run a command and return its (ephemeral) ack body."""
         response = self.command(text, channel_id)
         assert response.status_code == 200, response.text
-        return response.json() if response.content else {}
+        body = response.json() if response.content else {}
+        assert check_message(body) == [], "the ack does not fit Block Kit's limits"
+        return body
 
     def submit(
         self, callback_id: str, values: dict, private_metadata: str = ""

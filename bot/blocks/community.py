@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.blocks import (
     MAX_HOME_BLOCKS,
+    MAX_SECTION_TEXT,
     Block,
     channel_link,
     context,
@@ -210,7 +211,8 @@ def home_view(
         for s in mine:
             blocks.append(
                 section(
-                    f"*{escape(s.community.name)}* in {channel_link(s.community.slack_channel_id)}\n"
+                    f"*{escape(s.community.name)}* in "
+                    f"{channel_link(s.community.slack_channel_id)}\n"
                     f"{_role_word(s.role)} · {s.leader_count} leader(s), {s.member_count} people"
                 )
             )
@@ -225,19 +227,37 @@ def home_view(
         blocks += [divider(), header(f"All communities ({len(everyone)})")]
         if not everyone:
             blocks.append(section("No communities yet. Create the first with `/cop new`."))
-        room = MAX_HOME_BLOCKS - len(blocks) - 1
-        for s in everyone[:room]:
-            warn = " :warning: no leader" if s.leader_count == 0 else ""
-            blocks.append(
-                section(
-                    f"*{escape(s.community.name)}* in {channel_link(s.community.slack_channel_id)}\n"
-                    f"{s.leader_count} of 2 leaders · {s.member_count} people{warn}"
-                )
-            )
-        if len(everyone) > room:
-            blocks.append(context(f"…and {len(everyone) - room} more."))
+        lines = [
+            f"• *{escape(s.community.name)}* in {channel_link(s.community.slack_channel_id)}: "
+            f"{s.leader_count} of 2 leaders, {s.member_count} people"
+            + (" :warning: no leader" if s.leader_count == 0 else "")
+            for s in everyone
+        ]
+        room = MAX_HOME_BLOCKS - len(blocks) - 2  # keep room for "…more" and the help line
+        sections = _packed_sections(lines)
+        blocks += sections[:room]
+        shown = sum(b["text"]["text"].count("\n") + 1 for b in sections[:room])
+        if shown < len(lines):
+            blocks.append(context(f"…and {len(lines) - shown} more."))
     blocks.append(context("`/cop help` lists every command."))
     return {"type": "home", "blocks": blocks[:MAX_HOME_BLOCKS]}
+
+
+def _packed_sections(lines: Sequence[str]) -> list[Block]:
+    """Lines packed into as few sections as Block Kit's 3,000 characters allow."""
+    sections: list[Block] = []
+    chunk: list[str] = []
+    size = 0
+    for line in lines:
+        line = line[:MAX_SECTION_TEXT]
+        if chunk and size + len(line) + 1 > MAX_SECTION_TEXT:
+            sections.append(section("\n".join(chunk)))
+            chunk, size = [], 0
+        chunk.append(line)
+        size += len(line) + 1
+    if chunk:
+        sections.append(section("\n".join(chunk)))
+    return sections
 
 
 def no_community_message(channel_id: str) -> dict[str, Any]:

@@ -31,7 +31,10 @@ class DuplicateCommunity(CopError):
         if field == "channel":
             msg = f"This channel already has a community: *{existing.name}*."
         else:
-            msg = f"A community named *{existing.name}* already exists (in <#{existing.slack_channel_id}>)."
+            msg = (
+                f"A community named *{existing.name}* already exists "
+                f"(in <#{existing.slack_channel_id}>)."
+            )
         super().__init__(msg)
 
 

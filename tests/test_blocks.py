@@ -1,0 +1,108 @@
+"""Every modal, message and home view stays within Block Kit's limits, even when full."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.blocks import community as cb
+from bot.blocks import escape
+from bot.blocks.help import SUBCOMMANDS, help_message
+from bot.services.communities import CommunitySummary, RosterEntry
+from integrations.block_kit import check_blocks, check_message, check_view
+from storage.models import Community, Role
+
+
+def community(i: int = 1, **kw) -> Community:
+    fields = dict(
+        id=i,
+        team_id="T",
+        name=f"Community {i}",
+        name_key=f"community {i}",
+        slack_channel_id=f"C{i:08d}",
+        mission="",
+        description="",
+        purpose_areas="",
+        created_by="U1",
+        created_at=datetime(2026, 9, 1, tzinfo=UTC),
+    )
+    fields.update(kw)
+    return Community(**fields)
+
+
+def test_the_checker_catches_what_it_should():
+    assert check_blocks([{"type": "divider"}] * 51, "message") == ["message: 51 blocks, limit 50"]
+    long_section = {"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}
+    assert check_blocks([long_section], "message")
+    assert check_message({"blocks": [{"type": "divider"}]}) == [
+        "message has blocks but no plain-text fallback `text`"
+    ]
+    assert check_view(
+        {"type": "modal", "title": {"type": "plain_text", "text": "t" * 25}, "blocks": []}
+    ) == ["modal title over 24 characters"]
+    dup = [{"type": "divider", "block_id": "a"}, {"type": "divider", "block_id": "a"}]
+    assert check_blocks(dup, "modal") == ["modal block 1 (divider): duplicate block_id 'a'"]
+
+
+@pytest.mark.parametrize("staff", [False, True])
+def test_new_community_modal(staff):
+    view = cb.new_community_modal("C1", "U1", staff=staff)
+    assert check_view(view) == []
+
+
+def test_help_fits_and_has_a_line_per_subcommand():
+    message = help_message(["help"], intro="I don't know `/cop x`.")
+    assert check_message(message) == []
+    assert len(message["text"].splitlines()) >= len(SUBCOMMANDS)
+
+
+def test_a_roster_of_a_thousand_members_fits():
+    entries = [RosterEntry("U1", Role.LEADER), RosterEntry("U2", Role.LEADER)]
+    entries += [RosterEntry(f"UM{i:07d}", Role.MEMBER) for i in range(1000)]
+    message = cb.roster_message(community(), entries)
+    assert check_message(message) == []
+    text = "".join(b["text"]["text"] for b in message["blocks"] if b["type"] == "section")
+    assert text.count("<@UM") == 1000  # nobody is dropped
+
+
+def test_long_names_and_missions_are_clipped_not_rejected():
+    c = community(name="N" * 80, mission="M" * 3000)
+    for payload in (
+        cb.welcome_announcement(c, "U1"),
+        cb.leaders_changed_announcement(c, ["U1", "U2"], "U3"),
+        cb.leaders_message(c, ["U1"]),
+    ):
+        assert check_message(payload) == []
+
+
+def test_mrkdwn_in_names_is_escaped():
+    c = community(name="<!channel> & friends")
+    text = cb.welcome_announcement(c, "U1")["text"]
+    assert "<!channel>" not in text and escape("<!channel>") in text
+
+
+def test_home_for_staff_with_three_hundred_communities_shows_them_all():
+    summaries = [CommunitySummary(community(i), None, i % 3, 10) for i in range(300)]
+    view = cb.home_view("U9", summaries[:5], summaries)
+    assert check_view(view) == []
+    assert str(view).count(":warning: no leader") == 100
+
+
+def test_home_for_staff_with_more_communities_than_fit_says_how_many_more():
+    summaries = [CommunitySummary(community(i, name="N" * 80), None, 1, 10) for i in range(5000)]
+    view = cb.home_view("U9", [], summaries)
+    assert check_view(view) == []
+    last = view["blocks"][-2]["elements"][0]["text"]
+    shown = sum(
+        b["text"]["text"].count("\n") + 1
+        for b in view["blocks"]
+        if b["type"] == "section" and b["text"]["text"].startswith("• ")
+    )
+    assert last == f"…and {5000 - shown} more."
+
+
+def test_empty_home():
+    view = cb.home_view("U1", [], None)
+    assert check_view(view) == []
+    assert "not in a community yet" in str(view)

@@ -1,0 +1,110 @@
+"""`copbot serve` as shipped: gunicorn with several workers, signed requests, health check."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from integrations import slack_payloads as payloads
+from tests.conftest import SECRET, STAFF
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+@pytest.fixture
+def served(db_url, slack, session, tmp_path):
+    port = _free_port()
+    env = {
+        **os.environ,
+        "SLACK_BOT_TOKEN": "xoxb-serve-test",
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": slack.url,
+        "DATABASE_URL": db_url,
+        "COPBOT_STAFF": STAFF,
+        "COPBOT_LOG_LEVEL": "WARNING",
+    }
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+            "--threads",
+            "4",
+        ],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
+                break
+        except requests.ConnectionError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"copbot serve did not start: {proc.stdout.read()}")
+        time.sleep(0.1)
+    yield base, proc
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
+
+
+def test_serve_runs_workers_and_answers_signed_commands(served, slack):
+    base, proc = served
+    assert len(_children(proc.pid)) == 2  # two gunicorn workers
+    assert requests.get(f"{base}/healthz", timeout=5).json() == {"ok": True, "database": "ok"}
+
+    body = payloads.slash_command("help", user_id="U1", channel_id="C1")
+    response = requests.post(
+        f"{base}/slack/events", data=body, headers=payloads.signed_headers(SECRET, body), timeout=5
+    )
+    assert response.status_code == 200
+    assert "/cop members" in response.json()["text"]
+
+    forged = requests.post(
+        f"{base}/slack/events",
+        data=body,
+        headers=payloads.signed_headers("forged", body),
+        timeout=5,
+    )
+    assert forged.status_code == 401
+    assert requests.get(f"{base}/nope", timeout=5).status_code == 404
+
+
+def test_serve_shuts_down_cleanly_on_sigterm(served):
+    _, proc = served
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=15) == 0
