@@ -24,6 +24,21 @@ DEFAULT_ZOOM_OAUTH_URL = "https://zoom.us/oauth/token"
 DEFAULT_DATABASE_URL = "sqlite:///copbot.db"
 
 APP_SETTINGS_URL = "https://api.slack.com/apps"
+# every variable copbot reads; .env.example documents each
+ENV_VARS = (
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_APP_TOKEN",
+    "SLACK_API_URL",
+    "ZOOM_ACCOUNT_ID",
+    "ZOOM_CLIENT_ID",
+    "ZOOM_CLIENT_SECRET",
+    "ZOOM_API_URL",
+    "ZOOM_OAUTH_URL",
+    "DATABASE_URL",
+    "COPBOT_STAFF",
+    "COPBOT_TIMEZONE",
+)
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
