@@ -1,22 +1,71 @@
-"""What listeners need besides Slack's own arguments: settings and the database engine.
+"""What listeners need besides Slack's own arguments: settings, the database engine and
+the background pool that does the work which follows an ack.
 
 A middleware puts one `Deps` into Bolt's `context["copbot"]`; tests pass it directly.
+Listeners answer Slack in the request itself (the ack) and hand anything slow, such as a
+Slack API call, to `deps.later(...)`, so the ack never waits for it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.engine import Engine
 
 from bot.config import Settings
 from bot.services.permissions import Actor
+from storage.db import get_engine
+
+log = logging.getLogger(__name__)
+
+
+class Background(ThreadPoolExecutor):
+    """A thread pool for the work after an ack; logs failures and knows when it is idle."""
+
+    def __init__(self, max_workers: int = 8):
+        super().__init__(max_workers=max_workers, thread_name_prefix="copbot-later")
+        self._pending = 0
+        self._idle = threading.Condition()
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        with self._idle:
+            self._pending += 1
+        future = super().submit(fn, *args, **kwargs)
+        future.add_done_callback(self._done)
+        return future
+
+    def _done(self, future: Future) -> None:
+        error = future.exception()
+        if error is not None:
+            log.error("background work failed", exc_info=error)
+        with self._idle:
+            self._pending -= 1
+            self._idle.notify_all()
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Wait until no work is pending; False if that took longer than `timeout`."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._pending == 0, timeout)
 
 
 @dataclass(frozen=True)
 class Deps:
     settings: Settings
     engine: Engine
+    background: Background = field(default_factory=Background)
+
+    @classmethod
+    def create(cls, settings: Settings) -> Deps:
+        return cls(settings=settings, engine=get_engine(settings.database_url))
 
     def actor(self, user_id: str) -> Actor:
         return Actor(user_id=user_id, is_staff=self.settings.is_staff(user_id))
+
+    def later(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        """Run `fn` after the ack has gone back to Slack."""
+        return self.background.submit(fn, *args, **kwargs)

@@ -10,6 +10,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import parse_qs
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
@@ -76,7 +77,8 @@ def slack_session() -> Iterator[SlackStandIn]:
         yield standin
 
 
-_listeners = None  # the endpoint's listener executor, once it is started
+# background pools of the apps under test: their work must not spill into the next test
+_BACKGROUNDS: list = []
 
 
 @pytest.fixture
@@ -84,8 +86,8 @@ def slack(slack_session: SlackStandIn) -> Iterator[SlackStandIn]:
     slack_session.reset()
     yield slack_session
     # the work a listener does after its ack must not spill into the next test
-    if _listeners is not None:
-        assert _listeners.wait_idle(10), "listeners still running 10 s after the test"
+    for background in _BACKGROUNDS:
+        assert background.wait_idle(10), "work after an ack still running 10 s after the test"
     assert slack_session.violations == [], "calls that do not fit Slack's spec"
 
 
@@ -126,10 +128,12 @@ def endpoint(settings) -> Iterator[str]:
     """copbot's WSGI application served on 127.0.0.1; yields its base URL."""
     from bot.server import make_wsgi_app
 
+    application = make_wsgi_app(settings)
+    _BACKGROUNDS.append(application.deps.background)
     server = make_server(
         "127.0.0.1",
         0,
-        make_wsgi_app(settings),
+        application,
         server_class=_ThreadingWSGIServer,
         handler_class=_QuietHandler,
     )
@@ -162,6 +166,11 @@ class SlackUser:
             f"{self.endpoint}/slack/events", data=body.encode(), headers=h, timeout=10
         )
 
+    def settle(self) -> None:
+        """Wait until the work that followed the acks is done."""
+        for background in _BACKGROUNDS:
+            assert background.wait_idle(10)
+
     def command(self, text: str, channel_id: str | None = None) -> requests.Response:
         body = payloads.slash_command(
             text,
@@ -169,6 +178,7 @@ class SlackUser:
             channel_id=channel_id or self.channel_id,
             response_url=self.slack.response_url(),
         )
+        self.last_trigger_id = parse_qs(body)["trigger_id"][0]
         return self.post(body)
 
     def reply(self, text: str, channel_id: str | None = None) -> dict:

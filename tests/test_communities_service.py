@@ -123,3 +123,37 @@ def test_summaries_for_person_and_staff(session):
     )
     session.flush()
     assert svc.all_communities(session, "U3")[1].leader_count == 0
+
+
+def _version(session, community) -> int:
+    session.refresh(community)
+    return community.roster_version
+
+
+def test_every_roster_change_bumps_the_version_and_the_cache_follows(session):
+    c = svc.create(session, new())
+    seen = [_version(session, c)]
+    assert [e.user_id for e in svc.cached_roster(session, c)] == ["U1"]
+    svc.join(session, c, "U5")
+    seen.append(_version(session, c))
+    assert [e.user_id for e in svc.cached_roster(session, c)] == ["U1", "U5"]
+    svc.join(session, c, "U5")  # no change, no bump
+    assert _version(session, c) == seen[-1]
+    svc.set_leaders(session, c, ["U1", "U5"])
+    seen.append(_version(session, c))
+    assert [e.role for e in svc.cached_roster(session, c)] == [Role.LEADER, Role.LEADER]
+    svc.set_leaders(session, c, ["U5", "U1"])  # same leaders: no bump
+    assert _version(session, c) == seen[-1]
+    svc.leave(session, c, "U1")
+    seen.append(_version(session, c))
+    assert [e.user_id for e in svc.cached_roster(session, c)] == ["U5"]
+    assert seen == sorted(set(seen))  # strictly increasing
+
+
+def test_cached_roster_is_reused_while_the_version_holds(session, monkeypatch):
+    c = svc.create(session, new())
+    svc.cached_roster(session, c)
+    calls = []
+    monkeypatch.setattr(svc, "roster", lambda *a: calls.append(a) or [])
+    assert [e.user_id for e in svc.cached_roster(session, c)] == ["U1"]
+    assert calls == []

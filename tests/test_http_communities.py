@@ -79,11 +79,12 @@ def test_known_but_unbuilt_subcommand_says_coming_soon(as_user):
 
 # ---- /cop new -------------------------------------------------------------------------
 def test_new_opens_modal_with_current_channel(as_user, slack):
-    response = as_user("U1").command("new")
+    user = as_user("U1")
+    response = user.command("new")
     assert response.status_code == 200
     [call] = slack.wait_for("views.open")
     view = call.json_arg("view")
-    assert call.args["trigger_id"].endswith("trigger" + call.args["trigger_id"].split("trigger")[1])
+    assert call.args["trigger_id"] == user.last_trigger_id
     assert view["callback_id"] == cb.NEW_COMMUNITY_CALLBACK
     blocks = {b["block_id"]: b for b in view["blocks"]}
     assert blocks[cb.CHANNEL]["element"]["default_to_current_conversation"] is True
@@ -107,7 +108,8 @@ def test_staff_modal_offers_first_leader(as_user, slack):
 
 def test_submit_creates_community_with_creator_as_leader(as_user, engine, slack):
     slack.add_user("U1", "ana", tz="America/Chicago", email="ana@example.org")
-    response = create_community(as_user("U1"))
+    user = as_user("U1")
+    response = create_community(user)
     assert response.content in (b"", b"{}") or response.json() == {}
     [c] = communities(engine)
     assert (c.name, c.slack_channel_id, c.mission) == (
@@ -123,16 +125,9 @@ def test_submit_creates_community_with_creator_as_leader(as_user, engine, slack)
     assert welcome.json_arg("blocks")
     [dm] = slack.wait_for("chat.postMessage", where=lambda c: c.args["channel"] == "U1")
     assert "is created in <#CCOMM001>" in dm.args["text"]
-    slack.wait_for("users.info")
+    user.settle()
     with session_scope(engine) as s:
-        for _ in range(50):
-            person = s.get(Person, "U1")
-            if person and person.profile_fetched_at:
-                break
-            s.expire_all()
-            import time
-
-            time.sleep(0.05)
+        person = s.get(Person, "U1")
         assert (person.display_name, person.tz, person.email) == (
             "ana",
             "America/Chicago",

@@ -16,7 +16,7 @@ from tests.conftest import ROOT, SHARED_SPECS
 
 MANIFEST = yaml.safe_load((ROOT / "app_manifest.yml").read_text())
 SCHEMA_DIR = SHARED_SPECS / "slack_manifest_schema"
-CLIENT_CALL = re.compile(r"\bclient\.([a-z]+_[A-Za-z_]+)\(")
+CLIENT_CALL = re.compile(r"\bclient\.([a-z]+_[A-Za-z_]+)\b")
 
 
 def _schema() -> dict:

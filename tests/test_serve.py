@@ -84,6 +84,9 @@ def served(db_url, slack, session, tmp_path):
 
 def test_serve_runs_workers_and_answers_signed_commands(served, slack):
     base, proc = served
+    deadline = time.monotonic() + 10  # the second worker may still be booting
+    while len(_children(proc.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert len(_children(proc.pid)) == 2  # two gunicorn workers
     assert requests.get(f"{base}/healthz", timeout=5).json() == {"ok": True, "database": "ok"}
 

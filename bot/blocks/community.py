@@ -260,12 +260,10 @@ def _packed_sections(lines: Sequence[str]) -> list[Block]:
     return sections
 
 
-def no_community_message(channel_id: str) -> dict[str, Any]:
-    text = (
-        "This channel has no community yet. Create one here with `/cop new`, "
-        "or join one elsewhere with `/cop join #channel`."
-    )
-    return {"response_type": "ephemeral", **message(text, [section(text)])}
+NO_COMMUNITY_TEXT = (
+    "This channel has no community yet. Create one here with `/cop new`, "
+    "or join one elsewhere with `/cop join #channel`."
+)
 
 
 def ephemeral(text: str) -> dict[str, Any]:

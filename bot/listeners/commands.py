@@ -1,18 +1,22 @@
 """The `/cop` slash command: parse the subcommand, check who may do it, ack within 3 s.
 
-Each subcommand handler takes a `CommandRequest`. Quick answers go back in the ack
-itself (ephemeral); slower follow-ups (announcements, profile look-ups) run after it.
+Each subcommand handler takes a `CommandRequest` and runs in one unit of work. It answers
+in the ack itself (ephemeral) or raises `CopError`, whose message becomes the answer and
+whose unit of work is rolled back, so bad input changes nothing. Follow-ups such as
+announcements, modals and profile look-ups are queued with `req.later(...)` and start
+once the unit of work is committed.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
+from sqlmodel import Session
 
 from bot.blocks import community as community_blocks
 from bot.blocks.help import NAMES, help_message
@@ -27,16 +31,22 @@ from storage.models import Community, Role
 log = logging.getLogger(__name__)
 
 
+class NoCommunity(CopError):
+    """The command needs a community and the channel has none."""
+
+
 @dataclass
 class CommandRequest:
     ack: Ack
     client: WebClient
     deps: Deps
+    session: Session
     team_id: str
     channel_id: str
     user_id: str
     trigger_id: str
     args: str
+    pending: list[tuple[Callable[..., Any], tuple, dict]] = field(default_factory=list)
 
     @property
     def actor(self) -> Actor:
@@ -48,6 +58,17 @@ class CommandRequest:
     def say_ephemeral(self, text: str) -> None:
         self.ack(**community_blocks.ephemeral(text))
 
+    def later(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
+        """Run `fn` after the ack, once this command's changes are committed."""
+        self.pending.append((fn, args, kwargs))
+
+    def community(self, channel_id: str | None = None) -> Community:
+        """The community of `channel_id` (default: where the command ran), or NoCommunity."""
+        community = svc.by_channel(self.session, self.team_id, channel_id or self.channel_id)
+        if community is None:
+            raise NoCommunity(community_blocks.NO_COMMUNITY_TEXT)
+        return community
+
 
 Handler = Callable[[CommandRequest], None]
 
@@ -57,87 +78,83 @@ def handle_cop(ack: Ack, body: dict[str, Any], client: WebClient, context: dict[
     text = (body.get("text") or "").strip()
     name, _, args = text.partition(" ")
     name = name.lower()
-    request = CommandRequest(
-        ack=ack,
-        client=client,
-        deps=context["copbot"],
-        team_id=body.get("team_id", ""),
-        channel_id=body.get("channel_id", ""),
-        user_id=body["user_id"],
-        trigger_id=body.get("trigger_id", ""),
-        args=args.strip(),
-    )
     handler = HANDLERS.get(name or "help")
-    if handler is not None:
-        handler(request)
-    elif name in NAMES:
-        ack(
-            **help_message(HANDLERS, intro=f"`/cop {name}` is coming soon. Here is what works now:")
-        )
-    else:
+    if handler is None:
         shown = name if len(name) <= 30 else name[:30] + "…"
-        ack(**help_message(HANDLERS, intro=f"I don't know `/cop {shown}`. Here is what I can do:"))
+        intro = (
+            f"`/cop {name}` is coming soon. Here is what works now:"
+            if name in NAMES
+            else f"I don't know `/cop {shown}`. Here is what I can do:"
+        )
+        ack(**help_message(HANDLERS, intro=intro))
+        return
+    deps: Deps = context["copbot"]
+    pending: list = []
+    try:
+        with session_scope(deps.engine) as session:
+            request = CommandRequest(
+                ack=ack,
+                client=client,
+                deps=deps,
+                session=session,
+                team_id=body.get("team_id", ""),
+                channel_id=body.get("channel_id", ""),
+                user_id=body["user_id"],
+                trigger_id=body.get("trigger_id", ""),
+                args=args.strip(),
+                pending=pending,
+            )
+            handler(request)
+    except CopError as e:
+        ack(**community_blocks.ephemeral(str(e)))
+        return
+    for fn, fn_args, fn_kwargs in pending:
+        deps.later(fn, *fn_args, **fn_kwargs)
 
 
 def cmd_help(req: CommandRequest) -> None:
     req.reply(help_message(HANDLERS))
 
 
-def _community_here(req: CommandRequest, channel_id: str | None = None) -> Community | None:
-    with session_scope(req.deps.engine) as session:
-        return svc.by_channel(session, req.team_id, channel_id or req.channel_id)
-
-
 def cmd_new(req: CommandRequest) -> None:
     actor = req.actor
     if not can(actor, Action.CREATE_COMMUNITY):
-        req.say_ephemeral(f"Only {who_can(Action.CREATE_COMMUNITY)} can create communities.")
-        return
-    existing = _community_here(req)
+        raise CopError(f"Only {who_can(Action.CREATE_COMMUNITY)} can create communities.")
+    existing = svc.by_channel(req.session, req.team_id, req.channel_id)
     if existing is not None:
-        req.say_ephemeral(
+        raise CopError(
             f"This channel already has a community: *{existing.name}*. "
             "To start another, run `/cop new` in the channel it should live in."
         )
-        return
     req.ack()
     view = community_blocks.new_community_modal(
         req.channel_id, req.user_id, staff=can(actor, Action.CREATE_FOR_OTHERS)
     )
-    req.client.views_open(trigger_id=req.trigger_id, view=view)
+    # the trigger_id is used at once, right after the ack
+    req.later(req.client.views_open, trigger_id=req.trigger_id, view=view)
 
 
 def cmd_leaders(req: CommandRequest) -> None:
     ids, rest = parse_mentions(req.args)
-    community = _community_here(req)
-    if community is None:
-        req.reply(community_blocks.no_community_message(req.channel_id))
-        return
+    community = req.community()
     if not ids and not rest:
-        with session_scope(req.deps.engine) as session:
-            current = svc.leaders(session, community.id)
+        current = svc.leaders(req.session, community.id)
         req.reply(community_blocks.leaders_message(community, current))
         return
     if rest:
-        req.say_ephemeral(
+        raise CopError(
             "Name leaders by mentioning them, e.g. `/cop leaders @ana @ben` "
             "(pick each name from the list Slack offers as you type @)."
         )
-        return
-    try:
-        with session_scope(req.deps.engine) as session:
-            role = svc.role_of(session, community.id, req.user_id)
-            if not can(req.actor, Action.SET_LEADERS, role):
-                raise CopError(
-                    f"Only {who_can(Action.SET_LEADERS)} can set the leaders of *{community.name}*."
-                )
-            bots = [u for u in ids if (p := people.get(session, u)) is not None and p.is_bot]
-            if bots:
-                raise CopError(f"<@{bots[0]}> is an app, not a person: leaders must be people.")
-            change = svc.set_leaders(session, community, ids)
-    except CopError as e:
-        req.say_ephemeral(str(e))
-        return
+    role = svc.role_of(req.session, community.id, req.user_id)
+    if not can(req.actor, Action.SET_LEADERS, role):
+        raise CopError(
+            f"Only {who_can(Action.SET_LEADERS)} can set the leaders of *{community.name}*."
+        )
+    bots = [u for u in ids if (p := people.get(req.session, u)) is not None and p.is_bot]
+    if bots:
+        raise CopError(f"<@{bots[0]}> is an app, not a person: leaders must be people.")
+    change = svc.set_leaders(req.session, community, ids)
     if not change.changed:
         req.say_ephemeral("Those are already the leaders; nothing changed.")
         return
@@ -149,24 +166,20 @@ def cmd_leaders(req: CommandRequest) -> None:
     announcement = community_blocks.leaders_changed_announcement(
         community, change.leaders, req.user_id
     )
-    post_message(req.client, community.slack_channel_id, announcement)
-    refresh_profiles(req.client, req.deps, list(change.added))
+    req.later(post_message, req.client, community.slack_channel_id, announcement)
+    req.later(refresh_profiles, req.client, req.deps, list(change.added))
 
 
-def _target_community(req: CommandRequest) -> tuple[Community | None, str]:
-    channel, rest = parse_channel(req.args)
-    return _community_here(req, channel), rest
+def _target_community(req: CommandRequest) -> Community:
+    """The community named by a #channel argument, else the one of this channel."""
+    channel, _ = parse_channel(req.args)
+    return req.community(channel)
 
 
 def cmd_join(req: CommandRequest) -> None:
-    community, _ = _target_community(req)
-    if community is None:
-        req.reply(community_blocks.no_community_message(req.channel_id))
-        return
-    with session_scope(req.deps.engine) as session:
-        joined = svc.join(session, community, req.user_id)
-        role = svc.role_of(session, community.id, req.user_id)
-    if not joined:
+    community = _target_community(req)
+    if not svc.join(req.session, community, req.user_id):
+        role = svc.role_of(req.session, community.id, req.user_id)
         word = "a leader" if role == Role.LEADER else "a member"
         req.say_ephemeral(f"You are already {word} of *{community.name}*.")
         return
@@ -179,30 +192,18 @@ def cmd_join(req: CommandRequest) -> None:
         f"Welcome to *{community.name}*! You'll get its call reminders and polls.{where} "
         "`/cop leave` undoes this."
     )
-    refresh_profiles(req.client, req.deps, [req.user_id])
+    req.later(refresh_profiles, req.client, req.deps, [req.user_id])
 
 
 def cmd_leave(req: CommandRequest) -> None:
-    community, _ = _target_community(req)
-    if community is None:
-        req.reply(community_blocks.no_community_message(req.channel_id))
-        return
-    try:
-        with session_scope(req.deps.engine) as session:
-            svc.leave(session, community, req.user_id)
-    except CopError as e:
-        req.say_ephemeral(str(e))
-        return
+    community = _target_community(req)
+    svc.leave(req.session, community, req.user_id)
     req.say_ephemeral(f"You have left *{community.name}*. `/cop join` brings you back.")
 
 
 def cmd_members(req: CommandRequest) -> None:
-    community, _ = _target_community(req)
-    if community is None:
-        req.reply(community_blocks.no_community_message(req.channel_id))
-        return
-    with session_scope(req.deps.engine) as session:
-        entries = svc.roster(session, community.id)
+    community = _target_community(req)
+    entries = svc.cached_roster(req.session, community)
     req.reply(community_blocks.roster_message(community, entries))
 
 

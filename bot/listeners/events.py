@@ -55,7 +55,7 @@ def handle_app_home_opened(
     if event.get("tab", "home") != "home":
         return
     deps: Deps = context["copbot"]
-    publish_home(client, deps, event["user"])
+    deps.later(publish_home, client, deps, event["user"])
 
 
 def publish_home(client: WebClient, deps: Deps, user_id: str) -> None:

@@ -86,7 +86,7 @@ def handle_new_community(
         ack(response_action="errors", errors={blocks.NAME: str(e)})
         return
     ack()
-    _after_creation(client, deps, community, user_id, leader)
+    deps.later(_after_creation, client, deps, community, user_id, leader)
 
 
 def _after_creation(client: WebClient, deps: Deps, community, creator: str, leader: str) -> None:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
-from sqlalchemy import case, func
+from sqlalchemy import bindparam, case, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -22,6 +25,7 @@ from storage.models import (
 )
 
 MAX_LEADERS = 2
+_ROLES = {r.value: r for r in Role}
 
 
 class DuplicateCommunity(CopError):
@@ -50,8 +54,7 @@ class NewCommunity:
     first_leader: str
 
 
-@dataclass(frozen=True)
-class RosterEntry:
+class RosterEntry(NamedTuple):
     user_id: str
     role: Role
 
@@ -85,12 +88,16 @@ def validate_fields(name: str, mission: str, description: str) -> dict[str, str]
     return errors
 
 
+_BY_CHANNEL = select(Community).where(
+    Community.team_id == bindparam("team_id"),
+    Community.slack_channel_id == bindparam("channel_id"),
+)
+
+
 def by_channel(session: Session, team_id: str, channel_id: str) -> Community | None:
-    return session.exec(
-        select(Community).where(
-            Community.team_id == team_id, Community.slack_channel_id == channel_id
-        )
-    ).first()
+    # built once: most commands start here, and building the expression costs more
+    # than running it
+    return session.exec(_BY_CHANNEL, params={"team_id": team_id, "channel_id": channel_id}).first()
 
 
 def by_name(session: Session, team_id: str, name: str) -> Community | None:
@@ -160,15 +167,77 @@ def role_of(session: Session, community_id: int, user_id: str) -> Role | None:
     return Role(role) if role else None
 
 
+_ROSTER = (
+    select(Membership.slack_user_id, Membership.role)
+    .where(Membership.community_id == bindparam("community_id"))
+    .order_by(
+        case((Membership.role == Role.LEADER.value, 0), else_=1),
+        Membership.joined_at,
+        Membership.id,
+    )
+)
+
+
 def roster(session: Session, community_id: int) -> list[RosterEntry]:
     """Leaders first, then members, each in the order they joined."""
-    leaders_first = case((Membership.role == Role.LEADER.value, 0), else_=1)
-    rows = session.exec(
-        select(Membership.slack_user_id, Membership.role)
-        .where(Membership.community_id == community_id)
-        .order_by(leaders_first, Membership.joined_at, Membership.id)
-    ).all()
-    return [RosterEntry(user_id=u, role=Role(r)) for u, r in rows]
+    # plain rows through the session's connection: no ORM loading for a list of ids
+    rows = session.connection().execute(_ROSTER, {"community_id": community_id}).all()
+    return [RosterEntry(u, _ROLES[r]) for u, r in rows]
+
+
+class _RosterCache:
+    """Rosters by community and roster_version, least recently used dropped first.
+
+    A community is known by its id and creation time, so an id reused after a deletion
+    never finds the roster of the community that had it before.
+    """
+
+    def __init__(self, size: int = 1024):
+        self.size = size
+        self._entries: OrderedDict[tuple, tuple[int, tuple[RosterEntry, ...]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, community: Community) -> tuple[RosterEntry, ...] | None:
+        key = (community.id, community.created_at)
+        with self._lock:
+            hit = self._entries.get(key)
+            if hit is None or hit[0] != community.roster_version:
+                return None
+            self._entries.move_to_end(key)
+            return hit[1]
+
+    def put(self, community: Community, entries: tuple[RosterEntry, ...]) -> None:
+        key = (community.id, community.created_at)
+        with self._lock:
+            self._entries[key] = (community.roster_version, entries)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+
+_rosters = _RosterCache()
+
+
+def cached_roster(session: Session, community: Community) -> tuple[RosterEntry, ...]:
+    """`roster()`, reused while the community's roster_version is unchanged.
+
+    The version is read with the community, before the roster, so a cached roster is
+    never older than the version it is filed under.
+    """
+    entries = _rosters.get(community)
+    if entries is None:
+        entries = tuple(roster(session, community.id))
+        _rosters.put(community, entries)
+    return entries
+
+
+def _roster_changed(session: Session, community_id: int) -> None:
+    session.execute(
+        update(Community)
+        .where(Community.id == community_id)
+        .values(roster_version=Community.roster_version + 1)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def leaders(session: Session, community_id: int) -> list[str]:
@@ -205,6 +274,8 @@ def set_leaders(session: Session, community: Community, user_ids: Sequence[str])
         membership.role = Role.LEADER.value
         session.add(membership)
     session.flush()
+    if added or removed:
+        _roster_changed(session, community.id)
     return LeaderChange(leaders=tuple(wanted), added=added, removed=removed)
 
 
@@ -221,6 +292,7 @@ def join(session: Session, community: Community, user_id: str) -> bool:
             session.flush()
     except IntegrityError:
         return False  # a concurrent join of the same person won
+    _roster_changed(session, community.id)
     return True
 
 
@@ -241,6 +313,7 @@ def leave(session: Session, community: Community, user_id: str) -> Role:
     role = Role(membership.role)
     session.delete(membership)
     session.flush()
+    _roster_changed(session, community.id)
     return role
 
 

@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.Column("purpose_areas", sa.String(200), nullable=False),
         sa.Column("created_by", sa.String(32), nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("roster_version", sa.Integer(), nullable=False, server_default="0"),
         sa.UniqueConstraint("team_id", "slack_channel_id", name="uq_community_channel"),
         sa.UniqueConstraint("team_id", "name_key", name="uq_community_name"),
     )
