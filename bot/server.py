@@ -17,7 +17,7 @@ from sqlalchemy import text
 
 from bot.app import build_app
 from bot.config import Settings
-from storage.db import get_engine
+from bot.deps import Deps
 
 log = logging.getLogger(__name__)
 
@@ -26,9 +26,9 @@ EVENTS_PATH = "/slack/events"
 
 def make_wsgi_app(settings: Settings) -> Callable[..., Iterable[bytes]]:
     """The WSGI application for `settings`."""
-    bolt_app = build_app(settings)
-    bolt = SlackRequestHandler(bolt_app, path=EVENTS_PATH)
-    engine = get_engine(settings.database_url)
+    deps = Deps.create(settings)
+    bolt = SlackRequestHandler(build_app(settings, deps=deps), path=EVENTS_PATH)
+    engine = deps.engine
 
     def healthz(start_response: Callable[..., Any]) -> Iterable[bytes]:
         try:
@@ -50,7 +50,7 @@ def make_wsgi_app(settings: Settings) -> Callable[..., Iterable[bytes]]:
             return healthz(start_response)
         return bolt(environ, start_response)
 
-    application.bolt_app = bolt_app
+    application.deps = deps
     return application
 
 
