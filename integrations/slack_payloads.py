@@ -39,7 +39,12 @@ def signed_headers(
     }
 
 
-def slash_command(
+def slash_command(*args: Any, **kwargs: Any) -> str:
+    """A slash command as the form-encoded body Slack POSTs over HTTP."""
+    return urlencode(slash_command_fields(*args, **kwargs))
+
+
+def slash_command_fields(
     text: str,
     *,
     user_id: str,
@@ -47,9 +52,10 @@ def slash_command(
     team_id: str = TEAM_ID,
     response_url: str = "http://127.0.0.1:9/hooks/none",
     command: str = "/cop",
-) -> str:
+) -> dict[str, str]:
+    """A slash command's fields (the payload of a Socket Mode slash_commands envelope)."""
     n = next(_ids)
-    return urlencode(
+    return dict(
         {
             "token": "unused-verification-token",
             "team_id": team_id,
@@ -85,7 +91,12 @@ def input_value(kind: str, value: Any) -> dict[str, Any]:
     raise ValueError(f"unknown input kind {kind}")
 
 
-def view_submission(
+def view_submission(*args: Any, **kwargs: Any) -> str:
+    """A view submission as the form-encoded `payload=` body Slack POSTs over HTTP."""
+    return urlencode({"payload": json.dumps(view_submission_payload(*args, **kwargs))})
+
+
+def view_submission_payload(
     callback_id: str,
     values: dict[str, dict[str, Any]],
     *,
@@ -93,9 +104,9 @@ def view_submission(
     team_id: str = TEAM_ID,
     private_metadata: str = "",
     view_id: str = "V0000001",
-) -> str:
+) -> dict[str, Any]:
     """`values` maps block_id -> {action_id: input_value(...)}."""
-    payload = {
+    return {
         "type": "view_submission",
         "team": {"id": team_id, "domain": "standin"},
         "user": {"id": user_id, "username": user_id.lower(), "team_id": team_id},
@@ -111,7 +122,6 @@ def view_submission(
             "hash": "1.hash",
         },
     }
-    return urlencode({"payload": json.dumps(payload)})
 
 
 def event_callback(

@@ -19,6 +19,8 @@ It also receives what the app posts to a slash command's `response_url`
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import itertools
 import json
 import threading
@@ -65,12 +67,19 @@ class _Failure:
     remaining: int
 
 
+# Methods newer than the October 2020 spec that Slack's SDK calls, with their parameters
+# as Slack documents them (apps.connections.open opens a Socket Mode connection).
+NEWER_METHODS: dict[str, dict[str, dict[str, Any]]] = {
+    "apps.connections.open": {},
+}
+
+
 class SlackSpec:
     """The parameters each Web API method declares in Slack's OpenAPI (Swagger 2.0) spec."""
 
     def __init__(self, path: Path = SPEC_PATH):
         spec = json.loads(path.read_text())
-        self.methods: dict[str, dict[str, dict[str, Any]]] = {}
+        self.methods: dict[str, dict[str, dict[str, Any]]] = dict(NEWER_METHODS)
         for route, operations in spec["paths"].items():
             params: dict[str, dict[str, Any]] = {}
             for op in operations.values():
@@ -152,6 +161,7 @@ class SlackStandIn:
         self._lock = threading.Condition()
         self._ts = itertools.count(1)
         self._views = itertools.count(1)
+        self._socket: _SocketModeSession | None = None
         self._server = ThreadingHTTPServer((host, port), self._handler_class())
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -262,6 +272,26 @@ class SlackStandIn:
                     )
                 self._lock.wait(left)
 
+    # ---- Socket Mode ----------------------------------------------------------------
+    def wait_for_socket_mode(self, timeout: float = 10.0) -> None:
+        """Wait until an app has connected over Socket Mode."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while self._socket is None or self._socket.closed:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError("no app connected over Socket Mode")
+                self._lock.wait(left)
+
+    def send_envelope(
+        self, kind: str, payload: dict[str, Any], timeout: float = 5.0
+    ) -> dict[str, Any]:
+        """Deliver an envelope (slash_commands, interactive, events_api) to the connected
+        app and return the payload of its ack ({} when the ack carried none)."""
+        self.wait_for_socket_mode(timeout)
+        assert self._socket is not None
+        return self._socket.deliver(kind, payload, timeout)
+
     # ---- answering ------------------------------------------------------------------
     def _record(self, call: Call) -> None:
         with self._lock:
@@ -304,9 +334,14 @@ class SlackStandIn:
                 {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
             )
             return failure.status, extra, {"ok": False, "error": failure.error}
-        return 200, {}, self._success(method, args)
+        return 200, {}, self._success(method, args, token)
 
-    def _success(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+    def _success(self, method: str, args: dict[str, Any], token: str = "") -> dict[str, Any]:
+        if method == "apps.connections.open":
+            if not token.startswith("xapp-"):
+                return {"ok": False, "error": "not_allowed_token_type"}
+            host, port = self._server.server_address[:2]
+            return {"ok": True, "url": f"ws://{host}:{port}/socket-mode/link?ticket=standin"}
         if method == "auth.test":
             return {
                 "ok": True,
@@ -380,6 +415,17 @@ class SlackStandIn:
 
             def _handle(self) -> None:
                 path = urlparse(self.path).path
+                if (
+                    path.startswith("/socket-mode/")
+                    and "websocket" in self.headers.get("Upgrade", "").lower()
+                ):
+                    session = _SocketModeSession(self)
+                    with standin._lock:
+                        standin._socket = session
+                        standin._lock.notify_all()
+                    session.serve()
+                    self.close_connection = True
+                    return
                 args = self._args()
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 if path.startswith("/api/"):
@@ -398,3 +444,97 @@ class SlackStandIn:
             do_POST = _handle
 
         return Handler
+
+
+_WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+
+class _SocketModeSession:
+    """One Socket Mode WebSocket connection: Slack's side of it, minimally (RFC 6455 frames
+    without fragmentation, which is all Slack's SDK sends)."""
+
+    def __init__(self, handler: BaseHTTPRequestHandler):
+        self.handler = handler
+        self.closed = False
+        self._send_lock = threading.Lock()
+        self._acks: dict[str, dict[str, Any]] = {}
+        self._cond = threading.Condition()
+        self._ids = itertools.count(1)
+
+    def serve(self) -> None:
+        key = self.handler.headers.get("Sec-WebSocket-Key", "")
+        accept = base64.b64encode(hashlib.sha1((key + _WS_GUID).encode()).digest()).decode()
+        self.handler.wfile.write(
+            (
+                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                f"Connection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
+            ).encode()
+        )
+        self._send(
+            1,
+            json.dumps(
+                {"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A0COPBOT"}}
+            ).encode(),
+        )
+        try:
+            while True:
+                opcode, data = self._read_frame()
+                if opcode == 8:  # close
+                    self._send(8, data[:2])
+                    break
+                if opcode == 9:  # ping
+                    self._send(10, data)
+                elif opcode == 1:
+                    message = json.loads(data)
+                    if "envelope_id" in message:
+                        with self._cond:
+                            self._acks[message["envelope_id"]] = message.get("payload") or {}
+                            self._cond.notify_all()
+        except (ConnectionError, OSError, ValueError):
+            pass
+        finally:
+            self.closed = True
+
+    def deliver(self, kind: str, payload: dict[str, Any], timeout: float) -> dict[str, Any]:
+        envelope_id = f"env-{next(self._ids):06d}"
+        envelope = {
+            "envelope_id": envelope_id,
+            "type": kind,
+            "payload": payload,
+            "accepts_response_payload": kind != "events_api",
+            "retry_attempt": 0,
+            "retry_reason": "",
+        }
+        self._send(1, json.dumps(envelope).encode())
+        with self._cond:
+            if not self._cond.wait_for(lambda: envelope_id in self._acks, timeout):
+                raise AssertionError(f"no ack for {kind} envelope within {timeout} s")
+            return self._acks.pop(envelope_id)
+
+    def _send(self, opcode: int, data: bytes) -> None:
+        n = len(data)
+        if n < 126:
+            header = bytes([0x80 | opcode, n])
+        elif n < 65536:
+            header = bytes([0x80 | opcode, 126]) + n.to_bytes(2, "big")
+        else:
+            header = bytes([0x80 | opcode, 127]) + n.to_bytes(8, "big")
+        with self._send_lock:
+            self.handler.wfile.write(header + data)
+            self.handler.wfile.flush()
+
+    def _read_frame(self) -> tuple[int, bytes]:
+        read = self.handler.rfile.read
+        head = read(2)
+        if len(head) < 2:
+            raise ConnectionError("socket closed")
+        opcode, masked, n = head[0] & 0x0F, head[1] & 0x80, head[1] & 0x7F
+        if n == 126:
+            n = int.from_bytes(read(2), "big")
+        elif n == 127:
+            n = int.from_bytes(read(8), "big")
+        mask = read(4) if masked else b""
+        data = read(n)
+        if mask:
+            data = bytes(b ^ mask[i % 4] for i, b in enumerate(data))
+        return opcode, data
