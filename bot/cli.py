@@ -10,7 +10,9 @@ import logging
 import os
 import sys
 
-from bot.config import ConfigError, Settings
+from sqlalchemy.exc import OperationalError
+
+from bot.config import ConfigError, Settings, redacted_url
 from storage import db
 
 log = logging.getLogger("copbot")
@@ -18,14 +20,14 @@ log = logging.getLogger("copbot")
 EXIT_CONFIG = 2
 
 
-def _setup_logging() -> None:
-    level = os.environ.get("COPBOT_LOG_LEVEL", "INFO").upper()
+def _setup_logging(level: str) -> None:
     logging.basicConfig(
-        level=getattr(logging, level, logging.INFO),
+        level=getattr(logging, level),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    # slack_sdk logs request bodies (tokens included) at DEBUG: keep it quieter
-    logging.getLogger("slack_sdk").setLevel(max(logging.INFO, logging.getLogger().level))
+    # slack_sdk logs request headers and bodies at DEBUG: never below INFO, so tokens
+    # stay out of the logs
+    logging.getLogger("slack_sdk").setLevel(max(logging.INFO, getattr(logging, level)))
 
 
 def prepare_database(settings: Settings) -> None:
@@ -128,12 +130,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    _setup_logging()
     try:
         settings = Settings.load()
+        _setup_logging(settings.log_level)
         return args.func(settings, args)
     except ConfigError as e:
         print(f"copbot: {e}", file=sys.stderr)
+        return EXIT_CONFIG
+    except OperationalError as e:
+        reason = str(e.orig).strip().splitlines()[0] if e.orig else type(e).__name__
+        print(
+            f"copbot: cannot use the database at DATABASE_URL ({redacted_url(settings)}): {reason}",
+            file=sys.stderr,
+        )
         return EXIT_CONFIG
     except KeyboardInterrupt:
         return 130

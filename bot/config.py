@@ -38,6 +38,7 @@ ENV_VARS = (
     "DATABASE_URL",
     "COPBOT_STAFF",
     "COPBOT_TIMEZONE",
+    "COPBOT_LOG_LEVEL",
 )
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
@@ -62,6 +63,7 @@ class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     staff: frozenset[str] = field(default_factory=frozenset)
     timezone: str = "UTC"
+    log_level: str = "INFO"
 
     # ---- construction -------------------------------------------------------------
     @classmethod
@@ -95,6 +97,7 @@ class Settings:
             database_url=_database_url(get("DATABASE_URL") or DEFAULT_DATABASE_URL),
             staff=_staff(get("COPBOT_STAFF")),
             timezone=_timezone(get("COPBOT_TIMEZONE") or "UTC"),
+            log_level=_log_level(get("COPBOT_LOG_LEVEL") or "INFO"),
         )
         settings._check_token_shapes()
         return settings
@@ -215,6 +218,18 @@ def _timezone(value: str) -> str:
             f"COPBOT_TIMEZONE {value!r} is not an IANA time zone (e.g. America/Chicago)"
         ) from None
     return value
+
+
+def _log_level(value: str) -> str:
+    level = value.upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ConfigError(f"COPBOT_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {value!r}")
+    return level
+
+
+def redacted_url(settings: Settings) -> str:
+    """DATABASE_URL with its password hidden, for messages."""
+    return _redact_url(settings.database_url)
 
 
 def _redact_url(value: str) -> str:

@@ -154,3 +154,19 @@ def test_console_script_is_installed():
     ).stdout
     for command in ("run", "serve", "scheduler", "tick", "db"):
         assert command in out
+
+
+def test_unreachable_database_is_one_line_without_the_password(monkeypatch, tmp_path, capsys):
+    _clean_env(monkeypatch, tmp_path)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://copbot:hunter2@127.0.0.1:9/copbot")
+    assert main(["db", "upgrade"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("copbot: cannot use the database at DATABASE_URL")
+    assert "hunter2" not in err and "***" in err
+    assert len(err.splitlines()) == 1
+
+
+def test_log_level_is_validated():
+    with pytest.raises(ConfigError, match="^COPBOT_LOG_LEVEL"):
+        Settings.from_mapping({"COPBOT_LOG_LEVEL": "chatty"})
+    assert Settings.from_mapping({"COPBOT_LOG_LEVEL": "debug"}).log_level == "DEBUG"
