@@ -130,7 +130,7 @@ class Settings:
             )
         if missing:
             raise ConfigError(
-                "copbot run needs "
+                "`copbot run` needs "
                 + " and ".join(missing)
                 + f"; create the app from app_manifest.yml at {APP_SETTINGS_URL} "
                 "and put the values in .env"

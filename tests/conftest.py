@@ -28,6 +28,7 @@ SECRET = "test-signing-secret-0123456789abcdef"
 STAFF = "USTAFF01"
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_SPECS = ROOT.parent / "shared" / "specs"
+SPECS = ROOT / "tests" / "specs"  # copies of the reference files the tests need
 
 
 def _database_url() -> str:

@@ -118,7 +118,7 @@ def test_cli_run_without_credentials_prints_one_line_and_exits_2(monkeypatch, tm
     _clean_env(monkeypatch, tmp_path)
     assert main(["run"]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("copbot: copbot run needs SLACK_BOT_TOKEN")
+    assert err.startswith("copbot: `copbot run` needs SLACK_BOT_TOKEN")
     assert len(err.splitlines()) == 1
     assert not (tmp_path / "copbot.db").exists()  # nothing created before the check
 

@@ -12,18 +12,14 @@ import yaml
 
 from bot.slack_client import EXTRA_SCOPES, SCOPES_BY_METHOD
 from integrations.slack_standin import SlackSpec
-from tests.conftest import ROOT, SHARED_SPECS
+from tests.conftest import ROOT, SPECS
 
 MANIFEST = yaml.safe_load((ROOT / "app_manifest.yml").read_text())
-SCHEMA_DIR = SHARED_SPECS / "slack_manifest_schema"
 CLIENT_CALL = re.compile(r"\bclient\.([a-z]+_[A-Za-z_]+)\b")
 
 
 def _schema() -> dict:
-    path = SCHEMA_DIR / "manifest.schema.1.0.0.json"
-    if not path.exists():
-        pytest.skip("the manifest schema is not beside this checkout (../shared/specs)")
-    return json.loads(path.read_text())
+    return json.loads((SPECS / "manifest.schema.1.0.0.json").read_text())
 
 
 def test_manifest_fits_slacks_schema():
@@ -34,7 +30,7 @@ def test_manifest_fits_slacks_schema():
 def test_schema_check_is_real():
     """The schema rejects the published invalid example, so passing it means something."""
     schema = _schema()
-    invalid = json.loads((SCHEMA_DIR / "example.v1.invalid.json").read_text())
+    invalid = json.loads((SPECS / "example.v1.invalid.json").read_text())
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(invalid, schema)
 

@@ -7,20 +7,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from integrations.slack_standin import SlackSpec, SlackStandIn
-from tests.conftest import SHARED_SPECS
 
 
 def client(standin: SlackStandIn, token: str = "xoxb-t") -> WebClient:
     return WebClient(token=token, base_url=standin.url)
-
-
-def test_bundled_spec_is_the_shared_one():
-    shared = SHARED_SPECS / "slack_web_openapi_v2.json"
-    if not shared.exists():
-        pytest.skip("../shared/specs is not beside this checkout")
-    from integrations.slack_standin import SPEC_PATH
-
-    assert SPEC_PATH.read_bytes() == shared.read_bytes()
 
 
 def test_spec_check_catches_unknown_methods_arguments_and_missing_required():

@@ -1,0 +1,23 @@
+"""The reference files bundled with copbot are the shared originals, byte for byte."""
+
+from __future__ import annotations
+
+import pytest
+
+from integrations.slack_standin import SPEC_PATH
+from tests.conftest import SHARED_SPECS, SPECS
+
+COPIES = [
+    (SPEC_PATH, "slack_web_openapi_v2.json"),
+    (SPECS / "manifest.schema.1.0.0.json", "slack_manifest_schema/manifest.schema.1.0.0.json"),
+    (SPECS / "example.v1.invalid.json", "slack_manifest_schema/example.v1.invalid.json"),
+    (SPECS / "slack_signing_vector.json", "slack_signing_vector.json"),
+]
+
+
+@pytest.mark.parametrize(("copy", "original"), COPIES, ids=[c[1] for c in COPIES])
+def test_copy_matches_the_shared_original(copy, original):
+    shared = SHARED_SPECS / original
+    if not shared.exists():
+        pytest.skip(f"{shared} is not beside this checkout")
+    assert copy.read_bytes() == shared.read_bytes()
