@@ -1,20 +1,19 @@
 """Block Kit builders: plain values in, dicts out, no I/O.
 
-Text limits follow Block Kit's documentation: 3,000 characters in a section's text,
-150 in a header or a plain-text label, 50 blocks in a message or a modal, 100 in a Home tab.
+Block Kit's limits (block counts, text lengths) are in `integrations.block_kit`, which
+the tests also use to check every payload.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from integrations.block_kit import MAX_BLOCKS, MAX_HEADER_TEXT, MAX_SECTION_TEXT
+
 Block = dict[str, Any]
 
-MAX_SECTION_TEXT = 3000
-MAX_HEADER_TEXT = 150
-MAX_MESSAGE_BLOCKS = 50
-MAX_MODAL_BLOCKS = 100
-MAX_HOME_BLOCKS = 100
+MAX_MESSAGE_BLOCKS = MAX_BLOCKS["message"]
+MAX_HOME_BLOCKS = MAX_BLOCKS["home"]
 
 
 def escape(text: str) -> str:
