@@ -19,13 +19,22 @@ from bot.config import Settings
 # manifest declares exactly these scopes (plus `commands` for the slash command).
 SCOPES_BY_METHOD: dict[str, str | None] = {
     "auth.test": None,
+    "chat.delete": "chat:write",
     "chat.postMessage": "chat:write",
     "chat.postEphemeral": "chat:write",
+    "chat.update": "chat:write",
     "conversations.join": "channels:join",
+    "conversations.open": "im:write",
+    "files.getUploadURLExternal": "files:write",
+    "files.completeUploadExternal": "files:write",
     "users.info": "users:read",
     "views.open": None,
     "views.publish": None,
     "views.update": None,
+}
+# SDK helpers that call several Web API methods
+SDK_HELPERS: dict[str, tuple[str, ...]] = {
+    "files.upload_v2": ("files.getUploadURLExternal", "files.completeUploadExternal"),
 }
 # users.info returns profile.email only with this scope; copbot stores it when known.
 EXTRA_SCOPES = ("commands", "users:read.email")

@@ -69,8 +69,18 @@ class _Failure:
 
 # Methods newer than the October 2020 spec that Slack's SDK calls, with their parameters
 # as Slack documents them (apps.connections.open opens a Socket Mode connection).
+def _params(required: tuple[str, ...], optional: tuple[str, ...] = ()) -> dict[str, dict]:
+    params = {name: {"name": name, "type": "string", "required": True} for name in required}
+    params.update({name: {"name": name, "type": "string"} for name in optional})
+    return params
+
+
 NEWER_METHODS: dict[str, dict[str, dict[str, Any]]] = {
     "apps.connections.open": {},
+    "files.getUploadURLExternal": _params(("filename", "length"), ("alt_txt", "snippet_type")),
+    "files.completeUploadExternal": _params(
+        ("files",), ("channel_id", "channels", "initial_comment", "thread_ts", "blocks")
+    ),
 }
 
 
@@ -176,6 +186,11 @@ class SlackStandIn:
     def url(self) -> str:
         """The value for SLACK_API_URL."""
         return f"{self.base_url}/api/"
+
+    def uploaded(self, file_id: str) -> str:
+        """The content uploaded for `file_id` through files.uploadV2."""
+        [call] = [c for c in self.calls_to("file_upload") if c.args["file_id"] == file_id]
+        return call.args["content"]
 
     def response_url(self, name: str = "cmd") -> str:
         return f"{self.base_url}/hooks/{name}"
@@ -362,6 +377,24 @@ class SlackStandIn:
             }
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": f"{1700000000 + next(self._ts)}.000200"}
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{next(self._ts):08d}"
+            return {
+                "ok": True,
+                "file_id": file_id,
+                "upload_url": f"{self.base_url}/upload/{file_id}",
+            }
+        if method == "files.completeUploadExternal":
+            files = args.get("files")
+            files = json.loads(files) if isinstance(files, str) else files
+            return {
+                "ok": True,
+                "files": [{"id": f["id"], "title": f.get("title", "")} for f in files],
+            }
+        if method == "conversations.open":
+            return {"ok": True, "channel": {"id": "D" + str(args.get("users", "")).lstrip("UW")}}
+        if method == "chat.delete":
+            return {"ok": True, "channel": args.get("channel"), "ts": args.get("ts")}
         if method == "conversations.join":
             channel = str(args.get("channel", ""))
             if channel in self.private_channels:

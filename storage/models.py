@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Integer,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.types import TypeDecorator
@@ -148,3 +149,35 @@ class HandledEvent(SQLModel, table=True):
 
     event_id: str = Field(sa_column=Column(String(64), primary_key=True))
     received_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class PlanAnswer(SQLModel, table=True):
+    """One answer of a community's plan; keeps who changed it last and when."""
+
+    __tablename__ = "plan_answer"
+    __table_args__ = (UniqueConstraint("community_id", "question_key", name="uq_plan_answer"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: int = Field(
+        sa_column=Column(ForeignKey("community.id", ondelete="CASCADE"), nullable=False)
+    )
+    question_key: str = Field(sa_column=Column(String(64), nullable=False))
+    answer: str = Field(default="", sa_column=Column(Text, nullable=False))
+    updated_by: str = Field(sa_column=Column(String(32), nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class Plan(SQLModel, table=True):
+    """Where a community's plan stands: the section last worked on, and where it is posted."""
+
+    __tablename__ = "plan"
+
+    community_id: int = Field(
+        sa_column=Column(ForeignKey("community.id", ondelete="CASCADE"), primary_key=True)
+    )
+    last_section: int = Field(default=1)
+    # the channel and message timestamps of the published plan (JSON list), if published
+    published_channel: str | None = Field(default=None, sa_column=Column(String(32)))
+    published_ts: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    published_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    published_by: str | None = Field(default=None, sa_column=Column(String(32)))

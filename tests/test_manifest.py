@@ -10,12 +10,12 @@ import jsonschema
 import pytest
 import yaml
 
-from bot.slack_client import EXTRA_SCOPES, SCOPES_BY_METHOD
+from bot.slack_client import EXTRA_SCOPES, SCOPES_BY_METHOD, SDK_HELPERS
 from integrations.slack_standin import SlackSpec
 from tests.conftest import ROOT, SPECS
 
 MANIFEST = yaml.safe_load((ROOT / "app_manifest.yml").read_text())
-CLIENT_CALL = re.compile(r"\bclient\.([a-z]+_[A-Za-z_]+)\b")
+CLIENT_CALL = re.compile(r"\bclient\.([a-z]+_[A-Za-z0-9_]+)\b")
 
 
 def _schema() -> dict:
@@ -50,7 +50,8 @@ def _methods_called_in_code() -> set[str]:
     for path in (ROOT / "bot").rglob("*.py"):
         for name in CLIENT_CALL.findall(path.read_text()):
             family, _, rest = name.partition("_")
-            methods.add(f"{family}.{rest}")
+            method = f"{family}.{rest}"
+            methods.update(SDK_HELPERS.get(method, (method,)))
     return methods
 
 
@@ -60,13 +61,20 @@ def test_every_method_the_code_calls_is_known_and_in_the_spec():
     assert called <= set(SCOPES_BY_METHOD), called - set(SCOPES_BY_METHOD)
     spec = SlackSpec()
     for method in SCOPES_BY_METHOD:
-        assert method in spec.methods, method
+        assert method in spec.methods, method  # the 2020 spec, or NEWER_METHODS
 
 
 def test_scopes_agree_with_the_spec_where_it_is_current():
     spec = SlackSpec()
-    # the 2020 spec names channels:write for conversations.join; bot tokens use channels:join
-    outdated = {"conversations.join"}
+    # the 2020 spec names channels:write for conversations.join (bot tokens use
+    # channels:join) and lists several scopes for conversations.open; the files upload
+    # methods are newer than the spec
+    outdated = {
+        "conversations.join",
+        "conversations.open",
+        "files.getUploadURLExternal",
+        "files.completeUploadExternal",
+    }
     for method, scope in SCOPES_BY_METHOD.items():
         if method not in outdated:
             assert spec.scope_of(method) == scope, method

@@ -2,10 +2,11 @@
 
 from slack_bolt import App
 
-from bot.listeners import commands, events, views
+from bot.listeners import commands, events, plan, views
 
 
 def register_all(app: App) -> None:
     commands.register(app)
     views.register(app)
     events.register(app)
+    plan.register(app)

@@ -11,63 +11,29 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
-from sqlmodel import Session
 
 from bot.blocks import community as community_blocks
 from bot.blocks.help import NAMES, help_message
 from bot.deps import Deps
-from bot.listeners.common import parse_channel, parse_mentions, post_message, refresh_profiles
+from bot.listeners import plan
+from bot.listeners.common import (
+    CommandRequest,
+    parse_channel,
+    parse_mentions,
+    post_message,
+    refresh_profiles,
+)
 from bot.services import CopError, people
 from bot.services import communities as svc
-from bot.services.permissions import Action, Actor, can, who_can
+from bot.services.permissions import Action, can, who_can
 from storage.db import session_scope
 from storage.models import Community, Role
 
 log = logging.getLogger(__name__)
-
-
-class NoCommunity(CopError):
-    """The command needs a community and the channel has none."""
-
-
-@dataclass
-class CommandRequest:
-    ack: Ack
-    client: WebClient
-    deps: Deps
-    session: Session
-    team_id: str
-    channel_id: str
-    user_id: str
-    trigger_id: str
-    args: str
-    pending: list[tuple[Callable[..., Any], tuple, dict]] = field(default_factory=list)
-
-    @property
-    def actor(self) -> Actor:
-        return self.deps.actor(self.user_id)
-
-    def reply(self, payload: dict[str, Any]) -> None:
-        self.ack(**payload)
-
-    def say_ephemeral(self, text: str) -> None:
-        self.ack(**community_blocks.ephemeral(text))
-
-    def later(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
-        """Run `fn` after the ack, once this command's changes are committed."""
-        self.pending.append((fn, args, kwargs))
-
-    def community(self, channel_id: str | None = None) -> Community:
-        """The community of `channel_id` (default: where the command ran), or NoCommunity."""
-        community = svc.by_channel(self.session, self.team_id, channel_id or self.channel_id)
-        if community is None:
-            raise NoCommunity(community_blocks.NO_COMMUNITY_TEXT)
-        return community
 
 
 Handler = Callable[[CommandRequest], None]
@@ -101,6 +67,7 @@ def handle_cop(ack: Ack, body: dict[str, Any], client: WebClient, context: dict[
                 channel_id=body.get("channel_id", ""),
                 user_id=body["user_id"],
                 trigger_id=body.get("trigger_id", ""),
+                response_url=body.get("response_url", ""),
                 args=args.strip(),
                 pending=pending,
             )
@@ -210,6 +177,7 @@ def cmd_members(req: CommandRequest) -> None:
 HANDLERS: dict[str, Handler] = {
     "help": cmd_help,
     "new": cmd_new,
+    "plan": plan.cmd_plan,
     "leaders": cmd_leaders,
     "join": cmd_join,
     "leave": cmd_leave,

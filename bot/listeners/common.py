@@ -1,16 +1,27 @@
-"""Helpers shared by listeners: argument parsing and the profile cache refresh."""
+"""What listeners share: the command request, argument parsing, posting and responding,
+and the profile cache refresh."""
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
+from slack_bolt import Ack
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.webhook import WebhookClient
+from sqlmodel import Session
 
+from bot.blocks import community as community_blocks
 from bot.deps import Deps
-from bot.services import people
+from bot.services import CopError, people
+from bot.services import communities as svc
+from bot.services.permissions import Actor
 from storage.db import session_scope
+from storage.models import Community
 
 log = logging.getLogger(__name__)
 
@@ -56,3 +67,53 @@ def post_message(client: WebClient, channel: str, payload: dict) -> str | None:
         error = e.response.get("error") or "unknown_error"
         log.warning("posting to %s failed: %s", channel, error)
         return error
+
+
+class NoCommunity(CopError):
+    """The command needs a community and the channel has none."""
+
+
+@dataclass
+class CommandRequest:
+    ack: Ack
+    client: WebClient
+    deps: Deps
+    session: Session
+    team_id: str
+    channel_id: str
+    user_id: str
+    trigger_id: str
+    response_url: str
+    args: str
+    pending: list[tuple[Callable[..., Any], tuple, dict]] = field(default_factory=list)
+
+    @property
+    def actor(self) -> Actor:
+        return self.deps.actor(self.user_id)
+
+    def reply(self, payload: dict[str, Any]) -> None:
+        self.ack(**payload)
+
+    def say_ephemeral(self, text: str) -> None:
+        self.ack(**community_blocks.ephemeral(text))
+
+    def later(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
+        """Run `fn` after the ack, once this command's changes are committed."""
+        self.pending.append((fn, args, kwargs))
+
+    def community(self, channel_id: str | None = None) -> Community:
+        """The community of `channel_id` (default: where the command ran), or NoCommunity."""
+        community = svc.by_channel(self.session, self.team_id, channel_id or self.channel_id)
+        if community is None:
+            raise NoCommunity(community_blocks.NO_COMMUNITY_TEXT)
+        return community
+
+
+def respond(response_url: str, payload: dict[str, Any]) -> None:
+    """Answer a command again through its response_url (ephemeral unless it says not)."""
+    if not response_url:
+        return
+    try:
+        WebhookClient(response_url, timeout=10).send_dict({"response_type": "ephemeral", **payload})
+    except Exception as e:  # noqa: BLE001 - a lost follow-up must not break the caller
+        log.warning("response_url answer failed: %s", type(e).__name__)

@@ -1,0 +1,243 @@
+"""A community's plan: answers to the planning tool, saved a section at a time, progress,
+resuming, publication records, and the list of unfinished plans for nudges."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from bot.services import CopError
+from bot.services.planning_tool import (
+    MAX_ANSWER_LENGTH,
+    PURPOSE_STATEMENT_KEY,
+    SECTION_COUNT,
+    SECTIONS,
+    Question,
+    section,
+)
+from storage.models import Community, Plan, PlanAnswer, PurposeArea, utcnow
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str
+    updated_by: str
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class PlanSnapshot:
+    """A community's plan as read in one unit of work."""
+
+    community: Community
+    answers: Mapping[str, Answer]
+    last_section: int
+    published_channel: str | None = None
+    published_ts: tuple[str, ...] = ()
+    published_at: datetime | None = None
+
+    def answer(self, key: str) -> str:
+        found = self.answers.get(key)
+        return found.text if found else ""
+
+    def suggested(self, question: Question) -> str:
+        """The saved answer, else what the community already says (mission, areas)."""
+        saved = self.answer(question.key)
+        if saved:
+            return saved
+        if question.key == PURPOSE_STATEMENT_KEY:
+            return self.community.mission
+        if question.kind == "areas":
+            return self.community.purpose_areas
+        return ""
+
+    def section_complete(self, number: int) -> bool:
+        return all(self.answer(q.key).strip() for q in section(number).questions)
+
+    def answered_in(self, number: int) -> int:
+        return sum(1 for q in section(number).questions if self.answer(q.key).strip())
+
+    @property
+    def complete_sections(self) -> list[int]:
+        return [s.number for s in SECTIONS if self.section_complete(s.number)]
+
+    @property
+    def incomplete_sections(self) -> list[int]:
+        return [s.number for s in SECTIONS if not self.section_complete(s.number)]
+
+    @property
+    def is_complete(self) -> bool:
+        return not self.incomplete_sections
+
+    @property
+    def progress(self) -> str:
+        return f"{len(self.complete_sections)} of {SECTION_COUNT} sections complete"
+
+    def resume_section(self) -> int:
+        """Where `/cop plan` opens: the section last worked on if it is unfinished, else
+        the first unfinished one, else the first."""
+        if not self.section_complete(self.last_section):
+            return self.last_section
+        unfinished = self.incomplete_sections
+        return unfinished[0] if unfinished else 1
+
+    def last_edit(self) -> Answer | None:
+        return max(self.answers.values(), key=lambda a: a.updated_at, default=None)
+
+
+def _plan_row(session: Session, community_id: int) -> Plan:
+    row = session.get(Plan, community_id)
+    if row is None:
+        row = Plan(community_id=community_id)
+        session.add(row)
+        session.flush()
+    return row
+
+
+def load(session: Session, community: Community) -> PlanSnapshot:
+    rows = session.exec(select(PlanAnswer).where(PlanAnswer.community_id == community.id)).all()
+    plan = session.get(Plan, community.id)
+    return PlanSnapshot(
+        community=community,
+        answers={r.question_key: Answer(r.answer, r.updated_by, r.updated_at) for r in rows},
+        last_section=plan.last_section if plan else 1,
+        published_channel=plan.published_channel if plan else None,
+        published_ts=tuple(json.loads(plan.published_ts)) if plan else (),
+        published_at=plan.published_at if plan else None,
+    )
+
+
+def answer_errors(section_number: int, answers: Mapping[str, str]) -> dict[str, str]:
+    """Question key -> message for each answer that cannot be saved."""
+    keys = {q.key: q for q in section(section_number).questions}
+    errors = {}
+    for key, text in answers.items():
+        question = keys.get(key)
+        if question is None:
+            errors[key] = f"{key!r} is not a question of section {section_number}."
+        elif len(text) > MAX_ANSWER_LENGTH:
+            errors[key] = (
+                f"Keep this answer to {MAX_ANSWER_LENGTH:,} characters (it has {len(text):,}); "
+                "your other answers are saved."
+            )
+        elif question.kind == "areas":
+            values = [v for v in text.split(",") if v]
+            if any(v not in {a.value for a in PurposeArea} for v in values):
+                errors[key] = "Choose among the four activity areas."
+    return errors
+
+
+def save_section(
+    session: Session,
+    community: Community,
+    section_number: int,
+    answers: Mapping[str, str],
+    user_id: str,
+    now: datetime | None = None,
+) -> dict[str, str]:
+    """Save the valid answers of one section; return errors for the others.
+
+    Only answers whose text changed are written, so "changed last by" stays true.
+    The section becomes the one the plan resumes at.
+    """
+    section(section_number)  # range check
+    errors = answer_errors(section_number, answers)
+    now = now or utcnow()
+    existing = {
+        r.question_key: r
+        for r in session.exec(
+            select(PlanAnswer).where(
+                PlanAnswer.community_id == community.id,
+                PlanAnswer.question_key.in_(list(answers)),
+            )
+        ).all()
+    }
+    for key, text in answers.items():
+        if key in errors:
+            continue
+        text = text.strip()
+        if key.endswith(".areas"):
+            chosen = set(text.split(","))
+            text = ",".join(a.value for a in PurposeArea if a.value in chosen)
+            community.purpose_areas = text
+            session.add(community)
+        row = existing.get(key)
+        if row is None:
+            if not text:
+                continue
+            row = PlanAnswer(community_id=community.id, question_key=key, updated_by=user_id)
+        elif row.answer == text:
+            continue
+        row.answer = text
+        row.updated_by = user_id
+        row.updated_at = now
+        session.add(row)
+    _plan_row(session, community.id).last_section = section_number
+    session.flush()
+    return errors
+
+
+def set_last_section(session: Session, community: Community, number: int) -> None:
+    section(number)
+    _plan_row(session, community.id).last_section = number
+    session.flush()
+
+
+def record_publication(
+    session: Session, community: Community, channel: str, ts: Sequence[str], user_id: str
+) -> None:
+    row = _plan_row(session, community.id)
+    row.published_channel = channel
+    row.published_ts = json.dumps(list(ts))
+    row.published_at = utcnow()
+    row.published_by = user_id
+    session.flush()
+
+
+def parse_section_number(text: str) -> int:
+    """A section number typed by a person, or CopError with the valid range."""
+    try:
+        number = int(text)
+    except ValueError:
+        raise CopError(
+            f"`{text[:20]}` is not a section: use a number from 1 to {SECTION_COUNT}."
+        ) from None
+    if not 1 <= number <= SECTION_COUNT:
+        raise CopError(
+            f"There is no section {number}: the plan has sections 1 to {SECTION_COUNT}, "
+            "e.g. `/cop plan 3` for Leadership."
+        )
+    return number
+
+
+@dataclass(frozen=True)
+class UnfinishedPlan:
+    community_id: int
+    name: str
+    channel_id: str
+    sections: tuple[int, ...]  # the incomplete ones
+
+
+def unfinished_plans(session: Session) -> list[UnfinishedPlan]:
+    """Every community whose plan has an incomplete section, with those sections.
+
+    For the scheduler's weekly nudges to leaders.
+    """
+    communities = session.exec(select(Community).order_by(Community.id)).all()
+    answered: dict[int, set[str]] = {}
+    for community_id, key, text in session.exec(
+        select(PlanAnswer.community_id, PlanAnswer.question_key, PlanAnswer.answer)
+    ).all():
+        if text.strip():
+            answered.setdefault(community_id, set()).add(key)
+    result = []
+    for c in communities:
+        keys = answered.get(c.id, set())
+        missing = tuple(s.number for s in SECTIONS if any(q.key not in keys for q in s.questions))
+        if missing:
+            result.append(UnfinishedPlan(c.id, c.name, c.slack_channel_id, missing))
+    return result
