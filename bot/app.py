@@ -30,7 +30,7 @@ def build_app(
     """The copbot Bolt app. Over HTTP every request's signature is verified."""
     deps = deps or Deps.create(settings)
     app = App(
-        token=settings.slack_bot_token,
+        # the bot token travels in the client (Bolt reads it from there)
         signing_secret=settings.slack_signing_secret if not socket_mode else None,
         request_verification_enabled=not socket_mode,
         client=client or make_web_client(settings),

@@ -95,6 +95,32 @@ def cmd_db(settings: Settings, args: argparse.Namespace) -> int:
     return 0 if current == head else 1
 
 
+def cmd_plan(settings: Settings, args: argparse.Namespace) -> int:
+    """`copbot plan export COMMUNITY`: the plan on stdout as Markdown or JSON."""
+    import json
+
+    from bot.services import communities, plans
+    from bot.services.plan_export import to_json, to_markdown
+
+    prepare_database(settings)
+    with db.session_scope(db.get_engine(settings.database_url)) as session:
+        community = communities.find(session, args.community)
+        if community is None:
+            names = ", ".join(repr(c.name) for c in communities.all_by_name(session)) or "none yet"
+            print(
+                f"copbot: no community {args.community!r}; give its name, channel ID or "
+                f"number (communities: {names})",
+                file=sys.stderr,
+            )
+            return 1
+        plan = plans.load(session, community)
+    if args.format == "json":
+        print(json.dumps(to_json(plan), indent=2, ensure_ascii=False))
+    else:
+        sys.stdout.write(to_markdown(plan))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="copbot", description="Run Communities of Practice in Slack."
@@ -119,6 +145,13 @@ def build_parser() -> argparse.ArgumentParser:
     tick = sub.add_parser("tick", help="one scheduler pass, then exit")
     tick.add_argument("--now", help="ISO-8601 instant to run the pass as of")
     tick.set_defaults(func=cmd_not_built)
+
+    planp = sub.add_parser("plan", help="community plans")
+    plansub = planp.add_subparsers(dest="plan_command", required=True, metavar="ACTION")
+    export = plansub.add_parser("export", help="write a community's plan to stdout")
+    export.add_argument("community", help="the community's name, channel ID or number")
+    export.add_argument("--format", choices=("md", "json"), default="md")
+    planp.set_defaults(func=cmd_plan)
 
     dbp = sub.add_parser("db", help="database schema")
     dbsub = dbp.add_subparsers(dest="db_command", required=True, metavar="ACTION")

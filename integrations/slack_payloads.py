@@ -138,3 +138,45 @@ def event_callback(
             "event_time": int(time.time()),
         }
     )
+
+
+def block_action_payload(
+    action_id: str,
+    value: str,
+    *,
+    user_id: str,
+    view: dict[str, Any],
+    state_values: dict[str, dict[str, Any]],
+    team_id: str = TEAM_ID,
+    view_id: str = "V0000001",
+) -> dict[str, Any]:
+    """A button clicked in a modal: Slack sends the modal with its current input state."""
+    return {
+        "type": "block_actions",
+        "team": {"id": team_id, "domain": "standin"},
+        "user": {"id": user_id, "username": user_id.lower(), "team_id": team_id},
+        "api_app_id": "A0COPBOT",
+        "trigger_id": f"{next(_ids)}.trigger",
+        "container": {"type": "view", "view_id": view_id},
+        "view": {
+            **view,
+            "id": view_id,
+            "team_id": team_id,
+            "hash": f"{next(_ids)}.hash",
+            "state": {"values": state_values},
+        },
+        "actions": [
+            {
+                "type": "button",
+                "action_id": action_id,
+                "block_id": "plan_nav",
+                "value": value,
+                "action_ts": f"{time.time():.6f}",
+            }
+        ],
+    }
+
+
+def interactive(payload: dict[str, Any]) -> str:
+    """Any interactive payload as the form-encoded body Slack POSTs over HTTP."""
+    return urlencode({"payload": json.dumps(payload)})

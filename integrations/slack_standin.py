@@ -448,6 +448,16 @@ class SlackStandIn:
 
             def _handle(self) -> None:
                 path = urlparse(self.path).path
+                if path.startswith("/upload/"):  # step 2 of files.uploadV2: the bytes
+                    length = int(self.headers.get("Content-Length") or 0)
+                    content = self.rfile.read(length) if length else b""
+                    upload = {
+                        "file_id": path.rsplit("/", 1)[1],
+                        "content": content.decode("utf-8", "replace"),
+                    }
+                    standin._record(Call("file_upload", upload, {}))
+                    self._send(200, {}, {"ok": True})
+                    return
                 if (
                     path.startswith("/socket-mode/")
                     and "websocket" in self.headers.get("Upgrade", "").lower()

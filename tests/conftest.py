@@ -198,6 +198,10 @@ class SlackUser:
         )
         return self.post(body)
 
+    def interact(self, payload: dict) -> requests.Response:
+        """Any interactive payload (block_actions, view_submission) as Slack POSTs it."""
+        return self.post(payloads.interactive(payload))
+
     def event(
         self, event: dict, event_id: str | None = None, headers: dict[str, str] | None = None
     ) -> requests.Response:

@@ -13,6 +13,14 @@ COPIES = [
     (SPECS / "example.v1.invalid.json", "slack_manifest_schema/example.v1.invalid.json"),
     (SPECS / "slack_signing_vector.json", "slack_signing_vector.json"),
 ]
+SEEDS = SHARED_SPECS.parent / "seeds"
+
+
+def test_planning_tool_seed_copy_matches():
+    originals = sorted(SEEDS.glob("001_*.txt")) if SEEDS.exists() else []
+    if not originals:
+        pytest.skip("the seeds are not beside this checkout")
+    assert (SPECS / "seed_planning_tool.txt").read_bytes() == originals[0].read_bytes()
 
 
 @pytest.mark.parametrize(("copy", "original"), COPIES, ids=[c[1] for c in COPIES])

@@ -106,6 +106,22 @@ def by_name(session: Session, team_id: str, name: str) -> Community | None:
     ).first()
 
 
+def find(session: Session, ref: str) -> Community | None:
+    """A community by its number, Slack channel ID or name (any workspace)."""
+    ref = ref.strip()
+    if ref.isdigit():
+        return session.get(Community, int(ref))
+    return session.exec(
+        select(Community).where(
+            (Community.slack_channel_id == ref) | (Community.name_key == name_key(ref))
+        )
+    ).first()
+
+
+def all_by_name(session: Session) -> list[Community]:
+    return list(session.exec(select(Community).order_by(Community.name_key)).all())
+
+
 def find_duplicate(
     session: Session, team_id: str, channel_id: str, name: str
 ) -> DuplicateCommunity | None:
@@ -352,7 +368,7 @@ def for_person(session: Session, user_id: str) -> list[CommunitySummary]:
 
 def all_communities(session: Session, viewer: str) -> list[CommunitySummary]:
     """Every community by name, with the viewer's role and leader/member counts."""
-    communities = session.exec(select(Community).order_by(Community.name_key)).all()
+    communities = all_by_name(session)
     counts = _counts(session, (c.id for c in communities))
     roles = dict(
         session.exec(
