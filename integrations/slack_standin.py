@@ -462,11 +462,12 @@ class SlackStandIn:
                     path.startswith("/socket-mode/")
                     and "websocket" in self.headers.get("Upgrade", "").lower()
                 ):
-                    session = _SocketModeSession(self)
-                    with standin._lock:
-                        standin._socket = session
-                        standin._lock.notify_all()
-                    session.serve()
+                    def ready(session: _SocketModeSession) -> None:
+                        with standin._lock:
+                            standin._socket = session
+                            standin._lock.notify_all()
+
+                    _SocketModeSession(self).serve(on_ready=ready)
                     self.close_connection = True
                     return
                 args = self._args()
@@ -504,7 +505,9 @@ class _SocketModeSession:
         self._cond = threading.Condition()
         self._ids = itertools.count(1)
 
-    def serve(self) -> None:
+    def serve(self, on_ready: Callable[[_SocketModeSession], None]) -> None:
+        """Handshake, hello, then frames until the app closes. The session is offered to
+        `on_ready` once the app has spoken (its first ping), so nothing sent is lost."""
         key = self.handler.headers.get("Sec-WebSocket-Key", "")
         accept = base64.b64encode(hashlib.sha1((key + _WS_GUID).encode()).digest()).decode()
         self.handler.wfile.write(
@@ -519,9 +522,13 @@ class _SocketModeSession:
                 {"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A0COPBOT"}}
             ).encode(),
         )
+        announced = False
         try:
             while True:
                 opcode, data = self._read_frame()
+                if not announced:
+                    announced = True
+                    on_ready(self)
                 if opcode == 8:  # close
                     self._send(8, data[:2])
                     break
