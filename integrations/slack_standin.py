@@ -462,6 +462,7 @@ class SlackStandIn:
                     path.startswith("/socket-mode/")
                     and "websocket" in self.headers.get("Upgrade", "").lower()
                 ):
+
                     def ready(session: _SocketModeSession) -> None:
                         with standin._lock:
                             standin._socket = session

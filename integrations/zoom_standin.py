@@ -1,0 +1,436 @@
+"""A local stand-in for Zoom: the Server-to-Server OAuth token endpoint and the Meetings
+API, on 127.0.0.1, holding every request against Zoom's OpenAPI (Swagger 2.0) spec.
+
+Point copbot at it with `ZOOM_OAUTH_URL=<standin.oauth_url>` and
+`ZOOM_API_URL=<standin.api_url>`. Tokens expire as told (`token_lifetime`); a request
+with an unknown or expired token gets 401 with code 124 as Zoom answers. Failures can be
+scripted: `standin.fail("POST /users/{userId}/meetings", 500, times=2)`,
+`standin.fail(..., 429, retry_after=1)`, `standin.delay(..., seconds=2)` (for timeouts).
+Anything that does not fit the spec is answered 400 and listed in `violations`.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlparse
+
+import jsonschema
+
+SPEC_PATH = Path(__file__).with_name("specs") / "zoom_meetings_openapi.json"
+
+ACCOUNT_ID = "standin-account"
+CLIENT_ID = "standin-client"
+CLIENT_SECRET = "standin-secret"
+
+
+@dataclass
+class ZoomCall:
+    route: str  # e.g. "POST /users/{userId}/meetings"
+    path: str
+    params: dict[str, str]
+    body: Any
+    headers: dict[str, str]
+    at: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class _Script:
+    status: int
+    code: int | None
+    message: str
+    retry_after: str | None
+    delay: float
+    remaining: int
+    then_succeed_slowly: bool = False
+
+
+def _inline(node: Any, spec: dict[str, Any], refs: int = 0) -> Any:
+    """The schema with its local $refs replaced by what they point at (a chain of more
+    than 12 references, which only a recursive schema has, becomes an open schema)."""
+    if isinstance(node, dict):
+        if "$ref" in node:
+            if refs > 12:
+                return {}
+            target: Any = spec
+            for part in node["$ref"].lstrip("#/").split("/"):
+                target = target[part]
+            return _inline(target, spec, refs + 1)
+        return {k: _inline(v, spec, refs) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_inline(v, spec, refs) for v in node]
+    return node
+
+
+def _declared_properties(schema: dict[str, Any]) -> set[str]:
+    names = set(schema.get("properties", {}))
+    for part in schema.get("allOf", []):
+        names |= _declared_properties(part)
+    return names
+
+
+def _property_schema(schema: dict[str, Any], name: str) -> dict[str, Any] | None:
+    if name in schema.get("properties", {}):
+        return schema["properties"][name]
+    for part in schema.get("allOf", []):
+        found = _property_schema(part, name)
+        if found is not None:
+            return found
+    return None
+
+
+class ZoomSpec:
+    """The operations of Zoom's Meetings API spec that copbot uses, with their parameters."""
+
+    def __init__(self, path: Path = SPEC_PATH):
+        spec = json.loads(path.read_text())
+        self.operations: dict[str, dict[str, Any]] = {}
+        for route, ops in spec["paths"].items():
+            for verb, op in ops.items():
+                params = [_inline(p, spec) for p in op.get("parameters", [])]
+                self.operations[f"{verb.upper()} {route}"] = {
+                    "path": [p for p in params if p.get("in") == "path"],
+                    "query": {p["name"]: p for p in params if p.get("in") == "query"},
+                    "body": next((p["schema"] for p in params if p.get("in") == "body"), None),
+                    "body_required": any(
+                        p.get("in") == "body" and p.get("required") for p in params
+                    ),
+                }
+        self.routes = [
+            (key, re.compile("^" + re.sub(r"\{[^}]+\}", "([^/]+)", key.split(" ", 1)[1]) + "$"))
+            for key in self.operations
+        ]
+
+    def route_of(self, verb: str, path: str) -> tuple[str, list[str]] | None:
+        for key, pattern in self.routes:
+            if not key.startswith(verb + " "):
+                continue
+            match = pattern.match(path)
+            if match:
+                return key, list(match.groups())
+        return None
+
+    def check(
+        self, route: str, path_values: list[str], query: dict[str, str], body: Any
+    ) -> list[str]:
+        op = self.operations[route]
+        problems = []
+        for param, value in zip(op["path"], path_values, strict=False):
+            if param.get("type") == "integer" and not value.isdigit():
+                problems.append(f"{route}: path {param['name']} should be an integer")
+        for name, value in query.items():
+            param = op["query"].get(name)
+            if param is None:
+                problems.append(f"{route}: query parameter {name!r} is not in the spec")
+            elif "enum" in param and value not in param["enum"]:
+                problems.append(f"{route}: {name}={value!r} is not one of {param['enum']}")
+        schema = op["body"]
+        if schema is None:
+            if body is not None:
+                problems.append(f"{route}: takes no body")
+            return problems
+        if body is None:
+            if op["body_required"]:
+                problems.append(f"{route}: a body is required")
+            return problems
+        declared = _declared_properties(schema)
+        for name in body:
+            if name not in declared:
+                problems.append(f"{route}: body field {name!r} is not in the spec")
+        settings = _property_schema(schema, "settings")
+        if settings and isinstance(body.get("settings"), dict):
+            for name in body["settings"]:
+                if name not in _declared_properties(settings):
+                    problems.append(f"{route}: settings field {name!r} is not in the spec")
+        validator = jsonschema.Draft4Validator(schema)
+        problems += [f"{route}: {e.message}" for e in validator.iter_errors(body)]
+        return problems
+
+
+class ZoomStandIn:
+    """A local Zoom; see the module docstring."""
+
+    def __init__(
+        self,
+        spec: ZoomSpec | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        token_lifetime: int = 3599,
+    ):
+        self.spec = spec or ZoomSpec()
+        self.token_lifetime = token_lifetime
+        self.calls: list[ZoomCall] = []
+        self.token_requests = 0
+        self.violations: list[str] = []
+        self.meetings: dict[int, dict[str, Any]] = {}
+        self._tokens: dict[str, float] = {}
+        self._scripts: dict[str, list[_Script]] = {}
+        self._lock = threading.Lock()
+        self._ids = itertools.count(85000000001)
+        self._token_ids = itertools.count(1)
+        self._server = ThreadingHTTPServer((host, port), self._handler_class())
+        self._server.daemon_threads = True
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.base_url}/v2"
+
+    @property
+    def oauth_url(self) -> str:
+        return f"{self.base_url}/oauth/token"
+
+    def start(self) -> ZoomStandIn:
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> ZoomStandIn:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ---- scripting ----------------------------------------------------------------------
+    def fail(
+        self,
+        route: str,
+        status: int,
+        *,
+        code: int | None = None,
+        message: str = "",
+        retry_after: str | int | None = None,
+        times: int = 1,
+    ) -> None:
+        with self._lock:
+            self._scripts.setdefault(route, []).append(
+                _Script(
+                    status,
+                    code,
+                    message or f"stand-in failure {status}",
+                    None if retry_after is None else str(retry_after),
+                    0.0,
+                    times,
+                )
+            )
+
+    def delay(
+        self, route: str, seconds: float, *, times: int = 1, then_succeed: bool = True
+    ) -> None:
+        """Answer the next calls of `route` only after `seconds` (the client times out).
+        With `then_succeed`, the delayed call still takes effect, as a slow Zoom would."""
+        with self._lock:
+            self._scripts.setdefault(route, []).append(
+                _Script(200, None, "", None, seconds, times, then_succeed_slowly=then_succeed)
+            )
+
+    def expire_tokens(self) -> None:
+        with self._lock:
+            self._tokens = {t: 0.0 for t in self._tokens}
+
+    def reset(self) -> None:
+        with self._lock:
+            self.calls.clear()
+            self.violations.clear()
+            self._scripts.clear()
+            self.meetings.clear()
+            self.token_requests = 0
+
+    def calls_to(self, route: str) -> list[ZoomCall]:
+        with self._lock:
+            return [c for c in self.calls if c.route == route]
+
+    # ---- answering ------------------------------------------------------------------------
+    def _token_answer(
+        self, headers: dict[str, str], query: dict[str, str]
+    ) -> tuple[int, dict, dict]:
+        expected = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
+        with self._lock:
+            self.token_requests += 1
+        if headers.get("authorization") != f"Basic {expected}":
+            return (
+                401,
+                {},
+                {"reason": "Invalid client_id or client_secret", "error": "invalid_client"},
+            )
+        if (
+            query.get("grant_type") != "account_credentials"
+            or query.get("account_id") != ACCOUNT_ID
+        ):
+            return 400, {}, {"reason": "Invalid request : account_id", "error": "invalid_request"}
+        token = f"standin-token-{next(self._token_ids)}"
+        with self._lock:
+            self._tokens[token] = time.monotonic() + self.token_lifetime
+        return (
+            200,
+            {},
+            {
+                "access_token": token,
+                "token_type": "bearer",
+                "expires_in": self.token_lifetime,
+                "scope": "meeting:write:admin",
+            },
+        )
+
+    def _next_script(self, route: str) -> _Script | None:
+        with self._lock:
+            queue = self._scripts.get(route)
+            if not queue:
+                return None
+            script = queue[0]
+            script.remaining -= 1
+            if script.remaining <= 0:
+                queue.pop(0)
+            return script
+
+    def answer(
+        self, verb: str, path: str, query: dict[str, str], body: Any, headers: dict[str, str]
+    ) -> tuple[int, dict[str, str], Any]:
+        if path == "/oauth/token" and verb == "POST":
+            return self._token_answer(headers, query)
+        if not path.startswith("/v2/"):
+            return 404, {}, {"code": 404, "message": "Not found"}
+        api_path = path[len("/v2") :]
+        found = self.spec.route_of(verb, api_path)
+        if found is None:
+            with self._lock:
+                self.violations.append(f"{verb} {api_path}: not in Zoom's spec")
+            return 404, {}, {"code": 404, "message": "No such API"}
+        route, values = found
+        with self._lock:
+            self.calls.append(ZoomCall(route, api_path, query, body, headers))
+        token = headers.get("authorization", "").removeprefix("Bearer ").strip()
+        with self._lock:
+            valid = self._tokens.get(token, 0.0) > time.monotonic()
+        if not valid:
+            return 401, {}, {"code": 124, "message": "Invalid access token."}
+        problems = self.spec.check(route, values, query, body)
+        if problems:
+            with self._lock:
+                self.violations.extend(problems)
+            return 400, {}, {"code": 300, "message": "; ".join(problems)}
+        script = self._next_script(route)
+        if script is not None:
+            if script.delay:
+                time.sleep(script.delay)
+                if not script.then_succeed_slowly:
+                    return 504, {}, {"code": 504, "message": "timeout"}
+            else:
+                extra = {"Retry-After": script.retry_after} if script.retry_after else {}
+                return (
+                    script.status,
+                    extra,
+                    {"code": script.code or script.status, "message": script.message},
+                )
+        return self._success(route, values, query, body)
+
+    def _success(
+        self, route: str, values: list[str], query: dict[str, str], body: Any
+    ) -> tuple[int, dict[str, str], Any]:
+        if route == "POST /users/{userId}/meetings":
+            meeting_id = next(self._ids)
+            meeting = {
+                "id": meeting_id,
+                "uuid": f"uuid{meeting_id}==",
+                "host_id": "standin-host",
+                "host_email": values[0] if "@" in values[0] else "host@example.org",
+                "topic": body.get("topic", ""),
+                "type": body.get("type", 2),
+                "status": "waiting",
+                "start_time": body.get("start_time"),
+                "duration": body.get("duration"),
+                "timezone": body.get("timezone", "UTC"),
+                "agenda": body.get("agenda", ""),
+                "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "join_url": f"https://zoom.example/j/{meeting_id}?pwd=standin",
+                "password": "cop123",
+                "settings": body.get("settings", {}),
+            }
+            with self._lock:
+                self.meetings[meeting_id] = meeting
+            return 201, {}, meeting
+        if route == "GET /users/{userId}/meetings":
+            with self._lock:
+                meetings = list(self.meetings.values())
+            return (
+                200,
+                {},
+                {
+                    "page_size": int(query.get("page_size", 30)),
+                    "page_count": 1,
+                    "page_number": 1,
+                    "total_records": len(meetings),
+                    "meetings": meetings,
+                },
+            )
+        meeting_id = int(values[0])
+        with self._lock:
+            meeting = self.meetings.get(meeting_id)
+        if meeting is None:
+            return 404, {}, {"code": 3001, "message": f"Meeting does not exist: {meeting_id}."}
+        if route == "GET /meetings/{meetingId}":
+            return 200, {}, meeting
+        if route == "PATCH /meetings/{meetingId}":
+            with self._lock:
+                meeting.update(body)
+            return 204, {}, None
+        if route == "DELETE /meetings/{meetingId}":
+            with self._lock:
+                del self.meetings[meeting_id]
+            return 204, {}, None
+        return 404, {}, {"code": 404, "message": "Not supported by the stand-in"}
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        standin = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _handle(self) -> None:
+                parsed = urlparse(self.path)
+                query = dict(parse_qsl(parsed.query))
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                try:
+                    body = json.loads(raw) if raw else None
+                except ValueError:
+                    status, extra, answer = 400, {}, {"code": 300, "message": "Invalid JSON"}
+                else:
+                    status, extra, answer = standin.answer(
+                        self.command, parsed.path, query, body, headers
+                    )
+                payload = b"" if answer is None else json.dumps(answer).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json;charset=UTF-8")
+                    self.send_header("Content-Length", str(len(payload)))
+                    for k, v in extra.items():
+                        self.send_header(k, v)
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up waiting
+
+            do_GET = do_POST = do_PATCH = do_DELETE = _handle
+
+        return Handler

@@ -1,0 +1,216 @@
+"""The Zoom client against the local Zoom stand-in: tokens, retries, idempotent creates."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from integrations import zoom_standin as zs
+from integrations.zoom import (
+    ZoomAuthError,
+    ZoomBadRequest,
+    ZoomClient,
+    ZoomNotFound,
+    ZoomUnavailable,
+)
+
+CREATE = "POST /users/{userId}/meetings"
+START = datetime(2027, 1, 20, 18, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def zoom_session():
+    with zs.ZoomStandIn() as standin:
+        yield standin
+
+
+@pytest.fixture
+def zoom(zoom_session):
+    zoom_session.reset()
+    zoom_session.token_lifetime = 3599
+    yield zoom_session
+    assert zoom_session.violations == [], "requests that do not fit Zoom's spec"
+
+
+class Sleeps:
+    def __init__(self):
+        self.waits: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+def client(zoom, **kw) -> ZoomClient:
+    kw.setdefault("sleep", Sleeps())
+    return ZoomClient(
+        zs.ACCOUNT_ID,
+        zs.CLIENT_ID,
+        zs.CLIENT_SECRET,
+        api_url=zoom.api_url,
+        oauth_url=zoom.oauth_url,
+        rng=lambda: 0.5,
+        **kw,
+    )
+
+
+def create(c: ZoomClient, **kw):
+    return c.create_meeting(
+        "me",
+        topic="Webinar #1",
+        start=START,
+        duration_minutes=60,
+        timezone="America/Chicago",
+        agenda="Readings posted.",
+        **kw,
+    )
+
+
+def test_create_sends_what_zoom_documents(zoom):
+    meeting = create(client(zoom))
+    [call] = zoom.calls_to(CREATE)
+    assert call.body["type"] == 2
+    assert call.body["start_time"] == "2027-01-20T18:00:00Z"
+    assert call.body["timezone"] == "America/Chicago" and call.body["duration"] == 60
+    assert call.headers["authorization"].startswith("Bearer standin-token-")
+    assert meeting.id in zoom.meetings and meeting.join_url.startswith("https://")
+    assert meeting.start_time == START
+
+
+def test_the_token_is_cached_and_shared_by_threads(zoom):
+    c = client(zoom)
+    threads = [threading.Thread(target=lambda: c.get_meeting(create(c).id)) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert zoom.token_requests == 1
+
+
+def test_an_expiring_token_is_renewed_before_it_expires(zoom):
+    zoom.token_lifetime = 30  # under the 60-second margin: never reused
+    c = client(zoom)
+    create(c)
+    create(c)
+    assert zoom.token_requests == 2
+
+
+def test_a_401_refreshes_the_token_once(zoom):
+    c = client(zoom)
+    meeting = create(c)
+    zoom.expire_tokens()
+    assert c.get_meeting(meeting.id).id == meeting.id
+    assert zoom.token_requests == 2
+    assert len(zoom.calls_to("GET /meetings/{meetingId}")) == 2
+
+
+def test_a_second_401_is_an_auth_error_not_a_loop(zoom):
+    c = client(zoom)
+    meeting = create(c)
+    zoom.fail("GET /meetings/{meetingId}", 401, code=124, message="Invalid access token.", times=5)
+    with pytest.raises(ZoomAuthError, match="code 124"):
+        c.get_meeting(meeting.id)
+    assert len(zoom.calls_to("GET /meetings/{meetingId}")) == 2
+
+
+def test_wrong_credentials_are_an_auth_error(zoom):
+    c = ZoomClient(
+        zs.ACCOUNT_ID, zs.CLIENT_ID, "wrong", api_url=zoom.api_url, oauth_url=zoom.oauth_url
+    )
+    with pytest.raises(ZoomAuthError, match="Invalid client_id or client_secret"):
+        create(c)
+
+
+def test_429_honours_retry_after(zoom):
+    sleeps = Sleeps()
+    c = client(zoom, sleep=sleeps)
+    zoom.fail(CREATE, 429, code=429, message="Too many requests", retry_after=3)
+    create(c)
+    assert sleeps.waits == [3.0]
+    assert len(zoom.calls_to(CREATE)) == 2 and len(zoom.meetings) == 1
+
+
+def test_429_without_retry_after_backs_off_exponentially(zoom):
+    sleeps = Sleeps()
+    c = client(zoom, sleep=sleeps)
+    zoom.fail("GET /users/{userId}/meetings", 429, times=3)
+    c.find_by_marker("me", "nothing")
+    assert sleeps.waits == [0.5, 1.0, 2.0]  # base 0.5, doubling, jitter fixed at 1.0x
+
+
+def test_500_then_success(zoom):
+    c = client(zoom)
+    meeting = create(c)
+    zoom.fail("PATCH /meetings/{meetingId}", 500)
+    c.update_meeting(meeting.id, topic="Webinar #1 (moved)", start=START + timedelta(days=7))
+    assert zoom.meetings[meeting.id]["topic"] == "Webinar #1 (moved)"
+    assert zoom.meetings[meeting.id]["start_time"] == "2027-01-27T18:00:00Z"
+
+
+def test_retries_are_bounded(zoom):
+    sleeps = Sleeps()
+    c = client(zoom, sleep=sleeps, max_attempts=3)
+    zoom.fail("GET /users/{userId}/meetings", 503, times=10)
+    with pytest.raises(ZoomUnavailable):
+        c.find_by_marker("me", "x")
+    assert len(sleeps.waits) == 2
+    assert len(zoom.calls_to("GET /users/{userId}/meetings")) == 3
+
+
+def test_a_timed_out_create_is_not_made_twice(zoom):
+    import time
+
+    c = client(zoom, timeout=0.3, sleep=time.sleep)  # real waits: Zoom must catch up
+    zoom.delay(CREATE, 0.6)  # Zoom is slow: the client gives up, the meeting is made anyway
+    meeting = create(c, marker="copbot-call-42")
+    assert len(zoom.meetings) == 1
+    assert meeting.id in zoom.meetings
+    assert "[copbot-call-42]" in zoom.meetings[meeting.id]["agenda"]
+    assert len(zoom.calls_to(CREATE)) == 1
+
+
+def test_a_500_on_create_looks_before_creating_again(zoom):
+    c = client(zoom)
+    zoom.fail(CREATE, 500)
+    meeting = create(c, marker="copbot-call-7")
+    assert len(zoom.meetings) == 1 and meeting.id in zoom.meetings
+    assert len(zoom.calls_to("GET /users/{userId}/meetings")) == 1
+    assert len(zoom.calls_to(CREATE)) == 2  # the 500 made nothing, so it was sent again
+
+
+def test_400_is_zooms_message_in_plain_words(zoom):
+    c = client(zoom)
+    zoom.fail(CREATE, 400, code=300, message="Invalid start_time.")
+    with pytest.raises(ZoomBadRequest) as info:
+        create(c)
+    assert info.value.message == "Invalid start_time." and info.value.code == 300
+
+
+def test_get_and_delete_and_missing_meetings(zoom):
+    c = client(zoom)
+    meeting = create(c)
+    assert c.get_meeting(meeting.id).topic == "Webinar #1"
+    c.delete_meeting(meeting.id)
+    assert meeting.id not in zoom.meetings
+    c.delete_meeting(meeting.id)  # already gone: fine
+    with pytest.raises(ZoomNotFound):
+        c.get_meeting(meeting.id)
+
+
+def test_the_standin_holds_requests_against_the_spec(zoom):
+    c = client(zoom)
+    with pytest.raises(ZoomBadRequest):
+        c.request("POST", "/users/me/meetings", json={"topic": "x", "colour": "red"})
+    assert zoom.violations == [
+        "POST /users/{userId}/meetings: body field 'colour' is not in the spec"
+    ]
+    zoom.violations.clear()
+    with pytest.raises(ZoomBadRequest):
+        c.request("POST", "/users/me/meetings", json={"topic": "x", "type": 5})
+    assert "5 is not one of [1, 2, 3, 8]" in zoom.violations[0]
+    zoom.violations.clear()
+
+
+def test_secrets_stay_out_of_repr(zoom):
+    assert zs.CLIENT_SECRET not in repr(client(zoom))
