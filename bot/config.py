@@ -11,6 +11,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -39,6 +40,10 @@ ENV_VARS = (
     "COPBOT_STAFF",
     "COPBOT_TIMEZONE",
     "COPBOT_LOG_LEVEL",
+    "COPBOT_HOLIDAYS",
+    "COPBOT_PROGRAM_YEAR_START",
+    "COPBOT_PUBLIC_URL",
+    "ZOOM_USER",
 )
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
@@ -64,6 +69,10 @@ class Settings:
     staff: frozenset[str] = field(default_factory=frozenset)
     timezone: str = "UTC"
     log_level: str = "INFO"
+    holidays: str | None = None  # a country code, e.g. US: no calls on its public holidays
+    program_year_start: tuple[int, int] = (8, 1)  # month, day
+    public_url: str | None = None  # where `copbot serve` is reached, for calendar links
+    zoom_user: str = "me"  # the Zoom user (email or id) whose meetings copbot creates
 
     # ---- construction -------------------------------------------------------------
     @classmethod
@@ -98,6 +107,14 @@ class Settings:
             staff=_staff(get("COPBOT_STAFF")),
             timezone=_timezone(get("COPBOT_TIMEZONE") or "UTC"),
             log_level=_log_level(get("COPBOT_LOG_LEVEL") or "INFO"),
+            holidays=_holidays(get("COPBOT_HOLIDAYS")),
+            program_year_start=_month_day(get("COPBOT_PROGRAM_YEAR_START") or "08-01"),
+            public_url=(
+                _url("COPBOT_PUBLIC_URL", get("COPBOT_PUBLIC_URL")).rstrip("/")
+                if get("COPBOT_PUBLIC_URL")
+                else None
+            ),
+            zoom_user=get("ZOOM_USER") or "me",
         )
         settings._check_token_shapes()
         return settings
@@ -218,6 +235,34 @@ def _timezone(value: str) -> str:
             f"COPBOT_TIMEZONE {value!r} is not an IANA time zone (e.g. America/Chicago)"
         ) from None
     return value
+
+
+def _holidays(value: str | None) -> str | None:
+    if not value:
+        return None
+    import holidays
+
+    code = value.strip().upper()
+    if code not in holidays.list_supported_countries():
+        raise ConfigError(
+            f"COPBOT_HOLIDAYS {value!r} is not a country code the holidays package knows "
+            "(e.g. US, CA, GB)"
+        )
+    return code
+
+
+def _month_day(value: str) -> tuple[int, int]:
+    match = re.fullmatch(r"(\d{1,2})-(\d{1,2})", value.strip())
+    if match:
+        month, day = int(match.group(1)), int(match.group(2))
+        try:
+            date(2001, month, day)  # not a leap year: no February 29
+            return month, day
+        except ValueError:
+            pass
+    raise ConfigError(
+        f"COPBOT_PROGRAM_YEAR_START must be a month and day like 08-01, got {value!r}"
+    )
 
 
 def _log_level(value: str) -> str:

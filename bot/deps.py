@@ -19,6 +19,8 @@ from sqlalchemy.engine import Engine
 
 from bot.config import Settings
 from bot.services.permissions import Actor
+from integrations.conferencing import Conferencing, NoConferencing, ZoomConferencing
+from integrations.zoom import ZoomClient
 from storage.db import get_engine
 
 log = logging.getLogger(__name__)
@@ -53,15 +55,34 @@ class Background(ThreadPoolExecutor):
             return self._idle.wait_for(lambda: self._pending == 0, timeout)
 
 
+def make_conferencing(settings: Settings) -> Conferencing:
+    """Zoom when its three credentials are set, else no conferencing."""
+    if not settings.zoom_configured:
+        return NoConferencing()
+    client = ZoomClient(
+        settings.zoom_account_id or "",
+        settings.zoom_client_id or "",
+        settings.zoom_client_secret or "",
+        api_url=settings.zoom_api_url,
+        oauth_url=settings.zoom_oauth_url,
+    )
+    return ZoomConferencing(client, settings.zoom_user)
+
+
 @dataclass(frozen=True)
 class Deps:
     settings: Settings
     engine: Engine
     background: Background = field(default_factory=Background)
+    conferencing: Conferencing = field(default_factory=NoConferencing)
 
     @classmethod
     def create(cls, settings: Settings) -> Deps:
-        return cls(settings=settings, engine=get_engine(settings.database_url))
+        return cls(
+            settings=settings,
+            engine=get_engine(settings.database_url),
+            conferencing=make_conferencing(settings),
+        )
 
     def actor(self, user_id: str) -> Actor:
         return Actor(user_id=user_id, is_staff=self.settings.is_staff(user_id))

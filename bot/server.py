@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -44,14 +45,62 @@ def make_wsgi_app(settings: Settings) -> Callable[..., Iterable[bytes]]:
         )
         return [payload]
 
+    def calendar(path: str, start_response: Callable[..., Any]) -> Iterable[bytes]:
+        body = calendar_file(deps, path)
+        if body is None:
+            start_response("404 Not Found", [("Content-Type", "text/plain")])
+            return [b"Not Found"]
+        start_response(
+            "200 OK",
+            [
+                ("Content-Type", "text/calendar; charset=utf-8"),
+                ("Content-Length", str(len(body))),
+                ("Cache-Control", "no-cache"),
+            ],
+        )
+        return [body]
+
     def application(environ: dict[str, Any], start_response: Callable[..., Any]):
         path = environ.get("PATH_INFO", "")
         if path == "/healthz" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             return healthz(start_response)
+        if path.startswith("/calendar/") and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+            return calendar(path, start_response)
         return bolt(environ, start_response)
 
     application.deps = deps
     return application
+
+
+_FEED = re.compile(r"^/calendar/([A-Za-z0-9_-]{16,64})\.ics$")
+_ONE_CALL = re.compile(r"^/calendar/call/([A-Za-z0-9_-]{16,64})\.ics$")
+
+
+def calendar_file(deps: Deps, path: str) -> bytes | None:
+    """The .ics at `path`: a community's feed or one call; None when there is none."""
+    from sqlmodel import select
+
+    from integrations.calendar import call_ics, feed_ics
+    from storage.db import session_scope
+    from storage.models import Call, Community
+
+    with session_scope(deps.engine) as session:
+        if match := _ONE_CALL.match(path):
+            call = session.exec(select(Call).where(Call.uid == match.group(1))).first()
+            if call is None:
+                return None
+            return call_ics(call, session.get(Community, call.community_id))
+        if match := _FEED.match(path):
+            community = session.exec(
+                select(Community).where(Community.calendar_token == match.group(1))
+            ).first()
+            if community is None:
+                return None
+            calls = session.exec(
+                select(Call).where(Call.community_id == community.id).order_by(Call.start_at)
+            ).all()
+            return feed_ics(community, calls)
+    return None
 
 
 def run_gunicorn(

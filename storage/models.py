@@ -6,13 +6,16 @@ Times are stored in UTC and come back timezone-aware on SQLite and PostgreSQL al
 from __future__ import annotations
 
 import enum
+import secrets
 from datetime import UTC, datetime
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     Column,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -100,6 +103,11 @@ class Community(SQLModel, table=True):
     purpose_areas: str = Field(default="", sa_column=Column(String(200), nullable=False))
     created_by: str = Field(sa_column=Column(String(32), nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    # the unguessable part of the community's calendar feed URL
+    calendar_token: str = Field(
+        default_factory=lambda: new_token(),
+        sa_column=Column(String(64), nullable=False, unique=True),
+    )
     # bumped by every change of leaders or members, so rosters can be cached safely
     roster_version: int = Field(
         default=0, sa_column=Column(Integer, nullable=False, server_default="0")
@@ -181,3 +189,72 @@ class Plan(SQLModel, table=True):
     published_ts: str = Field(default="[]", sa_column=Column(Text, nullable=False))
     published_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     published_by: str | None = Field(default=None, sa_column=Column(String(32)))
+
+
+class CallKind(enum.StrEnum):
+    COMMUNITY = "community"  # one of the 3 to 6 calls of the program year
+    ADDITIONAL = "additional"  # beyond those, scheduled by the leaders
+
+
+class CallStatus(enum.StrEnum):
+    SCHEDULED = "scheduled"
+    CANCELLED = "cancelled"
+    HELD = "held"
+
+
+class MeetingState(enum.StrEnum):
+    NONE = "none"  # no conferencing configured: the call has no meeting
+    PENDING = "pending"  # a meeting is to be made (or making it failed: retry offered)
+    CREATING = "creating"  # claimed by one worker that is asking Zoom now
+    READY = "ready"
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class Call(SQLModel, table=True):
+    """A community call. Times are UTC; `timezone` is the zone it was set in."""
+
+    __tablename__ = "call"
+    __table_args__ = (
+        Index("ix_call_community_start", "community_id", "start_at"),
+        Index("ix_call_status_start", "status", "start_at"),
+        CheckConstraint("kind IN ('community', 'additional')", name="ck_call_kind"),
+        CheckConstraint("status IN ('scheduled', 'cancelled', 'held')", name="ck_call_status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    uid: str = Field(
+        default_factory=new_token, sa_column=Column(String(64), nullable=False, unique=True)
+    )
+    community_id: int = Field(
+        sa_column=Column(ForeignKey("community.id", ondelete="CASCADE"), nullable=False)
+    )
+    start_at: datetime = Field(sa_column=_ts())
+    duration_minutes: int = Field(default=60)
+    timezone: str = Field(sa_column=Column(String(64), nullable=False))
+    topic: str = Field(sa_column=Column(String(200), nullable=False))
+    agenda: str = Field(default="", sa_column=Column(Text, nullable=False))
+    host_user_id: str = Field(sa_column=Column(String(32), nullable=False))
+    alternate_user_id: str | None = Field(default=None, sa_column=Column(String(32)))
+    kind: str = Field(
+        default=CallKind.COMMUNITY.value, sa_column=Column(String(16), nullable=False)
+    )
+    status: str = Field(
+        default=CallStatus.SCHEDULED.value, sa_column=Column(String(16), nullable=False)
+    )
+    meeting_state: str = Field(
+        default=MeetingState.NONE.value, sa_column=Column(String(16), nullable=False)
+    )
+    meeting_claimed_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    meeting_error: str | None = Field(default=None, sa_column=Column(Text))
+    zoom_meeting_id: int | None = Field(default=None, sa_column=Column(BigInteger))
+    join_url: str | None = Field(default=None, sa_column=Column(Text))
+    passcode: str | None = Field(default=None, sa_column=Column(String(32)))
+    sequence: int = Field(default=0)  # iCalendar SEQUENCE: bumped on every change
+    message_channel: str | None = Field(default=None, sa_column=Column(String(32)))
+    message_ts: str | None = Field(default=None, sa_column=Column(String(32)))
+    created_by: str = Field(sa_column=Column(String(32), nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts())

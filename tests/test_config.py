@@ -170,3 +170,34 @@ def test_log_level_is_validated():
     with pytest.raises(ConfigError, match="^COPBOT_LOG_LEVEL"):
         Settings.from_mapping({"COPBOT_LOG_LEVEL": "chatty"})
     assert Settings.from_mapping({"COPBOT_LOG_LEVEL": "debug"}).log_level == "DEBUG"
+
+
+@pytest.mark.parametrize(
+    ("env", "name"),
+    [
+        ({"COPBOT_HOLIDAYS": "XX"}, "COPBOT_HOLIDAYS"),
+        ({"COPBOT_PROGRAM_YEAR_START": "13-01"}, "COPBOT_PROGRAM_YEAR_START"),
+        ({"COPBOT_PROGRAM_YEAR_START": "02-29"}, "COPBOT_PROGRAM_YEAR_START"),
+        ({"COPBOT_PUBLIC_URL": "copbot.example.org"}, "COPBOT_PUBLIC_URL"),
+    ],
+)
+def test_call_settings_are_validated(env, name):
+    with pytest.raises(ConfigError) as info:
+        Settings.from_mapping(env)
+    assert str(info.value).startswith(name)
+
+
+def test_call_settings():
+    s = Settings.from_mapping(
+        {
+            "COPBOT_HOLIDAYS": "us",
+            "COPBOT_PROGRAM_YEAR_START": "9-1",
+            "COPBOT_PUBLIC_URL": "https://copbot.example.org/",
+        }
+    )
+    assert (s.holidays, s.program_year_start, s.public_url) == (
+        "US",
+        (9, 1),
+        "https://copbot.example.org",
+    )
+    assert Settings.from_mapping({}).program_year_start == (8, 1)

@@ -2,7 +2,7 @@
 
 from slack_bolt import App
 
-from bot.listeners import commands, events, plan, views
+from bot.listeners import calls, commands, events, plan, views
 
 
 def register_all(app: App) -> None:
@@ -10,3 +10,4 @@ def register_all(app: App) -> None:
     views.register(app)
     events.register(app)
     plan.register(app)
+    calls.register(app)

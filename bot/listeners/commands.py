@@ -19,7 +19,7 @@ from slack_sdk import WebClient
 from bot.blocks import community as community_blocks
 from bot.blocks.help import NAMES, help_message
 from bot.deps import Deps
-from bot.listeners import plan
+from bot.listeners import calls, plan
 from bot.listeners.common import (
     CommandRequest,
     parse_channel,
@@ -182,6 +182,8 @@ HANDLERS: dict[str, Handler] = {
     "join": cmd_join,
     "leave": cmd_leave,
     "members": cmd_members,
+    "schedule": calls.cmd_schedule,
+    "calls": calls.cmd_calls,
 }
 
 

@@ -1,0 +1,306 @@
+"""Block Kit for calls: the scheduling modal, the call's message in the channel and the
+`/cop calls` list. Times are written with Slack's `<!date^…>` so each reader sees their
+own zone, with a fallback in the zone the call was set in."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.blocks import Block, context, escape, mention, message, plain, section
+from bot.services import calls as rules
+from storage.models import Call, CallKind, CallStatus, Community, MeetingState
+
+SCHEDULE_CALLBACK = "call_schedule"
+RESCHEDULE_CALLBACK = "call_reschedule"
+RETRY_ACTION = "call_retry"
+CANCEL_ACTION = "call_cancel"
+RESCHEDULE_ACTION = "call_reschedule_open"
+CALENDAR_ACTION = "call_calendar"
+
+
+def when(start: datetime, zone: str) -> str:
+    """`<!date^…>` in the reader's zone, falling back to the call's own zone."""
+    local = start.astimezone(ZoneInfo(zone))
+    fallback = f"{local:%a %b %-d, %Y %H:%M} {local.tzname()}"
+    return f"<!date^{int(start.timestamp())}^{{date_long_pretty}} at {{time}}|{fallback}>"
+
+
+def _input(
+    block_id: str,
+    label: str,
+    element: dict[str, Any],
+    *,
+    optional: bool = False,
+    hint: str | None = None,
+) -> Block:
+    block: Block = {
+        "type": "input",
+        "block_id": block_id,
+        "label": plain(label, 2000),
+        "element": {**element, "action_id": "value"},
+        "optional": optional,
+    }
+    if hint:
+        block["hint"] = plain(hint, 2000)
+    return block
+
+
+def schedule_modal(
+    community: Community, *, host: str, zone: str, today: str, call: Call | None = None
+) -> dict[str, Any]:
+    """The `/cop schedule` modal, or the reschedule modal when `call` is given."""
+    if call is not None:
+        local = call.start_at.astimezone(ZoneInfo(call.timezone))
+        day, at, zone = local.date().isoformat(), f"{local:%H:%M}", call.timezone
+        duration, topic, agenda = str(call.duration_minutes), call.topic, call.agenda
+        host, alternate, kind = call.host_user_id, call.alternate_user_id, call.kind
+    else:
+        day, at, duration, topic, agenda, alternate = today, "17:00", "60", "", "", None
+        kind = CallKind.COMMUNITY.value
+    kinds = [
+        {
+            "text": plain("Community call"),
+            "value": CallKind.COMMUNITY.value,
+            "description": plain("One of the 3 to 6 calls of the program year"),
+        },
+        {
+            "text": plain("Additional call"),
+            "value": CallKind.ADDITIONAL.value,
+            "description": plain("Beyond those, as the leaders wish"),
+        },
+    ]
+    topic_element: dict[str, Any] = {"type": "plain_text_input", "max_length": rules.MAX_TOPIC}
+    if topic:
+        topic_element["initial_value"] = topic
+    agenda_element: dict[str, Any] = {
+        "type": "plain_text_input",
+        "multiline": True,
+        "max_length": rules.MAX_AGENDA,
+    }
+    if agenda:
+        agenda_element["initial_value"] = agenda
+    alternate_element: dict[str, Any] = {"type": "users_select"}
+    if alternate:
+        alternate_element["initial_user"] = alternate
+    blocks = [
+        _input(rules.TOPIC, "Topic", topic_element),
+        _input(rules.DATE, "Date", {"type": "datepicker", "initial_date": day}),
+        _input(rules.TIME, "Start time", {"type": "timepicker", "initial_time": at}),
+        _input(
+            rules.ZONE,
+            "Time zone",
+            {"type": "plain_text_input", "initial_value": zone},
+            hint="An IANA zone name such as America/Chicago. Members see the time in "
+            "their own zone.",
+        ),
+        _input(
+            rules.DURATION,
+            "Length (minutes)",
+            {
+                "type": "number_input",
+                "is_decimal_allowed": False,
+                "initial_value": duration,
+                "min_value": "1",
+                "max_value": str(rules.MAX_DURATION_MINUTES),
+            },
+        ),
+        _input(rules.AGENDA, "Agenda", agenda_element, optional=True),
+        _input(rules.HOST, "Host", {"type": "users_select", "initial_user": host}),
+        _input(
+            rules.ALTERNATE,
+            "Alternate",
+            alternate_element,
+            optional=True,
+            hint="Leads the call if the host cannot.",
+        ),
+        _input(
+            rules.KIND,
+            "Kind of call",
+            {
+                "type": "radio_buttons",
+                "options": kinds,
+                "initial_option": next(o for o in kinds if o["value"] == kind),
+            },
+        ),
+    ]
+    return {
+        "type": "modal",
+        "callback_id": RESCHEDULE_CALLBACK if call is not None else SCHEDULE_CALLBACK,
+        "title": plain("Reschedule the call" if call is not None else "Schedule a call", 24),
+        "submit": plain("Save" if call is not None else "Schedule", 24),
+        "close": plain("Cancel", 24),
+        "private_metadata": json.dumps(
+            {"community": community.id, "call": call.id if call is not None else None}
+        ),
+        "blocks": blocks,
+    }
+
+
+def _meeting_line(call: Call, conferencing: str) -> str:
+    if call.status == CallStatus.CANCELLED.value:
+        return ""
+    if call.meeting_state == MeetingState.READY.value and call.join_url:
+        code = f" · passcode `{call.passcode}`" if call.passcode else ""
+        return f":link: <{call.join_url}|Join on {conferencing}>{code}"
+    if call.meeting_state == MeetingState.NONE.value:
+        return ":information_source: No video meeting: Zoom is not set up for copbot."
+    if call.meeting_error:
+        return (
+            f":warning: The {conferencing} meeting is not made yet ({escape(call.meeting_error)})."
+        )
+    return f":hourglass: Making the {conferencing} meeting…"
+
+
+def call_message(
+    call: Call, community: Community, *, conferencing: str = "Zoom", calendar_url: str | None = None
+) -> dict[str, Any]:
+    """The call as posted in the channel, with its buttons."""
+    cancelled = call.status == CallStatus.CANCELLED.value
+    kind = "Community call" if call.kind == CallKind.COMMUNITY.value else "Additional call"
+    title = f"~{escape(call.topic)}~ *cancelled*" if cancelled else f"*{escape(call.topic)}*"
+    host = f"Host {mention(call.host_user_id)}"
+    if call.alternate_user_id:
+        host += f", alternate {mention(call.alternate_user_id)}"
+    lines = [
+        f":calendar: {kind} of *{escape(community.name)}*: {title}",
+        f"{when(call.start_at, call.timezone)} · {call.duration_minutes} min · {host}",
+    ]
+    meeting = _meeting_line(call, conferencing)
+    if meeting:
+        lines.append(meeting)
+    blocks: list[Block] = [section("\n".join(lines))]
+    if call.agenda and not cancelled:
+        blocks.append(section(f"*Agenda*\n{escape(call.agenda)}"))
+    if not cancelled:
+        buttons: list[dict[str, Any]] = []
+        if calendar_url:
+            buttons.append(
+                {
+                    "type": "button",
+                    "action_id": CALENDAR_ACTION,
+                    "text": plain("Add to calendar"),
+                    "url": calendar_url,
+                }
+            )
+        buttons += _manage_buttons(call)
+        blocks.append({"type": "actions", "block_id": f"call-{call.id}", "elements": buttons})
+        blocks.append(context("Times show in your own time zone."))
+    local = call.start_at.astimezone(ZoneInfo(call.timezone))
+    fallback = (
+        f"{'Cancelled: ' if cancelled else ''}{community.name} call “{call.topic}” on "
+        f"{local:%a %b %-d, %Y %H:%M} {local.tzname()}"
+        + (f", join at {call.join_url}" if call.join_url and not cancelled else "")
+    )
+    return message(fallback, blocks)
+
+
+def _manage_buttons(call: Call) -> list[dict[str, Any]]:
+    value = str(call.id)
+    buttons = [
+        {
+            "type": "button",
+            "action_id": RESCHEDULE_ACTION,
+            "text": plain("Reschedule"),
+            "value": value,
+        },
+        {
+            "type": "button",
+            "action_id": CANCEL_ACTION,
+            "text": plain("Cancel call"),
+            "style": "danger",
+            "value": value,
+            "confirm": {
+                "title": plain("Cancel this call?"),
+                "text": plain(
+                    f"“{call.topic[:150]}” will be cancelled and its meeting "
+                    "deleted. The channel is told.",
+                    300,
+                ),
+                "confirm": plain("Cancel the call"),
+                "deny": plain("Keep it"),
+                "style": "danger",
+            },
+        },
+    ]
+    if call.meeting_state == MeetingState.PENDING.value:
+        buttons.insert(
+            0,
+            {
+                "type": "button",
+                "action_id": RETRY_ACTION,
+                "text": plain("Retry the meeting"),
+                "value": value,
+                "style": "primary",
+            },
+        )
+    return buttons
+
+
+def calls_list(
+    community: Community,
+    calls: Sequence[Call],
+    *,
+    note: str | None,
+    may_manage: bool,
+    conferencing: str = "Zoom",
+    calendar_url: str | None = None,
+    call_calendar_url: Any = None,
+) -> dict[str, Any]:
+    """`/cop calls`: upcoming calls with join links, soonest first."""
+    blocks: list[Block] = [section(f"*Upcoming calls of {escape(community.name)}*")]
+    if not calls:
+        blocks.append(
+            section(
+                "No calls are scheduled." + (" `/cop schedule` sets one up." if may_manage else "")
+            )
+        )
+    for call in calls[:12]:
+        lines = [
+            f"*{escape(call.topic)}* · {when(call.start_at, call.timezone)} · "
+            f"{call.duration_minutes} min · host {mention(call.host_user_id)}"
+        ]
+        meeting = _meeting_line(call, conferencing)
+        if meeting:
+            lines.append(meeting)
+        blocks.append(section("\n".join(lines)))
+        buttons: list[dict[str, Any]] = []
+        if call_calendar_url is not None:
+            buttons.append(
+                {
+                    "type": "button",
+                    "action_id": f"{CALENDAR_ACTION}-{call.id}",
+                    "text": plain("Add to calendar"),
+                    "url": call_calendar_url(call),
+                }
+            )
+        if may_manage:
+            buttons += _manage_buttons(call)
+        if buttons:
+            blocks.append({"type": "actions", "block_id": f"calls-{call.id}", "elements": buttons})
+    if len(calls) > 12:
+        blocks.append(context(f"…and {len(calls) - 12} more."))
+    if note:
+        blocks.append(context(f":warning: {note}"))
+    if calendar_url:
+        blocks.append(
+            context(f"Subscribe to every call of the community: <{calendar_url}|calendar feed>")
+        )
+    blocks.append(context("Times show in your own time zone."))
+    text = f"{len(calls)} upcoming call(s) of {community.name}" + (
+        ": "
+        + "; ".join(
+            f"{c.topic} on {c.start_at.astimezone(ZoneInfo(c.timezone)):%b %-d %H:%M %Z}"
+            for c in calls[:5]
+        )
+        if calls
+        else ""
+    )
+    return {"response_type": "ephemeral", **message(text, blocks)}
+
+
+def ends_at(call: Call) -> datetime:
+    return call.start_at + timedelta(minutes=call.duration_minutes)
