@@ -81,6 +81,17 @@ def input_value(kind: str, value: Any) -> dict[str, Any]:
         return {"type": kind, "selected_conversation": value}
     if kind == "users_select":
         return {"type": kind, "selected_user": value}
+    if kind == "datepicker":
+        return {"type": kind, "selected_date": value}
+    if kind == "timepicker":
+        return {"type": kind, "selected_time": value}
+    if kind == "number_input":
+        return {"type": kind, "value": value}
+    if kind == "radio_buttons":
+        return {
+            "type": kind,
+            "selected_option": {"text": {"type": "plain_text", "text": value}, "value": value},
+        }
     if kind == "checkboxes":
         return {
             "type": kind,

@@ -20,8 +20,10 @@ from sqlalchemy import MetaData, delete
 from bot.config import Settings
 from bot.deps import Deps
 from integrations import slack_payloads as payloads
+from integrations import zoom_standin as zs
 from integrations.block_kit import check_message
 from integrations.slack_standin import SlackStandIn
+from integrations.zoom_standin import ZoomStandIn
 from storage import db
 
 SECRET = "test-signing-secret-0123456789abcdef"
@@ -92,6 +94,35 @@ def slack(slack_session: SlackStandIn) -> Iterator[SlackStandIn]:
     assert slack_session.violations == [], "calls that do not fit Slack's spec"
 
 
+@pytest.fixture(scope="session")
+def zoom_session() -> Iterator[ZoomStandIn]:
+    with ZoomStandIn() as standin:
+        yield standin
+
+
+@pytest.fixture
+def zoom(zoom_session: ZoomStandIn) -> Iterator[ZoomStandIn]:
+    zoom_session.reset()
+    zoom_session.token_lifetime = 3599
+    yield zoom_session
+    for background in _BACKGROUNDS:
+        assert background.wait_idle(10)
+    assert zoom_session.violations == [], "requests that do not fit Zoom's spec"
+
+
+PUBLIC_URL = "http://copbot.test"
+
+
+def zoom_env(zoom: ZoomStandIn) -> dict[str, str]:
+    return {
+        "ZOOM_ACCOUNT_ID": zs.ACCOUNT_ID,
+        "ZOOM_CLIENT_ID": zs.CLIENT_ID,
+        "ZOOM_CLIENT_SECRET": zs.CLIENT_SECRET,
+        "ZOOM_API_URL": zoom.api_url,
+        "ZOOM_OAUTH_URL": zoom.oauth_url,
+    }
+
+
 def make_settings(db_url: str, slack_url: str, **extra: str) -> Settings:
     env = {
         "SLACK_BOT_TOKEN": "xoxb-test-token",
@@ -106,8 +137,14 @@ def make_settings(db_url: str, slack_url: str, **extra: str) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def settings(db_url, slack_session) -> Settings:
-    return make_settings(db_url, slack_session.url)
+def settings(db_url, slack_session, zoom_session) -> Settings:
+    return make_settings(
+        db_url,
+        slack_session.url,
+        COPBOT_HOLIDAYS="US",
+        COPBOT_PUBLIC_URL=PUBLIC_URL,
+        **zoom_env(zoom_session),
+    )
 
 
 @pytest.fixture
@@ -127,6 +164,11 @@ class _QuietHandler(WSGIRequestHandler):
 @pytest.fixture(scope="session")
 def endpoint(settings) -> Iterator[str]:
     """copbot's WSGI application served on 127.0.0.1; yields its base URL."""
+    yield from serve(settings)
+
+
+def serve(settings: Settings) -> Iterator[str]:
+    """Serve copbot's WSGI application for `settings` on 127.0.0.1 while iterated."""
     from bot.server import make_wsgi_app
 
     application = make_wsgi_app(settings)

@@ -20,20 +20,6 @@ CREATE = "POST /users/{userId}/meetings"
 START = datetime(2027, 1, 20, 18, 0, tzinfo=UTC)
 
 
-@pytest.fixture(scope="module")
-def zoom_session():
-    with zs.ZoomStandIn() as standin:
-        yield standin
-
-
-@pytest.fixture
-def zoom(zoom_session):
-    zoom_session.reset()
-    zoom_session.token_lifetime = 3599
-    yield zoom_session
-    assert zoom_session.violations == [], "requests that do not fit Zoom's spec"
-
-
 class Sleeps:
     def __init__(self):
         self.waits: list[float] = []
