@@ -258,3 +258,25 @@ class Call(SQLModel, table=True):
     created_by: str = Field(sa_column=Column(String(32), nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class Milestone(SQLModel, table=True):
+    """A dated step of the community's year that is not a call (a guide to distribute,
+    readings to post, a report to send), for reminders."""
+
+    __tablename__ = "milestone"
+    __table_args__ = (Index("ix_milestone_due", "due_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: int = Field(
+        sa_column=Column(ForeignKey("community.id", ondelete="CASCADE"), nullable=False)
+    )
+    call_id: int | None = Field(
+        default=None, sa_column=Column(ForeignKey("call.id", ondelete="SET NULL"), nullable=True)
+    )
+    kind: str = Field(sa_column=Column(String(32), nullable=False))
+    title: str = Field(sa_column=Column(String(300), nullable=False))
+    due_at: datetime = Field(sa_column=_ts())
+    done_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    created_by: str = Field(sa_column=Column(String(32), nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())

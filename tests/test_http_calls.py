@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
+import holidays
 import pytest
 import requests
 from icalendar import Calendar
@@ -19,6 +20,9 @@ from tests.conftest import PUBLIC_URL, SlackUser, make_settings, serve
 from tests.test_http_communities import CHANNEL, create_community
 
 CREATE = "POST /users/{userId}/meetings"
+# next calendar year: always in the future, and one program year from January to July
+Y = date.today().year + 1
+MLK_DAY = next(d for d, name in holidays.US(years=Y).items() if "Martin Luther King" in name)
 
 
 @pytest.fixture
@@ -33,7 +37,7 @@ def leader(as_user, slack, zoom):
 
 def schedule_values(**kw) -> dict:
     fields = dict(
-        date="2027-01-20",
+        date=f"{Y}-01-13",
         time="12:00",
         zone="America/Chicago",
         duration="60",
@@ -120,10 +124,10 @@ def test_a_scheduled_call_becomes_a_zoom_meeting_and_a_channel_message(leader, s
     assert submit(leader, engine) == {}
     leader.settle()
     [call] = stored_calls(engine)
-    assert call.start_at == datetime(2027, 1, 20, 18, 0, tzinfo=UTC)
+    assert call.start_at == datetime(Y, 1, 13, 18, 0, tzinfo=UTC)
     assert call.meeting_state == "ready" and call.zoom_meeting_id in zoom.meetings
     [created] = zoom.calls_to(CREATE)
-    assert created.body["start_time"] == "2027-01-20T18:00:00Z"
+    assert created.body["start_time"] == f"{Y}-01-13T18:00:00Z"
     assert created.body["timezone"] == "America/Chicago"
     assert f"[copbot:{call.uid}]" in created.body["agenda"]
     [post] = [c for c in slack.calls_to("chat.postMessage") if c.args["channel"] == CHANNEL]
@@ -131,7 +135,7 @@ def test_a_scheduled_call_becomes_a_zoom_meeting_and_a_channel_message(leader, s
     assert f"<!date^{int(call.start_at.timestamp())}^" in text
     assert call.join_url in text
     assert f"{PUBLIC_URL}/calendar/call/{call.uid}.ics" in text
-    assert "Webinar #3" in post.args["text"] and "Jan 20, 2027 12:00 CST" in post.args["text"]
+    assert "Webinar #3" in post.args["text"] and f"Jan 13, {Y} 12:00 CST" in post.args["text"]
     assert call.message_ts
     [dm] = [c for c in slack.calls_to("chat.postMessage") if c.args["channel"] == "U1"]
     assert dm.args["text"].startswith("Scheduled *Webinar #3*")
@@ -144,7 +148,7 @@ def test_a_scheduled_call_becomes_a_zoom_meeting_and_a_channel_message(leader, s
         ({"time": "25:00"}, rules.TIME),
         ({"duration": "0"}, rules.DURATION),
         ({"zone": "Nowhere/City"}, rules.ZONE),
-        ({"date": "2027-01-18"}, rules.DATE),
+        ({"date": MLK_DAY.isoformat()}, rules.DATE),
     ],
 )
 def test_bad_input_is_an_error_and_nothing_reaches_zoom(
@@ -167,12 +171,12 @@ def test_a_member_cannot_schedule(leader, as_user, engine, zoom):
 
 
 def test_a_seventh_community_call_is_refused(leader, engine, zoom):
-    for day in ["2026-12-02", "2027-01-13", "2027-02-03", "2027-03-03", "2027-04-07", "2027-05-05"]:
+    for day in [f"{Y}-{md}" for md in ("01-13", "02-03", "03-03", "04-07", "05-05", "06-02")]:
         assert submit(leader, engine, date=day) == {}
     leader.settle()
-    body = submit(leader, engine, date="2027-06-02")
+    body = submit(leader, engine, date=f"{Y}-07-07")
     assert "already has 6 community calls" in body["errors"][rules.KIND]
-    assert submit(leader, engine, date="2027-06-02", kind="additional") == {}
+    assert submit(leader, engine, date=f"{Y}-07-07", kind="additional") == {}
     leader.settle()
     assert len(stored_calls(engine)) == 7
     assert len(zoom.meetings) == 7
@@ -238,11 +242,11 @@ def test_reschedule_updates_zoom_and_the_message(leader, slack, zoom, engine):
     assert view["callback_id"] == cb.RESCHEDULE_CALLBACK
     time_block = next(b for b in view["blocks"] if b["block_id"] == rules.TIME)
     assert time_block["element"]["initial_time"] == "12:00"
-    assert submit(leader, engine, cb.RESCHEDULE_CALLBACK, call.id, date="2027-01-27") == {}
+    assert submit(leader, engine, cb.RESCHEDULE_CALLBACK, call.id, date=f"{Y}-01-27") == {}
     leader.settle()
     [patched] = zoom.calls_to("PATCH /meetings/{meetingId}")
-    assert patched.body["start_time"] == "2027-01-27T18:00:00Z"
-    assert zoom.meetings[call.zoom_meeting_id]["start_time"] == "2027-01-27T18:00:00Z"
+    assert patched.body["start_time"] == f"{Y}-01-27T18:00:00Z"
+    assert zoom.meetings[call.zoom_meeting_id]["start_time"] == f"{Y}-01-27T18:00:00Z"
     assert slack.calls_to("chat.update")
     notes = [c for c in slack.calls_to("chat.postMessage") if c.args.get("thread_ts")]
     assert "moved to" in notes[0].args["text"]

@@ -304,3 +304,83 @@ def calls_list(
 
 def ends_at(call: Call) -> datetime:
     return call.start_at + timedelta(minutes=call.duration_minutes)
+
+
+YEAR_CALLBACK = "year_plan"
+
+
+def year_modal(
+    community: Community,
+    first: Any,
+    drafts: Sequence[Any],
+    *,
+    zone: str,
+    milestones: Sequence[str],
+    skipped_months: Sequence[str],
+) -> dict[str, Any]:
+    """The sample year as a draft: one topic and date per call, the milestones listed."""
+    label = rules.year_label(first)
+    blocks: list[Block] = [
+        section(
+            f"*A year of {escape(community.name)}, {label}*: four webinars from November "
+            "to February and a wrap-up session in April, with the steps around them. "
+            "Edit what you like; accepting schedules the calls and records the steps for "
+            "reminders. Weekends and public holidays move to the next working day."
+        ),
+        _input(
+            rules.TIME, "Start time of every call", {"type": "timepicker", "initial_time": "12:00"}
+        ),
+        _input(rules.ZONE, "Time zone", {"type": "plain_text_input", "initial_value": zone}),
+        _input(
+            rules.DURATION,
+            "Length (minutes)",
+            {
+                "type": "number_input",
+                "is_decimal_allowed": False,
+                "initial_value": "60",
+                "min_value": "1",
+                "max_value": str(rules.MAX_DURATION_MINUTES),
+            },
+        ),
+    ]
+    for d in drafts:
+        blocks.append(
+            _input(
+                f"topic-{d.key}",
+                f"{d.topic}: topic",
+                {
+                    "type": "plain_text_input",
+                    "initial_value": d.topic,
+                    "max_length": rules.MAX_TOPIC,
+                },
+            )
+        )
+        blocks.append(
+            _input(
+                f"date-{d.key}",
+                f"{d.topic}: date",
+                {"type": "datepicker", "initial_date": d.day.isoformat()},
+            )
+        )
+    blocks.append(
+        section(
+            "*Steps recorded for reminders*\n" + "\n".join(f"• {escape(m)}" for m in milestones)
+        )
+    )
+    if skipped_months:
+        blocks.append(
+            context(
+                "Already past, so left out: "
+                + ", ".join(skipped_months)
+                + ". `/cop year next` drafts the next program year."
+            )
+        )
+    return {
+        "type": "modal",
+        "callback_id": YEAR_CALLBACK,
+        "title": plain(f"Year plan {label}", 24),
+        "submit": plain("Accept", 24),
+        "close": plain("Cancel", 24),
+        "private_metadata": json.dumps({"community": community.id, "first": first.isoformat()}),
+        "blocks": blocks,
+    }

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from datetime import date
+from datetime import date, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,7 +22,7 @@ from bot.blocks import calls as blocks
 from bot.blocks import community as community_blocks
 from bot.deps import Deps
 from bot.listeners.common import CommandRequest, post_message, respond
-from bot.services import CopError, people
+from bot.services import CopError, people, year_plan
 from bot.services import calls as rules
 from bot.services import communities as svc
 from bot.services.permissions import Action, can, who_can
@@ -447,7 +447,156 @@ def handle_calendar_link(ack: Ack) -> None:
 def register(app: App) -> None:
     app.view(blocks.SCHEDULE_CALLBACK)(handle_schedule_submission)
     app.view(blocks.RESCHEDULE_CALLBACK)(handle_schedule_submission)
+    app.view(blocks.YEAR_CALLBACK)(handle_year_submission)
     app.action(blocks.RETRY_ACTION)(handle_retry)
     app.action(blocks.CANCEL_ACTION)(handle_cancel)
     app.action(blocks.RESCHEDULE_ACTION)(handle_reschedule_open)
     app.action(re.compile(f"^{blocks.CALENDAR_ACTION}"))(handle_calendar_link)
+
+
+# ---- /cop year ----------------------------------------------------------------------------
+def cmd_year(req: CommandRequest) -> None:
+    community = req.community()
+    role = svc.role_of(req.session, community.id, req.user_id)
+    if not can(req.actor, Action.SCHEDULE_CALL, role):
+        raise CopError(f"Only {who_can(Action.SCHEDULE_CALL)} can plan the year's calls.")
+    arg = req.args.strip().lower()
+    if arg not in ("", "next"):
+        raise CopError("`/cop year` drafts this program year; `/cop year next` the next one.")
+    settings = req.deps.settings
+    person = people.get(req.session, req.user_id)
+    zone = (person.tz if person and person.tz else None) or settings.timezone
+    now = utcnow()
+    first, _ = rules.program_year(
+        now.astimezone(ZoneInfo(zone)).date(), settings.program_year_start
+    )
+    if arg == "next":
+        first = first.replace(year=first.year + 1)
+    drafts = year_plan.draft_calls(first, settings.holidays)
+    today = now.astimezone(ZoneInfo(zone)).date()
+    future = [d for d in drafts if d.day > today]
+    skipped = [f"{d.topic} ({d.day:%b %-d})" for d in drafts if d.day <= today]
+    if not future:
+        raise CopError(
+            "Every call of this program year's sample plan is in the past: "
+            "`/cop year next` drafts the next one."
+        )
+    steps = [
+        f"{m.title} ({year_plan.month_in_year(first, m.month):%B})"
+        for m in year_plan.SAMPLE_MILESTONES
+    ]
+    steps.insert(
+        0,
+        "For each webinar: distribute the guide a week before, post the readings, "
+        "archive the recording and slides",
+    )
+    view = blocks.year_modal(
+        community, first, future, zone=zone, milestones=steps, skipped_months=skipped
+    )
+    req.ack()
+    req.later(req.client.views_open, trigger_id=req.trigger_id, view=view)
+
+
+def handle_year_submission(
+    ack: Ack, body: dict[str, Any], client: WebClient, context: dict[str, Any]
+) -> None:
+    deps: Deps = context["copbot"]
+    view = body["view"]
+    user_id = body["user"]["id"]
+    meta = json.loads(view.get("private_metadata") or "{}")
+    first = date.fromisoformat(meta["first"])
+    values = view["state"]["values"]
+
+    def element(block_id: str) -> dict[str, Any]:
+        return values.get(block_id, {}).get("value") or {}
+
+    errors: dict[str, str] = {}
+    at_text = element(rules.TIME).get("selected_time") or ""
+    zone = (element(rules.ZONE).get("value") or "").strip()
+    duration_text = element(rules.DURATION).get("value") or ""
+    # the same rules as one call, checked on a date that is surely in the future
+    probe = rules.CallForm(
+        date=f"{first.year + 2}-06-15",
+        time=at_text,
+        zone=zone,
+        duration=duration_text,
+        topic="probe",
+        agenda="",
+        host=user_id,
+        alternate="",
+        kind="community",
+    )
+    _, probe_errors = rules.validate(probe, now=utcnow(), holidays_country=None)
+    errors.update(
+        {k: v for k, v in probe_errors.items() if k in (rules.TIME, rules.ZONE, rules.DURATION)}
+    )
+    chosen: dict[str, tuple[str, date]] = {}
+    for sample in year_plan.SAMPLE_CALLS:
+        if f"date-{sample.key}" not in values:
+            continue
+        topic = " ".join((element(f"topic-{sample.key}").get("value") or "").split())
+        day_text = element(f"date-{sample.key}").get("selected_date") or ""
+        if not topic or len(topic) > rules.MAX_TOPIC:
+            errors[f"topic-{sample.key}"] = "Give this call a topic (up to 200 characters)."
+        try:
+            chosen[sample.key] = (topic, date.fromisoformat(day_text))
+        except ValueError:
+            errors[f"date-{sample.key}"] = "Pick a date."
+    if errors:
+        ack(response_action="errors", errors=errors)
+        return
+    hour, minute = (int(p) for p in at_text.split(":"))
+    try:
+        with session_scope(deps.engine) as session:
+            community = _managed(deps, session, int(meta["community"]), user_id)
+            accepted = year_plan.accept(
+                session,
+                community,
+                first,
+                chosen,
+                at=time(hour, minute),
+                zone=zone,
+                duration=int(duration_text),
+                user_id=user_id,
+                now=utcnow(),
+                holidays_country=deps.settings.holidays,
+                year_start=deps.settings.program_year_start,
+                with_meeting=deps.conferencing.configured,
+            )
+            call_ids = [c.id for c in accepted.calls]
+    except CopError as e:
+        ack(response_action="errors", errors={rules.TIME: str(e)})
+        return
+    ack()
+    deps.later(after_year, client, deps, call_ids, user_id, accepted)
+
+
+def after_year(
+    client: WebClient, deps: Deps, call_ids: list[int], user_id: str, accepted: year_plan.Accepted
+) -> None:
+    problems = []
+    for call_id in call_ids:
+        if deps.conferencing.configured:
+            problem = ensure_meeting(deps, call_id)
+            if problem:
+                problems.append(problem)
+        show_call(client, deps, call_id)
+    lines = [
+        f"Scheduled {len(call_ids)} call(s) and recorded {len(accepted.milestones)} "
+        "step(s) for reminders."
+    ]
+    if accepted.moved:
+        lines.append("Moved to a working day: " + "; ".join(accepted.moved) + ".")
+    if accepted.additional:
+        lines.append(
+            "The year already had six community calls, so these are additional "
+            "calls: " + ", ".join(accepted.additional) + "."
+        )
+    if accepted.skipped:
+        lines.append("Left out, as already past: " + "; ".join(accepted.skipped) + ".")
+    if problems:
+        lines.append(
+            f"{len(problems)} Zoom meeting(s) are not made yet ({problems[0]}); "
+            "`/cop calls` has Retry buttons."
+        )
+    post_message(client, user_id, community_blocks.message_for(" ".join(lines)))

@@ -184,6 +184,7 @@ HANDLERS: dict[str, Handler] = {
     "members": cmd_members,
     "schedule": calls.cmd_schedule,
     "calls": calls.cmd_calls,
+    "year": calls.cmd_year,
 }
 
 

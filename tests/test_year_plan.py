@@ -1,0 +1,194 @@
+"""The sample August-May year: drafted on working days, accepted into calls and steps."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlmodel import select
+
+from bot.blocks import calls as cb
+from bot.services import calls as rules
+from bot.services import communities as svc
+from bot.services import year_plan
+from integrations import slack_payloads as payloads
+from storage.db import session_scope
+from storage.models import Call, Milestone
+from tests.test_http_calls import community_id, leader  # noqa: F401 - the fixture
+
+NOW = datetime(2026, 7, 1, tzinfo=UTC)
+FIRST = date(2026, 8, 1)
+
+
+def test_third_wednesday_and_working_days():
+    assert year_plan.third_wednesday(2026, 11) == date(2026, 11, 18)
+    assert year_plan.third_wednesday(2027, 1) == date(2027, 1, 20)
+    assert year_plan.next_working_day(date(2027, 1, 16), None) == date(2027, 1, 18)  # Sat
+    assert year_plan.next_working_day(date(2027, 1, 18), "US") == date(2027, 1, 19)  # MLK Day
+
+
+def test_drafts_follow_the_sample_year():
+    drafts = year_plan.draft_calls(FIRST, "US")
+    assert [(d.topic, d.day) for d in drafts] == [
+        ("Webinar #1", date(2026, 11, 18)),
+        ("Webinar #2", date(2026, 12, 16)),
+        ("Webinar #3", date(2027, 1, 20)),
+        ("Webinar #4", date(2027, 2, 17)),
+        ("Wrap-up session", date(2027, 4, 21)),
+    ]
+    assert all(year_plan.is_working_day(d.day, "US") for d in drafts)
+
+
+@pytest.fixture
+def community(session):
+    return svc.create(
+        session,
+        svc.NewCommunity(
+            team_id="T1",
+            channel_id="C1",
+            name="Survivorship",
+            mission="",
+            description="",
+            areas=(),
+            created_by="U1",
+            first_leader="U1",
+        ),
+    )
+
+
+def accept(session, community, chosen, now=NOW):
+    return year_plan.accept(
+        session,
+        community,
+        FIRST,
+        chosen,
+        at=time(12),
+        zone="America/New_York",
+        duration=60,
+        user_id="U1",
+        now=now,
+        holidays_country="US",
+        year_start=(8, 1),
+        with_meeting=False,
+    )
+
+
+def test_accepting_makes_calls_and_the_steps_around_them(session, community):
+    chosen = {d.key: (d.topic, d.day) for d in year_plan.draft_calls(FIRST, "US")}
+    chosen["webinar3"] = ("Webinar #3: survivorship clinics", date(2027, 1, 18))  # MLK Day
+    result = accept(session, community, chosen)
+    assert [c.topic for c in result.calls][2] == "Webinar #3: survivorship clinics"
+    assert result.calls[2].start_at == datetime(2027, 1, 19, 17, 0, tzinfo=UTC)
+    assert result.moved == ["Webinar #3: survivorship clinics: Mon Jan 18 → Tue Jan 19"]
+    assert all(c.kind == "community" for c in result.calls)
+    kinds = sorted(m.kind for m in result.milestones)
+    assert kinds.count("guide") == kinds.count("readings") == kinds.count("archive") == 4
+    assert {"purpose", "participants", "follow_up", "report"} <= set(kinds)
+    guide = next(
+        m for m in result.milestones if m.kind == "guide" and m.call_id == result.calls[0].id
+    )
+    assert guide.due_at == result.calls[0].start_at.replace(day=11)  # one week before
+    report = next(m for m in result.milestones if m.kind == "report")
+    assert report.due_at == datetime(2027, 5, 17, 13, 0, tzinfo=UTC)  # May 15 is a Saturday
+    stored = session.exec(select(Milestone)).all()
+    assert len(stored) == len(result.milestones)
+
+
+def test_past_steps_are_left_out_and_a_full_year_makes_additional_calls(session, community):
+    for day in ("2026-12-02", "2027-01-06", "2027-02-03", "2027-03-03", "2027-03-10"):
+        draft, errors = rules.validate(
+            rules.CallForm(
+                date=day,
+                time="10:00",
+                zone="America/New_York",
+                duration="60",
+                topic="Earlier",
+                agenda="",
+                host="U1",
+                alternate="",
+                kind="community",
+            ),
+            now=NOW,
+            holidays_country="US",
+        )
+        rules.create(session, community, draft, "U1", with_meeting=False)
+    chosen = {d.key: (d.topic, d.day) for d in year_plan.draft_calls(FIRST, "US")}
+    result = accept(session, community, chosen, now=datetime(2026, 11, 22, tzinfo=UTC))
+    assert [c.topic for c in result.calls] == [
+        "Webinar #2",
+        "Webinar #3",
+        "Webinar #4",
+        "Wrap-up session",
+    ]
+    assert result.skipped[0] == "Webinar #1 (Nov 18)"
+    assert any("Confirm participants" in s for s in result.skipped)
+    assert result.additional == ["Webinar #3", "Webinar #4", "Wrap-up session"]
+    assert [c.kind for c in result.calls] == ["community", "additional", "additional", "additional"]
+
+
+def test_year_through_the_endpoint(leader, slack, zoom, engine):  # noqa: F811
+    leader.command("year next")  # next program year: every step is in the future
+    view = slack.wait_for("views.open")[0].json_arg("view")
+    assert view["callback_id"] == cb.YEAR_CALLBACK
+    text = json.dumps(view)
+    assert "Webinar #1" in text and "Wrap-up session" in text
+    assert "Already past" not in text
+    values = {
+        rules.TIME: {"value": payloads.input_value("timepicker", "13:00")},
+        rules.ZONE: {"value": payloads.input_value("plain_text_input", "America/Chicago")},
+        rules.DURATION: {"value": payloads.input_value("number_input", "45")},
+    }
+    for block in view["blocks"]:
+        if block.get("block_id", "").startswith("topic-"):
+            values[block["block_id"]] = {
+                "value": payloads.input_value("plain_text_input", block["element"]["initial_value"])
+            }
+        if block.get("block_id", "").startswith("date-"):
+            values[block["block_id"]] = {
+                "value": payloads.input_value("datepicker", block["element"]["initial_date"])
+            }
+    meta = view["private_metadata"]
+    response = leader.interact(
+        payloads.view_submission_payload(
+            cb.YEAR_CALLBACK, values, user_id="U1", private_metadata=meta
+        )
+    )
+    assert response.status_code == 200 and not response.content.strip(b"{}")
+    leader.settle()
+    with session_scope(engine) as s:
+        calls = s.exec(select(Call).order_by(Call.start_at)).all()
+        milestones = s.exec(select(Milestone)).all()
+    assert [c.topic for c in calls] == [
+        "Webinar #1",
+        "Webinar #2",
+        "Webinar #3",
+        "Webinar #4",
+        "Wrap-up session",
+    ]
+    assert all(c.duration_minutes == 45 and c.meeting_state == "ready" for c in calls)
+    assert all(c.start_at.astimezone(ZoneInfo("America/Chicago")).hour == 13 for c in calls)
+    # 4 webinars x (guide, readings, archive) + Aug, Sep, Oct, Mar and May steps
+    assert len(zoom.meetings) == 5 and len(milestones) == 17
+    [dm] = [c for c in slack.calls_to("chat.postMessage") if c.args["channel"] == "U1"]
+    assert dm.args["text"].startswith("Scheduled 5 call(s) and recorded 17 step(s)")
+
+
+def test_year_with_a_bad_time_changes_nothing(leader, slack, engine):  # noqa: F811
+    meta = json.dumps({"community": community_id(engine), "first": f"{date.today().year}-08-01"})
+    values = {
+        rules.TIME: {"value": payloads.input_value("timepicker", "25:00")},
+        rules.ZONE: {"value": payloads.input_value("plain_text_input", "America/Chicago")},
+        rules.DURATION: {"value": payloads.input_value("number_input", "60")},
+        "topic-webinar2": {"value": payloads.input_value("plain_text_input", "")},
+        "date-webinar2": {"value": payloads.input_value("datepicker", "2026-12-16")},
+    }
+    body = leader.interact(
+        payloads.view_submission_payload(
+            cb.YEAR_CALLBACK, values, user_id="U1", private_metadata=meta
+        )
+    ).json()
+    assert set(body["errors"]) == {rules.TIME, "topic-webinar2"}
+    with session_scope(engine) as s:
+        assert s.exec(select(Call)).all() == []
