@@ -44,6 +44,7 @@ ENV_VARS = (
     "COPBOT_PROGRAM_YEAR_START",
     "COPBOT_PUBLIC_URL",
     "ZOOM_USER",
+    "ZOOM_RETRY_SECONDS",
 )
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
@@ -73,6 +74,7 @@ class Settings:
     program_year_start: tuple[int, int] = (8, 1)  # month, day
     public_url: str | None = None  # where `copbot serve` is reached, for calendar links
     zoom_user: str = "me"  # the Zoom user (email or id) whose meetings copbot creates
+    zoom_retry_seconds: float = 30.0  # how long one Zoom request may be retried in all
 
     # ---- construction -------------------------------------------------------------
     @classmethod
@@ -115,6 +117,7 @@ class Settings:
                 else None
             ),
             zoom_user=get("ZOOM_USER") or "me",
+            zoom_retry_seconds=_seconds("ZOOM_RETRY_SECONDS", get("ZOOM_RETRY_SECONDS") or "30"),
         )
         settings._check_token_shapes()
         return settings
@@ -235,6 +238,16 @@ def _timezone(value: str) -> str:
             f"COPBOT_TIMEZONE {value!r} is not an IANA time zone (e.g. America/Chicago)"
         ) from None
     return value
+
+
+def _seconds(name: str, value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1
+    if not 0 <= seconds <= 600:
+        raise ConfigError(f"{name} must be a number of seconds from 0 to 600, got {value!r}")
+    return seconds
 
 
 def _holidays(value: str | None) -> str | None:

@@ -65,6 +65,7 @@ def make_conferencing(settings: Settings) -> Conferencing:
         settings.zoom_client_secret or "",
         api_url=settings.zoom_api_url,
         oauth_url=settings.zoom_oauth_url,
+        max_total_seconds=settings.zoom_retry_seconds,
     )
     return ZoomConferencing(client, settings.zoom_user)
 

@@ -120,6 +120,7 @@ def zoom_env(zoom: ZoomStandIn) -> dict[str, str]:
         "ZOOM_CLIENT_SECRET": zs.CLIENT_SECRET,
         "ZOOM_API_URL": zoom.api_url,
         "ZOOM_OAUTH_URL": zoom.oauth_url,
+        "ZOOM_RETRY_SECONDS": "2",
     }
 
 
