@@ -48,11 +48,17 @@ def main() -> int:
     args = parser.parse_args()
 
     with zs.ZoomStandIn() as zoom:
-        client = ZoomClient(zs.ACCOUNT_ID, zs.CLIENT_ID, zs.CLIENT_SECRET,
-                            api_url=zoom.api_url, oauth_url=zoom.oauth_url)
+        client = ZoomClient(
+            zs.ACCOUNT_ID,
+            zs.CLIENT_ID,
+            zs.CLIENT_SECRET,
+            api_url=zoom.api_url,
+            oauth_url=zoom.oauth_url,
+        )
         start = datetime.now(UTC) + timedelta(days=30)
-        meeting = client.create_meeting("me", topic="Bench", start=start, duration_minutes=60,
-                                        timezone="UTC")
+        meeting = client.create_meeting(
+            "me", topic="Bench", start=start, duration_minutes=60, timezone="UTC"
+        )
         token = client.token()
         local = threading.local()
 
@@ -60,8 +66,11 @@ def main() -> int:
             session = getattr(local, "session", None)
             if session is None:
                 session = local.session = requests.Session()
-            response = session.get(f"{zoom.api_url}/meetings/{meeting.id}",
-                                   headers={"Authorization": f"Bearer {token}"}, timeout=10)
+            response = session.get(
+                f"{zoom.api_url}/meetings/{meeting.id}",
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=10,
+            )
             response.raise_for_status()
             response.json()
 
@@ -69,8 +78,9 @@ def main() -> int:
             client.get_meeting(meeting.id)
 
         def client_create() -> None:
-            client.create_meeting("me", topic="Bench", start=start, duration_minutes=30,
-                                  timezone="UTC")
+            client.create_meeting(
+                "me", topic="Bench", start=start, duration_minutes=30, timezone="UTC"
+            )
 
         for fn in (bare_get, client_get):  # warm-up: connections, token
             timed(fn, 100, 4)
@@ -78,16 +88,21 @@ def main() -> int:
         print(f"{'what':<24} {'threads':>7} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7}")
         rows = {}
         for threads in args.threads:
-            for name, fn in (("requests, bare GET", bare_get), ("ZoomClient.get_meeting", client_get),
-                             ("ZoomClient.create", client_create)):
+            for name, fn in (
+                ("requests, bare GET", bare_get),
+                ("ZoomClient.get_meeting", client_get),
+                ("ZoomClient.create", client_create),
+            ):
                 rps, lat = timed(fn, args.requests, threads)
                 q = statistics.quantiles(lat, n=100, method="inclusive")
                 rows[(name, threads)] = statistics.mean(lat)
                 print(f"{name:<24} {threads:>7} {rps:8.0f} {q[49]:7.2f} {q[98]:7.2f}")
         one = args.threads[0]
         overhead = rows[("ZoomClient.get_meeting", one)] - rows[("requests, bare GET", one)]
-        print(f"client overhead per call over a bare request ({one} thread(s)): "
-              f"{overhead * 1000:.0f} µs (mean)")
+        print(
+            f"client overhead per call over a bare request ({one} thread(s)): "
+            f"{overhead * 1000:.0f} µs (mean)"
+        )
         print(f"token requests in all: {zoom.token_requests}")
     return 0
 

@@ -315,3 +315,23 @@ def test_without_zoom_the_call_is_stored_and_the_message_says_so(
         if c.args["channel"] == "U1" and "Webinar" in c.args["text"]
     ]
     assert "no video meeting" in dm.args["text"]
+
+
+def test_home_warns_leaders_and_staff_below_three_community_calls(leader, as_user, slack, engine):
+    from tests.conftest import STAFF
+    from tests.test_http_communities import home_opened
+
+    leader.event(home_opened("U1"))
+    [view] = slack.wait_for("views.publish")
+    text = json.dumps(view.json_arg("view"), ensure_ascii=False)
+    assert "0 of 3–6 community calls in" in text and ":warning:" in text
+    today = date.today()
+    for month_day in ("01-13", "02-03", "03-03"):
+        assert submit(leader, engine, date=f"{Y}-{month_day}") == {}
+    leader.settle()
+    as_user(STAFF).event(home_opened(STAFF))
+    [view] = slack.wait_for("views.publish", where=lambda c: c.args["user_id"] == STAFF)
+    text = json.dumps(view.json_arg("view"), ensure_ascii=False)
+    first, _ = rules.program_year(today, (8, 1))
+    expected = 3 if date(Y, 1, 13) < date(first.year + 1, 8, 1) else 0
+    assert f"{expected} of 3–6 community calls" in text

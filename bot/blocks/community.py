@@ -202,10 +202,25 @@ def welcome_announcement(community: Community, leader: str) -> dict[str, Any]:
     return message(text, [section("\n".join(lines))])
 
 
+def _calls_note(counts: dict[int, int] | None, community_id: int, year: str) -> str:
+    if counts is None or community_id not in counts:
+        return ""
+    n = counts[community_id]
+    warn = " :warning:" if n < 3 else ""
+    return f" · {n} of 3–6 community calls in {year}{warn}"
+
+
 def home_view(
-    viewer: str, mine: Sequence[CommunitySummary], everyone: Sequence[CommunitySummary] | None
+    viewer: str,
+    mine: Sequence[CommunitySummary],
+    everyone: Sequence[CommunitySummary] | None,
+    *,
+    call_counts: dict[int, int] | None = None,
+    year: str = "",
 ) -> dict[str, Any]:
-    """The App Home tab: the viewer's communities; for staff, every community too."""
+    """The App Home tab: the viewer's communities; for staff, every community too.
+    Leaders and staff see how many community calls the program year has, with a warning
+    under three."""
     blocks: list[Block] = [header("Your communities")]
     if mine:
         for s in mine:
@@ -214,6 +229,11 @@ def home_view(
                     f"*{escape(s.community.name)}* in "
                     f"{channel_link(s.community.slack_channel_id)}\n"
                     f"{_role_word(s.role)} · {s.leader_count} leader(s), {s.member_count} people"
+                    + (
+                        _calls_note(call_counts, s.community.id, year)
+                        if s.role == Role.LEADER
+                        else ""
+                    )
                 )
             )
     else:
@@ -231,6 +251,7 @@ def home_view(
             f"• *{escape(s.community.name)}* in {channel_link(s.community.slack_channel_id)}: "
             f"{s.leader_count} of 2 leaders, {s.member_count} people"
             + (" :warning: no leader" if s.leader_count == 0 else "")
+            + _calls_note(call_counts, s.community.id, year)
             for s in everyone
         ]
         room = MAX_HOME_BLOCKS - len(blocks) - 2  # keep room for "…more" and the help line

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.blocks.community import home_view
 from bot.deps import Deps
+from bot.services import calls
 from bot.services import communities as svc
 from bot.services.permissions import Action, can
 from storage.db import session_scope
@@ -60,6 +61,10 @@ def handle_app_home_opened(
 
 def publish_home(client: WebClient, deps: Deps, user_id: str) -> None:
     actor = deps.actor(user_id)
+    settings = deps.settings
+    first, end = calls.program_year(
+        utcnow().astimezone(settings.zone).date(), settings.program_year_start
+    )
     with session_scope(deps.engine) as session:
         mine = svc.for_person(session, user_id)
         everyone = (
@@ -67,7 +72,10 @@ def publish_home(client: WebClient, deps: Deps, user_id: str) -> None:
             if can(actor, Action.VIEW_ALL_COMMUNITIES)
             else None
         )
-    client.views_publish(user_id=user_id, view=home_view(user_id, mine, everyone))
+        ids = sorted({s.community.id for s in [*mine, *(everyone or [])]})
+        counts = calls.community_call_counts(session, ids, first, end)
+    view = home_view(user_id, mine, everyone, call_counts=counts, year=calls.year_label(first))
+    client.views_publish(user_id=user_id, view=view)
 
 
 def register(app: App) -> None:

@@ -199,6 +199,30 @@ def community_calls_in_year(
     return int(session.exec(query).one())
 
 
+def community_call_counts(
+    session: Session, community_ids: list[int], first: date, end: date
+) -> dict[int, int]:
+    """Community calls (not cancelled) of each community in the program year."""
+    if not community_ids:
+        return {}
+    start = datetime.combine(first, time(), tzinfo=UTC)
+    stop = datetime.combine(end, time(), tzinfo=UTC)
+    rows = session.exec(
+        select(Call.community_id, func.count())
+        .where(
+            Call.community_id.in_(community_ids),
+            Call.kind == CallKind.COMMUNITY.value,
+            Call.status != CallStatus.CANCELLED.value,
+            Call.start_at >= start,
+            Call.start_at < stop,
+        )
+        .group_by(Call.community_id)
+    ).all()
+    counts = dict.fromkeys(community_ids, 0)
+    counts.update({cid: int(n) for cid, n in rows})
+    return counts
+
+
 def year_limit_error(
     session: Session,
     community: Community,
