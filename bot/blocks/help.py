@@ -20,7 +20,9 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand("help", "/cop help", "List these commands."),
     Subcommand("new", "/cop new", "Create a community for a channel; you become its first leader."),
     Subcommand(
-        "plan", "/cop plan", "Work through the seven-section planning tool with your co-leader."
+        "plan",
+        "/cop plan [N | show | publish | export]",
+        "Work through the seven-section planning tool with your co-leader.",
     ),
     Subcommand("leaders", "/cop leaders [@a @b]", "Show the leaders, or set them (at most two)."),
     Subcommand("join", "/cop join [#channel]", "Join this channel's community (or the one named)."),
@@ -39,7 +41,9 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand("report", "/cop report", "Write or collect the annual progress report."),
     Subcommand("agenda", "/cop agenda", "Submit the onsite meeting agenda (due in early May)."),
     Subcommand(
-        "year", "/cop year", "Start from the sample August-May year of calls and milestones."
+        "year",
+        "/cop year [next]",
+        "Start from the sample August-May year of calls and milestones.",
     ),
     Subcommand("share", "/cop share", "Share a learning opportunity with the community."),
     Subcommand("resources", "/cop resources", "Guidelines, readings, recordings and slides."),
