@@ -60,7 +60,7 @@ def test_help_lists_every_subcommand_and_marks_unbuilt_ones(as_user):
         shown = body["text"]
         for sub in SUBCOMMANDS:
             assert f"`/cop {sub.name}" in shown
-        assert "`/cop plan` Work through" in shown and "(coming soon)" in shown
+        assert "`/cop plan [N | show | publish | export]` Work through" in shown
         assert (
             "`/cop poll` Ask the community a question and collect answers. (coming soon)" in shown
         )
