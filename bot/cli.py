@@ -49,8 +49,12 @@ def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     from bot.app import build_app
+    from bot.deps import Deps
+    from bot.scheduler import start_background
 
-    app = build_app(settings, socket_mode=True)
+    deps = Deps.create(settings)
+    app = build_app(settings, deps=deps, socket_mode=True)
+    start_background(deps, app.client)
     log.info("copbot is connecting to Slack over Socket Mode")
     SocketModeHandler(app, settings.slack_app_token).start()
     return 0
@@ -70,17 +74,59 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         args.port,
         args.workers,
     )
-    run_gunicorn(settings, args.host, args.port, args.workers, args.threads)
+    run_gunicorn(
+        settings, args.host, args.port, args.workers, args.threads, scheduler=not args.no_scheduler
+    )
     return 0
 
 
-def cmd_not_built(_settings: Settings, args: argparse.Namespace) -> int:
-    print(
-        f"copbot {args.command}: the reminder scheduler is not part of this version yet; "
-        "there is nothing for it to send.",
-        file=sys.stderr,
-    )
-    return EXIT_CONFIG
+def _scheduler_parts(settings: Settings):
+    if not settings.slack_bot_token:
+        raise ConfigError(
+            "SLACK_BOT_TOKEN is not set: the scheduler posts reminders with the bot token "
+            "(xoxb-…, OAuth & Permissions)"
+        )
+    prepare_database(settings)
+    from bot.deps import Deps
+    from bot.slack_client import make_web_client
+
+    return Deps.create(settings), make_web_client(settings)
+
+
+def cmd_tick(settings: Settings, args: argparse.Namespace) -> int:
+    """One pass as of now or --now, then print what it sent."""
+    from datetime import UTC, datetime
+
+    from bot.scheduler import tick
+
+    if args.now:
+        try:
+            now = datetime.fromisoformat(args.now)
+        except ValueError:
+            raise ConfigError(
+                f"--now {args.now!r} is not an ISO-8601 instant, e.g. 2027-01-20T17:00:00Z"
+            ) from None
+        if now.tzinfo is None:
+            now = now.replace(tzinfo=UTC)
+    else:
+        now = datetime.now(UTC)
+    deps, client = _scheduler_parts(settings)
+    result = tick(deps, client, now.astimezone(UTC))
+    lines = result.lines()
+    for line in lines:
+        print(line)
+    if not lines:
+        print(f"nothing due at {now.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}")
+    return 0
+
+
+def cmd_scheduler(settings: Settings, _args: argparse.Namespace) -> int:
+    from bot.scheduler import run_forever
+
+    deps, client = _scheduler_parts(settings)
+    log.info("copbot scheduler: a pass every %.0f s", settings.scheduler_interval)
+    run_forever(deps, client)
+    return 0
 
 
 def cmd_db(settings: Settings, args: argparse.Namespace) -> int:
@@ -141,10 +187,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve)
 
     scheduler = sub.add_parser("scheduler", help="the scheduler alone")
-    scheduler.set_defaults(func=cmd_not_built)
-    tick = sub.add_parser("tick", help="one scheduler pass, then exit")
-    tick.add_argument("--now", help="ISO-8601 instant to run the pass as of")
-    tick.set_defaults(func=cmd_not_built)
+    scheduler.set_defaults(func=cmd_scheduler)
+    tick = sub.add_parser("tick", help="one scheduler pass, then exit; prints what it sent")
+    tick.add_argument("--now", help="ISO-8601 instant to run the pass as of (no zone: UTC)")
+    tick.set_defaults(func=cmd_tick)
 
     planp = sub.add_parser("plan", help="community plans")
     plansub = planp.add_subparsers(dest="plan_command", required=True, metavar="ACTION")

@@ -45,6 +45,9 @@ ENV_VARS = (
     "COPBOT_PUBLIC_URL",
     "ZOOM_USER",
     "ZOOM_RETRY_SECONDS",
+    "COPBOT_AGENDA_DUE",
+    "COPBOT_REPORT_DUE",
+    "COPBOT_SCHEDULER_INTERVAL",
 )
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
@@ -75,6 +78,9 @@ class Settings:
     public_url: str | None = None  # where `copbot serve` is reached, for calendar links
     zoom_user: str = "me"  # the Zoom user (email or id) whose meetings copbot creates
     zoom_retry_seconds: float = 30.0  # how long one Zoom request may be retried in all
+    agenda_due: tuple[int, int] = (5, 1)  # the onsite agenda is due early May
+    report_due: tuple[int, int] = (6, 30)  # the annual progress report
+    scheduler_interval: float = 60.0  # seconds between scheduler passes
 
     # ---- construction -------------------------------------------------------------
     @classmethod
@@ -118,6 +124,12 @@ class Settings:
             ),
             zoom_user=get("ZOOM_USER") or "me",
             zoom_retry_seconds=_seconds("ZOOM_RETRY_SECONDS", get("ZOOM_RETRY_SECONDS") or "30"),
+            agenda_due=_month_day(get("COPBOT_AGENDA_DUE") or "05-01", "COPBOT_AGENDA_DUE"),
+            report_due=_month_day(get("COPBOT_REPORT_DUE") or "06-30", "COPBOT_REPORT_DUE"),
+            scheduler_interval=max(
+                1.0,
+                _seconds("COPBOT_SCHEDULER_INTERVAL", get("COPBOT_SCHEDULER_INTERVAL") or "60"),
+            ),
         )
         settings._check_token_shapes()
         return settings
@@ -264,7 +276,7 @@ def _holidays(value: str | None) -> str | None:
     return code
 
 
-def _month_day(value: str) -> tuple[int, int]:
+def _month_day(value: str, name: str = "COPBOT_PROGRAM_YEAR_START") -> tuple[int, int]:
     match = re.fullmatch(r"(\d{1,2})-(\d{1,2})", value.strip())
     if match:
         month, day = int(match.group(1)), int(match.group(2))
@@ -273,9 +285,7 @@ def _month_day(value: str) -> tuple[int, int]:
             return month, day
         except ValueError:
             pass
-    raise ConfigError(
-        f"COPBOT_PROGRAM_YEAR_START must be a month and day like 08-01, got {value!r}"
-    )
+    raise ConfigError(f"{name} must be a month and day like 08-01, got {value!r}")
 
 
 def _log_level(value: str) -> str:

@@ -25,10 +25,16 @@ log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
 
 
-def make_wsgi_app(settings: Settings) -> Callable[..., Iterable[bytes]]:
-    """The WSGI application for `settings`."""
+def make_wsgi_app(settings: Settings, *, scheduler: bool = False) -> Callable[..., Iterable[bytes]]:
+    """The WSGI application for `settings`; with `scheduler`, passes run in the background
+    (safe in every worker: a reminder is claimed by one pass only)."""
     deps = Deps.create(settings)
-    bolt = SlackRequestHandler(build_app(settings, deps=deps), path=EVENTS_PATH)
+    app = build_app(settings, deps=deps)
+    bolt = SlackRequestHandler(app, path=EVENTS_PATH)
+    if scheduler:
+        from bot.scheduler import start_background
+
+        start_background(deps, app.client)
     engine = deps.engine
 
     def healthz(start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -109,9 +115,11 @@ def run_gunicorn(
     port: int,
     workers: int,
     threads: int,
-    on_starting: Callable[[], None] | None = None,
+    *,
+    scheduler: bool = True,
 ) -> None:
-    """Serve the WSGI app with gunicorn's threaded workers."""
+    """Serve the WSGI app with gunicorn's threaded workers (each also running scheduler
+    passes unless `scheduler` is False)."""
     from gunicorn.app.base import BaseApplication
 
     class CopbotServer(BaseApplication):
@@ -124,10 +132,8 @@ def run_gunicorn(
             self.cfg.set("graceful_timeout", 10)
             self.cfg.set("accesslog", None)
             self.cfg.set("proc_name", "copbot")
-            if on_starting is not None:
-                self.cfg.set("on_starting", lambda _server: on_starting())
 
         def load(self):
-            return make_wsgi_app(settings)
+            return make_wsgi_app(settings, scheduler=scheduler)
 
     CopbotServer().run()

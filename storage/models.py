@@ -102,7 +102,9 @@ class Community(SQLModel, table=True):
     # comma-separated PurposeArea values, in the order of PurposeArea
     purpose_areas: str = Field(default="", sa_column=Column(String(200), nullable=False))
     created_by: str = Field(sa_column=Column(String(32), nullable=False))
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, index=True)
+    )
     # the unguessable part of the community's calendar feed URL
     calendar_token: str = Field(
         default_factory=lambda: new_token(),
@@ -148,6 +150,10 @@ class Membership(SQLModel, table=True):
     )
     role: str = Field(sa_column=Column(String(16), nullable=False))
     joined_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    # how this person gets call reminders: in the channel, also by direct message, or not
+    reminders: str = Field(
+        default="channel", sa_column=Column(String(16), nullable=False, server_default="channel")
+    )
 
 
 class HandledEvent(SQLModel, table=True):
@@ -280,3 +286,64 @@ class Milestone(SQLModel, table=True):
     done_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     created_by: str = Field(sa_column=Column(String(32), nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class ReminderState(enum.StrEnum):
+    PENDING = "pending"  # due at due_at (or next_attempt_at after a transient failure)
+    CLAIMED = "claimed"  # a pass is sending it now
+    SENT = "sent"
+    MISSED = "missed"  # became due while nothing ran, and is no longer useful
+    VOID = "void"  # its call moved or was cancelled, or its series was marked done
+    FAILED = "failed"  # Slack refused it for good (e.g. channel_not_found)
+
+
+class Reminder(SQLModel, table=True):
+    """One message due at one instant: its natural key is (kind, target, due_at).
+
+    A pass claims a pending row before posting and marks it sent after, so no reminder
+    goes out twice, also with several schedulers on one database.
+    """
+
+    __tablename__ = "reminder"
+    __table_args__ = (
+        UniqueConstraint("kind", "target", "due_at", name="uq_reminder_key"),
+        Index("ix_reminder_state_due", "state", "due_at"),
+        Index("ix_reminder_call", "call_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(sa_column=Column(String(32), nullable=False))
+    target: str = Field(sa_column=Column(String(160), nullable=False))
+    due_at: datetime = Field(sa_column=_ts())
+    expires_at: datetime = Field(sa_column=_ts())
+    community_id: int = Field(
+        sa_column=Column(ForeignKey("community.id", ondelete="CASCADE"), nullable=False)
+    )
+    call_id: int | None = Field(
+        default=None, sa_column=Column(ForeignKey("call.id", ondelete="CASCADE"), nullable=True)
+    )
+    milestone_id: int | None = Field(
+        default=None,
+        sa_column=Column(ForeignKey("milestone.id", ondelete="CASCADE"), nullable=True),
+    )
+    recipient: str | None = Field(default=None, sa_column=Column(String(32)))  # a user: a DM
+    state: str = Field(
+        default=ReminderState.PENDING.value, sa_column=Column(String(16), nullable=False)
+    )
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    claimed_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    claimed_by: str | None = Field(default=None, sa_column=Column(String(64)))
+    sent_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    last_error: str | None = Field(default=None, sa_column=Column(String(200)))
+
+
+class NudgeSeries(SQLModel, table=True):
+    """A leader's answer to a series of nudges: done, or snoozed until a time."""
+
+    __tablename__ = "nudge_series"
+
+    series: str = Field(sa_column=Column(String(160), primary_key=True))
+    done_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    snoozed_until: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    updated_by: str | None = Field(default=None, sa_column=Column(String(32)))

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import func, or_, update
 from sqlmodel import Session, select
 
+from bot.services import reminders
 from storage.models import Call, CallKind, CallStatus, Community, MeetingState, utcnow
 
 MIN_CALLS_A_YEAR = 3
@@ -298,6 +299,7 @@ def reschedule(session: Session, call: Call, draft: CallDraft) -> None:
     call.updated_at = utcnow()
     session.add(call)
     session.flush()
+    reminders.void_for_call(session, call.id)
 
 
 def cancel(session: Session, call: Call) -> bool:
@@ -309,6 +311,7 @@ def cancel(session: Session, call: Call) -> bool:
     call.updated_at = utcnow()
     session.add(call)
     session.flush()
+    reminders.void_for_call(session, call.id)
     return True
 
 
