@@ -217,6 +217,7 @@ def home_view(
     *,
     call_counts: dict[int, int] | None = None,
     year: str = "",
+    reminder_problems: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """The App Home tab: the viewer's communities; for staff, every community too.
     Leaders and staff see how many community calls the program year has, with a warning
@@ -260,6 +261,13 @@ def home_view(
         shown = sum(b["text"]["text"].count("\n") + 1 for b in sections[:room])
         if shown < len(lines):
             blocks.append(context(f"…and {len(lines) - shown} more."))
+    if reminder_problems:
+        blocks.append(
+            section(
+                "*Reminders that could not be sent, or were missed while copbot was down*\n"
+                + "\n".join(f"• {escape(p)}" for p in reminder_problems[:20])
+            )
+        )
     blocks.append(context("`/cop help` lists every command."))
     return {"type": "home", "blocks": blocks[:MAX_HOME_BLOCKS]}
 

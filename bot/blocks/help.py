@@ -35,6 +35,11 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
     ),
     Subcommand("calls", "/cop calls", "Upcoming calls with join links, in your own time zone."),
     Subcommand(
+        "remind",
+        "/cop remind dm | channel | off",
+        "Get call reminders by direct message too, or in the channel only.",
+    ),
+    Subcommand(
         "announce", "/cop announce", "Staff: post an announcement to one or all communities."
     ),
     Subcommand("poll", "/cop poll", "Ask the community a question and collect answers."),

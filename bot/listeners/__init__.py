@@ -2,7 +2,7 @@
 
 from slack_bolt import App
 
-from bot.listeners import calls, commands, events, plan, views
+from bot.listeners import calls, commands, events, plan, reminders, views
 
 
 def register_all(app: App) -> None:
@@ -11,3 +11,4 @@ def register_all(app: App) -> None:
     events.register(app)
     plan.register(app)
     calls.register(app)
+    reminders.register(app)

@@ -19,7 +19,7 @@ from slack_sdk import WebClient
 from bot.blocks import community as community_blocks
 from bot.blocks.help import NAMES, help_message
 from bot.deps import Deps
-from bot.listeners import calls, plan
+from bot.listeners import calls, plan, reminders
 from bot.listeners.common import (
     CommandRequest,
     parse_channel,
@@ -185,6 +185,7 @@ HANDLERS: dict[str, Handler] = {
     "schedule": calls.cmd_schedule,
     "calls": calls.cmd_calls,
     "year": calls.cmd_year,
+    "remind": reminders.cmd_remind,
 }
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.blocks.community import home_view
 from bot.deps import Deps
-from bot.services import calls
+from bot.services import calls, reminders
 from bot.services import communities as svc
 from bot.services.permissions import Action, can
 from storage.db import session_scope
@@ -74,7 +74,23 @@ def publish_home(client: WebClient, deps: Deps, user_id: str) -> None:
         )
         ids = sorted({s.community.id for s in [*mine, *(everyone or [])]})
         counts = calls.community_call_counts(session, ids, first, end)
-    view = home_view(user_id, mine, everyone, call_counts=counts, year=calls.year_label(first))
+        problems = None
+        if everyone is not None:
+            names = {s.community.id: s.community.name for s in everyone}
+            problems = [
+                f"{names.get(r.community_id, '?')}: {r.kind.replace('_', ' ')} due "
+                f"{r.due_at:%Y-%m-%d %H:%M} UTC, {r.state}"
+                + (f" ({r.last_error})" if r.last_error and r.state == "failed" else "")
+                for r in [*reminders.failures(session, 10), *reminders.missed(session, 10)]
+            ]
+    view = home_view(
+        user_id,
+        mine,
+        everyone,
+        call_counts=counts,
+        year=calls.year_label(first),
+        reminder_problems=problems,
+    )
     client.views_publish(user_id=user_id, view=view)
 
 

@@ -119,11 +119,14 @@ def call_reminders(call: Call, dm_users: Iterable[str]) -> list[Due]:
     and the follow-up to the host after it."""
     out = []
     base = f"call:{call.id}:s{call.sequence}"
+    local = call.start_at.astimezone(ZoneInfo(call.timezone))
     for kind, before, until in CALL_OFFSETS:
-        due = call.start_at - before
+        # days count on the wall clock of the call's zone ("a week before, same time"),
+        # also across a daylight-saving change; hours count as elapsed time
+        due = (local - before).astimezone(UTC) if before.days else call.start_at - before
         if due < call.created_at - timedelta(minutes=1):
             continue  # scheduled later than this reminder would have gone
-        expires = call.start_at - until
+        expires = (local - until).astimezone(UTC) if until.days else call.start_at - until
         out.append(Due(kind, base, due, expires, call.community_id, call_id=call.id))
         for user in dm_users:
             out.append(
