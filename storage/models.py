@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     DateTime,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -259,6 +261,10 @@ class Call(SQLModel, table=True):
     join_url: str | None = Field(default=None, sa_column=Column(Text))
     passcode: str | None = Field(default=None, sa_column=Column(String(32)))
     sequence: int = Field(default=0)  # iCalendar SEQUENCE: bumped on every change
+    # made or moved since the scheduler last planned its reminders
+    needs_planning: bool = Field(
+        default=True, sa_column=Column(Boolean, nullable=False, server_default=true(), index=True)
+    )
     message_channel: str | None = Field(default=None, sa_column=Column(String(32)))
     message_ts: str | None = Field(default=None, sa_column=Column(String(32)))
     created_by: str = Field(sa_column=Column(String(32), nullable=False))
@@ -347,3 +353,12 @@ class NudgeSeries(SQLModel, table=True):
     done_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     snoozed_until: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     updated_by: str | None = Field(default=None, sa_column=Column(String(32)))
+
+
+class SchedulerMark(SQLModel, table=True):
+    """How far the scheduler has planned reminders ("planned": up to `at`)."""
+
+    __tablename__ = "scheduler_mark"
+
+    name: str = Field(sa_column=Column(String(32), primary_key=True))
+    at: datetime = Field(sa_column=_ts())

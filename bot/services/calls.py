@@ -296,6 +296,7 @@ def reschedule(session: Session, call: Call, draft: CallDraft) -> None:
     call.alternate_user_id = draft.alternate_user_id
     call.kind = draft.kind.value
     call.sequence += 1
+    call.needs_planning = True
     call.updated_at = utcnow()
     session.add(call)
     session.flush()

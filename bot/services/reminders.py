@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
@@ -35,6 +35,7 @@ from storage.models import (
     Reminder,
     ReminderState,
     Role,
+    SchedulerMark,
 )
 
 CLAIM_TIMEOUT = timedelta(minutes=10)
@@ -185,28 +186,48 @@ def plan_due(
     agenda_due: tuple[int, int],
     report_due: tuple[int, int],
 ) -> int:
-    """Insert every reminder due by `now` (and not older than LOOKBACK) that is not
-    there yet. Returns how many candidates were considered."""
+    """Insert every reminder due in (the last planned instant, `now`] that is not there
+    yet; after downtime (or the first time) that reaches back LOOKBACK. Returns how many
+    candidates were considered.
+
+    Only calls that can have a reminder in that span are read: with passes a minute
+    apart, four narrow ranges of start times (week, day, hour before, follow-up after).
+    """
+    mark = session.get(SchedulerMark, "planned")
+    since = max(mark.at, now - LOOKBACK) if mark is not None else now - LOOKBACK
+    if since > now:
+        since = now  # a pass "in the past" (copbot tick --now): plan just its instant
     dues: list[Due] = []
-    since = now - LOOKBACK
-    # calls: reminders up to a week before, follow-ups up to a week after
-    calls = (
-        session.execute(
+    slack_dst = timedelta(hours=1)  # wall-clock days may be an hour longer or shorter
+    ranges = [
+        (since + before - slack_dst, now + before + slack_dst)
+        for _kind, before, _until in CALL_OFFSETS
+    ]
+    ranges.append((since - timedelta(days=1) - FOLLOWUP_AFTER, now - FOLLOWUP_AFTER))
+    # one indexed range read each (SQLite would not use the index for an OR of ranges)
+    found: dict[int, Call] = {}
+    for lo, hi in ranges:
+        for call in session.execute(
             select(Call).where(
                 Call.status == CallStatus.SCHEDULED.value,
-                Call.start_at >= since - timedelta(days=8),
-                Call.start_at <= now + timedelta(days=7, minutes=1),
+                Call.start_at >= lo,
+                Call.start_at <= hi,
             )
-        )
-        .scalars()
-        .all()
-    )
+        ).scalars():
+            found[call.id] = call
+    calls = list(found.values())
+    # calls made or moved since the last pass: all their reminders up to now, however
+    # far back (within LOOKBACK), so a moved call's late-but-useful reminders still go
+    fresh = session.execute(select(Call).where(Call.needs_planning == true())).scalars().all()
+    fresh_ids = {c.id for c in fresh}
+    calls = [c for c in calls if c.id not in fresh_ids] + list(fresh)
     dm = _dm_users(session, {c.community_id for c in calls})
     for call in calls:
+        lower = now - LOOKBACK if call.id in fresh_ids else since
         dues += [
             d
             for d in call_reminders(call, dm.get(call.community_id, ()))
-            if since <= d.due_at <= now
+            if lower <= d.due_at <= now
         ]
     # milestones: to each leader
     milestones = (
@@ -289,7 +310,32 @@ def plan_due(
                             )
                         )
     _insert_missing(session, dues)
+    if fresh_ids:
+        session.execute(
+            update(Call)
+            .where(Call.id.in_(fresh_ids))
+            .values(needs_planning=False)
+            .execution_options(synchronize_session=False)
+        )
+    _advance_mark(session, now)
     return len(dues)
+
+
+def _advance_mark(session: Session, now: datetime) -> None:
+    """Move the planned-up-to mark forward to `now` (never back; racing passes agree)."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(
+        insert(SchedulerMark)
+        .values(name="planned", at=now)
+        .on_conflict_do_nothing(index_elements=["name"])
+    )
+    session.execute(
+        update(SchedulerMark)
+        .where(SchedulerMark.name == "planned", SchedulerMark.at < now)
+        .values(at=now)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _leaders(session: Session, community_ids: set[int]) -> dict[int, list[str]]:

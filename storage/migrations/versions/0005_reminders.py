@@ -22,6 +22,11 @@ def upgrade() -> None:
             sa.Column("reminders", sa.String(16), nullable=False, server_default="channel")
         )
     op.create_index("ix_community_created_at", "community", ["created_at"])
+    with op.batch_alter_table("call") as batch:
+        batch.add_column(
+            sa.Column("needs_planning", sa.Boolean(), nullable=False, server_default=sa.true())
+        )
+    op.create_index("ix_call_needs_planning", "call", ["needs_planning"])
     op.create_table(
         "reminder",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -57,6 +62,11 @@ def upgrade() -> None:
     op.create_index("ix_reminder_state_due", "reminder", ["state", "due_at"])
     op.create_index("ix_reminder_call", "reminder", ["call_id"])
     op.create_table(
+        "scheduler_mark",
+        sa.Column("name", sa.String(32), primary_key=True),
+        sa.Column("at", UTCDateTime(), nullable=False),
+    )
+    op.create_table(
         "nudge_series",
         sa.Column("series", sa.String(160), primary_key=True),
         sa.Column("done_at", UTCDateTime(), nullable=True),
@@ -67,9 +77,13 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("nudge_series")
+    op.drop_table("scheduler_mark")
     op.drop_index("ix_reminder_call", "reminder")
     op.drop_index("ix_reminder_state_due", "reminder")
     op.drop_table("reminder")
+    op.drop_index("ix_call_needs_planning", "call")
+    with op.batch_alter_table("call") as batch:
+        batch.drop_column("needs_planning")
     op.drop_index("ix_community_created_at", "community")
     with op.batch_alter_table("membership") as batch:
         batch.drop_column("reminders")
