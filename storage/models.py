@@ -112,6 +112,11 @@ class Community(SQLModel, table=True):
         default_factory=lambda: new_token(),
         sa_column=Column(String(64), nullable=False, unique=True),
     )
+    # which call reminders the channel gets (leaders choose): any of week, day, hour
+    call_reminders: str = Field(
+        default="week,day,hour",
+        sa_column=Column(String(32), nullable=False, server_default="week,day,hour"),
+    )
     # bumped by every change of leaders or members, so rosters can be cached safely
     roster_version: int = Field(
         default=0, sa_column=Column(Integer, nullable=False, server_default="0")
@@ -261,6 +266,8 @@ class Call(SQLModel, table=True):
     join_url: str | None = Field(default=None, sa_column=Column(Text))
     passcode: str | None = Field(default=None, sa_column=Column(String(32)))
     sequence: int = Field(default=0)  # iCalendar SEQUENCE: bumped on every change
+    recording_url: str | None = Field(default=None, sa_column=Column(Text))
+    slides_url: str | None = Field(default=None, sa_column=Column(Text))
     # made or moved since the scheduler last planned its reminders
     needs_planning: bool = Field(
         default=True, sa_column=Column(Boolean, nullable=False, server_default=true(), index=True)

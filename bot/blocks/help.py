@@ -36,8 +36,8 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand("calls", "/cop calls", "Upcoming calls with join links, in your own time zone."),
     Subcommand(
         "remind",
-        "/cop remind dm | channel | off",
-        "Get call reminders by direct message too, or in the channel only.",
+        "/cop remind [dm | channel | off | community week day hour]",
+        "Get call reminders by direct message too; leaders choose the channel's reminders.",
     ),
     Subcommand(
         "announce", "/cop announce", "Staff: post an announcement to one or all communities."

@@ -11,6 +11,8 @@ from bot.blocks.calls import when
 from storage.models import Call, Community, Milestone, Reminder
 
 SNOOZE_ACTION = "reminder_snooze"
+LINKS_ACTION = "call_links_open"
+LINKS_CALLBACK = "call_links"
 DONE_ACTION = "reminder_done"
 
 CALL_LEADS = {
@@ -56,15 +58,29 @@ def call_reminder(kind: str, call: Call, community: Community) -> dict[str, Any]
 
 
 def followup(call: Call, community: Community) -> dict[str, Any]:
+    """To the host after the call: a prompt, and a button that records the links."""
     text = (
-        f"How did “{call.topic}” go? Post the recording and the slides in "
-        f"#{community.name}'s channel so members who missed it can catch up."
+        f"How did “{call.topic}” go? Add the recording and the slides so members of "
+        f"{community.name} who missed it can catch up."
     )
     body = (
-        f":movie_camera: How did *{escape(call.topic)}* go? Post the recording and the "
-        f"slides in <#{community.slack_channel_id}> so members who missed it can catch up."
+        f":movie_camera: How did *{escape(call.topic)}* go? Add the recording and the "
+        f"slides so members of <#{community.slack_channel_id}> who missed it can catch up."
     )
-    return message(text, [section(body)])
+    button = {
+        "type": "actions",
+        "block_id": f"links-{call.id}",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": LINKS_ACTION,
+                "text": plain("Add recording & slides"),
+                "style": "primary",
+                "value": str(call.id),
+            }
+        ],
+    }
+    return message(text, [section(body), button])
 
 
 def _nudge_buttons(reminder: Reminder) -> dict[str, Any]:
@@ -132,3 +148,34 @@ def milestone_nudge(
         f"due {_date(milestone.due_at)}."
     )
     return message(text, [section(body), _nudge_buttons(reminder)])
+
+
+def links_modal(call: Call) -> dict[str, Any]:
+    def url_input(block_id: str, label: str, current: str | None) -> dict[str, Any]:
+        element: dict[str, Any] = {"type": "url_text_input", "action_id": "value"}
+        if current:
+            element["initial_value"] = current
+        return {
+            "type": "input",
+            "block_id": block_id,
+            "optional": True,
+            "label": plain(label),
+            "element": element,
+        }
+
+    return {
+        "type": "modal",
+        "callback_id": LINKS_CALLBACK,
+        "title": plain("Recording & slides", 24),
+        "submit": plain("Save", 24),
+        "close": plain("Cancel", 24),
+        "private_metadata": str(call.id),
+        "blocks": [
+            section(
+                f"Links for *{escape(call.topic)}*: they are kept with the call and "
+                "posted in the channel."
+            ),
+            url_input("recording", "Recording", call.recording_url),
+            url_input("slides", "Slides", call.slides_url),
+        ],
+    }

@@ -16,8 +16,9 @@ from bot.listeners.common import CommandRequest, respond
 from bot.services import CopError
 from bot.services import communities as svc
 from bot.services import reminders as rules
+from bot.services.permissions import Action, can, who_can
 from storage.db import session_scope
-from storage.models import Reminder, utcnow
+from storage.models import Call, Community, Reminder, utcnow
 
 MODES = {
     "dm": "You'll get this community's call reminders as direct messages too.",
@@ -26,14 +27,36 @@ MODES = {
 }
 
 
+USAGE = (
+    "`/cop remind dm` sends call reminders to you directly too, `/cop remind channel` keeps "
+    "them in the channel, `/cop remind off` stops direct ones. Leaders choose which the "
+    "channel gets: `/cop remind community week day hour` (any of them, or `none`)."
+)
+
+
 def cmd_remind(req: CommandRequest) -> None:
-    mode = req.args.strip().lower()
+    words = req.args.lower().replace(",", " ").split()
     community = req.community()
-    if mode not in MODES:
-        raise CopError(
-            "`/cop remind dm` sends call reminders to you directly, `/cop remind channel` "
-            "keeps them in the channel, `/cop remind off` stops direct ones."
+    if not words:
+        chosen = community.call_reminders.replace(",", ", ") or "none"
+        req.say_ephemeral(f"*{community.name}* posts call reminders: {chosen}. {USAGE}")
+        return
+    if words[0] == "community":
+        role = svc.role_of(req.session, community.id, req.user_id)
+        if not can(req.actor, Action.SCHEDULE_CALL, role):
+            raise CopError(f"Only {who_can(Action.SCHEDULE_CALL)} choose the channel's reminders.")
+        chosen = [w for w in words[1:] if w != "none"]
+        unknown = [w for w in chosen if w not in ("week", "day", "hour")]
+        if unknown or not words[1:]:
+            raise CopError(f"Choose among week, day and hour (or none). {USAGE}")
+        result = rules.set_call_reminders(req.session, community, chosen)
+        req.say_ephemeral(
+            f"*{community.name}* now posts call reminders: {result.replace(',', ', ') or 'none'}."
         )
+        return
+    mode = words[0]
+    if mode not in MODES or len(words) > 1:
+        raise CopError(USAGE)
     if not rules.set_preference(req.session, community, req.user_id, mode):
         raise CopError(f"Join *{community.name}* first with `/cop join`.")
     req.say_ephemeral(MODES[mode])
@@ -87,6 +110,89 @@ def handle_done(ack: Ack, body: dict[str, Any], client: WebClient, context: dict
     deps.later(respond, body.get("response_url", ""), payload)
 
 
+def _call_for_links(deps: Deps, session, call_id: int, user_id: str) -> Call:
+    call = session.get(Call, call_id)
+    if call is None:
+        raise CopError("That call no longer exists.")
+    allowed = (
+        user_id in (call.host_user_id, call.alternate_user_id)
+        or user_id in svc.leaders(session, call.community_id)
+        or deps.settings.is_staff(user_id)
+    )
+    if not allowed:
+        raise CopError("Only the call's host, its alternate and the leaders can add its links.")
+    return call
+
+
+def handle_links_open(
+    ack: Ack, body: dict[str, Any], client: WebClient, context: dict[str, Any]
+) -> None:
+    ack()
+    deps: Deps = context["copbot"]
+    try:
+        with session_scope(deps.engine) as session:
+            call = _call_for_links(
+                deps, session, int(body["actions"][0]["value"]), body["user"]["id"]
+            )
+    except CopError as e:
+        deps.later(
+            respond,
+            body.get("response_url", ""),
+            community_blocks.message_for(str(e)) | {"replace_original": False},
+        )
+        return
+    deps.later(client.views_open, trigger_id=body["trigger_id"], view=blocks.links_modal(call))
+
+
+def handle_links_submission(
+    ack: Ack, body: dict[str, Any], client: WebClient, context: dict[str, Any]
+) -> None:
+    deps: Deps = context["copbot"]
+    values = body["view"]["state"]["values"]
+    links = {
+        k: ((values.get(k, {}).get("value") or {}).get("value") or "").strip()
+        for k in ("recording", "slides")
+    }
+    errors = {
+        k: "Give a web address starting with https:// (or http://)."
+        for k, v in links.items()
+        if v and not v.lower().startswith(("https://", "http://"))
+    }
+    errors |= {
+        k: "Keep the address under 2,000 characters." for k, v in links.items() if len(v) > 2000
+    }
+    if errors:
+        ack(response_action="errors", errors=errors)
+        return
+    try:
+        with session_scope(deps.engine) as session:
+            call = _call_for_links(
+                deps, session, int(body["view"]["private_metadata"]), body["user"]["id"]
+            )
+            call.recording_url = links["recording"] or None
+            call.slides_url = links["slides"] or None
+            session.add(call)
+            community = session.get(Community, call.community_id)
+    except CopError as e:
+        ack(response_action="errors", errors={"recording": str(e)})
+        return
+    ack()
+    parts = [
+        f"<{url}|{name}>"
+        for name, url in (("Recording", call.recording_url), ("Slides", call.slides_url))
+        if url
+    ]
+    if parts:
+        text = f":movie_camera: {' · '.join(parts)} of *{call.topic}*"
+        channel = call.message_channel or community.slack_channel_id
+        payload = community_blocks.message_for(text)
+        if call.message_ts:
+            payload |= {"thread_ts": call.message_ts, "reply_broadcast": True}
+        deps.later(client.chat_postMessage, channel=channel, **payload)
+
+
 def register(app: App) -> None:
     app.action(blocks.SNOOZE_ACTION)(handle_snooze)
     app.action(blocks.DONE_ACTION)(handle_done)
+    app.action(blocks.LINKS_ACTION)(handle_links_open)
+    app.view(blocks.LINKS_CALLBACK)(handle_links_submission)

@@ -115,13 +115,19 @@ class Due:
 
 
 # ---- what is due ------------------------------------------------------------------------
-def call_reminders(call: Call, dm_users: Iterable[str]) -> list[Due]:
-    """Every reminder of one call: to the channel, to members who chose direct messages,
-    and the follow-up to the host after it."""
+OFFSET_NAMES = {Kind.CALL_WEEK: "week", Kind.CALL_DAY: "day", Kind.CALL_HOUR: "hour"}
+
+
+def call_reminders(call: Call, dm_users: Iterable[str], chosen: str = "week,day,hour") -> list[Due]:
+    """Every reminder of one call that its community chose (week, day, hour before): to the
+    channel and to members who chose direct messages, and the follow-up to the host."""
+    wanted = set(chosen.split(","))
     out = []
     base = f"call:{call.id}:s{call.sequence}"
     local = call.start_at.astimezone(ZoneInfo(call.timezone))
     for kind, before, until in CALL_OFFSETS:
+        if OFFSET_NAMES[kind] not in wanted:
+            continue
         # days count on the wall clock of the call's zone ("a week before, same time"),
         # also across a daylight-saving change; hours count as elapsed time
         due = (local - before).astimezone(UTC) if before.days else call.start_at - before
@@ -222,11 +228,14 @@ def plan_due(
     fresh_ids = {c.id for c in fresh}
     calls = [c for c in calls if c.id not in fresh_ids] + list(fresh)
     dm = _dm_users(session, {c.community_id for c in calls})
+    chosen = _chosen(session, {c.community_id for c in calls})
     for call in calls:
         lower = now - LOOKBACK if call.id in fresh_ids else since
         dues += [
             d
-            for d in call_reminders(call, dm.get(call.community_id, ()))
+            for d in call_reminders(
+                call, dm.get(call.community_id, ()), chosen.get(call.community_id, "")
+            )
             if lower <= d.due_at <= now
         ]
     # milestones: to each leader
@@ -350,6 +359,37 @@ def _leaders(session: Session, community_ids: set[int]) -> dict[int, list[str]]:
     for cid, user in rows:
         out.setdefault(cid, []).append(user)
     return out
+
+
+def _chosen(session: Session, community_ids: set[int]) -> dict[int, str]:
+    if not community_ids:
+        return {}
+    return dict(
+        session.execute(
+            select(Community.id, Community.call_reminders).where(Community.id.in_(community_ids))
+        ).all()
+    )
+
+
+def set_call_reminders(session: Session, community: Community, chosen: list[str]) -> str:
+    """Which call reminders a community's channel gets; planned ones not chosen are void."""
+    order = [name for name in ("week", "day", "hour") if name in chosen]
+    community.call_reminders = ",".join(order)
+    session.add(community)
+    dropped = [k for k, name in OFFSET_NAMES.items() if name not in order]
+    if dropped:
+        session.execute(
+            update(Reminder)
+            .where(
+                Reminder.community_id == community.id,
+                Reminder.kind.in_(dropped),
+                Reminder.state == ReminderState.PENDING.value,
+            )
+            .values(state=ReminderState.VOID.value, last_error="not wanted")
+            .execution_options(synchronize_session=False)
+        )
+    session.flush()
+    return community.call_reminders
 
 
 def _dm_users(session: Session, community_ids: set[int]) -> dict[int, list[str]]:

@@ -26,6 +26,14 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("needs_planning", sa.Boolean(), nullable=False, server_default=sa.true())
         )
+        batch.add_column(sa.Column("recording_url", sa.Text(), nullable=True))
+        batch.add_column(sa.Column("slides_url", sa.Text(), nullable=True))
+    with op.batch_alter_table("community") as batch:
+        batch.add_column(
+            sa.Column(
+                "call_reminders", sa.String(32), nullable=False, server_default="week,day,hour"
+            )
+        )
     op.create_index("ix_call_needs_planning", "call", ["needs_planning"])
     op.create_table(
         "reminder",
@@ -82,7 +90,11 @@ def downgrade() -> None:
     op.drop_index("ix_reminder_state_due", "reminder")
     op.drop_table("reminder")
     op.drop_index("ix_call_needs_planning", "call")
+    with op.batch_alter_table("community") as batch:
+        batch.drop_column("call_reminders")
     with op.batch_alter_table("call") as batch:
+        batch.drop_column("slides_url")
+        batch.drop_column("recording_url")
         batch.drop_column("needs_planning")
     op.drop_index("ix_community_created_at", "community")
     with op.batch_alter_table("membership") as batch:
