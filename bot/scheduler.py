@@ -150,11 +150,7 @@ def _message(
 
 
 # ---- running passes ----------------------------------------------------------------------
-def start_background(deps: Deps, client: WebClient) -> Any:
-    """Passes every `COPBOT_SCHEDULER_INTERVAL` seconds in a background thread."""
-    from apscheduler.schedulers.background import BackgroundScheduler
-
-    scheduler = BackgroundScheduler(timezone="UTC")
+def _every_interval(scheduler: Any, deps: Deps, client: WebClient) -> Any:
     scheduler.add_job(
         _safe_tick,
         "interval",
@@ -165,6 +161,14 @@ def start_background(deps: Deps, client: WebClient) -> Any:
         next_run_time=utcnow(),
         id="copbot-pass",
     )
+    return scheduler
+
+
+def start_background(deps: Deps, client: WebClient) -> Any:
+    """Passes every `COPBOT_SCHEDULER_INTERVAL` seconds in a background thread."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    scheduler = _every_interval(BackgroundScheduler(timezone="UTC"), deps, client)
     scheduler.start()
     return scheduler
 
@@ -173,18 +177,7 @@ def run_forever(deps: Deps, client: WebClient) -> None:
     """`copbot scheduler`: passes every interval until stopped."""
     from apscheduler.schedulers.blocking import BlockingScheduler
 
-    scheduler = BlockingScheduler(timezone="UTC")
-    scheduler.add_job(
-        _safe_tick,
-        "interval",
-        seconds=deps.settings.scheduler_interval,
-        args=(deps, client),
-        max_instances=1,
-        coalesce=True,
-        next_run_time=utcnow(),
-        id="copbot-pass",
-    )
-    scheduler.start()
+    _every_interval(BlockingScheduler(timezone="UTC"), deps, client).start()
 
 
 def _safe_tick(deps: Deps, client: WebClient) -> None:

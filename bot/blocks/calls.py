@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.blocks import Block, context, escape, mention, message, plain, section
+from bot.blocks import Block, context, escape, input_block, mention, message, plain, section
 from bot.services import calls as rules
 from storage.models import Call, CallKind, CallStatus, Community, MeetingState
 
@@ -27,26 +27,6 @@ def when(start: datetime, zone: str) -> str:
     local = start.astimezone(ZoneInfo(zone))
     fallback = f"{local:%a %b %-d, %Y %H:%M} {local.tzname()}"
     return f"<!date^{int(start.timestamp())}^{{date_long_pretty}} at {{time}}|{fallback}>"
-
-
-def _input(
-    block_id: str,
-    label: str,
-    element: dict[str, Any],
-    *,
-    optional: bool = False,
-    hint: str | None = None,
-) -> Block:
-    block: Block = {
-        "type": "input",
-        "block_id": block_id,
-        "label": plain(label, 2000),
-        "element": {**element, "action_id": "value"},
-        "optional": optional,
-    }
-    if hint:
-        block["hint"] = plain(hint, 2000)
-    return block
 
 
 def schedule_modal(
@@ -87,17 +67,17 @@ def schedule_modal(
     if alternate:
         alternate_element["initial_user"] = alternate
     blocks = [
-        _input(rules.TOPIC, "Topic", topic_element),
-        _input(rules.DATE, "Date", {"type": "datepicker", "initial_date": day}),
-        _input(rules.TIME, "Start time", {"type": "timepicker", "initial_time": at}),
-        _input(
+        input_block(rules.TOPIC, "Topic", topic_element),
+        input_block(rules.DATE, "Date", {"type": "datepicker", "initial_date": day}),
+        input_block(rules.TIME, "Start time", {"type": "timepicker", "initial_time": at}),
+        input_block(
             rules.ZONE,
             "Time zone",
             {"type": "plain_text_input", "initial_value": zone},
             hint="An IANA zone name such as America/Chicago. Members see the time in "
             "their own zone.",
         ),
-        _input(
+        input_block(
             rules.DURATION,
             "Length (minutes)",
             {
@@ -108,16 +88,16 @@ def schedule_modal(
                 "max_value": str(rules.MAX_DURATION_MINUTES),
             },
         ),
-        _input(rules.AGENDA, "Agenda", agenda_element, optional=True),
-        _input(rules.HOST, "Host", {"type": "users_select", "initial_user": host}),
-        _input(
+        input_block(rules.AGENDA, "Agenda", agenda_element, optional=True),
+        input_block(rules.HOST, "Host", {"type": "users_select", "initial_user": host}),
+        input_block(
             rules.ALTERNATE,
             "Alternate",
             alternate_element,
             optional=True,
             hint="Leads the call if the host cannot.",
         ),
-        _input(
+        input_block(
             rules.KIND,
             "Kind of call",
             {
@@ -327,11 +307,11 @@ def year_modal(
             "Edit what you like; accepting schedules the calls and records the steps for "
             "reminders. Weekends and public holidays move to the next working day."
         ),
-        _input(
+        input_block(
             rules.TIME, "Start time of every call", {"type": "timepicker", "initial_time": "12:00"}
         ),
-        _input(rules.ZONE, "Time zone", {"type": "plain_text_input", "initial_value": zone}),
-        _input(
+        input_block(rules.ZONE, "Time zone", {"type": "plain_text_input", "initial_value": zone}),
+        input_block(
             rules.DURATION,
             "Length (minutes)",
             {
@@ -345,7 +325,7 @@ def year_modal(
     ]
     for d in drafts:
         blocks.append(
-            _input(
+            input_block(
                 f"topic-{d.key}",
                 f"{d.topic}: topic",
                 {
@@ -356,7 +336,7 @@ def year_modal(
             )
         )
         blocks.append(
-            _input(
+            input_block(
                 f"date-{d.key}",
                 f"{d.topic}: date",
                 {"type": "datepicker", "initial_date": d.day.isoformat()},

@@ -15,6 +15,7 @@ from bot.blocks import (
     divider,
     escape,
     header,
+    input_block,
     join_words,
     mention,
     message,
@@ -43,31 +44,11 @@ NAME, MISSION, DESCRIPTION, AREAS, CHANNEL, LEADER = (
 )
 
 
-def _input(
-    block_id: str,
-    label: str,
-    element: dict[str, Any],
-    *,
-    optional: bool = False,
-    hint: str | None = None,
-) -> Block:
-    block: Block = {
-        "type": "input",
-        "block_id": block_id,
-        "label": plain(label, 2000),
-        "element": {**element, "action_id": "value"},
-        "optional": optional,
-    }
-    if hint:
-        block["hint"] = plain(hint, 2000)
-    return block
-
-
 def new_community_modal(channel_id: str, creator: str, *, staff: bool) -> dict[str, Any]:
     """The `/cop new` modal; staff also choose the first leader."""
     area_options = [{"text": plain(PURPOSE_AREA_LABELS[a]), "value": a.value} for a in PurposeArea]
     blocks: list[Block] = [
-        _input(
+        input_block(
             NAME,
             "Community name",
             {
@@ -76,7 +57,7 @@ def new_community_modal(channel_id: str, creator: str, *, staff: bool) -> dict[s
                 "placeholder": plain("e.g. Early-career oncologists"),
             },
         ),
-        _input(
+        input_block(
             CHANNEL,
             "Channel",
             {
@@ -87,21 +68,21 @@ def new_community_modal(channel_id: str, creator: str, *, staff: bool) -> dict[s
             },
             hint="The community's home: calls, reminders and the plan are posted here.",
         ),
-        _input(
+        input_block(
             MISSION,
             "Mission statement",
             {"type": "plain_text_input", "multiline": True, "max_length": MAX_TEXT_LENGTH},
             optional=True,
             hint="Why this community exists, in a sentence or two.",
         ),
-        _input(
+        input_block(
             DESCRIPTION,
             "Description",
             {"type": "plain_text_input", "multiline": True, "max_length": MAX_TEXT_LENGTH},
             optional=True,
             hint="Who it is for and what members do together.",
         ),
-        _input(
+        input_block(
             AREAS,
             "Purpose areas",
             {"type": "checkboxes", "options": area_options},
@@ -111,7 +92,7 @@ def new_community_modal(channel_id: str, creator: str, *, staff: bool) -> dict[s
     ]
     if staff:
         blocks.append(
-            _input(
+            input_block(
                 LEADER,
                 "First leader",
                 {"type": "users_select", "initial_user": creator},

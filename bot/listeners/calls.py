@@ -21,7 +21,7 @@ from slack_sdk.errors import SlackApiError
 from bot.blocks import calls as blocks
 from bot.blocks import community as community_blocks
 from bot.deps import Deps
-from bot.listeners.common import CommandRequest, post_message, respond
+from bot.listeners.common import CommandRequest, post_message, tell
 from bot.services import CopError, people, year_plan
 from bot.services import calls as rules
 from bot.services import communities as svc
@@ -320,17 +320,19 @@ def _thread_note(client: WebClient, call: Call, text: str) -> None:
 
 
 # ---- buttons ------------------------------------------------------------------------------
-def _button_call(deps: Deps, body: dict[str, Any]) -> tuple[int, str]:
-    return int(body["actions"][0]["value"]), body["user"]["id"]
-
-
-def _check_manager(deps: Deps, call_id: int, user_id: str) -> Call:
-    with session_scope(deps.engine) as session:
-        call = session.get(Call, call_id)
-        if call is None:
-            raise CopError("That call no longer exists.")
-        _managed(deps, session, call.community_id, user_id)
-        return call
+def _managed_call(deps: Deps, body: dict[str, Any]) -> Call | None:
+    """The call of a button, if the one who pressed it may manage it; else they are told."""
+    call_id, user_id = int(body["actions"][0]["value"]), body["user"]["id"]
+    try:
+        with session_scope(deps.engine) as session:
+            call = session.get(Call, call_id)
+            if call is None:
+                raise CopError("That call no longer exists.")
+            _managed(deps, session, call.community_id, user_id)
+            return call
+    except CopError as e:
+        deps.later(tell, body.get("response_url", ""), str(e))
+        return None
 
 
 def handle_retry(
@@ -338,17 +340,10 @@ def handle_retry(
 ) -> None:
     ack()
     deps: Deps = context["copbot"]
-    call_id, user_id = _button_call(deps, body)
-    response_url = body.get("response_url", "")
-    try:
-        _check_manager(deps, call_id, user_id)
-    except CopError as e:
-        deps.later(
-            respond,
-            response_url,
-            community_blocks.message_for(str(e)) | {"replace_original": False},
-        )
+    managed = _managed_call(deps, body)
+    if managed is None:
         return
+    call_id, response_url = managed.id, body.get("response_url", "")
 
     def retry() -> None:
         problem = ensure_meeting(deps, call_id)
@@ -361,7 +356,7 @@ def handle_retry(
             text = f"The Zoom meeting for *{call.topic}* is ready: {call.join_url}"
         else:
             text = "The meeting is being made already."
-        respond(response_url, community_blocks.message_for(text) | {"replace_original": False})
+        tell(response_url, text)
 
     deps.later(retry)
 
@@ -371,28 +366,18 @@ def handle_cancel(
 ) -> None:
     ack()
     deps: Deps = context["copbot"]
-    call_id, user_id = _button_call(deps, body)
-    response_url = body.get("response_url", "")
-    try:
-        _check_manager(deps, call_id, user_id)
-    except CopError as e:
-        deps.later(
-            respond,
-            response_url,
-            community_blocks.message_for(str(e)) | {"replace_original": False},
-        )
+    managed = _managed_call(deps, body)
+    if managed is None:
         return
+    call_id, user_id = managed.id, body["user"]["id"]
+    response_url = body.get("response_url", "")
 
     def cancel() -> None:
         with session_scope(deps.engine) as session:
             call = session.get(Call, call_id)
             changed = rules.cancel(session, call)
         if not changed:
-            respond(
-                response_url,
-                community_blocks.message_for("That call was already cancelled.")
-                | {"replace_original": False},
-            )
+            tell(response_url, "That call was already cancelled.")
             return
         problem = None
         if call.zoom_meeting_id:
@@ -406,7 +391,7 @@ def handle_cancel(
         text = f"Cancelled *{call.topic}* and told the channel."
         if problem:
             text += f" Its Zoom meeting could not be deleted ({problem}); delete it in Zoom."
-        respond(response_url, community_blocks.message_for(text) | {"replace_original": False})
+        tell(response_url, text)
 
     deps.later(cancel)
 
@@ -416,17 +401,8 @@ def handle_reschedule_open(
 ) -> None:
     ack()
     deps: Deps = context["copbot"]
-    call_id, user_id = _button_call(deps, body)
-    try:
-        call = _check_manager(deps, call_id, user_id)
-    except CopError as e:
-        deps.later(
-            respond,
-            body.get("response_url", ""),
-            community_blocks.message_for(str(e)) | {"replace_original": False},
-        )
-        return
-    if call.status != CallStatus.SCHEDULED.value:
+    call = _managed_call(deps, body)
+    if call is None or call.status != CallStatus.SCHEDULED.value:
         return
     with session_scope(deps.engine) as session:
         community = session.get(Community, call.community_id)

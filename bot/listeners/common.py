@@ -117,3 +117,8 @@ def respond(response_url: str, payload: dict[str, Any]) -> None:
         WebhookClient(response_url, timeout=10).send_dict({"response_type": "ephemeral", **payload})
     except Exception as e:  # noqa: BLE001 - a lost follow-up must not break the caller
         log.warning("response_url answer failed: %s", type(e).__name__)
+
+
+def tell(response_url: str, text: str, *, replace: bool = False) -> None:
+    """A short ephemeral answer through a response_url, as a new message unless `replace`."""
+    respond(response_url, community_blocks.message_for(text) | {"replace_original": replace})

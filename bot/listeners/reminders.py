@@ -12,7 +12,7 @@ from slack_sdk import WebClient
 from bot.blocks import community as community_blocks
 from bot.blocks import reminders as blocks
 from bot.deps import Deps
-from bot.listeners.common import CommandRequest, respond
+from bot.listeners.common import CommandRequest, tell
 from bot.services import CopError
 from bot.services import communities as svc
 from bot.services import reminders as rules
@@ -72,42 +72,44 @@ def _own_nudge(deps: Deps, session, reminder_id: int, user_id: str) -> Reminder:
     return reminder
 
 
+def _answer_nudge(deps: Deps, body: dict[str, Any], act) -> None:
+    """Check the one who pressed may answer the nudge, then `act(session, reminder, user)`
+    and replace the nudge with what it returns."""
+    user_id = body["user"]["id"]
+    try:
+        with session_scope(deps.engine) as session:
+            reminder = _own_nudge(deps, session, int(body["actions"][0]["value"]), user_id)
+            text = act(session, reminder, user_id)
+    except CopError as e:
+        deps.later(tell, body.get("response_url", ""), str(e))
+        return
+    deps.later(tell, body.get("response_url", ""), text, replace=True)
+
+
 def handle_snooze(
     ack: Ack, body: dict[str, Any], client: WebClient, context: dict[str, Any]
 ) -> None:
     ack()
-    deps: Deps = context["copbot"]
-    user_id = body["user"]["id"]
-    now = utcnow()
-    until = now + timedelta(days=7)
-    try:
-        with session_scope(deps.engine) as session:
-            reminder = _own_nudge(deps, session, int(body["actions"][0]["value"]), user_id)
-            rules.snooze(session, reminder, until, user_id)
-        text = (
-            f":zzz: Snoozed: I'll remind you again "
+    until = utcnow() + timedelta(days=7)
+
+    def snooze(session, reminder: Reminder, user_id: str) -> str:
+        rules.snooze(session, reminder, until, user_id)
+        return (
+            ":zzz: Snoozed: I'll remind you again "
             f"<!date^{int(until.timestamp())}^{{date_long_pretty}}|in a week>."
         )
-        payload = community_blocks.message_for(text) | {"replace_original": True}
-    except CopError as e:
-        payload = community_blocks.message_for(str(e)) | {"replace_original": False}
-    deps.later(respond, body.get("response_url", ""), payload)
+
+    _answer_nudge(context["copbot"], body, snooze)
 
 
 def handle_done(ack: Ack, body: dict[str, Any], client: WebClient, context: dict[str, Any]) -> None:
     ack()
-    deps: Deps = context["copbot"]
-    user_id = body["user"]["id"]
-    try:
-        with session_scope(deps.engine) as session:
-            reminder = _own_nudge(deps, session, int(body["actions"][0]["value"]), user_id)
-            rules.done(session, rules.series_of(reminder), user_id, utcnow())
-        payload = community_blocks.message_for(
-            ":white_check_mark: Done: no more reminders about this."
-        ) | {"replace_original": True}
-    except CopError as e:
-        payload = community_blocks.message_for(str(e)) | {"replace_original": False}
-    deps.later(respond, body.get("response_url", ""), payload)
+
+    def done(session, reminder: Reminder, user_id: str) -> str:
+        rules.done(session, rules.series_of(reminder), user_id, utcnow())
+        return ":white_check_mark: Done: no more reminders about this."
+
+    _answer_nudge(context["copbot"], body, done)
 
 
 def _call_for_links(deps: Deps, session, call_id: int, user_id: str) -> Call:
@@ -135,11 +137,7 @@ def handle_links_open(
                 deps, session, int(body["actions"][0]["value"]), body["user"]["id"]
             )
     except CopError as e:
-        deps.later(
-            respond,
-            body.get("response_url", ""),
-            community_blocks.message_for(str(e)) | {"replace_original": False},
-        )
+        deps.later(tell, body.get("response_url", ""), str(e))
         return
     deps.later(client.views_open, trigger_id=body["trigger_id"], view=blocks.links_modal(call))
 

@@ -607,28 +607,23 @@ def set_preference(session: Session, community: Community, user_id: str, mode: s
     return True
 
 
-def failures(session: Session, limit: int = 20) -> list[Reminder]:
-    """Reminders Slack refused for good, newest first, for staff."""
+def in_state(session: Session, state: ReminderState, limit: int = 20) -> list[Reminder]:
+    """The latest reminders in `state` (failed: Slack refused them; missed), for staff."""
     return list(
         session.execute(
             select(Reminder)
-            .where(Reminder.state == ReminderState.FAILED.value)
+            .where(Reminder.state == state.value)
             .order_by(Reminder.due_at.desc())
             .limit(limit)
         )
         .scalars()
         .all()
     )
+
+
+def failures(session: Session, limit: int = 20) -> list[Reminder]:
+    return in_state(session, ReminderState.FAILED, limit)
 
 
 def missed(session: Session, limit: int = 20) -> list[Reminder]:
-    return list(
-        session.execute(
-            select(Reminder)
-            .where(Reminder.state == ReminderState.MISSED.value)
-            .order_by(Reminder.due_at.desc())
-            .limit(limit)
-        )
-        .scalars()
-        .all()
-    )
+    return in_state(session, ReminderState.MISSED, limit)
