@@ -287,22 +287,21 @@ def plan_due(
                                 recipient=user,
                             )
                         )
-    # unfinished plans: weekly for four weeks after the community is made
-    recent = (
-        session.execute(
+    # unfinished plans: weekly for four weeks after the community is made; only the
+    # communities with such an anniversary since the last pass are read
+    recent: dict[int, Community] = {}
+    for k in range(1, PLAN_NUDGES + 1):
+        for c in session.execute(
             select(Community).where(
-                Community.created_at >= since - timedelta(weeks=PLAN_NUDGES),
-                Community.created_at <= now - timedelta(weeks=1),
+                Community.created_at >= since - timedelta(weeks=k),
+                Community.created_at <= now - timedelta(weeks=k),
             )
-        )
-        .scalars()
-        .all()
-    )
+        ).scalars():
+            recent[c.id] = c
     if recent:
-        unfinished = {u.community_id for u in plans.unfinished_plans(session)}
-        leaders = _leaders(session, {c.id for c in recent})
-        for c in recent:
-            if c.id not in unfinished:
+        leaders = _leaders(session, set(recent))
+        for c in recent.values():
+            if plans.load(session, c).is_complete:
                 continue
             for k in range(1, PLAN_NUDGES + 1):
                 at = c.created_at + timedelta(weeks=k)
