@@ -74,6 +74,31 @@ def session(engine):
         yield s
 
 
+def new_community(
+    session,
+    name: str = "Survivorship",
+    channel: str = "C1",
+    leader: str = "U1",
+    team: str = "T1",
+    **fields,
+):
+    """A community made through the service, with `leader` as its first leader."""
+    from bot.services import communities
+
+    values = dict(
+        team_id=team,
+        channel_id=channel,
+        name=name,
+        mission="",
+        description="",
+        areas=(),
+        created_by=leader,
+        first_leader=leader,
+    )
+    values.update(fields)
+    return communities.create(session, communities.NewCommunity(**values))
+
+
 @pytest.fixture(scope="session")
 def slack_session() -> Iterator[SlackStandIn]:
     with SlackStandIn() as standin:

@@ -9,9 +9,9 @@ import pytest
 from icalendar import Calendar
 
 from bot.services import calls as rules
-from bot.services import communities as svc
 from integrations.calendar import call_ics, feed_ics
 from storage.models import CallKind, MeetingState
+from tests.conftest import new_community
 
 NOW = datetime(2026, 11, 22, 15, 0, tzinfo=UTC)
 
@@ -92,19 +92,7 @@ def test_program_year():
 
 @pytest.fixture
 def community(session):
-    return svc.create(
-        session,
-        svc.NewCommunity(
-            team_id="T1",
-            channel_id="C1",
-            name="Survivorship",
-            mission="",
-            description="",
-            areas=(),
-            created_by="U1",
-            first_leader="U1",
-        ),
-    )
+    return new_community(session, team="T1", channel="C1", name="Survivorship", leader="U1")
 
 
 def _schedule(session, community, day: str, kind: str = "community"):

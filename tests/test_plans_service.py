@@ -8,28 +8,24 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.services import CopError, plans
-from bot.services import communities as svc
 from bot.services.plan_export import to_json, to_markdown
 from bot.services.planning_tool import SECTIONS, section
 from storage.models import PurposeArea
+from tests.conftest import new_community
 
 T0 = datetime(2026, 9, 1, 15, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 def community(session):
-    return svc.create(
+    return new_community(
         session,
-        svc.NewCommunity(
-            team_id="T1",
-            channel_id="C1",
-            name="Survivorship",
-            mission="Better follow-up care.",
-            description="",
-            areas=(PurposeArea.PRACTICE,),
-            created_by="U1",
-            first_leader="U1",
-        ),
+        team="T1",
+        channel="C1",
+        name="Survivorship",
+        mission="Better follow-up care.",
+        areas=(PurposeArea.PRACTICE,),
+        leader="U1",
     )
 
 
@@ -126,19 +122,7 @@ def test_section_numbers_typed_by_people(text, message):
 
 
 def test_unfinished_plans_for_nudges(session, community):
-    other = svc.create(
-        session,
-        svc.NewCommunity(
-            team_id="T1",
-            channel_id="C2",
-            name="Informatics",
-            mission="",
-            description="",
-            areas=(),
-            created_by="U3",
-            first_leader="U3",
-        ),
-    )
+    other = new_community(session, team="T1", channel="C2", name="Informatics", leader="U3")
     for n in range(1, 8):
         plans.save_section(session, other, n, fill(n), "U3")
     plans.save_section(session, community, 4, fill(4), "U1")

@@ -23,7 +23,7 @@ from bot.services import reminders as rules
 from bot.slack_client import make_web_client
 from storage.db import session_scope
 from storage.models import Milestone, Reminder
-from tests.conftest import STAFF
+from tests.conftest import STAFF, new_community
 
 Y = date.today().year + 1
 # a call on Friday March 19 of next year, 17:00 in Chicago: a week before is before the
@@ -38,18 +38,8 @@ def client(settings):
 
 @pytest.fixture
 def community(session):
-    c = svc.create(
-        session,
-        svc.NewCommunity(
-            team_id="T0STANDIN",
-            channel_id="CSCHED01",
-            name="Survivorship",
-            mission="",
-            description="",
-            areas=(),
-            created_by="U1",
-            first_leader="U1",
-        ),
+    c = new_community(
+        session, team="T0STANDIN", channel="CSCHED01", name="Survivorship", leader="U1"
     )
     svc.set_leaders(session, c, ["U1", "U2"])
     svc.join(session, c, "U5")

@@ -11,11 +11,11 @@ from sqlmodel import select
 
 from bot.blocks import calls as cb
 from bot.services import calls as rules
-from bot.services import communities as svc
 from bot.services import year_plan
 from integrations import slack_payloads as payloads
 from storage.db import session_scope
 from storage.models import Call, Milestone
+from tests.conftest import new_community
 from tests.test_http_calls import community_id, leader  # noqa: F401 - the fixture
 
 NOW = datetime(2026, 7, 1, tzinfo=UTC)
@@ -43,19 +43,7 @@ def test_drafts_follow_the_sample_year():
 
 @pytest.fixture
 def community(session):
-    return svc.create(
-        session,
-        svc.NewCommunity(
-            team_id="T1",
-            channel_id="C1",
-            name="Survivorship",
-            mission="",
-            description="",
-            areas=(),
-            created_by="U1",
-            first_leader="U1",
-        ),
-    )
+    return new_community(session, team="T1", channel="C1", name="Survivorship", leader="U1")
 
 
 def accept(session, community, chosen, now=NOW):
