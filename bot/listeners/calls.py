@@ -21,7 +21,7 @@ from slack_sdk.errors import SlackApiError
 from bot.blocks import calls as blocks
 from bot.blocks import community as community_blocks
 from bot.deps import Deps
-from bot.listeners.common import CommandRequest, post_message, tell
+from bot.listeners.common import CommandRequest, community_allowing, post_message, tell
 from bot.services import CopError, people, year_plan
 from bot.services import calls as rules
 from bot.services import communities as svc
@@ -111,13 +111,9 @@ def _form(view: dict[str, Any]) -> rules.CallForm:
 
 
 def _managed(deps: Deps, session, community_id: int, user_id: str) -> Community:
-    community = session.get(Community, community_id)
-    if community is None:
-        raise CopError("This community no longer exists.")
-    role = svc.role_of(session, community.id, user_id)
-    if not can(deps.actor(user_id), Action.SCHEDULE_CALL, role):
-        raise CopError(f"Only {who_can(Action.SCHEDULE_CALL)} can schedule its calls.")
-    return community
+    return community_allowing(
+        deps, session, community_id, user_id, Action.SCHEDULE_CALL, "schedule its calls"
+    )
 
 
 def handle_schedule_submission(

@@ -19,7 +19,7 @@ from bot.blocks import community as community_blocks
 from bot.deps import Deps
 from bot.services import CopError, people
 from bot.services import communities as svc
-from bot.services.permissions import Actor
+from bot.services.permissions import Action, Actor, can, who_can
 from storage.db import session_scope
 from storage.models import Community
 
@@ -122,3 +122,16 @@ def respond(response_url: str, payload: dict[str, Any]) -> None:
 def tell(response_url: str, text: str, *, replace: bool = False) -> None:
     """A short ephemeral answer through a response_url, as a new message unless `replace`."""
     respond(response_url, community_blocks.message_for(text) | {"replace_original": replace})
+
+
+def community_allowing(
+    deps: Deps, session: Session, community_id: int, user_id: str, action: Action, what: str
+) -> Community:
+    """The community, if `user_id` may do `action` in it; CopError saying who may, else."""
+    community = session.get(Community, community_id)
+    if community is None:
+        raise CopError("This community no longer exists.")
+    role = svc.role_of(session, community.id, user_id)
+    if not can(deps.actor(user_id), action, role):
+        raise CopError(f"Only {who_can(action)} can {what}.")
+    return community

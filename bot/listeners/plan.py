@@ -21,7 +21,7 @@ from bot.blocks import plain
 from bot.blocks import plan as blocks
 from bot.blocks import section as section_block
 from bot.deps import Deps
-from bot.listeners.common import CommandRequest, post_message, respond
+from bot.listeners.common import CommandRequest, community_allowing, post_message, respond
 from bot.services import CopError, plans
 from bot.services import communities as svc
 from bot.services.permissions import Action, can, who_can
@@ -97,13 +97,9 @@ def _show(req: CommandRequest, plan: plans.PlanSnapshot, intro: str | None) -> N
 # ---- the modal ----------------------------------------------------------------------------
 def _editable(deps: Deps, session, community_id: int, user_id: str) -> Community:
     """The community, if `user_id` may edit its plan; CopError otherwise."""
-    community = session.get(Community, community_id)
-    if community is None:
-        raise CopError("This community no longer exists.")
-    role = svc.role_of(session, community.id, user_id)
-    if not can(deps.actor(user_id), Action.EDIT_PLAN, role):
-        raise CopError(f"Only {who_can(Action.EDIT_PLAN)} can edit this plan.")
-    return community
+    return community_allowing(
+        deps, session, community_id, user_id, Action.EDIT_PLAN, "edit this plan"
+    )
 
 
 def _answers_from(view: dict[str, Any], number: int) -> dict[str, str]:
