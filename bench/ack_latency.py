@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.services import communities  # noqa: E402
-from integrations import slack_payloads as payloads  # noqa: E402
-from integrations.slack_standin import TEAM_ID, SlackStandIn  # noqa: E402
+from sandbox import slack_payloads as payloads  # noqa: E402
+from sandbox.slack_standin import TEAM_ID, SlackStandIn  # noqa: E402
 from storage import db  # noqa: E402
 
 SECRET = "bench-signing-secret"

@@ -27,7 +27,7 @@ from bot.deps import Deps  # noqa: E402
 from bot.scheduler import tick  # noqa: E402
 from bot.services.reminders import LOOKBACK  # noqa: E402
 from bot.slack_client import make_web_client  # noqa: E402
-from integrations.slack_standin import SlackStandIn  # noqa: E402
+from sandbox.slack_standin import SlackStandIn  # noqa: E402
 from storage import db  # noqa: E402
 from storage.models import Call, Community, Membership, Person  # noqa: E402
 

@@ -19,8 +19,8 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from integrations import zoom_standin as zs  # noqa: E402
 from integrations.zoom import ZoomClient  # noqa: E402
+from sandbox import zoom_standin as zs  # noqa: E402
 
 
 def timed(fn, count: int, threads: int) -> tuple[float, list[float]]:

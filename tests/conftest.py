@@ -19,11 +19,11 @@ from sqlalchemy import MetaData, delete
 
 from bot.config import Settings
 from bot.deps import Deps
-from integrations import slack_payloads as payloads
-from integrations import zoom_standin as zs
 from integrations.block_kit import check_message
-from integrations.slack_standin import SlackStandIn
-from integrations.zoom_standin import ZoomStandIn
+from sandbox import slack_payloads as payloads
+from sandbox import zoom_standin as zs
+from sandbox.slack_standin import SlackStandIn
+from sandbox.zoom_standin import ZoomStandIn
 from storage import db
 
 SECRET = "test-signing-secret-0123456789abcdef"

@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from bot.blocks import calls as cb
 from bot.services import calls as rules
-from integrations import slack_payloads as payloads
+from sandbox import slack_payloads as payloads
 from storage.db import session_scope
 from storage.models import Call, Community
 from tests.conftest import PUBLIC_URL, SlackUser, make_settings, serve

@@ -8,7 +8,7 @@ from sqlmodel import select
 
 from bot.blocks import community as cb
 from bot.blocks.help import SUBCOMMANDS
-from integrations.slack_payloads import input_value
+from sandbox.slack_payloads import input_value
 from storage.db import session_scope
 from storage.models import Community, Membership, Person
 from tests.conftest import STAFF

@@ -11,8 +11,8 @@ from bot.blocks import plan as pb
 from bot.services import plans
 from bot.services.plan_export import to_markdown
 from bot.services.planning_tool import SECTIONS, section
-from integrations import slack_payloads as payloads
 from integrations.block_kit import check_view
+from sandbox import slack_payloads as payloads
 from storage.db import session_scope
 from storage.models import Community
 from tests.conftest import STAFF

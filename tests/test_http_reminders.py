@@ -9,7 +9,7 @@ from sqlmodel import select
 from bot.blocks import reminders as rb
 from bot.scheduler import tick
 from bot.slack_client import make_web_client
-from integrations import slack_payloads as payloads
+from sandbox import slack_payloads as payloads
 from storage.db import session_scope
 from storage.models import Call, Community, Membership, Reminder, utcnow
 from tests.test_http_communities import CHANNEL, create_community

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from bot.slack_client import EXTRA_SCOPES, SCOPES_BY_METHOD, SDK_HELPERS
-from integrations.slack_standin import SlackSpec
+from sandbox.slack_standin import SlackSpec
 from tests.conftest import ROOT, SPECS
 
 MANIFEST = yaml.safe_load((ROOT / "app_manifest.yml").read_text())

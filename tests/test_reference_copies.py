@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from integrations.slack_standin import SPEC_PATH
+from sandbox.slack_standin import SPEC_PATH
 from tests.conftest import SHARED_SPECS, SPECS
 
 COPIES = [

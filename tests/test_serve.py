@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from integrations import slack_payloads as payloads
+from sandbox import slack_payloads as payloads
 from tests.conftest import SECRET, STAFF
 
 

@@ -10,7 +10,7 @@ import requests
 from slack_sdk.signature import SignatureVerifier
 
 from bot.blocks import community as cb
-from integrations import slack_payloads as payloads
+from sandbox import slack_payloads as payloads
 from tests.conftest import SECRET, SPECS
 from tests.test_http_communities import communities, new_values
 

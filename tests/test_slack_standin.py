@@ -6,7 +6,7 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from integrations.slack_standin import SlackSpec, SlackStandIn
+from sandbox.slack_standin import SlackSpec, SlackStandIn
 
 
 def client(standin: SlackStandIn, token: str = "xoxb-t") -> WebClient:

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from bot.blocks import community as cb
-from integrations import slack_payloads as payloads
+from sandbox import slack_payloads as payloads
 from tests.conftest import STAFF
 from tests.test_http_communities import communities, new_values
 

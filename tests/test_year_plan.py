@@ -12,7 +12,7 @@ from sqlmodel import select
 from bot.blocks import calls as cb
 from bot.services import calls as rules
 from bot.services import year_plan
-from integrations import slack_payloads as payloads
+from sandbox import slack_payloads as payloads
 from storage.db import session_scope
 from storage.models import Call, Milestone
 from tests.conftest import new_community

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from integrations import zoom_standin as zs
 from integrations.zoom import (
     ZoomAuthError,
     ZoomBadRequest,
@@ -15,6 +14,7 @@ from integrations.zoom import (
     ZoomNotFound,
     ZoomUnavailable,
 )
+from sandbox import zoom_standin as zs
 
 CREATE = "POST /users/{userId}/meetings"
 START = datetime(2027, 1, 20, 18, 0, tzinfo=UTC)

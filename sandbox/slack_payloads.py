@@ -13,7 +13,7 @@ import time
 from typing import Any
 from urllib.parse import urlencode
 
-from integrations.slack_standin import TEAM_ID
+from sandbox.slack_standin import TEAM_ID
 
 _ids = itertools.count(1)
 
