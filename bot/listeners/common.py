@@ -69,6 +69,48 @@ def post_message(client: WebClient, channel: str, payload: dict) -> str | None:
         return error
 
 
+def modal_values(view: dict[str, Any]) -> dict[str, Any]:
+    """Every input of a submitted modal as block_id -> value, whatever the element:
+    text (str), selects (the selected value, user, channel or conversation id), date
+    and time pickers (ISO text), checkboxes and multi-selects (a list of values).
+    Inputs left empty are absent, so `values.get(block_id)` is the one way to read them."""
+    found: dict[str, Any] = {}
+    for block_id, actions in ((view.get("state") or {}).get("values") or {}).items():
+        for element in actions.values():
+            value = _element_value(element or {})
+            if value not in (None, "", []):
+                found[block_id] = value
+    return found
+
+
+def _element_value(element: dict[str, Any]) -> Any:
+    kind = element.get("type")
+    if kind in ("plain_text_input", "url_text_input", "email_text_input", "number_input"):
+        return element.get("value")
+    if kind in ("checkboxes", "multi_static_select", "multi_external_select"):
+        return [o["value"] for o in element.get("selected_options") or []]
+    if kind == "multi_users_select":
+        return list(element.get("selected_users") or [])
+    if kind == "multi_conversations_select":
+        return list(element.get("selected_conversations") or [])
+    if kind == "multi_channels_select":
+        return list(element.get("selected_channels") or [])
+    for key in (
+        "selected_user",
+        "selected_conversation",
+        "selected_channel",
+        "selected_date",
+        "selected_time",
+        "selected_date_time",
+    ):
+        if key in element:
+            return element[key]
+    option = element.get("selected_option")
+    if isinstance(option, dict):
+        return option.get("value")
+    return element.get("value")
+
+
 class NoCommunity(CopError):
     """The command needs a community and the channel has none."""
 
