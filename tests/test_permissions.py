@@ -25,6 +25,9 @@ TABLE = {
     Action.EDIT_PLAN:            (0, 0, 1, 1, 1),
     Action.SCHEDULE_CALL:        (0, 0, 1, 1, 1),
     Action.VIEW_ALL_COMMUNITIES: (0, 0, 0, 1, 1),
+    Action.EDIT_PROFILE:         (0, 0, 1, 1, 1),
+    Action.MANAGE_ONSITE:        (0, 0, 0, 1, 1),
+    Action.EDIT_AGENDA:          (0, 0, 1, 1, 1),
 }
 # fmt: on
 ACTORS = (OUTSIDER, MEMBER, LEADER, STAFF, STAFF_MEMBER)

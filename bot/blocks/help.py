@@ -30,6 +30,7 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
         "leave", "/cop leave [#channel]", "Leave this channel's community (or the one named)."
     ),
     Subcommand("members", "/cop members", "List the community's leaders and members."),
+    Subcommand("edit", "/cop edit", "Change the name, mission, description and purpose areas."),
     Subcommand(
         "schedule", "/cop schedule", "Schedule a community call; it becomes a Zoom meeting."
     ),

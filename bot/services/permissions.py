@@ -23,6 +23,9 @@ class Action(enum.StrEnum):
     EDIT_PLAN = "edit the plan"
     SCHEDULE_CALL = "schedule calls"
     VIEW_ALL_COMMUNITIES = "see every community"
+    EDIT_PROFILE = "edit the community's profile"
+    MANAGE_ONSITE = "assign onsite meeting blocks"
+    EDIT_AGENDA = "write the onsite agenda"
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,9 @@ RULES: dict[Action, tuple[Rule, str]] = {
     Action.EDIT_PLAN: (_leader_or_staff, "the community's leaders and staff"),
     Action.SCHEDULE_CALL: (_leader_or_staff, "the community's leaders and staff"),
     Action.VIEW_ALL_COMMUNITIES: (_staff, "staff"),
+    Action.EDIT_PROFILE: (_leader_or_staff, "the community's leaders and staff"),
+    Action.MANAGE_ONSITE: (_staff, "staff"),
+    Action.EDIT_AGENDA: (_leader_or_staff, "the community's leaders and staff"),
 }
 
 
