@@ -44,6 +44,11 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
         "announce", "/cop announce", "Staff: post an announcement to one or all communities."
     ),
     Subcommand("poll", "/cop poll", "Ask the community a question and collect answers."),
+    Subcommand(
+        "onsite",
+        "/cop onsite [meeting | assign | move | free #channel]",
+        "The community's two-hour block at the Annual Meeting; staff assign rooms.",
+    ),
     Subcommand("report", "/cop report", "Write or collect the annual progress report."),
     Subcommand("agenda", "/cop agenda", "Submit the onsite meeting agenda (due in early May)."),
     Subcommand(

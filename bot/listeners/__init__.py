@@ -2,7 +2,7 @@
 
 from slack_bolt import App
 
-from bot.listeners import calls, commands, events, plan, profile, reminders, views
+from bot.listeners import calls, commands, events, onsite, plan, profile, reminders, views
 
 
 def register_all(app: App) -> None:
@@ -13,3 +13,4 @@ def register_all(app: App) -> None:
     calls.register(app)
     reminders.register(app)
     profile.register(app)
+    onsite.register(app)
