@@ -50,7 +50,11 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
         "The community's two-hour block at the Annual Meeting; staff assign rooms.",
     ),
     Subcommand("report", "/cop report", "Write or collect the annual progress report."),
-    Subcommand("agenda", "/cop agenda", "Submit the onsite meeting agenda (due in early May)."),
+    Subcommand(
+        "agenda",
+        "/cop agenda [show | status]",
+        "Write and submit the onsite meeting agenda (due in early May).",
+    ),
     Subcommand(
         "year",
         "/cop year [next]",

@@ -2,7 +2,17 @@
 
 from slack_bolt import App
 
-from bot.listeners import calls, commands, events, onsite, plan, profile, reminders, views
+from bot.listeners import (
+    agenda,
+    calls,
+    commands,
+    events,
+    onsite,
+    plan,
+    profile,
+    reminders,
+    views,
+)
 
 
 def register_all(app: App) -> None:
@@ -14,3 +24,4 @@ def register_all(app: App) -> None:
     reminders.register(app)
     profile.register(app)
     onsite.register(app)
+    agenda.register(app)

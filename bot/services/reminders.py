@@ -24,7 +24,7 @@ from sqlalchemy import and_, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from bot.services import plans
+from bot.services import plans, submissions
 from storage.models import (
     Call,
     CallStatus,
@@ -552,6 +552,10 @@ def quiet(session: Session, reminder: Reminder, now: datetime) -> str | None:
     series = series_of(reminder)
     if series is None:
         return None
+    if submissions.nudge_answered(
+        session, reminder.kind, reminder.community_id, submissions.year_of(reminder.target) or 0
+    ):
+        return "submitted"
     row = session.get(NudgeSeries, series)
     if row is None:
         return None

@@ -1,0 +1,24 @@
+"""The one question the scheduler asks before a deadline nudge: has the community already
+submitted what the nudge is about? (A submitted agenda or report stops its nudges.)"""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from bot.services import agenda
+
+AGENDA_KIND = "agenda_due"
+REPORT_KIND = "report_due"
+
+
+def nudge_answered(session: Session, kind: str, community_id: int, year: int) -> bool:
+    """True when the deliverable a `kind` nudge for `year` is about has been submitted."""
+    if kind == AGENDA_KIND:
+        return agenda.submitted(session, community_id, year)
+    return False
+
+
+def year_of(target: str) -> int | None:
+    """The deadline year in a nudge's target (`agenda_due:community:7:2027:to:U1`)."""
+    parts = target.split(":")
+    return int(parts[3]) if len(parts) > 3 and parts[3].isdigit() else None
