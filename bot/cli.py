@@ -167,6 +167,17 @@ def cmd_plan(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
+    """`copbot export agendas --year Y [--format csv|json]` on stdout."""
+    from bot.services import deliverables_export
+
+    prepare_database(settings)
+    with db.session_scope(db.get_engine(settings.database_url)) as session:
+        records = deliverables_export.agendas(session, args.year)
+    sys.stdout.write(deliverables_export.render(records, args.format))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="copbot", description="Run Communities of Practice in Slack."
@@ -198,6 +209,12 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("community", help="the community's name, channel ID or number")
     export.add_argument("--format", choices=("md", "json"), default="md")
     planp.set_defaults(func=cmd_plan)
+
+    exportp = sub.add_parser("export", help="the year's deliverables for staff, on stdout")
+    exportp.add_argument("what", choices=("agendas",))
+    exportp.add_argument("--year", type=int, required=True, help="the Annual Meeting's year")
+    exportp.add_argument("--format", choices=("csv", "json"), default="csv")
+    exportp.set_defaults(func=cmd_export)
 
     dbp = sub.add_parser("db", help="database schema")
     dbsub = dbp.add_subparsers(dest="db_command", required=True, metavar="ACTION")
