@@ -20,6 +20,7 @@ from bot.config import Settings
 SCOPES_BY_METHOD: dict[str, str | None] = {
     "auth.test": None,
     "chat.delete": "chat:write",
+    "chat.getPermalink": None,
     "chat.postMessage": "chat:write",
     "chat.postEphemeral": "chat:write",
     "chat.update": "chat:write",

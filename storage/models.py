@@ -465,3 +465,26 @@ class OnsiteAgenda(SQLModel, table=True):
     submitted_by: str | None = Field(default=None, sa_column=Column(String(32)))
     updated_by: str = Field(sa_column=Column(String(32), nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class Evidence(SQLModel, table=True):
+    """An item of a community's evidence log: a saved Slack message or a note."""
+
+    __tablename__ = "evidence"
+    __table_args__ = (
+        # a message is saved once per community, however often the shortcut is used
+        UniqueConstraint("community_id", "message_channel", "message_ts", name="uq_evidence_msg"),
+        Index("ix_evidence_community", "community_id", "added_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: int = Field(
+        sa_column=Column(ForeignKey("community.id", ondelete="CASCADE"), nullable=False)
+    )
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    author: str | None = Field(default=None, sa_column=Column(String(32)))  # who wrote it
+    message_channel: str | None = Field(default=None, sa_column=Column(String(32)))
+    message_ts: str | None = Field(default=None, sa_column=Column(String(32)))
+    permalink: str | None = Field(default=None, sa_column=Column(Text))
+    added_by: str = Field(sa_column=Column(String(32), nullable=False))
+    added_at: datetime = Field(default_factory=utcnow, sa_column=_ts())

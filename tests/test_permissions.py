@@ -28,6 +28,8 @@ TABLE = {
     Action.EDIT_PROFILE:         (0, 0, 1, 1, 1),
     Action.MANAGE_ONSITE:        (0, 0, 0, 1, 1),
     Action.EDIT_AGENDA:          (0, 0, 1, 1, 1),
+    Action.ADD_EVIDENCE:         (0, 1, 1, 1, 1),
+    Action.MANAGE_EVIDENCE:      (0, 0, 1, 1, 1),
 }
 # fmt: on
 ACTORS = (OUTSIDER, MEMBER, LEADER, STAFF, STAFF_MEMBER)

@@ -60,6 +60,11 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
         "/cop year [next]",
         "Start from the sample August-May year of calls and milestones.",
     ),
+    Subcommand(
+        "evidence",
+        "/cop evidence [note | list | remove N]",
+        "The community's evidence log; the message shortcut Save as evidence adds a message.",
+    ),
     Subcommand("share", "/cop share", "Share a learning opportunity with the community."),
     Subcommand("resources", "/cop resources", "Guidelines, readings, recordings and slides."),
 )

@@ -7,6 +7,7 @@ from bot.listeners import (
     calls,
     commands,
     events,
+    evidence,
     onsite,
     plan,
     profile,
@@ -25,3 +26,4 @@ def register_all(app: App) -> None:
     profile.register(app)
     onsite.register(app)
     agenda.register(app)
+    evidence.register(app)

@@ -26,6 +26,8 @@ class Action(enum.StrEnum):
     EDIT_PROFILE = "edit the community's profile"
     MANAGE_ONSITE = "assign onsite meeting blocks"
     EDIT_AGENDA = "write the onsite agenda"
+    ADD_EVIDENCE = "add to the evidence log"
+    MANAGE_EVIDENCE = "remove items from the evidence log"
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,10 @@ def _in_it(_a: Actor, r: Role | None) -> bool:
     return r is not None
 
 
+def _in_it_or_staff(a: Actor, r: Role | None) -> bool:
+    return a.is_staff or r is not None
+
+
 RULES: dict[Action, tuple[Rule, str]] = {
     Action.CREATE_COMMUNITY: (_anyone, "anyone"),
     Action.CREATE_FOR_OTHERS: (_staff, "staff"),
@@ -70,6 +76,8 @@ RULES: dict[Action, tuple[Rule, str]] = {
     Action.EDIT_PROFILE: (_leader_or_staff, "the community's leaders and staff"),
     Action.MANAGE_ONSITE: (_staff, "staff"),
     Action.EDIT_AGENDA: (_leader_or_staff, "the community's leaders and staff"),
+    Action.ADD_EVIDENCE: (_in_it_or_staff, "the community's members, leaders and staff"),
+    Action.MANAGE_EVIDENCE: (_leader_or_staff, "the community's leaders and staff"),
 }
 
 

@@ -1,5 +1,5 @@
 """The Annual Meeting: rooms, communities' onsite blocks (a room's half-hours held by
-one block each), and onsite agendas.
+one block each), onsite agendas, and the evidence log.
 
 Revision ID: 0012
 Revises: 0005
@@ -107,9 +107,32 @@ def upgrade() -> None:
         sa.UniqueConstraint("community_id", "year", name="uq_onsite_agenda"),
         sa.CheckConstraint("state IN ('draft', 'submitted')", name="ck_onsite_agenda_state"),
     )
+    op.create_table(
+        "evidence",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column(
+            "community_id",
+            sa.Integer(),
+            sa.ForeignKey("community.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("author", sa.String(32), nullable=True),
+        sa.Column("message_channel", sa.String(32), nullable=True),
+        sa.Column("message_ts", sa.String(32), nullable=True),
+        sa.Column("permalink", sa.Text(), nullable=True),
+        sa.Column("added_by", sa.String(32), nullable=False),
+        sa.Column("added_at", UTCDateTime(), nullable=False),
+        sa.UniqueConstraint(
+            "community_id", "message_channel", "message_ts", name="uq_evidence_msg"
+        ),
+    )
+    op.create_index("ix_evidence_community", "evidence", ["community_id", "added_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_evidence_community", table_name="evidence")
+    op.drop_table("evidence")
     op.drop_table("onsite_agenda")
     op.drop_index("ix_onsite_room_slot_block_id", table_name="onsite_room_slot")
     op.drop_table("onsite_room_slot")
