@@ -488,3 +488,29 @@ class Evidence(SQLModel, table=True):
     permalink: str | None = Field(default=None, sa_column=Column(Text))
     added_by: str = Field(sa_column=Column(String(32), nullable=False))
     added_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class ProgressReport(SQLModel, table=True):
+    """A community's annual progress report for a program year (`year`: the year it
+    ends in): the leaders' words, and what copbot knew (`facts`, JSON) when last saved."""
+
+    __tablename__ = "progress_report"
+    __table_args__ = (
+        UniqueConstraint("community_id", "year", name="uq_progress_report"),
+        CheckConstraint("state IN ('draft', 'submitted')", name="ck_progress_report_state"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: int = Field(
+        sa_column=Column(ForeignKey("community.id", ondelete="CASCADE"), nullable=False)
+    )
+    year: int = Field(sa_column=Column(Integer, nullable=False))
+    results: str = Field(default="", sa_column=Column(Text, nullable=False))
+    celebrations: str = Field(default="", sa_column=Column(Text, nullable=False))
+    practice: str = Field(default="", sa_column=Column(Text, nullable=False))
+    facts: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+    state: str = Field(default="draft", sa_column=Column(String(16), nullable=False))
+    submitted_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    submitted_by: str | None = Field(default=None, sa_column=Column(String(32)))
+    updated_by: str = Field(sa_column=Column(String(32), nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts())

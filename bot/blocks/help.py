@@ -49,7 +49,11 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
         "/cop onsite [meeting | assign | move | free #channel]",
         "The community's two-hour block at the Annual Meeting; staff assign rooms.",
     ),
-    Subcommand("report", "/cop report", "Write or collect the annual progress report."),
+    Subcommand(
+        "report",
+        "/cop report [export | status]",
+        "Write and submit the annual progress report; export it as a file.",
+    ),
     Subcommand(
         "agenda",
         "/cop agenda [show | status]",

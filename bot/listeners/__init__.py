@@ -12,6 +12,7 @@ from bot.listeners import (
     plan,
     profile,
     reminders,
+    report,
     views,
 )
 
@@ -27,3 +28,4 @@ def register_all(app: App) -> None:
     onsite.register(app)
     agenda.register(app)
     evidence.register(app)
+    report.register(app)

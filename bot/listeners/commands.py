@@ -19,7 +19,16 @@ from slack_sdk import WebClient
 from bot.blocks import community as community_blocks
 from bot.blocks.help import NAMES, help_message
 from bot.deps import Deps
-from bot.listeners import agenda, calls, evidence, onsite, plan, profile, reminders
+from bot.listeners import (
+    agenda,
+    calls,
+    evidence,
+    onsite,
+    plan,
+    profile,
+    reminders,
+    report,
+)
 from bot.listeners.common import (
     CommandRequest,
     parse_channel,
@@ -190,6 +199,7 @@ HANDLERS: dict[str, Handler] = {
     "onsite": onsite.cmd_onsite,
     "agenda": agenda.cmd_agenda,
     "evidence": evidence.cmd_evidence,
+    "report": report.cmd_report,
 }
 
 

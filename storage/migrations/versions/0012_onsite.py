@@ -1,5 +1,5 @@
 """The Annual Meeting: rooms, communities' onsite blocks (a room's half-hours held by
-one block each), onsite agendas, and the evidence log.
+one block each), onsite agendas, the evidence log and progress reports.
 
 Revision ID: 0012
 Revises: 0005
@@ -128,9 +128,32 @@ def upgrade() -> None:
         ),
     )
     op.create_index("ix_evidence_community", "evidence", ["community_id", "added_at"])
+    op.create_table(
+        "progress_report",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column(
+            "community_id",
+            sa.Integer(),
+            sa.ForeignKey("community.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column("year", sa.Integer(), nullable=False),
+        sa.Column("results", sa.Text(), nullable=False),
+        sa.Column("celebrations", sa.Text(), nullable=False),
+        sa.Column("practice", sa.Text(), nullable=False),
+        sa.Column("facts", sa.Text(), nullable=False),
+        sa.Column("state", sa.String(16), nullable=False),
+        sa.Column("submitted_at", UTCDateTime(), nullable=True),
+        sa.Column("submitted_by", sa.String(32), nullable=True),
+        sa.Column("updated_by", sa.String(32), nullable=False),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
+        sa.UniqueConstraint("community_id", "year", name="uq_progress_report"),
+        sa.CheckConstraint("state IN ('draft', 'submitted')", name="ck_progress_report_state"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("progress_report")
     op.drop_index("ix_evidence_community", table_name="evidence")
     op.drop_table("evidence")
     op.drop_table("onsite_agenda")
