@@ -168,13 +168,19 @@ def cmd_plan(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
-    """`copbot export agendas --year Y [--format csv|json]` on stdout."""
-    from bot.services import deliverables_export
+    """`copbot export agendas|reports --year Y [--format csv|json|md]` on stdout."""
+    from bot.services import deliverables_export as ex
 
+    if args.what == "agendas" and args.format == "md":
+        print("copbot: agendas export as csv or json", file=sys.stderr)
+        return 1
     prepare_database(settings)
     with db.session_scope(db.get_engine(settings.database_url)) as session:
-        records = deliverables_export.agendas(session, args.year)
-    sys.stdout.write(deliverables_export.render(records, args.format))
+        if args.what == "agendas":
+            out = ex.render(ex.agendas(session, args.year), args.format)
+        else:
+            out = ex.render_reports(ex.reports(session, args.year), args.format, args.year)
+    sys.stdout.write(out)
     return 0
 
 
@@ -211,9 +217,14 @@ def build_parser() -> argparse.ArgumentParser:
     planp.set_defaults(func=cmd_plan)
 
     exportp = sub.add_parser("export", help="the year's deliverables for staff, on stdout")
-    exportp.add_argument("what", choices=("agendas",))
-    exportp.add_argument("--year", type=int, required=True, help="the Annual Meeting's year")
-    exportp.add_argument("--format", choices=("csv", "json"), default="csv")
+    exportp.add_argument("what", choices=("agendas", "reports"))
+    exportp.add_argument(
+        "--year",
+        type=int,
+        required=True,
+        help="the Annual Meeting's year, or the year a report's program year ends in",
+    )
+    exportp.add_argument("--format", choices=("csv", "json", "md"), default="csv")
     exportp.set_defaults(func=cmd_export)
 
     dbp = sub.add_parser("db", help="database schema")
