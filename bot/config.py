@@ -48,6 +48,7 @@ ENV_VARS = (
     "COPBOT_AGENDA_DUE",
     "COPBOT_REPORT_DUE",
     "COPBOT_SCHEDULER_INTERVAL",
+    "COPBOT_RESOURCES",
 )
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
@@ -81,6 +82,8 @@ class Settings:
     agenda_due: tuple[int, int] = (5, 1)  # the onsite agenda is due early May
     report_due: tuple[int, int] = (6, 30)  # the annual progress report
     scheduler_interval: float = 60.0  # seconds between scheduler passes
+    resources_path: str | None = None  # the resources YAML; None: the shipped example
+    resources: tuple = ()  # its sections, read and checked at start-up
 
     # ---- construction -------------------------------------------------------------
     @classmethod
@@ -130,6 +133,8 @@ class Settings:
                 1.0,
                 _seconds("COPBOT_SCHEDULER_INTERVAL", get("COPBOT_SCHEDULER_INTERVAL") or "60"),
             ),
+            resources_path=get("COPBOT_RESOURCES"),
+            resources=_resources(get("COPBOT_RESOURCES")),
         )
         settings._check_token_shapes()
         return settings
@@ -286,6 +291,15 @@ def _month_day(value: str, name: str = "COPBOT_PROGRAM_YEAR_START") -> tuple[int
         except ValueError:
             pass
     raise ConfigError(f"{name} must be a month and day like 08-01, got {value!r}")
+
+
+def _resources(path: str | None) -> tuple:
+    from bot.services.resources import ResourcesError, load
+
+    try:
+        return load(path)
+    except ResourcesError as e:
+        raise ConfigError(f"COPBOT_RESOURCES: {e}") from None
 
 
 def _log_level(value: str) -> str:

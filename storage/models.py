@@ -514,3 +514,18 @@ class ProgressReport(SQLModel, table=True):
     submitted_by: str | None = Field(default=None, sa_column=Column(String(32)))
     updated_by: str = Field(sa_column=Column(String(32), nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class ResourceAck(SQLModel, table=True):
+    """A community's leaders acknowledged the guidelines for a program year (once)."""
+
+    __tablename__ = "resource_ack"
+    __table_args__ = (UniqueConstraint("community_id", "year", name="uq_resource_ack"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: int = Field(
+        sa_column=Column(ForeignKey("community.id", ondelete="CASCADE"), nullable=False)
+    )
+    year: int = Field(sa_column=Column(Integer, nullable=False))
+    acknowledged_by: str = Field(sa_column=Column(String(32), nullable=False))
+    acknowledged_at: datetime = Field(default_factory=utcnow, sa_column=_ts())

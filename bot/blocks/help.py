@@ -70,7 +70,11 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
         "The community's evidence log; the message shortcut Save as evidence adds a message.",
     ),
     Subcommand("share", "/cop share", "Share a learning opportunity with the community."),
-    Subcommand("resources", "/cop resources", "Guidelines, readings, recordings and slides."),
+    Subcommand(
+        "resources",
+        "/cop resources [status]",
+        "Guides and guidelines, the community's recordings and slides.",
+    ),
 )
 
 NAMES = frozenset(s.name for s in SUBCOMMANDS)

@@ -13,6 +13,7 @@ from bot.listeners import (
     profile,
     reminders,
     report,
+    resources,
     views,
 )
 
@@ -29,3 +30,4 @@ def register_all(app: App) -> None:
     agenda.register(app)
     evidence.register(app)
     report.register(app)
+    resources.register(app)

@@ -28,6 +28,7 @@ from bot.listeners import (
     profile,
     reminders,
     report,
+    resources,
 )
 from bot.listeners.common import (
     CommandRequest,
@@ -200,6 +201,7 @@ HANDLERS: dict[str, Handler] = {
     "agenda": agenda.cmd_agenda,
     "evidence": evidence.cmd_evidence,
     "report": report.cmd_report,
+    "resources": resources.cmd_resources,
 }
 
 

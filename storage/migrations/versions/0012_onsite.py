@@ -1,5 +1,6 @@
 """The Annual Meeting: rooms, communities' onsite blocks (a room's half-hours held by
-one block each), onsite agendas, the evidence log and progress reports.
+one block each), onsite agendas, the evidence log, progress reports and
+guideline acknowledgements.
 
 Revision ID: 0012
 Revises: 0005
@@ -150,9 +151,24 @@ def upgrade() -> None:
         sa.UniqueConstraint("community_id", "year", name="uq_progress_report"),
         sa.CheckConstraint("state IN ('draft', 'submitted')", name="ck_progress_report_state"),
     )
+    op.create_table(
+        "resource_ack",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column(
+            "community_id",
+            sa.Integer(),
+            sa.ForeignKey("community.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column("year", sa.Integer(), nullable=False),
+        sa.Column("acknowledged_by", sa.String(32), nullable=False),
+        sa.Column("acknowledged_at", UTCDateTime(), nullable=False),
+        sa.UniqueConstraint("community_id", "year", name="uq_resource_ack"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("resource_ack")
     op.drop_table("progress_report")
     op.drop_index("ix_evidence_community", table_name="evidence")
     op.drop_table("evidence")
