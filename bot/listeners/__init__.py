@@ -8,6 +8,7 @@ from bot.listeners import (
     commands,
     events,
     evidence,
+    home_year,
     onsite,
     plan,
     profile,
@@ -31,3 +32,4 @@ def register_all(app: App) -> None:
     evidence.register(app)
     report.register(app)
     resources.register(app)
+    home_year.register(app)

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.blocks.community import home_view
 from bot.deps import Deps
+from bot.flows import home
 from bot.services import calls, reminders
 from bot.services import communities as svc
 from bot.services.permissions import Action, can
@@ -59,7 +60,9 @@ def handle_app_home_opened(
     deps.later(publish_home, client, deps, event["user"])
 
 
-def publish_home(client: WebClient, deps: Deps, user_id: str) -> None:
+def publish_home(
+    client: WebClient, deps: Deps, user_id: str, page: int = 0, show: str = "all"
+) -> None:
     actor = deps.actor(user_id)
     settings = deps.settings
     first, end = calls.program_year(
@@ -91,6 +94,8 @@ def publish_home(client: WebClient, deps: Deps, user_id: str) -> None:
         year=calls.year_label(first),
         reminder_problems=problems,
     )
+    with session_scope(deps.engine) as session:
+        view = home.with_year(deps, session, user_id, view, page, show)
     client.views_publish(user_id=user_id, view=view)
 
 

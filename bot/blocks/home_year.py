@@ -1,0 +1,137 @@
+"""App Home for the year's deliverables: staff's table of every community (a page at a
+time, with a filter, inside Slack's 100 blocks), and a leader's to-do list with deadlines
+shown in the reader's own zone."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from bot.blocks import MAX_HOME_BLOCKS, Block, context, divider, escape, header, plain, section
+from bot.services.overview import FILTERS, Row, Todo
+
+PAGE_ACTION = "home_page"
+FILTER_ACTION = "home_filter"
+PAGE_SIZE = 25
+
+
+def _row(r: Row) -> str:
+    leaders = f"{r.leaders} of 2 leaders" + (" :warning: *no leader*" if r.leaders == 0 else "")
+    calls = f"{r.calls} of 3–6 community calls" + (" :warning:" if r.calls < 3 else "")
+    failed = f" · :x: {r.failed} failed reminder{'s' if r.failed != 1 else ''}" if r.failed else ""
+    return (
+        f"*{escape(r.community.name)}* <#{r.community.slack_channel_id}> · {leaders} · {calls}"
+        f"\nplan {r.plan_done}/7 · onsite {escape(r.block) if r.block else '_none_'} · "
+        f"agenda {r.agenda} · report {r.report} · guidelines "
+        f"{'yes' if r.guidelines else 'no'}{failed}"
+    )
+
+
+def staff_table(rows: Sequence[Row], *, page: int, show: str, room: int) -> list[Block]:
+    """The table's blocks, at most `room` of them: a page of the filtered rows."""
+    show = show if show in FILTERS else "all"
+    chosen = [r for r in rows if r.matches(show)]
+    fixed = 4  # header, filter, page note, navigation
+    size = max(1, min(PAGE_SIZE, room - fixed))
+    pages = max(1, -(-len(chosen) // size))
+    page = min(max(page, 0), pages - 1)
+    shown = chosen[page * size : (page + 1) * size]
+    options = [{"text": plain(label), "value": key} for key, label in FILTERS.items()]
+    blocks: list[Block] = [
+        header(f"All communities ({len(rows)})"),
+        {
+            "type": "actions",
+            "block_id": "home_filter",
+            "elements": [
+                {
+                    "type": "static_select",
+                    "action_id": FILTER_ACTION,
+                    "placeholder": plain("Show"),
+                    "options": options,
+                    "initial_option": next(o for o in options if o["value"] == show),
+                }
+            ],
+        },
+    ]
+    blocks += [section(_row(r)) for r in shown]
+    if not shown:
+        blocks.append(section("_No community matches._"))
+    first = page * size + 1 if shown else 0
+    blocks.append(
+        context(
+            f"{FILTERS[show]}: {first}–{page * size + len(shown)} of {len(chosen)} "
+            f"(page {page + 1} of {pages})."
+        )
+    )
+    nav = []
+    for label, target in (("← Previous", page - 1), ("Next →", page + 1)):
+        if 0 <= target < pages:
+            nav.append(
+                {
+                    "type": "button",
+                    "action_id": f"{PAGE_ACTION}_{'prev' if target < page else 'next'}",
+                    "text": plain(label),
+                    "value": json.dumps({"page": target, "show": show}),
+                }
+            )
+    if nav:
+        blocks.append({"type": "actions", "block_id": "home_nav", "elements": nav})
+    return blocks[:room]
+
+
+def todo_blocks(todo: Sequence[Todo]) -> list[Block]:
+    if not todo:
+        return []
+    lines = []
+    for t in todo[:40]:
+        due = (
+            f" (due <!date^{int(t.due.timestamp())}^{{date_long_pretty}}|{t.due:%Y-%m-%d}>)"
+            if t.due
+            else ""
+        )
+        lines.append(f"• *{escape(t.community.name)}*: {t.what}{due}")
+    out: list[Block] = [header("Your to-do list")]
+    chunk = ""
+    for line in lines:
+        if len(chunk) + len(line) + 1 > 2900:
+            out.append(section(chunk))
+            chunk = ""
+        chunk += ("\n" if chunk else "") + line
+    if chunk:
+        out.append(section(chunk))
+    return out
+
+
+def extend_home(
+    view: dict[str, Any],
+    *,
+    rows: Sequence[Row] | None,
+    todo: Sequence[Todo],
+    page: int = 0,
+    show: str = "all",
+) -> dict[str, Any]:
+    """The home view with the leader's to-do list first and, for
+    staff, the table in place of the plain list of all communities; within 100 blocks."""
+    blocks = list(view.get("blocks", []))
+    tail = blocks[-1:]  # the help line
+    body = blocks[:-1]
+    if rows is not None:
+        cut = next(
+            (
+                i
+                for i, b in enumerate(body)
+                if b.get("type") == "header"
+                and b.get("text", {}).get("text", "").startswith("All communities")
+            ),
+            None,
+        )
+        if cut is not None:
+            rest = [b for b in body[cut + 1 :] if "Reminders that could not be sent" in str(b)]
+            body = body[: max(0, cut - 1)] + rest
+    mine = todo_blocks(todo)
+    body = mine + body
+    if rows is not None:
+        room = MAX_HOME_BLOCKS - len(body) - len(tail) - 1
+        body += [divider(), *staff_table(rows, page=page, show=show, room=room)]
+    return {**view, "blocks": (body + tail)[:MAX_HOME_BLOCKS]}

@@ -1,0 +1,1 @@
+"""Work that follows an ack or builds a surface from several services."""

@@ -1,0 +1,35 @@
+"""App Home's year view: reads the overview for the viewer (staff: every community;
+leaders: their to-do list) and adds it to the home view."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session
+
+from bot.blocks.home_year import extend_home
+from bot.deps import Deps
+from bot.services import overview
+from bot.services.permissions import Action, can
+from storage.models import utcnow
+
+
+def with_year(
+    deps: Deps, session: Session, user_id: str, view: dict[str, Any], page: int, show: str
+) -> dict[str, Any]:
+    settings = deps.settings
+    today = utcnow().astimezone(settings.zone).date()
+    staff = can(deps.actor(user_id), Action.VIEW_ALL_COMMUNITIES)
+    rows = (
+        overview.staff_rows(session, today, settings.program_year_start, user_id) if staff else None
+    )
+    todo = overview.leader_todo(
+        session,
+        user_id,
+        today,
+        settings.zone,
+        settings.program_year_start,
+        settings.agenda_due,
+        settings.report_due,
+    )
+    return extend_home(view, rows=rows, todo=todo, page=page, show=show)
