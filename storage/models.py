@@ -529,3 +529,34 @@ class ResourceAck(SQLModel, table=True):
     year: int = Field(sa_column=Column(Integer, nullable=False))
     acknowledged_by: str = Field(sa_column=Column(String(32), nullable=False))
     acknowledged_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class Share(SQLModel, table=True):
+    """A learning opportunity a member shared with the community (`/cop share`)."""
+
+    __tablename__ = "share"
+    __table_args__ = (Index("ix_share_community", "community_id", "shared_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: int = Field(
+        sa_column=Column(ForeignKey("community.id", ondelete="CASCADE"), nullable=False)
+    )
+    url: str = Field(sa_column=Column(Text, nullable=False))
+    note: str = Field(default="", sa_column=Column(Text, nullable=False))
+    event_date: date_ | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    region: str | None = Field(default=None, sa_column=Column(String(80)))
+    shared_by: str = Field(sa_column=Column(String(32), nullable=False))
+    shared_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class ShareDigest(SQLModel, table=True):
+    """A community's monthly digest of shares: on or off, and the last month sent."""
+
+    __tablename__ = "share_digest"
+
+    community_id: int = Field(
+        sa_column=Column(ForeignKey("community.id", ondelete="CASCADE"), primary_key=True)
+    )
+    enabled: bool = Field(default=True, sa_column=Column(Boolean, nullable=False))
+    last_month: str | None = Field(default=None, sa_column=Column(String(7)))  # YYYY-MM
+    updated_by: str = Field(sa_column=Column(String(32), nullable=False))

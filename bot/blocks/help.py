@@ -69,7 +69,11 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
         "/cop evidence [note | list | remove N]",
         "The community's evidence log; the message shortcut Save as evidence adds a message.",
     ),
-    Subcommand("share", "/cop share", "Share a learning opportunity with the community."),
+    Subcommand(
+        "share",
+        "/cop share URL [note] [date:YYYY-MM-DD] [region:Name] | digest on|off",
+        "Share a learning opportunity with the community.",
+    ),
     Subcommand(
         "resources",
         "/cop resources [status]",

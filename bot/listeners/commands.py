@@ -29,6 +29,7 @@ from bot.listeners import (
     reminders,
     report,
     resources,
+    shares,
 )
 from bot.listeners.common import (
     CommandRequest,
@@ -202,6 +203,7 @@ HANDLERS: dict[str, Handler] = {
     "evidence": evidence.cmd_evidence,
     "report": report.cmd_report,
     "resources": resources.cmd_resources,
+    "share": shares.cmd_share,
 }
 
 

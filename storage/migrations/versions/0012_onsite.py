@@ -1,6 +1,6 @@
 """The Annual Meeting: rooms, communities' onsite blocks (a room's half-hours held by
-one block each), onsite agendas, the evidence log, progress reports and
-guideline acknowledgements.
+one block each), onsite agendas, the evidence log, progress reports,
+guideline acknowledgements, shares and the monthly digest.
 
 Revision ID: 0012
 Revises: 0005
@@ -165,9 +165,41 @@ def upgrade() -> None:
         sa.Column("acknowledged_at", UTCDateTime(), nullable=False),
         sa.UniqueConstraint("community_id", "year", name="uq_resource_ack"),
     )
+    op.create_table(
+        "share",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column(
+            "community_id",
+            sa.Integer(),
+            sa.ForeignKey("community.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column("url", sa.Text(), nullable=False),
+        sa.Column("note", sa.Text(), nullable=False),
+        sa.Column("event_date", sa.Date(), nullable=True),
+        sa.Column("region", sa.String(80), nullable=True),
+        sa.Column("shared_by", sa.String(32), nullable=False),
+        sa.Column("shared_at", UTCDateTime(), nullable=False),
+    )
+    op.create_index("ix_share_community", "share", ["community_id", "shared_at"])
+    op.create_table(
+        "share_digest",
+        sa.Column(
+            "community_id",
+            sa.Integer(),
+            sa.ForeignKey("community.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        sa.Column("enabled", sa.Boolean(), nullable=False),
+        sa.Column("last_month", sa.String(7), nullable=True),
+        sa.Column("updated_by", sa.String(32), nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("share_digest")
+    op.drop_index("ix_share_community", table_name="share")
+    op.drop_table("share")
     op.drop_table("resource_ack")
     op.drop_table("progress_report")
     op.drop_index("ix_evidence_community", table_name="evidence")
