@@ -85,6 +85,7 @@ def stored(engine):
 def test_modal_shows_what_copbot_knows(community, as_user, slack):
     leader = as_user("U1", CHANNEL)
     assert "Added your note" in leader.reply("evidence We held a journal club")["text"]
+    assert "Shared in" in leader.reply("share https://learn.example/a A course")["text"]
     leader.command("report")
     view = slack.wait_for("views.open")[0].json_arg("view")
     assert check_view(view) == []
@@ -92,6 +93,7 @@ def test_modal_shows_what_copbot_knows(community, as_user, slack):
     assert "Community calls: 1 held, 1 scheduled (2 of 3\\u20136) :warning:" in text
     assert "Recordings archived: 1" in text
     assert "Evidence log: 1 item" in text
+    assert "Learning opportunities shared: 1" in text
     assert "Onsite meeting: no block assigned; agenda not started" in text
     assert "Purpose: Care" in text
     body = as_user("U5", CHANNEL).reply("report")

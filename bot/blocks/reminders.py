@@ -121,7 +121,11 @@ def deadline_nudge(
         days = max(1, round((deadline - now).total_seconds() / 86400))
         body = f":memo: {what.capitalize()} of *{name}* is due {_date(deadline)} (in {days} days)."
         text = f"{what.capitalize()} of {community.name} is due in {days} days."
-    body += "\nPress *Done* once it is in; *Snooze a week* to be reminded later."
+    command = "/cop agenda" if reminder.kind == "agenda_due" else "/cop report"
+    body += (
+        f"\n`{command}` in <#{community.slack_channel_id}> writes and submits it; these "
+        "reminders stop once it is submitted. *Snooze a week* to be reminded later."
+    )
     return message(text, [section(body), _nudge_buttons(reminder)])
 
 

@@ -38,6 +38,7 @@ def facts_text(known: Facts) -> str:
             f"• Recordings archived: {known.recordings}",
             f"• Onsite meeting: {escape(known.onsite)}; agenda {known.agenda}",
             f"• Evidence log: {plural(known.evidence_items, 'item')}",
+            f"• Learning opportunities shared: {known.shares}",
         ]
     )
 

@@ -14,7 +14,7 @@ from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from bot.services import CopError, agenda, evidence, onsite, plans
+from bot.services import CopError, agenda, evidence, onsite, plans, shares
 from bot.services.calls import program_year, year_label
 from storage.models import (
     Call,
@@ -44,6 +44,7 @@ class Facts:
     onsite: str
     agenda: str
     evidence_items: int
+    shares: int = 0
 
     @property
     def calls_total(self) -> int:
@@ -100,6 +101,7 @@ def facts(session: Session, community: Community, first: date, end: date, now: d
         onsite=where,
         agenda=current.state if current else "not started",
         evidence_items=evidence.count(session, community.id),
+        shares=shares.count_between(session, community.id, lo, hi),
     )
 
 
@@ -218,6 +220,7 @@ def to_markdown(community: Community, report: ProgressReport | None, known: Fact
         f"- Recordings archived: {known.recordings}",
         f"- Onsite meeting: {known.onsite}; agenda {known.agenda}",
         f"- Evidence log: {known.evidence_items} item(s)",
+        f"- Learning opportunities shared: {known.shares}",
         "",
     ]
     titles = {

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, update
+from sqlalchemy import func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -145,5 +145,14 @@ def in_month(session: Session, community_id: int, start: datetime, end: datetime
     )
 
 
-def count(session: Session, community_id: int) -> int:
-    return len(session.exec(select(Share.id).where(Share.community_id == community_id)).all())
+def count_between(session: Session, community_id: int, start: datetime, end: datetime) -> int:
+    """Shares of the community in [start, end)."""
+    return session.exec(
+        select(func.count())
+        .select_from(Share)
+        .where(
+            Share.community_id == community_id,
+            Share.shared_at >= start,
+            Share.shared_at < end,
+        )
+    ).one()
