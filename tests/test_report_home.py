@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import timedelta
 
 from sqlalchemy import delete
 from sqlmodel import select
@@ -14,7 +15,7 @@ from bot.blocks.home_year import FILTER_ACTION, PAGE_ACTION
 from integrations.block_kit import check_view
 from sandbox.slack_standin import TEAM_ID
 from storage.db import session_scope
-from storage.models import Community, Membership
+from storage.models import Call, Community, Membership, utcnow
 from tests.conftest import STAFF, new_community
 
 
@@ -112,6 +113,39 @@ def test_leader_sees_a_to_do_list_with_deadlines_members_do_not(as_user, engine,
     assert "Submit the progress report (not started): `/cop report` (due <!date^" in text
     assert "Acknowledge the guidelines" in text
     assert "All communities" not in text
+    with session_scope(engine) as s:
+        s.add(
+            Call(
+                community_id=c.id, start_at=utcnow() + timedelta(days=3), timezone="UTC",
+                topic="Journal <club>", host_user_id="U1", created_by="U1",
+                join_url="https://zoom.example/j/1",
+            )
+        )  # fmt: skip
     as_user("U5").event(opened("U5"))
     _view, text = published(slack, "U5", 1)
     assert "Your to-do list" not in text
+    assert "Your next calls" in text and "Journal &lt;club&gt;" in text
+    assert "<https://zoom.example/j/1|join>" in text
+
+
+def test_staff_home_shows_the_rooms_and_blocks(as_user, engine, slack):
+    from datetime import date, time
+
+    from bot.services import onsite
+
+    day = date(date.today().year + 1, 3, 1)
+    friday = day + timedelta(days=(4 - day.weekday()) % 7)
+    with session_scope(engine) as s:
+        c = new_community(s, name="Survivorship", channel="CHOME001", leader="U1", team=TEAM_ID)
+        meeting = onsite.save_meeting(
+            s, name="Annual Meeting", timezone="America/Chicago", start=friday, end=friday,
+            rooms=[("Room A", 40), ("Room B", 10)], user_id=STAFF,
+        )  # fmt: skip
+        room = onsite.rooms_of(s, meeting.id)[0]
+        onsite.assign(s, meeting, c, room.id, friday, time(10), time(12), STAFF)
+    as_user(STAFF).event(opened(STAFF))
+    _view, text = published(slack, STAFF, 1)
+    assert "*Annual Meeting* (America/Chicago)" in text
+    assert "*Room A* (40 seats): " in text and "10:00-12:00" in text
+    assert "*Room B* (10 seats): _free_" in text
+    assert "onsite Fri 10:00-12:00 Room A" in text

@@ -8,7 +8,17 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from bot.blocks import MAX_HOME_BLOCKS, Block, context, divider, escape, header, plain, section
+from bot.blocks import (
+    MAX_HOME_BLOCKS,
+    Block,
+    context,
+    divider,
+    escape,
+    header,
+    link,
+    plain,
+    section,
+)
 from bot.services.overview import FILTERS, Row, Todo
 
 PAGE_ACTION = "home_page"
@@ -103,6 +113,25 @@ def todo_blocks(todo: Sequence[Todo]) -> list[Block]:
     return out
 
 
+def next_calls_blocks(calls: Sequence[tuple[Any, Any]]) -> list[Block]:
+    if not calls:
+        return []
+    lines = [
+        f"• <!date^{int(call.start_at.timestamp())}^{{date_short_pretty}} {{time}}|"
+        f"{call.start_at:%Y-%m-%d %H:%M} UTC> *{escape(community.name)}*: {escape(call.topic)}"
+        + (f" · {link(call.join_url, 'join')}" if call.join_url else "")
+        for community, call in calls
+    ]
+    return [header("Your next calls"), section("\n".join(lines)[:2900])]
+
+
+def onsite_blocks(lines: Sequence[str] | None) -> list[Block]:
+    if not lines:
+        return []
+    text = "\n".join(lines)
+    return [section(text if len(text) <= 2900 else text[:2899] + "…")]
+
+
 def extend_home(
     view: dict[str, Any],
     *,
@@ -110,9 +139,12 @@ def extend_home(
     todo: Sequence[Todo],
     page: int = 0,
     show: str = "all",
+    calls: Sequence[tuple[Any, Any]] = (),
+    onsite: Sequence[str] | None = None,
 ) -> dict[str, Any]:
-    """The home view with the leader's to-do list first and, for
-    staff, the table in place of the plain list of all communities; within 100 blocks."""
+    """The home view with the leader's to-do list and the person's next calls first;
+    for staff, the Annual Meeting's rooms and the table in place of the plain list of all
+    communities; within 100 blocks."""
     blocks = list(view.get("blocks", []))
     tail = blocks[-1:]  # the help line
     body = blocks[:-1]
@@ -129,9 +161,9 @@ def extend_home(
         if cut is not None:
             rest = [b for b in body[cut + 1 :] if "Reminders that could not be sent" in str(b)]
             body = body[: max(0, cut - 1)] + rest
-    mine = todo_blocks(todo)
-    body = mine + body
+    body = todo_blocks(todo) + next_calls_blocks(calls) + body
     if rows is not None:
+        body += onsite_blocks(onsite)
         room = MAX_HOME_BLOCKS - len(body) - len(tail) - 1
         body += [divider(), *staff_table(rows, page=page, show=show, room=room)]
     return {**view, "blocks": (body + tail)[:MAX_HOME_BLOCKS]}

@@ -32,4 +32,12 @@ def with_year(
         settings.agenda_due,
         settings.report_due,
     )
-    return extend_home(view, rows=rows, todo=todo, page=page, show=show)
+    return extend_home(
+        view,
+        rows=rows,
+        todo=todo,
+        page=page,
+        show=show,
+        calls=overview.next_calls(session, user_id, utcnow()),
+        onsite=overview.onsite_grid(session, today) if staff else None,
+    )

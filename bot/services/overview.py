@@ -163,3 +163,26 @@ def leader_todo(
         if not r.guidelines:
             todo.append(Todo(c, "Acknowledge the guidelines: `/cop resources`"))
     return todo
+
+
+def next_calls(session: Session, user_id: str, now: datetime, limit: int = 5):
+    """(community, call) of the person's next calls across their communities, soonest first."""
+    found = []
+    for s in svc.for_person(session, user_id):
+        found += [
+            (s.community, c) for c in call_rules.upcoming(session, s.community.id, now, limit)
+        ]
+    found.sort(key=lambda pair: pair[1].start_at)
+    return found[:limit]
+
+
+def onsite_grid(session: Session, today: date) -> list[str] | None:
+    """Staff's lines of the Annual Meeting's rooms and blocks, or None without a meeting."""
+    from bot.blocks.onsite import grid_lines
+
+    meeting = onsite.current_meeting(session, today)
+    if meeting is None:
+        return None
+    rooms = onsite.rooms_of(session, meeting.id)
+    lines = grid_lines(meeting, rooms, onsite.grid(session, meeting))
+    return [f"*{meeting.name}* ({meeting.timezone})", *lines]
