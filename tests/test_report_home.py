@@ -149,3 +149,47 @@ def test_staff_home_shows_the_rooms_and_blocks(as_user, engine, slack):
     assert "*Room A* (40 seats): " in text and "10:00-12:00" in text
     assert "*Room B* (10 seats): _free_" in text
     assert "onsite Fri 10:00-12:00 Room A" in text
+
+
+def test_staff_move_or_free_a_block_from_home(as_user, engine, slack):
+    from datetime import date, time
+
+    from bot.blocks.home_year import BLOCK_MENU_ACTION
+    from bot.blocks.onsite import ASSIGN_CALLBACK
+    from bot.services import onsite
+    from storage.models import OnsiteBlock
+
+    day = date(date.today().year + 1, 3, 1)
+    friday = day + timedelta(days=(4 - day.weekday()) % 7)
+    with session_scope(engine) as s:
+        c = new_community(s, name="Survivorship", channel="CHOME001", leader="U1", team=TEAM_ID)
+        meeting = onsite.save_meeting(
+            s, name="Annual Meeting", timezone="America/Chicago", start=friday, end=friday,
+            rooms=[("Room A", 40)], user_id=STAFF,
+        )  # fmt: skip
+        room = onsite.rooms_of(s, meeting.id)[0]
+        block_id = onsite.assign(s, meeting, c, room.id, friday, time(10), time(12), STAFF).block.id
+    staff = as_user(STAFF)
+    staff.event(opened(STAFF))
+    view, _ = published(slack, STAFF, 1)
+    menu = next(
+        b["accessory"] for b in view["blocks"]
+        if b.get("accessory", {}).get("action_id") == BLOCK_MENU_ACTION
+    )  # fmt: skip
+    assert [o["value"] for o in menu["options"]] == [f"move:{block_id}", f"free:{block_id}"]
+    # a member's forged click changes nothing
+    as_user("U1").interact(action("U1", BLOCK_MENU_ACTION, selected=f"free:{block_id}"))
+    staff.settle()
+    with session_scope(engine) as s:
+        assert s.get(OnsiteBlock, block_id) is not None
+    staff.interact(action(STAFF, BLOCK_MENU_ACTION, selected=f"move:{block_id}"))
+    [opened_view] = slack.wait_for("views.open")
+    assert opened_view.json_arg("view")["callback_id"] == ASSIGN_CALLBACK
+    staff.interact(action(STAFF, BLOCK_MENU_ACTION, selected=f"free:{block_id}"))
+    staff.settle()
+    with session_scope(engine) as s:
+        assert s.get(OnsiteBlock, block_id) is None
+    [told] = slack.wait_for("chat.postMessage", where=lambda x: x.args["channel"] == "CHOME001")
+    assert "was freed" in told.args["text"]
+    _view, text = published(slack, STAFF, 2)
+    assert "*Room A* (40 seats): _free_" in text

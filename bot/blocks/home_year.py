@@ -19,6 +19,7 @@ from bot.blocks import (
     plain,
     section,
 )
+from bot.blocks.onsite import grid_lines, venue_time
 from bot.services.overview import FILTERS, Row, Todo
 
 PAGE_ACTION = "home_page"
@@ -125,11 +126,37 @@ def next_calls_blocks(calls: Sequence[tuple[Any, Any]]) -> list[Block]:
     return [header("Your next calls"), section("\n".join(lines)[:2900])]
 
 
-def onsite_blocks(lines: Sequence[str] | None) -> list[Block]:
-    if not lines:
+BLOCK_MENU_ACTION = "home_onsite_block"
+MAX_BLOCK_MENUS = 15
+
+
+def onsite_blocks(grid: Any) -> list[Block]:
+    """The meeting's rooms and blocks; with few blocks, a Move/Free menu on each."""
+    if not grid:
         return []
+    meeting, rooms, entries = grid
+    lines = [f"*{escape(meeting.name)}* ({escape(meeting.timezone)})"]
+    lines += grid_lines(meeting, rooms, entries)
     text = "\n".join(lines)
-    return [section(text if len(text) <= 2900 else text[:2899] + "…")]
+    out = [section(text if len(text) <= 2900 else text[:2899] + "…")]
+    if len(entries) <= MAX_BLOCK_MENUS:
+        for e in entries:
+            options = [
+                {"text": plain("Move…"), "value": f"move:{e.block.id}"},
+                {"text": plain("Free the block"), "value": f"free:{e.block.id}"},
+            ]
+            out.append(
+                section(
+                    f"{venue_time(e.block.start_at, e.block.end_at, meeting.timezone)} "
+                    f"*{escape(e.community.name)}* in {escape(e.room.name)}",
+                    accessory={
+                        "type": "overflow",
+                        "action_id": BLOCK_MENU_ACTION,
+                        "options": options,
+                    },
+                )
+            )
+    return out
 
 
 def extend_home(
@@ -140,7 +167,7 @@ def extend_home(
     page: int = 0,
     show: str = "all",
     calls: Sequence[tuple[Any, Any]] = (),
-    onsite: Sequence[str] | None = None,
+    onsite: Any = None,
 ) -> dict[str, Any]:
     """The home view with the leader's to-do list and the person's next calls first;
     for staff, the Annual Meeting's rooms and the table in place of the plain list of all

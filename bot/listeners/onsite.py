@@ -17,6 +17,7 @@ from slack_sdk import WebClient
 from sqlmodel import Session
 
 from bot.blocks import onsite as blocks
+from bot.blocks.home_year import BLOCK_MENU_ACTION
 from bot.deps import Deps
 from bot.listeners.common import CommandRequest, modal_values, parse_channel, post_message
 from bot.services import CopError, onsite, people
@@ -242,6 +243,40 @@ def block_for(session: Session, community: Community, today: date):
     return meeting, block, room
 
 
+def handle_home_block_menu(
+    ack: Ack, body: dict[str, Any], client: WebClient, context: dict[str, Any]
+) -> None:
+    """Staff's Move/Free menu on a block in App Home."""
+    ack()
+    deps: Deps = context["copbot"]
+    user_id = body["user"]["id"]
+    action = (body.get("actions") or [{}])[0]
+    kind, _, raw = ((action.get("selected_option") or {}).get("value") or "").partition(":")
+    if not can(deps.actor(user_id), Action.MANAGE_ONSITE) or not raw.isdigit():
+        return
+    with session_scope(deps.engine) as session:
+        block = session.get(OnsiteBlock, int(raw))
+        if block is None:
+            freed = None
+        else:
+            meeting = session.get(OnsiteMeeting, block.meeting_id)
+            community = session.get(Community, block.community_id)
+            if kind == "move":
+                view = blocks.assign_modal(
+                    meeting, onsite.rooms_of(session, meeting.id), community.slack_channel_id, block
+                )
+                deps.later(client.views_open, trigger_id=body.get("trigger_id"), view=view)
+                return
+            freed = onsite.free(session, meeting, community) if kind == "free" else None
+    if freed is not None:
+        note = blocks.freed_announcement(community, meeting, freed, user_id)
+        deps.later(post_message, client, community.slack_channel_id, note)
+    from bot.listeners.events import publish_home
+
+    deps.later(publish_home, client, deps, user_id)
+
+
 def register(app: App) -> None:
     app.view(blocks.MEETING_CALLBACK)(handle_meeting_submission)
     app.view(blocks.ASSIGN_CALLBACK)(handle_assign_submission)
+    app.action(BLOCK_MENU_ACTION)(handle_home_block_menu)

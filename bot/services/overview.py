@@ -176,13 +176,9 @@ def next_calls(session: Session, user_id: str, now: datetime, limit: int = 5):
     return found[:limit]
 
 
-def onsite_grid(session: Session, today: date) -> list[str] | None:
-    """Staff's lines of the Annual Meeting's rooms and blocks, or None without a meeting."""
-    from bot.blocks.onsite import grid_lines
-
+def onsite_grid(session: Session, today: date):
+    """(meeting, rooms, blocks) of the Annual Meeting for staff's Home, or None."""
     meeting = onsite.current_meeting(session, today)
     if meeting is None:
         return None
-    rooms = onsite.rooms_of(session, meeting.id)
-    lines = grid_lines(meeting, rooms, onsite.grid(session, meeting))
-    return [f"*{meeting.name}* ({meeting.timezone})", *lines]
+    return meeting, onsite.rooms_of(session, meeting.id), onsite.grid(session, meeting)
