@@ -134,6 +134,7 @@ def test_report_export_sends_a_markdown_file(community, as_user, slack):
     cid, year = community
     leader = as_user("U1", CHANNEL)
     assert submit(leader, cid, year, results="Grew to 40 members") == {}
+    leader.reply("evidence Journal club:\n12 came")
     body = leader.reply("report export")
     assert "Markdown file" in body["text"]
     leader.settle()
@@ -143,6 +144,7 @@ def test_report_export_sends_a_markdown_file(community, as_user, slack):
     content = slack.uploaded(json.loads(complete.args["files"])[0]["id"])
     assert content.startswith("# Survivorship: annual progress report")
     assert "## Results\n\nGrew to 40 members" in content
+    assert "## Evidence log\n\n- " in content and "Journal club: 12 came" in content
 
 
 def test_report_nudges_stop_on_submission(community, as_user, deps, engine, slack):

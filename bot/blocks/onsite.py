@@ -179,7 +179,11 @@ def block_announcement(
     ]
     if ics_url:
         lines.append(link(ics_url, "Add to your calendar (.ics)"))
-    lines.append("Leaders: plan its sessions with `/cop agenda`.")
+    lines.append(
+        "Leaders: the agenda's sessions keep their times; check they fit with `/cop agenda`."
+        if moved
+        else "Leaders: plan its sessions with `/cop agenda`."
+    )
     text = (
         f"{name}'s onsite meeting at {escape(meeting.name)} {verb} "
         f"{venue_time(block.start_at, block.end_at, meeting.timezone)} in {escape(room.name)}."

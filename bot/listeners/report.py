@@ -14,7 +14,7 @@ from slack_sdk.errors import SlackApiError
 from bot.blocks import report as blocks
 from bot.deps import Deps
 from bot.listeners.common import CommandRequest, modal_values, post_message, tell
-from bot.services import CopError, reports
+from bot.services import CopError, evidence, reports
 from bot.services import communities as svc
 from bot.services.calls import year_label
 from bot.services.permissions import Action, can, who_can
@@ -109,6 +109,11 @@ def send_export(
         community = session.get(Community, community_id)
         report = reports.load(session, community_id, year)
         known = reports.facts(session, community, first, end, utcnow())
+        log_lines = [
+            f"{e.added_at:%Y-%m-%d} {' '.join(e.text.split())[:300]}"
+            + (f" ({e.permalink})" if e.permalink else "")
+            for e in evidence.items(session, community_id, limit=50)
+        ]
     slug = re.sub(r"[^a-z0-9]+", "-", community.name.lower()).strip("-") or "community"
     try:
         dm = client.conversations_open(users=user_id)["channel"]["id"]
@@ -116,7 +121,7 @@ def send_export(
             channel=dm,
             filename=f"{slug}-report-{year}.md",
             title=f"Progress report: {community.name}",
-            content=reports.to_markdown(community, report, known),
+            content=reports.to_markdown(community, report, known, log_lines),
             initial_comment=f"The {known.year} progress report of *{community.name}*.",
         )
     except SlackApiError as e:

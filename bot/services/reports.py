@@ -198,8 +198,14 @@ def stored_facts(report: ProgressReport | None) -> dict:
         return {}
 
 
-def to_markdown(community: Community, report: ProgressReport | None, known: Facts) -> str:
-    """The report as a Markdown document (for `/cop report export`)."""
+def to_markdown(
+    community: Community,
+    report: ProgressReport | None,
+    known: Facts,
+    evidence_log: list[str] | None = None,
+) -> str:
+    """The report as a Markdown document (for `/cop report export`), with the latest
+    items of the evidence log."""
     state = report.state if report else "not started"
     lines = [
         f"# {community.name}: annual progress report {known.year}",
@@ -230,4 +236,6 @@ def to_markdown(community: Community, report: ProgressReport | None, known: Fact
     }
     for key in TEXT_FIELDS:
         lines += [f"## {titles[key]}", "", (getattr(report, key, "") if report else "") or "-", ""]
+    if evidence_log:
+        lines += ["## Evidence log", ""] + [f"- {item}" for item in evidence_log] + [""]
     return "\n".join(lines)
