@@ -224,3 +224,27 @@ def test_nudges_stop_on_submission_and_never_resume(agenda_setup, as_user, deps,
             select(Reminder).where(Reminder.kind == "agenda_due", Reminder.state == "void")
         ).all()
         assert voided and {r.last_error for r in voided} == {"submitted"}
+
+
+def test_two_leaders_submitting_at_once_tell_staff_once(agenda_setup, as_user, engine, slack):
+    import threading
+
+    cid, year = agenda_setup
+    barrier = threading.Barrier(2)
+    results = []
+
+    def go(user):
+        barrier.wait()
+        results.append(submit(as_user(user, CHANNEL), cid, year, [("10:00", "30", user)], "submit"))
+
+    threads = [threading.Thread(target=go, args=(u,)) for u in ("U1", "U2")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert results == [{}, {}]
+    as_user("U1").settle()
+    assert len(slack.calls_to("chat.postMessage")) == 1
+    with session_scope(engine) as s:
+        [agenda] = s.exec(select(OnsiteAgenda)).all()
+        assert agenda.state == "submitted" and agenda.submitted_by in ("U1", "U2")

@@ -330,3 +330,24 @@ def test_forged_or_malformed_assignments_are_refused(meeting, as_user, engine):
     body = submit_assign(meeting, engine, OTHER, block=block_id, room="Room B")
     assert "no longer this community's" in body["errors"][ob.COMMUNITY]
     assert len(blocks_stored(engine)) == 1
+
+
+def test_two_staff_giving_one_community_two_rooms_at_once_one_wins(meeting, engine, slack):
+    barrier = threading.Barrier(2)
+    results: dict[str, dict] = {}
+
+    def go(room):
+        barrier.wait()
+        results[room] = submit_assign(meeting, engine, CHANNEL, room=room)
+
+    threads = [threading.Thread(target=go, args=(r,)) for r in ("Room A", "Room B")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    bodies = sorted(results.values(), key=lambda b: b != {})
+    assert bodies[0] == {}
+    assert "Survivorship already has a block" in bodies[1]["errors"][ob.COMMUNITY]
+    assert len(blocks_stored(engine)) == 1
+    with session_scope(engine) as s:
+        assert len(s.exec(select(OnsiteRoomSlot)).all()) == 4

@@ -203,7 +203,6 @@ def save(
                 session.flush()
             changed = True
         except IntegrityError:  # another leader saved first: update theirs
-            session.expire_all()
             agenda = load(session, community_id, year)
             changed = agenda.items != items
     else:

@@ -153,7 +153,6 @@ def save(
                 session.add(report)
                 session.flush()
         except IntegrityError:  # the co-leader saved first
-            session.expire_all()
             report = load(session, community_id, year)
     for key, value in values.items():
         setattr(report, key, value)
