@@ -369,3 +369,19 @@ class SchedulerMark(SQLModel, table=True):
 
     name: str = Field(sa_column=Column(String(32), primary_key=True))
     at: datetime = Field(sa_column=_ts())
+
+
+class HandledRequest(SQLModel, table=True):
+    """An interactive request (view submission, button click, command) already claimed,
+    and the answer it got: a replay answers the same and does nothing more."""
+
+    __tablename__ = "handled_request"
+
+    request_key: str = Field(sa_column=Column(String(64), primary_key=True))
+    kind: str = Field(sa_column=Column(String(32), nullable=False))
+    received_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, index=True)
+    )
+    status: int | None = Field(default=None)  # None: the first delivery is still running
+    content_type: str | None = Field(default=None, sa_column=Column(String(100)))
+    body: str | None = Field(default=None, sa_column=Column(Text))
