@@ -50,8 +50,10 @@ def describe(body: Any) -> tuple[str, str, str]:
         return kind, _clean(what), _clean(user_id)
     if kind in ("view_submission", "view_closed"):
         view = body.get("view")
-        return kind, _clean(view.get("callback_id") if isinstance(view, dict) else None), _clean(
-            user_id
+        return (
+            kind,
+            _clean(view.get("callback_id") if isinstance(view, dict) else None),
+            _clean(user_id),
         )
     if kind == "event_callback":
         event = body.get("event")
@@ -101,4 +103,3 @@ def on_error(error: Exception, body: Any, request: BoltRequest) -> BoltResponse:
     if kind == "command":
         return BoltResponse(status=200, body={"response_type": "ephemeral", "text": SORRY})
     return BoltResponse(status=200, body="")
-

@@ -137,7 +137,9 @@ def replay_guard(
         return next()
     context["copbot_replay"] = True
     retry = (request.headers.get("x-slack-retry-num") or [""])[0]
-    log.info("%s delivered again%s; answering as the first time", kind, retry and f" (retry {retry})")
+    log.info(
+        "%s delivered again%s; answering as the first time", kind, retry and f" (retry {retry})"
+    )
     return first_answer(engine, key)
 
 
