@@ -72,7 +72,13 @@ def make_wsgi_app(settings: Settings, *, scheduler: bool = False) -> Callable[..
             return healthz(start_response)
         if path.startswith("/calendar/") and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             return calendar(path, start_response)
-        return bolt(environ, start_response)
+        try:
+            return bolt(environ, start_response)
+        except Exception as e:  # noqa: BLE001 - listener errors are handled inside Bolt:
+            # what escapes is a body Bolt cannot read (a payload that is not a JSON object)
+            log.warning("request with a malformed body refused: %s", type(e).__name__)
+            start_response("400 Bad Request", [("Content-Type", "text/plain")])
+            return [b"Bad Request"]
 
     application.deps = deps
     return application

@@ -42,7 +42,7 @@ def describe(body: Any) -> tuple[str, str, str]:
     if kind is None and body.get("command"):
         word = str(body.get("text") or "").split(maxsplit=1)
         sub = word[0].lower() if word and word[0].lower() in NAMES else ""
-        return "command", _clean(f"{body['command']} {sub}".strip()), _clean(user_id)
+        return "command", f"{_clean(body['command'], 30)} {sub}".strip(), _clean(user_id)
     if kind == "block_actions":
         actions = body.get("actions")
         first = actions[0] if isinstance(actions, list) and actions else {}
