@@ -16,6 +16,11 @@ import time
 from typing import Any
 
 from slack_bolt import App, BoltResponse
+from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.logger.messages import (
+    warning_client_prioritized_and_token_skipped,
+    warning_token_skipped,
+)
 from slack_bolt.request import BoltRequest
 from slack_sdk import WebClient
 
@@ -28,13 +33,29 @@ from bot.listeners.replay import remember, replay_guard
 from bot.slack_client import make_web_client
 
 # Bolt reads SLACK_BOT_TOKEN from the environment on its own and then warns that the
-# client's token wins: it is the same token, so the warning says nothing
-_TOKEN_SKIPPED = "As you gave `client` as well, `token` will be unused."
+# client's token, or `authorize`, wins: it is the same token, so the warnings say nothing
+_TOKEN_WARNINGS = frozenset(
+    {warning_client_prioritized_and_token_skipped(), warning_token_skipped()}
+)
 
 
-class _NoTokenSkippedWarning(logging.Filter):
+class _NoTokenWarnings(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        return record.getMessage() != _TOKEN_SKIPPED
+        return record.getMessage() not in _TOKEN_WARNINGS
+
+
+def _authorize_with(token: str | None):
+    """Bolt's authorize: the one workspace's bot token, with no auth.test on the request
+    path (so requests are answered while Slack's Web API is away)."""
+
+    def authorize(
+        enterprise_id: str | None, team_id: str | None, user_id: str | None
+    ) -> AuthorizeResult:
+        return AuthorizeResult(
+            enterprise_id=enterprise_id, team_id=team_id, bot_token=token, user_id=user_id
+        )
+
+    return authorize
 
 
 class CopbotApp(App):
@@ -55,19 +76,21 @@ def build_app(
     socket_mode: bool = False,
     client: WebClient | None = None,
 ) -> App:
-    """The copbot Bolt app. Over HTTP every request's signature is verified. The bot token
-    is not checked here (Slack may be away at start): `bot.slack_client.SlackCheck` does."""
+    """The copbot Bolt app. Over HTTP every request's signature is verified. Nothing here
+    calls Slack (it may be away at start): `bot.slack_client.SlackCheck` checks the token."""
     deps = deps or Deps.create(settings)
     logger = logging.getLogger("copbot.bolt")
-    quiet = _NoTokenSkippedWarning()
+    quiet = _NoTokenWarnings()
     logger.addFilter(quiet)
+    client = client or make_web_client(settings)
     try:
         app = CopbotApp(
-            # the bot token travels in the client (Bolt reads it from there)
+            # the bot token travels in the client and in each request's authorization
             signing_secret=settings.slack_signing_secret if not socket_mode else None,
             request_verification_enabled=not socket_mode,
             token_verification_enabled=False,
-            client=client or make_web_client(settings),
+            authorize=_authorize_with(client.token),
+            client=client,
             process_before_response=True,
             logger=logger,
         )

@@ -290,3 +290,12 @@ def as_user(endpoint, slack, session):
 def ack_text(body: dict) -> str:
     """All the text of an ack or message: fallback text plus block texts."""
     return json.dumps(body.get("blocks", [])) + "\n" + body.get("text", "")
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

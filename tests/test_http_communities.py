@@ -333,4 +333,4 @@ def test_healthz(endpoint):
 
     response = requests.get(f"{endpoint}/healthz", timeout=5)
     assert response.status_code == 200
-    assert response.json() == {"ok": True, "database": "ok"}
+    assert response.json() == {"ok": True, "database": "ok", "slack": "ok"}
