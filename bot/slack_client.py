@@ -43,8 +43,8 @@ SCOPES_BY_METHOD: dict[str, str | None] = {
 SDK_HELPERS: dict[str, tuple[str, ...]] = {
     "files.upload_v2": ("files.getUploadURLExternal", "files.completeUploadExternal"),
 }
-# users.info returns profile.email only with this scope; copbot stores it when known.
-EXTRA_SCOPES = ("commands", "users:read.email")
+# scopes no Web API method of the code needs: the slash command's own
+EXTRA_SCOPES = ("commands",)
 
 REQUEST_TIMEOUT_SECONDS = 10
 
