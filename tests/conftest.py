@@ -29,7 +29,8 @@ from storage import db
 SECRET = "test-signing-secret-0123456789abcdef"
 STAFF = "USTAFF01"
 ROOT = Path(__file__).resolve().parent.parent
-SHARED_SPECS = ROOT.parent / "shared" / "specs"
+# the shared reference files: ../shared beside the checkout (as in CI), or COPBOT_SHARED
+SHARED_SPECS = Path(os.environ.get("COPBOT_SHARED") or ROOT.parent / "shared") / "specs"
 SPECS = ROOT / "tests" / "specs"  # copies of the reference files the tests need
 
 
