@@ -58,13 +58,13 @@ def served(db_url, slack, session, tmp_path):
     deadline = time.monotonic() + 30
     while True:
         try:
-            if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
+            if requests.get(f"{base}/healthz", timeout=5).status_code == 200:
                 break
         except requests.RequestException:  # not listening yet, or no worker booted yet
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"copbot serve did not start: {proc.stdout.read()}")
+            proc.send_signal(signal.SIGTERM)  # the master stops its workers
+            pytest.fail(f"copbot serve did not start: {proc.communicate(timeout=20)[0]}")
         time.sleep(0.1)
     yield base, proc
     proc.send_signal(signal.SIGTERM)

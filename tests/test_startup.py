@@ -85,8 +85,8 @@ def test_serve_starts_with_slack_away_and_reads_port_from_dotenv(db_url, session
                 break
             except requests.ConnectionError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    proc.kill()
-                    pytest.fail(f"copbot serve did not start: {proc.stdout.read()}")
+                    proc.send_signal(signal.SIGTERM)  # the master stops its workers
+                    pytest.fail(f"copbot serve did not start: {proc.communicate(timeout=20)[0]}")
                 time.sleep(0.2)
         assert response.status_code == 503
         assert response.json() == {"ok": False, "database": "ok", "slack": "unreachable"}
@@ -100,7 +100,8 @@ def test_serve_starts_with_slack_away_and_reads_port_from_dotenv(db_url, session
         assert answer.status_code == 200
         assert proc.poll() is None  # still serving
     finally:
-        proc.send_signal(signal.SIGTERM)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
         try:
             out = proc.communicate(timeout=20)[0]
         except subprocess.TimeoutExpired:
