@@ -300,3 +300,31 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def schedule_form(community_id: int, date_text: str, user_id: str = "U1", **payload_args) -> dict:
+    """The schedule modal submitted by `user_id`: a 60-minute community call at 12:00
+    America/Chicago on `date_text` (YYYY-MM-DD), hosted by U1."""
+    from bot.blocks import calls as call_blocks
+    from bot.services import calls as rules
+
+    def field(kind: str, value: str) -> dict:
+        return {"value": payloads.input_value(kind, value)}
+
+    values = {
+        rules.DATE: field("datepicker", date_text),
+        rules.TIME: field("timepicker", "12:00"),
+        rules.ZONE: field("plain_text_input", "America/Chicago"),
+        rules.DURATION: field("number_input", "60"),
+        rules.TOPIC: field("plain_text_input", "Webinar #3"),
+        rules.HOST: field("users_select", "U1"),
+        rules.KIND: field("radio_buttons", "community"),
+    }
+    meta = json.dumps({"community": community_id, "call": None})
+    return payloads.view_submission_payload(
+        call_blocks.SCHEDULE_CALLBACK,
+        values,
+        user_id=user_id,
+        private_metadata=meta,
+        **payload_args,
+    )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from sqlmodel import SQLModel
 from bot.listeners import register_all
 from sandbox import slack_payloads as payloads
 from sandbox.slack_standin import TEAM_ID
-from tests.conftest import STAFF, new_community
+from tests.conftest import STAFF, new_community, schedule_form
 
 CHANNEL = "CCOMM001"
 GARBAGE_VALUES = ["", "abc", "-1", "0", "1.5", "99999999", str(2**70), "{}", "null", "1:2:3"]
@@ -83,8 +84,15 @@ def snapshot(engine) -> dict[str, list]:
 def world(as_user, session, slack, zoom):
     """A community led by U1 with its channel, and the app's real endpoint."""
     slack.add_user("U1", "ana", tz="America/Chicago")
-    new_community(session, channel=CHANNEL, leader="U1", team=TEAM_ID)
+    community = new_community(session, channel=CHANNEL, leader="U1", team=TEAM_ID)
     session.commit()
+    # a scheduled call (with its Zoom meeting) that garbage must not touch
+    leader = as_user("U1", CHANNEL)
+    year = date.today().year + 1
+    scheduled = leader.interact(schedule_form(community.id, f"{year}-01-13"))
+    assert scheduled.status_code == 200 and not scheduled.content, scheduled.text
+    leader.settle()
+    assert zoom.meetings
     global RESPONSE_URL
     RESPONSE_URL = slack.response_url("garbage")
     return as_user
@@ -131,10 +139,11 @@ def block_action(action_id: str, value: Any, user: str, *, in_view: bool) -> dic
 
 @pytest.mark.parametrize("user", ["U1", "UMALLORY", STAFF])
 def test_garbage_in_every_button_and_form_is_answered_and_changes_nothing(
-    world, engine, slack, user
+    world, engine, slack, zoom, user
 ):
     person = world(user, CHANNEL)
     before = snapshot(engine)
+    meetings = dict(zoom.meetings)
     answered = []
     for kind, constraint in registered():
         if kind == "action":
@@ -161,6 +170,7 @@ def test_garbage_in_every_button_and_form_is_answered_and_changes_nothing(
     assert [a for a in answered if a[2] != 200] == []
     assert len(answered) > 100
     assert snapshot(engine) == before
+    assert zoom.meetings == meetings
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,7 @@ from sandbox.slack_standin import TEAM_ID
 from storage.db import session_scope
 from storage.models import Call, Community, HandledRequest
 from tests.conftest import new_community
+from tests.conftest import schedule_form as conftest_schedule_form
 
 CHANNEL = "CCOMM001"
 CREATE = "POST /users/{userId}/meetings"
@@ -46,22 +47,7 @@ def stored_calls(engine) -> list[Call]:
 
 
 def schedule_form(engine, date_text: str = f"{Y}-01-13", **payload_args) -> dict:
-    def field(kind: str, value: str) -> dict:
-        return {"value": payloads.input_value(kind, value)}
-
-    values = {
-        rules.DATE: field("datepicker", date_text),
-        rules.TIME: field("timepicker", "12:00"),
-        rules.ZONE: field("plain_text_input", "America/Chicago"),
-        rules.DURATION: field("number_input", "60"),
-        rules.TOPIC: field("plain_text_input", "Webinar #3"),
-        rules.HOST: field("users_select", "U1"),
-        rules.KIND: field("radio_buttons", "community"),
-    }
-    meta = json.dumps({"community": community_id(engine), "call": None})
-    return payloads.view_submission_payload(
-        cb.SCHEDULE_CALLBACK, values, user_id="U1", private_metadata=meta, **payload_args
-    )
+    return conftest_schedule_form(community_id(engine), date_text, **payload_args)
 
 
 def answer(response) -> dict:
