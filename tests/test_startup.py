@@ -204,11 +204,18 @@ def test_one_structured_line_per_request_without_text_or_secrets(as_user, caplog
     user = as_user("U1", "C1")
     user.reply("members please-do-not-log-me")
     user.reply("help")
+    form = payloads.view_submission_payload(
+        "community_new",
+        {"name": {"value": payloads.input_value("plain_text_input", "typed-by-a-person")}},
+        user_id="U1",
+    )
+    assert user.interact(form).status_code == 200
     lines = [r.getMessage() for r in caplog.records if r.name == "copbot.requests"]
-    assert len(lines) == 2, lines
+    assert len(lines) == 3, lines
     assert lines[0].startswith("request kind=command id=/cop members user=U1 status=200 ms=")
     assert lines[1].startswith("request kind=command id=/cop help user=U1 status=200 ms=")
+    assert lines[2].startswith("request kind=view_submission id=community_new user=U1 status=200")
     assert all(r.levelno == logging.INFO for r in caplog.records if r.name == "copbot.requests")
     everything = caplog.text
-    for secret in ("please-do-not-log-me", "xoxb-test-token", SECRET):
+    for secret in ("please-do-not-log-me", "typed-by-a-person", "xoxb-test-token", SECRET):
         assert secret not in everything
