@@ -160,7 +160,7 @@ def test_year_through_the_endpoint(leader, slack, zoom, engine):  # noqa: F811
     # 4 webinars x (guide, readings, archive) + Aug, Sep, Oct, Mar and May steps
     assert len(zoom.meetings) == 5 and len(milestones) == 17
     [dm] = [c for c in slack.calls_to("chat.postMessage") if c.args["channel"] == "U1"]
-    assert dm.args["text"].startswith("Scheduled 5 call(s) and recorded 17 step(s)")
+    assert dm.args["text"].startswith("Scheduled 5 calls and recorded 17 steps for reminders.")
 
 
 def test_year_with_a_bad_time_changes_nothing(leader, slack, engine):  # noqa: F811
