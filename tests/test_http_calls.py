@@ -628,3 +628,27 @@ def test_the_form_offers_the_next_working_day_at_noon(leader, slack):
     while day.weekday() >= 5 or day in us:
         day += timedelta(days=1)
     assert offered == day
+
+
+def test_slack_refusing_the_call_message_is_logged_and_told(leader, slack, zoom, engine, caplog):
+    import logging
+
+    caplog.set_level(logging.WARNING, logger="bot.flows.calls")
+    slack.fail("chat.postMessage", "not_in_channel", times=1)
+    submit(leader, engine)
+    leader.settle()
+    logged = [r.getMessage() for r in caplog.records if r.name == "bot.flows.calls"]
+    assert any("not_in_channel" in m and CHANNEL in m for m in logged), logged
+    [dm] = [c for c in slack.calls_to("chat.postMessage") if c.args["channel"] == "U1"]
+    assert "not_in_channel" in dm.args["text"] and "/invite @copbot" in dm.args["text"]
+    # a later change that cannot be shown is logged too, and the leader is told
+    [call] = stored_calls(engine)
+    slack.fail("chat.postMessage", "channel_not_found", times=1)
+    with session_scope(engine) as s:
+        stored = s.get(Call, call.id)
+        stored.message_ts = None
+        s.add(stored)
+    assert submit(leader, engine, cb.RESCHEDULE_CALLBACK, call.id, date=f"{Y}-01-27") == {}
+    leader.settle()
+    logged = [r.getMessage() for r in caplog.records if r.name == "bot.flows.calls"]
+    assert any("channel_not_found" in m for m in logged), logged

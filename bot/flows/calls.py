@@ -17,7 +17,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.blocks import calls as blocks
 from bot.blocks import community as community_blocks
-from bot.blocks import escape
+from bot.blocks import escape, link
 from bot.deps import Deps
 from bot.listeners.common import post_message, tell
 from bot.services import calls as rules
@@ -218,7 +218,9 @@ def retry(client: WebClient, deps: Deps, call_id: int, response_url: str) -> Non
     if problem:
         text = f"The {name} meeting is still not made: {escape(problem)}."
     elif call.meeting_state == MeetingState.READY.value:
-        text = f"The {name} meeting for *{escape(call.topic)}* is ready: {call.join_url}"
+        text = f"The {name} meeting for *{escape(call.topic)}* is ready: " + link(
+            call.join_url, "join it here"
+        )
     else:
         text = f"The {name} meeting is being made already."
     tell(response_url, text)

@@ -18,6 +18,7 @@ from slack_sdk import WebClient
 from sqlmodel import Session
 
 from bot.blocks import calls as blocks
+from bot.blocks import escape
 from bot.deps import Deps
 from bot.flows import calls as flows
 from bot.listeners import year
@@ -41,8 +42,8 @@ def cmd_schedule(req: CommandRequest) -> None:
     role = svc.role_of(req.session, community.id, req.user_id)
     if not can(req.actor, Action.SCHEDULE_CALL, role):
         raise CopError(
-            f"Only {who_can(Action.SCHEDULE_CALL)} can schedule calls for *{community.name}*; "
-            "`/cop calls` shows the upcoming ones."
+            f"Only {who_can(Action.SCHEDULE_CALL)} can schedule calls for "
+            f"*{escape(community.name)}*; `/cop calls` shows the upcoming ones."
         )
     zone = leader_zone(req)
     day = rules.default_day(utcnow(), zone, req.deps.settings.holidays)

@@ -18,6 +18,7 @@ from slack_sdk import WebClient
 from sqlalchemy.exc import IntegrityError
 
 from bot.blocks import calls as blocks
+from bot.blocks import escape
 from bot.deps import Deps
 from bot.flows import calls as flows
 from bot.listeners.call_access import leader_zone, managed, view_metadata
@@ -70,7 +71,7 @@ def cmd_year(req: CommandRequest) -> None:
     first = chosen_year(req.args, current)
     if year_plan.accepted_by(req.session, community.id, first) is not None:
         raise CopError(
-            f"The year plan {rules.year_label(first)} of *{community.name}* is accepted "
+            f"The year plan {rules.year_label(first)} of *{escape(community.name)}* is accepted "
             "already: `/cop calls` shows its calls, `/cop schedule` adds one."
         )
     drafts = year_plan.draft_calls(first, settings.holidays)
