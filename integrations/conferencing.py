@@ -34,6 +34,8 @@ class MeetingRequest:
     timezone: str
     agenda: str
     marker: str  # unique per call: a retried create adopts the meeting it finds by it
+    # an earlier try may have made the meeting after all (a slow Zoom): look for it first
+    look_first: bool = False
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,11 @@ class ZoomConferencing:
 
     def create(self, request: MeetingRequest) -> MeetingInfo:
         try:
+            if request.look_first:
+                found = self.client.find_by_marker(self.user, request.marker)
+                if found is not None:
+                    meeting = self.client.get_meeting(found.id)
+                    return MeetingInfo(meeting.id, meeting.join_url, meeting.password)
             meeting = self.client.create_meeting(
                 self.user,
                 topic=request.topic,

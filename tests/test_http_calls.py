@@ -652,3 +652,28 @@ def test_slack_refusing_the_call_message_is_logged_and_told(leader, slack, zoom,
     leader.settle()
     logged = [r.getMessage() for r in caplog.records if r.name == "bot.flows.calls"]
     assert any("channel_not_found" in m for m in logged), logged
+
+
+def test_retry_adopts_the_meeting_a_slow_zoom_made_after_all(leader, slack, zoom, engine):
+    zoom.fail(CREATE, 503, times=50)
+    zoom.fail("GET /users/{userId}/meetings", 503, times=500)
+    submit(leader, engine)
+    leader.settle()
+    [call] = stored_calls(engine)
+    assert call.meeting_state == "pending"
+    zoom.reset()
+    # Zoom made the meeting of a timed-out try after copbot gave up on it
+    zoom.meetings[4242] = {
+        "id": 4242,
+        "topic": "Early-career oncologists: Webinar #3",
+        "type": 2,
+        "start_time": f"{Y}-01-13T18:00:00Z",
+        "agenda": f"[copbot:{call.uid}]\nReadings are in the channel.",
+        "join_url": "https://zoom.example/j/4242",
+        "password": "late",
+    }
+    click(leader, cb.RETRY_ACTION, call)
+    leader.settle()
+    assert zoom.calls_to(CREATE) == [] and list(zoom.meetings) == [4242]
+    [call] = stored_calls(engine)
+    assert call.meeting_state == "ready" and call.meeting_id == 4242 and call.passcode == "late"

@@ -11,6 +11,7 @@ if the call was rescheduled meanwhile. Conferencing failures arrive as
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -61,10 +62,12 @@ def ensure_meeting(deps: Deps, call_id: int) -> str | None:
     """Make the call's meeting unless it has one; the error in plain words, or None."""
     timeout = rules.claim_timeout(deps.conferencing.longest_create_seconds)
     with session_scope(deps.engine) as session:
+        tried_before = session.get(Call, call_id).meeting_claimed_at is not None
         if not rules.claim_meeting(session, call_id, timeout=timeout):
             return None  # made already, not wanted, or another worker is making it
-        call = session.get(Call, call_id)
+        call = session.get(Call, call_id, populate_existing=True)
         request = meeting_request(call, session.get(Community, call.community_id))
+        request = replace(request, look_first=tried_before)
         sequence = call.sequence
     try:
         info = deps.conferencing.create(request)
