@@ -188,8 +188,9 @@ class ZoomClient:
     @property
     def longest_create_seconds(self) -> float:
         """The longest a `create_meeting` can take: its retry budget, then one last
-        request (and the token it may need) that started just before the deadline."""
-        return self.max_total_seconds + 2 * self.timeout
+        request that started just before the deadline, with the token it may need and
+        the one refresh a refused token gets."""
+        return self.max_total_seconds + 4 * self.timeout
 
     def request(
         self,
@@ -207,6 +208,8 @@ class ZoomClient:
         after `deadline` (a `clock()` value; default: `max_total_seconds` from now)."""
         if deadline is None:
             deadline = self._clock() + self.max_total_seconds
+        elif self._clock() >= deadline:
+            raise ZoomUnavailable(0, None, "no time left to ask Zoom")
         refreshed = False
         attempt = 0
         while True:
