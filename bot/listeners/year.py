@@ -9,6 +9,7 @@ same form answers as it did); the calls' meetings are made after the ack.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import date, time
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -126,20 +127,18 @@ def _chosen(values: dict[str, Any], errors: dict[str, str]) -> dict[str, tuple[s
     return chosen
 
 
-def handle_year_submission(
-    ack: Ack, body: dict[str, Any], client: WebClient, context: dict[str, Any]
-) -> None:
-    deps: Deps = context["copbot"]
-    view = body["view"]
-    user_id = body["user"]["id"]
-    settings = deps.settings
-    try:
-        meta = view_metadata(view)
-        community_id = rules.parse_id(meta.get("community"))
-        first = _first_of(meta, settings.program_year_start)
-    except CopError as e:
-        ack(response_action="errors", errors={rules.TIME: str(e)})
-        return
+@dataclass(frozen=True)
+class YearForm:
+    at: time
+    zone: str
+    duration: int
+    chosen: dict[str, tuple[str, date]]  # topic and day by sample key
+
+
+def read_form(
+    view: dict[str, Any], first: date, user_id: str
+) -> tuple[YearForm | None, dict[str, str]]:
+    """The accepted year's settings, or errors by field (the rules of one call)."""
     values = modal_values(view)
     at_text = str(values.get(rules.TIME) or "")
     zone = str(values.get(rules.ZONE) or "").strip()
@@ -162,9 +161,29 @@ def handle_year_submission(
     }
     chosen = _chosen(values, errors)
     if errors:
+        return None, errors
+    hour, minute = (int(p) for p in at_text.split(":"))
+    return YearForm(time(hour, minute), zone, int(duration_text), chosen), {}
+
+
+def handle_year_submission(
+    ack: Ack, body: dict[str, Any], client: WebClient, context: dict[str, Any]
+) -> None:
+    deps: Deps = context["copbot"]
+    view = body["view"]
+    user_id = body["user"]["id"]
+    settings = deps.settings
+    try:
+        meta = view_metadata(view)
+        community_id = rules.parse_id(meta.get("community"))
+        first = _first_of(meta, settings.program_year_start)
+    except CopError as e:
+        ack(response_action="errors", errors={rules.TIME: str(e)})
+        return
+    form, errors = read_form(view, first, user_id)
+    if form is None:
         ack(response_action="errors", errors=errors)
         return
-    hour, minute = (int(p) for p in at_text.split(":"))
     try:
         with session_scope(deps.engine) as session:
             community = managed(deps, session, community_id, user_id)
@@ -172,10 +191,10 @@ def handle_year_submission(
                 session,
                 community,
                 first,
-                chosen,
-                at=time(hour, minute),
-                zone=zone,
-                duration=int(duration_text),
+                form.chosen,
+                at=form.at,
+                zone=form.zone,
+                duration=form.duration,
                 user_id=user_id,
                 now=utcnow(),
                 holidays_country=settings.holidays,

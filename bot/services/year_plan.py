@@ -185,25 +185,7 @@ def accept(
         call = call_rules.create(session, community, draft, user_id, with_meeting=with_meeting)
         calls.append(call)
         if sample.key.startswith("webinar"):
-            for kind, title, offset in (
-                ("guide", f"Distribute the guide for {topic}", timedelta(days=-7)),
-                ("readings", f"Post the readings for {topic}", timedelta(days=-3)),
-                (
-                    "archive",
-                    f"Archive the recording and slides of {topic}",
-                    timedelta(days=1, minutes=duration),
-                ),
-            ):
-                milestones.append(
-                    Milestone(
-                        community_id=community.id,
-                        call_id=call.id,
-                        kind=kind,
-                        title=title,
-                        due_at=start + offset,
-                        created_by=user_id,
-                    )
-                )
+            milestones += webinar_steps(call, user_id)
     for sample in SAMPLE_MILESTONES:
         month = month_in_year(first, sample.month)
         day = next_working_day(month.replace(day=15), holidays_country)
@@ -225,6 +207,31 @@ def accept(
             session.add(m)
     session.flush()
     return Accepted(calls, [m for m in milestones if m.due_at > now], moved, additional, skipped)
+
+
+def webinar_steps(call: Call, user_id: str) -> list[Milestone]:
+    """The steps around a webinar, tied to its call (they move and go with it)."""
+    topic = call.topic
+    steps = (
+        ("guide", f"Distribute the guide for {topic}", timedelta(days=-7)),
+        ("readings", f"Post the readings for {topic}", timedelta(days=-3)),
+        (
+            "archive",
+            f"Archive the recording and slides of {topic}",
+            timedelta(days=1, minutes=call.duration_minutes),
+        ),
+    )
+    return [
+        Milestone(
+            community_id=call.community_id,
+            call_id=call.id,
+            kind=kind,
+            title=title,
+            due_at=call.start_at + offset,
+            created_by=user_id,
+        )
+        for kind, title, offset in steps
+    ]
 
 
 def accepted_by(session: Session, community_id: int, first: date) -> YearPlan | None:
