@@ -62,7 +62,8 @@ def ensure_meeting(deps: Deps, call_id: int) -> str | None:
     """Make the call's meeting unless it has one; the error in plain words, or None."""
     timeout = rules.claim_timeout(deps.conferencing.longest_create_seconds)
     with session_scope(deps.engine) as session:
-        tried_before = session.get(Call, call_id).meeting_claimed_at is not None
+        current = session.get(Call, call_id)
+        tried_before = current is not None and current.meeting_claimed_at is not None
         if not rules.claim_meeting(session, call_id, timeout=timeout):
             return None  # made already, not wanted, or another worker is making it
         call = session.get(Call, call_id, populate_existing=True)
