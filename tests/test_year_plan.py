@@ -14,7 +14,7 @@ from bot.services import calls as rules
 from bot.services import year_plan
 from sandbox import slack_payloads as payloads
 from storage.db import session_scope
-from storage.models import Call, Milestone
+from storage.models import Call, Community, Milestone
 from tests.conftest import new_community
 from tests.test_http_calls import community_id, leader  # noqa: F401 - the fixture
 
@@ -356,3 +356,26 @@ def test_the_program_year_ends_at_midnight_in_the_organisations_zone(session, co
     first, end = rules.program_year(date(2026, 9, 1), (8, 1))
     count = rules.community_calls_in_year(session, community.id, first, end, zone="America/Chicago")
     assert count == 6
+
+
+def test_year_form_naming_a_community_one_does_not_lead_changes_nothing(
+    leader,  # noqa: F811
+    as_user,
+    slack,
+    engine,
+):
+    from tests.test_http_communities import create_community as make
+
+    omar = as_user("U7", "COTHER01")
+    make(omar, name="Other", channel="COTHER01")
+    omar.settle()
+    with session_scope(engine) as s:
+        other = s.exec(select(Community).where(Community.name == "Other")).one().id
+    leader.command("year next")
+    view = slack.wait_for("views.open")[0].json_arg("view")
+    meta = json.loads(view["private_metadata"])
+    forged = {**view, "private_metadata": json.dumps({**meta, "community": other})}
+    body = _submit_year(leader, forged)
+    assert "Only the community's leaders and staff" in body["errors"][rules.TIME]
+    with session_scope(engine) as s:
+        assert s.exec(select(Call)).all() == []
