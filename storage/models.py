@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import enum
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -262,7 +263,8 @@ class Call(SQLModel, table=True):
     )
     meeting_claimed_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     meeting_error: str | None = Field(default=None, sa_column=Column(Text))
-    zoom_meeting_id: int | None = Field(default=None, sa_column=Column(BigInteger))
+    # the conferencing meeting of the call (a Zoom meeting id), once made
+    meeting_id: int | None = Field(default=None, sa_column=Column(BigInteger))
     join_url: str | None = Field(default=None, sa_column=Column(Text))
     passcode: str | None = Field(default=None, sa_column=Column(String(32)))
     sequence: int = Field(default=0)  # iCalendar SEQUENCE: bumped on every change
@@ -385,3 +387,21 @@ class HandledRequest(SQLModel, table=True):
     status: int | None = Field(default=None)  # None: the first delivery is still running
     content_type: str | None = Field(default=None, sa_column=Column(String(100)))
     body: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class YearPlan(SQLModel, table=True):
+    """A community's accepted year plan: one per program year, so that accepting the same
+    year twice (two forms, a double click, a replay) schedules it once."""
+
+    __tablename__ = "year_plan"
+    __table_args__ = (UniqueConstraint("community_id", "first_day", name="uq_year_plan"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: int = Field(
+        sa_column=Column(ForeignKey("community.id", ondelete="CASCADE"), nullable=False)
+    )
+    first_day: date = Field(sa_column=Column(Date, nullable=False))
+    accepted_by: str = Field(sa_column=Column(String(32), nullable=False))
+    accepted_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    # the Slack view that accepted it: a replay of that submission answers as it did
+    view_id: str | None = Field(default=None, sa_column=Column(String(64)))

@@ -199,7 +199,7 @@ def serve(settings: Settings) -> Iterator[str]:
     from bot.server import make_wsgi_app
 
     application = make_wsgi_app(settings)
-    _BACKGROUNDS.append(application.deps.background)
+    _BACKGROUNDS.extend(application.deps.pools)
     server = make_server(
         "127.0.0.1",
         0,

@@ -98,7 +98,7 @@ def cmd_new(req: CommandRequest) -> None:
         req.channel_id, req.user_id, staff=can(actor, Action.CREATE_FOR_OTHERS)
     )
     # the trigger_id is used at once, right after the ack
-    req.later(req.client.views_open, trigger_id=req.trigger_id, view=view)
+    req.deps.open_view(req.client, req.trigger_id, view)
 
 
 def cmd_leaders(req: CommandRequest) -> None:

@@ -72,7 +72,7 @@ def cmd_plan(req: CommandRequest) -> None:
         number = plans.parse_section_number(sub) if sub else plan.resume_section()
         req.ack()
         view = blocks.section_modal(plan, number)
-        req.later(req.client.views_open, trigger_id=req.trigger_id, view=view)
+        req.deps.open_view(req.client, req.trigger_id, view)
         return
     raise CopError(f"I don't know `/cop plan {sub[:20]}`. {USAGE}")
 

@@ -139,7 +139,7 @@ def handle_links_open(
     except CopError as e:
         deps.later(tell, body.get("response_url", ""), str(e))
         return
-    deps.later(client.views_open, trigger_id=body["trigger_id"], view=blocks.links_modal(call))
+    deps.open_view(client, body["trigger_id"], blocks.links_modal(call))
 
 
 def handle_links_submission(
