@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import time
+import uuid
 from datetime import UTC, date, datetime
 
 import holidays
@@ -93,7 +95,8 @@ def click(user: SlackUser, action_id: str, call: Call) -> requests.Response:
         "team": {"id": "T0STANDIN"},
         "user": {"id": user.user_id},
         "api_app_id": "A0COPBOT",
-        "trigger_id": "99.99.trigger",
+        # each click is its own (Slack gives every click a new trigger_id and action_ts)
+        "trigger_id": f"99.{uuid.uuid4().hex}.trigger",
         "response_url": user.slack.response_url("action"),
         "container": {"type": "message", "channel_id": CHANNEL, "message_ts": call.message_ts},
         "channel": {"id": CHANNEL},
@@ -103,7 +106,7 @@ def click(user: SlackUser, action_id: str, call: Call) -> requests.Response:
                 "action_id": action_id,
                 "value": str(call.id),
                 "block_id": f"call-{call.id}",
-                "action_ts": "1.2",
+                "action_ts": f"{time.time():.6f}{uuid.uuid4().int % 1000:03d}",
             }
         ],
     }
@@ -366,13 +369,14 @@ def test_ten_concurrent_cancels_delete_the_meeting_once(leader, slack, zoom, eng
     [call] = stored_calls(engine)
     assert call.meeting_id in zoom.meetings
     slack.reset()
-    _in_threads(*[lambda: click(leader, cb.CANCEL_ACTION, call)] * 10)
+    responses = _in_threads(*[lambda: click(leader, cb.CANCEL_ACTION, call)] * 10)
+    assert [r.status_code for r in responses] == [200] * 10, [r.text for r in responses]
     leader.settle()
     assert len(zoom.calls_to("DELETE /meetings/{meetingId}")) == 1
     assert zoom.meetings == {}
     said = [c.args["text"] for c in slack.calls_to("response_url")]
     assert sum("Cancelled *Webinar #3*" in t for t in said) == 1
-    assert sum("already cancelled" in t for t in said) == 9
+    assert sum("already cancelled" in t for t in said) == 9, said
     [call] = stored_calls(engine)
     assert call.status == "cancelled" and call.sequence == 1
 
