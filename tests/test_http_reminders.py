@@ -67,7 +67,8 @@ def test_remind_preferences_and_community_choices(as_user, engine, deps, slack, 
     call = make_call(session, community)
     client = make_web_client(deps.settings)
     result = tick(deps, client, week_before(call))
-    assert result.sent == []  # the community dropped the week-before reminder
+    # the channel dropped the week-before reminder; Bob chose DMs: his choice wins
+    assert [line.split(" to ")[1] for line in result.sent] == ["U5"]
     result = tick(deps, client, call.start_at - timedelta(days=1))
     assert sorted(line.split(" to ")[1] for line in result.sent) == [CHANNEL, "U5"]
 
