@@ -106,19 +106,24 @@ def deliver(
     the time the pass has taken; `at` is the wall clock). Returns when to post again if
     Slack rate-limited us, else None."""
     with session_scope(deps.engine) as session:
+        # every outcome below is a conditional UPDATE on our claim token: if another pass
+        # took the claim over, it matches nothing and this pass neither records nor posts
         reminder = session.get(Reminder, reminder_id)
-        if reminder is None or reminder.claim_token != token:
-            result.taken_over += 1
+        if reminder is None:  # its community or call was deleted meanwhile
             return None
         community = session.get(Community, reminder.community_id)
         if moment >= reminder.expires_at:  # useful until then, not at it
             if outbox.mark_missed(session, reminder_id, token, "its moment had passed"):
                 result.missed.append(describe(reminder))
+            else:
+                result.taken_over += 1
             return None
         why_not, payload = compose(session, reminder, community, moment, deps.settings)
         if why_not:
             if outbox.mark_void(session, reminder_id, token, why_not):
                 result.voided.append(f"{describe(reminder)} ({why_not})")
+            else:
+                result.taken_over += 1
             return None
         if not outbox.begin_send(session, reminder_id, token, at):
             result.taken_over += 1  # another pass took the claim over: it sends it
