@@ -72,9 +72,14 @@ def upgrade() -> None:
         sa.Column("expires_at", UTCDateTime(), nullable=False),
     )
     # nudge series: a typed identity
-    old_series = conn.execute(
-        sa.text("SELECT series, done_at, snoozed_until, updated_by FROM nudge_series")
-    ).all()
+    old_table = sa.table(
+        "nudge_series",
+        sa.column("series", sa.String()),
+        sa.column("done_at", UTCDateTime()),
+        sa.column("snoozed_until", UTCDateTime()),
+        sa.column("updated_by", sa.String()),
+    )
+    old_series = conn.execute(sa.select(old_table)).all()
     op.drop_table("nudge_series")
     _new_series_table("nudge_series")
     series = sa.table(
@@ -220,9 +225,14 @@ def downgrade() -> None:
         batch.drop_column("series_id")
         batch.drop_column("call_sequence")
         batch.create_unique_constraint("uq_reminder_key", ["kind", "target", "due_at"])
-    old = conn.execute(
-        sa.text("SELECT id, done_at, snoozed_until, updated_by FROM nudge_series")
-    ).all()
+    typed = sa.table(
+        "nudge_series",
+        sa.column("id", sa.Integer()),
+        sa.column("done_at", UTCDateTime()),
+        sa.column("snoozed_until", UTCDateTime()),
+        sa.column("updated_by", sa.String()),
+    )
+    old = conn.execute(sa.select(typed)).all()
     op.drop_table("nudge_series")
     op.create_table(
         "nudge_series",
