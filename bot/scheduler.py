@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 __all__ = ["PassResult", "tick", "start_background", "run_forever", "lease_ttl"]
 
 Clock = Callable[[], datetime]
+BOOT_GRACE_SECONDS = 3.0
 
 
 def worker_name() -> str:
@@ -157,7 +158,7 @@ def _quiet_apscheduler() -> None:
     )
 
 
-def _every_interval(scheduler: Any, deps: Deps, client: WebClient) -> Any:
+def _every_interval(scheduler: Any, deps: Deps, client: WebClient, first_after: float = 0.0) -> Any:
     _quiet_apscheduler()
     worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     scheduler.add_job(
@@ -167,7 +168,7 @@ def _every_interval(scheduler: Any, deps: Deps, client: WebClient) -> Any:
         args=(deps, client, worker),
         max_instances=1,
         coalesce=True,
-        next_run_time=utcnow(),
+        next_run_time=utcnow() + timedelta(seconds=first_after),
         id="copbot-pass",
     )
     return scheduler
@@ -178,7 +179,9 @@ def start_background(deps: Deps, client: WebClient) -> Any:
     every worker: only the holder of the lease runs a pass."""
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    scheduler = _every_interval(BackgroundScheduler(timezone="UTC"), deps, client)
+    # the first pass waits a moment: a worker that just booted answers Slack first
+    first_after = min(BOOT_GRACE_SECONDS, deps.settings.scheduler_interval)
+    scheduler = _every_interval(BackgroundScheduler(timezone="UTC"), deps, client, first_after)
     scheduler.start()
     return scheduler
 
