@@ -105,13 +105,15 @@ def _run(
         )
         result.planned = planned.inserted
         result.interrupted = outbox.fail_interrupted(session, started)
+    renew = False  # the lease was just taken; renewed before each later batch
     while True:
         at = clock()
         with session_scope(deps.engine) as session:
-            if not outbox.take_lease(session, worker, at, ttl):
+            if renew and not outbox.take_lease(session, worker, at, ttl):
                 log.warning("scheduler %s lost its lease mid-pass: stopping", worker)
                 return
             token, ids = outbox.claim(session, now, worker, at)
+        renew = True
         for position, reminder_id in enumerate(ids):
             moment = now + (clock() - started)  # the pass's `now`, advanced as it runs
             again = deliver(deps, client, reminder_id, token, moment, clock(), result)
