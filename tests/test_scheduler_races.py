@@ -21,7 +21,7 @@ from bot.services import reminders as rules
 from bot.services.reminders import outbox
 from bot.slack_client import make_web_client
 from storage.db import session_scope
-from storage.models import Call, Reminder, ReminderState, utcnow
+from storage.models import Call, NudgeSeries, Reminder, ReminderState, utcnow
 from tests.conftest import new_community
 
 START = datetime(2031, 9, 16, 15, 0, tzinfo=UTC)  # weeks from any deadline nudge
@@ -236,3 +236,31 @@ def test_a_claim_taken_over_is_not_sent_by_its_old_holder(settings, engine, sess
     with session_scope(engine) as s:  # the old holder wakes up: its claim is gone
         assert not outbox.begin_send(s, ids[0], old_token, later)
         assert outbox.begin_send(s, ids[0], new_token, later)
+
+
+def test_racing_passes_make_one_plan_nudge_series_and_one_nudge(settings, engine, session):
+    community = new_community(session, team="T0STANDIN", channel="CRACE002", name="Planners")
+    session.commit()
+    at = community.created_at + timedelta(weeks=1)
+    barrier = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def plan() -> None:
+        try:
+            barrier.wait()
+            with session_scope(engine) as s:
+                rules.plan_due(s, at, settings.zone, (5, 1), (6, 30))
+        except BaseException as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=plan) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with session_scope(engine) as s:
+        series = s.exec(select(NudgeSeries)).all()
+        nudges = s.exec(select(Reminder).where(Reminder.kind == "plan_nudge")).all()
+    assert [(x.kind, x.community_id) for x in series] == [("plan_nudge", community.id)]
+    assert [(n.recipient, n.series_id) for n in nudges] == [("U1", series[0].id)]
