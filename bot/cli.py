@@ -42,7 +42,9 @@ def _setup_logging(level: str) -> None:
 def prepare_database(settings: Settings) -> None:
     """SQLite is migrated on start; PostgreSQL must be upgraded with `copbot db upgrade`."""
     if db.is_sqlite(settings.database_url):
-        db.upgrade(settings.database_url)
+        current, head = db.schema_status(settings.database_url)
+        if current != head:
+            db.upgrade(settings.database_url)
         return
     current, head = db.schema_status(settings.database_url)
     if current != head:
@@ -156,6 +158,9 @@ def cmd_tick(settings: Settings, args: argparse.Namespace) -> int:
         now = datetime.now(UTC)
     deps, client = _scheduler_parts(settings)
     result = tick(deps, client, now.astimezone(UTC))
+    if not result.owner:
+        print(f"another scheduler ({result.holder}) is running passes now: nothing done")
+        return 0
     lines = result.lines()
     for line in lines:
         print(line)
