@@ -18,8 +18,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("call") as batch:
-        batch.alter_column("zoom_meeting_id", new_column_name="meeting_id")
+    _rename("zoom_meeting_id", "meeting_id")
     op.create_table(
         "year_plan",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -39,5 +38,10 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("year_plan")
-    with op.batch_alter_table("call") as batch:
-        batch.alter_column("meeting_id", new_column_name="zoom_meeting_id")
+    _rename("meeting_id", "zoom_meeting_id")
+
+
+def _rename(old: str, new: str) -> None:
+    """Rename in place (SQLite 3.25+ and PostgreSQL both can): a batch copy of `call`
+    would drop the table, and with foreign keys on that deletes every reminder of it."""
+    op.execute(sa.text(f'ALTER TABLE "call" RENAME COLUMN {old} TO {new}'))
