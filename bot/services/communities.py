@@ -1,9 +1,17 @@
-"""Communities and their people: creation, leaders (at most two), joining and leaving."""
+"""Communities and their people: creation, leaders (at most two), joining and leaving.
+
+Names are normalised (`clean_name`) before anything else sees them, and the unique
+constraint on (team, `name_key`) decides between two communities that look the same.
+Leader changes and leaving take the community's row lock first (`_lock_roster`), so two
+concurrent changes are applied one after the other and a community never ends up
+without a leader.
+"""
 
 from __future__ import annotations
 
 import re
 import threading
+import unicodedata
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -13,6 +21,7 @@ from sqlalchemy import bindparam, case, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from bot.blocks import escape
 from bot.services import CopError
 from bot.services.people import ensure_people
 from storage.models import (
@@ -33,10 +42,12 @@ class DuplicateCommunity(CopError):
         self.existing = existing
         self.field = field
         if field == "channel":
-            msg = f"This channel already has a community: *{existing.name}*."
+            self.plain = f"This channel already has a community: {existing.name}."
+            msg = f"This channel already has a community: *{escape(existing.name)}*."
         else:
+            self.plain = f"A community named {existing.name} already exists."
             msg = (
-                f"A community named *{existing.name}* already exists "
+                f"A community named *{escape(existing.name)}* already exists "
                 f"(in <#{existing.slack_channel_id}>)."
             )
         super().__init__(msg)
@@ -70,14 +81,34 @@ class LeaderChange:
         return bool(self.added or self.removed)
 
 
+# format characters (Unicode category Cf: zero-width spaces and joiners, bidi overrides and
+# isolates, the BOM) and other controls never show, so two names differing only by them
+# look the same
+_INVISIBLE = frozenset({"Cc", "Cf", "Co", "Cs", "Cn"})
+
+
+def clean_name(name: str) -> str:
+    """A name as copbot stores and shows it: NFKC (full-width letters become plain ones),
+    invisible and control characters removed, runs of spaces collapsed."""
+    text = unicodedata.normalize("NFKC", name or "")
+    text = "".join(
+        " " if ch.isspace() else ch
+        for ch in text
+        if ch.isspace() or unicodedata.category(ch) not in _INVISIBLE
+    )
+    return re.sub(r" +", " ", text).strip()
+
+
 def name_key(name: str) -> str:
-    return re.sub(r"\s+", " ", name).strip().casefold()
+    """What two names must not share in one workspace: the clean name, case-folded
+    (and normalised again, as case folding can undo NFKC)."""
+    return unicodedata.normalize("NFKC", clean_name(name).casefold())
 
 
 def validate_fields(name: str, mission: str, description: str) -> dict[str, str]:
     """Field name -> message for each invalid field (empty when all are valid)."""
     errors: dict[str, str] = {}
-    clean = re.sub(r"\s+", " ", name or "").strip()
+    clean = clean_name(name)
     if not clean:
         errors["name"] = "Give the community a name."
     elif len(clean) > MAX_NAME_LENGTH:
@@ -146,11 +177,11 @@ def create(session: Session, new: NewCommunity) -> Community:
     duplicate = find_duplicate(session, new.team_id, new.channel_id, new.name)
     if duplicate:
         raise duplicate
-    clean_name = re.sub(r"\s+", " ", new.name).strip()
+    name = clean_name(new.name)
     community = Community(
         team_id=new.team_id,
-        name=clean_name,
-        name_key=name_key(clean_name),
+        name=name,
+        name_key=name_key(name),
         slack_channel_id=new.channel_id,
         mission=new.mission.strip(),
         description=new.description.strip(),
@@ -256,12 +287,41 @@ def _roster_changed(session: Session, community_id: int) -> None:
     )
 
 
+def _lock_roster(session: Session, community: Community) -> None:
+    """Take the community's row lock for the rest of the unit of work, before reading
+    who leads it: an UPDATE of the row that changes nothing is that lock (a row lock on
+    PostgreSQL, the write lock on SQLite, where SELECT ... FOR UPDATE does not exist). A
+    second change of the same roster waits for this one to commit, then reads what it
+    left."""
+    session.execute(
+        update(Community)
+        .where(Community.id == community.id)
+        .values(roster_version=Community.roster_version)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def leaders(session: Session, community_id: int) -> list[str]:
     return [e.user_id for e in roster(session, community_id) if e.role == Role.LEADER]
 
 
-def set_leaders(session: Session, community: Community, user_ids: Sequence[str]) -> LeaderChange:
-    """Make exactly `user_ids` the leaders; former leaders stay on as members."""
+class NeedsConfirmation(CopError):
+    """The change is allowed, but only once the person confirms it (it demotes them)."""
+
+
+def set_leaders(
+    session: Session,
+    community: Community,
+    user_ids: Sequence[str],
+    *,
+    actor: str | None = None,
+    confirmed: bool = False,
+) -> LeaderChange:
+    """Make exactly `user_ids` the leaders; former leaders stay on as members.
+
+    A leader (`actor`) who would demote themselves gets NeedsConfirmation unless
+    `confirmed`: nobody steps down by accident.
+    """
     wanted = list(dict.fromkeys(user_ids))
     if not wanted:
         raise CopError("Name one or two leaders, e.g. `/cop leaders @ana @ben`.")
@@ -270,6 +330,7 @@ def set_leaders(session: Session, community: Community, user_ids: Sequence[str])
             f"A community has at most {MAX_LEADERS} leaders; you named {len(wanted)}. "
             "Name one or two (alternates can lead a call without being leaders)."
         )
+    _lock_roster(session, community)
     ensure_people(session, wanted)
     current = {
         m.slack_user_id: m
@@ -280,6 +341,10 @@ def set_leaders(session: Session, community: Community, user_ids: Sequence[str])
     before = tuple(uid for uid, m in current.items() if m.role == Role.LEADER)
     removed = tuple(uid for uid in before if uid not in wanted)
     added = tuple(uid for uid in wanted if uid not in before)
+    if actor in removed and not confirmed:
+        raise NeedsConfirmation(
+            f"This makes you a member of *{escape(community.name)}* instead of a leader."
+        )
     for uid in removed:
         current[uid].role = Role.MEMBER.value
         session.add(current[uid])
@@ -313,18 +378,23 @@ def join(session: Session, community: Community, user_id: str) -> bool:
 
 
 def leave(session: Session, community: Community, user_id: str) -> Role:
-    """Remove `user_id`; the last leader must hand over first. Returns the role they had."""
+    """Remove `user_id`; the last leader must hand over first. Returns the role they had.
+
+    Decided under the community's lock, so a leader leaving while the leaders are being
+    changed cannot leave the community with none."""
+    _lock_roster(session, community)
     membership = session.exec(
         select(Membership).where(
             Membership.community_id == community.id, Membership.slack_user_id == user_id
         )
     ).first()
+    name = escape(community.name)
     if membership is None:
-        raise CopError(f"You are not a member of *{community.name}*.")
-    if membership.role == Role.LEADER and len(leaders(session, community.id)) == 1:
+        raise CopError(f"You are not a member of *{name}*.")
+    if membership.role == Role.LEADER and leaders(session, community.id) == [user_id]:
         raise CopError(
-            f"You are the only leader of *{community.name}*. Name a new leader first "
-            "with `/cop leaders @someone`, then leave."
+            f"You are the only leader of *{name}*, and a community needs one. Name a new "
+            "leader first with `/cop leaders @someone`, then leave."
         )
     role = Role(membership.role)
     session.delete(membership)
