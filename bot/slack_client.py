@@ -23,7 +23,9 @@ SCOPES_BY_METHOD: dict[str, str | None] = {
     "chat.postMessage": "chat:write",
     "chat.postEphemeral": "chat:write",
     "chat.update": "chat:write",
+    "conversations.info": "channels:read",
     "conversations.join": "channels:join",
+    "conversations.members": "channels:read",
     "conversations.open": "im:write",
     "files.getUploadURLExternal": "files:write",
     "files.completeUploadExternal": "files:write",
@@ -37,7 +39,9 @@ SDK_HELPERS: dict[str, tuple[str, ...]] = {
     "files.upload_v2": ("files.getUploadURLExternal", "files.completeUploadExternal"),
 }
 # users.info returns profile.email only with this scope; copbot stores it when known.
-EXTRA_SCOPES = ("commands", "users:read.email")
+# conversations.info and .members need groups:read too for private channels (the 2020
+# spec names the user-token scope conversations:read for both).
+EXTRA_SCOPES = ("commands", "users:read.email", "groups:read")
 
 REQUEST_TIMEOUT_SECONDS = 10
 

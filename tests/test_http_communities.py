@@ -36,7 +36,17 @@ def new_values(
     return values
 
 
-def create_community(user, **kw):
+def people(slack, *ids: str) -> None:
+    """Make each id a person the Slack stand-in knows (users.info answers for them)."""
+    for uid in ids:
+        slack.add_user(uid, uid.lower())
+
+
+def create_community(user, register: bool = True, **kw):
+    """Submit the new-community form; the channel is first made a public channel with the
+    user in it, unless `register` is False."""
+    if register:
+        user.slack.add_channel(kw.get("channel", CHANNEL), members=[user.user_id])
     response = user.submit(cb.NEW_COMMUNITY_CALLBACK, new_values(**kw))
     assert response.status_code == 200, response.text
     return response
@@ -138,11 +148,17 @@ def test_submit_creates_community_with_creator_as_leader(as_user, engine, slack)
         )
 
 
-def test_private_channel_creator_is_told_to_invite_the_bot(as_user, engine, slack):
-    slack.private_channels.add("GPRIV001")
-    create_community(as_user("U1"), channel="GPRIV001")
-    [dm] = slack.wait_for("chat.postMessage", where=lambda c: c.args["channel"] == "U1")
-    assert "/invite @copbot" in dm.args["text"]
+def test_a_private_channel_needs_the_bot_invited_first(as_user, engine, slack):
+    ana = as_user("U1")
+    slack.add_channel("GPRIV001", kind="private", members=["U1"], bot_member=False)
+    response = create_community(ana, register=False, channel="GPRIV001")
+    assert "/invite @copbot" in response.json()["errors"][cb.CHANNEL]
+    assert communities(engine) == []
+    # once invited, the community is made there and announced without joining
+    slack.add_channel("GPRIV001", kind="private", members=["U1"], bot_member=True)
+    assert create_community(ana, register=False, channel="GPRIV001").content in (b"", b"{}")
+    slack.wait_for("chat.postMessage", where=lambda c: c.args["channel"] == "GPRIV001")
+    assert slack.calls_to("conversations.join") == []
     assert len(communities(engine)) == 1
 
 
@@ -182,7 +198,8 @@ def test_duplicate_name_in_another_channel_is_refused(as_user, engine):
     assert len(communities(engine)) == 1
 
 
-def test_staff_creates_a_community_for_someone_else(as_user, engine):
+def test_staff_creates_a_community_for_someone_else(as_user, engine, slack):
+    people(slack, "U9")
     create_community(as_user(STAFF), leader="U9")
     assert memberships(engine) == [("U9", "leader")]
     assert communities(engine)[0].created_by == STAFF
@@ -196,13 +213,17 @@ def test_non_staff_cannot_name_another_first_leader(as_user, engine):
 
 # ---- /cop leaders ---------------------------------------------------------------------
 def test_leaders_shows_and_sets_at_most_two_and_announces(as_user, engine, slack):
+    people(slack, "U1", "U2", "U3")
     ana = as_user("U1")
     create_community(ana)
     slack.wait_for("chat.postMessage", count=2)  # welcome + DM
     assert "<@U1>" in ana.reply("leaders")["text"]
 
     body = ana.reply("leaders <@U1|ana> <@U2|ben>")
-    assert "are now <@U1> and <@U2>" in body["text"]
+    assert body["text"] == (
+        "Done: <@U1> and <@U2> are now the leaders of *Early-career oncologists*. "
+        "I've told the channel."
+    )
     assert memberships(engine) == [("U1", "leader"), ("U2", "leader")]
     [note] = slack.wait_for("chat.postMessage", where=lambda c: "leaders of" in c.args["text"])
     assert note.args["channel"] == CHANNEL
@@ -226,12 +247,11 @@ def test_a_member_cannot_set_leaders(as_user, engine):
     assert memberships(engine) == [("U1", "leader"), ("U5", "member")]
 
 
-def test_staff_can_set_leaders_without_being_a_member(as_user, engine):
+def test_staff_can_set_leaders_without_being_a_member(as_user, engine, slack):
+    people(slack, "U7")
     create_community(as_user("U1"))
     body = as_user(STAFF).reply("leaders <@U7>")
-    assert (
-        "are now <@U7>" in body["text"] or "is now" in body["text"] or "now <@U7>" in body["text"]
-    )
+    assert "<@U7> is now the leader of *Early-career oncologists*" in body["text"]
     assert memberships(engine) == [("U1", "member"), ("U7", "leader")]
 
 
@@ -257,7 +277,7 @@ def test_join_leave_members(as_user, engine):
     assert "already a member" in bob.reply("join")["text"]
     cy.reply("join")
     body = bob.reply("members")
-    assert body["text"].startswith("Early-career oncologists: 1 leader(s), 2 member(s)")
+    assert body["text"] == "Early-career oncologists: 1 leader and 2 members. Led by <@U1>."
     blocks = json.dumps(body["blocks"])
     assert blocks.index("Leaders (1)") < blocks.index("Members (2)")
     assert blocks.index("<@U5>") < blocks.index("<@U6>")
@@ -308,7 +328,7 @@ def test_app_home_shows_roles_and_staff_sees_everything(as_user, slack):
     [call] = slack.wait_for("views.publish", where=lambda c: c.args["user_id"] == STAFF)
     text = json.dumps(call.json_arg("view"))
     assert "All communities (2)" in text
-    assert "1 of 2 leaders" in text
+    assert "1 leader (at most 2), 1 person in all" in text
     assert "You are not in a community yet" in text
 
 

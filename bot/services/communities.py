@@ -305,6 +305,19 @@ def leaders(session: Session, community_id: int) -> list[str]:
     return [e.user_id for e in roster(session, community_id) if e.role == Role.LEADER]
 
 
+def leader_ids(user_ids: Sequence[str]) -> list[str]:
+    """The distinct ids, or CopError when there are none or more than MAX_LEADERS."""
+    wanted = list(dict.fromkeys(user_ids))
+    if not wanted:
+        raise CopError("Name one or two leaders, e.g. `/cop leaders @ana @ben`.")
+    if len(wanted) > MAX_LEADERS:
+        raise CopError(
+            f"A community has at most {MAX_LEADERS} leaders; you named {len(wanted)}. "
+            "Name one or two (alternates can lead a call without being leaders)."
+        )
+    return wanted
+
+
 class NeedsConfirmation(CopError):
     """The change is allowed, but only once the person confirms it (it demotes them)."""
 
@@ -322,14 +335,7 @@ def set_leaders(
     A leader (`actor`) who would demote themselves gets NeedsConfirmation unless
     `confirmed`: nobody steps down by accident.
     """
-    wanted = list(dict.fromkeys(user_ids))
-    if not wanted:
-        raise CopError("Name one or two leaders, e.g. `/cop leaders @ana @ben`.")
-    if len(wanted) > MAX_LEADERS:
-        raise CopError(
-            f"A community has at most {MAX_LEADERS} leaders; you named {len(wanted)}. "
-            "Name one or two (alternates can lead a call without being leaders)."
-        )
+    wanted = leader_ids(user_ids)
     _lock_roster(session, community)
     ensure_people(session, wanted)
     current = {
