@@ -16,11 +16,12 @@ from sandbox import slack_payloads as payloads
 from storage.db import session_scope
 from storage.models import Community
 from tests.conftest import STAFF
-from tests.test_http_communities import CHANNEL, create_community
+from tests.test_http_communities import CHANNEL, create_community, people
 
 
 @pytest.fixture
 def leader(as_user, slack):
+    people(slack, "U1", "U2")
     ana = as_user("U1")
     create_community(ana, mission="Better follow-up care.")
     ana.settle()
@@ -199,7 +200,8 @@ def test_a_member_sees_the_plan_read_only_and_who_the_leaders_are(leader, as_use
     assert "Only the community's leaders and staff can publish" in bob.reply("plan publish")["text"]
     # and a forged submission from a member changes nothing
     body = submit_section(bob, community_id, 2, answers_state(2, "Forged"))
-    assert body["response_action"] == "errors"
+    assert body["response_action"] == "update"
+    assert "Only the community's leaders and staff can edit this plan" in dump(body["view"])
     assert load_plan(engine).answered_in(2) == 0
 
 
