@@ -11,8 +11,8 @@ from bot.blocks import escape
 from bot.blocks.help import SUBCOMMANDS, help_message
 from bot.services.communities import CommunitySummary, RosterEntry
 from integrations.block_kit import check_blocks, check_message, check_view
-from tests.conftest import HOSTILE, assert_inert
 from storage.models import Community, Role
+from tests.conftest import HOSTILE, assert_inert
 
 
 def community(i: int = 1, **kw) -> Community:

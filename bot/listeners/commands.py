@@ -39,7 +39,7 @@ from storage.db import session_scope
 from storage.models import Community, Role
 
 log = logging.getLogger(__name__)
-USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
+USER_ID = re.compile(r"[UW][A-Z0-9]{1,20}")
 
 
 Handler = Callable[[CommandRequest], None]
