@@ -5,7 +5,7 @@ A published plan fills each message up to 50 blocks and MESSAGE_TEXT_BUDGET char
 (Slack refuses a message whose blocks hold much more than 13,000 characters with
 `msg_blocks_too_long`, whatever the block count), splitting a long answer across sections
 and messages where it must, so it takes as few messages as the text allows: a plan with
-all 28 answers at 3,000 characters of plain text is 8 messages. `/cop plan show` passes
+all 27 text answers at 3,000 characters of plain text is 7 messages. `/cop plan show` passes
 `max_messages` (5: the ack and four response_url answers, within Slack's five uses)
 and long answers are shortened to fit, with a pointer to the full export."""
 
