@@ -487,3 +487,26 @@ def test_hostile_answers_are_published_and_shown_as_typed(leader, slack, engine)
     for call in posts:
         assert_inert({"text": call.args["text"], "blocks": call.json_arg("blocks")})
     assert "&lt;!channel&gt;" in dump(posts[0].json_arg("blocks"))
+
+
+def test_a_hostile_community_name_stays_inert_in_every_plan_message(as_user, slack, engine):
+    from tests.conftest import HOSTILE, assert_inert
+    from tests.test_http_communities import people
+
+    people(slack, "U1")
+    ana = as_user("U1")
+    create_community(ana, name=HOSTILE, mission=HOSTILE)
+    ana.settle()
+    slack.reset()
+    assert_inert(ana.reply("plan show"))
+    assert_inert(as_user("U5").reply("plan"))  # a non-member's read-only view
+    assert_inert(as_user("U5").reply("plan publish"))
+    ana.reply("plan publish")
+    ana.reply("plan export")
+    ana.settle()
+    for call in slack.calls_to("chat.postMessage"):
+        assert_inert({"text": call.args["text"], "blocks": call.json_arg("blocks")})
+    for call in slack.calls_to("response_url"):
+        assert_inert(call.args)
+    [upload] = slack.calls_to("files.completeUploadExternal")
+    assert_inert({"text": upload.args["initial_comment"]})

@@ -62,7 +62,7 @@ def cmd_plan(req: CommandRequest) -> None:
         return
     if sub in ("publish", "export") and not may_edit:
         raise CopError(
-            f"Only {who_can(Action.EDIT_PLAN)} can {sub} the plan of *{community.name}*."
+            f"Only {who_can(Action.EDIT_PLAN)} can {sub} the plan of *{escape(community.name)}*."
         )
     if sub == "publish":
         name = escape(community.name)
@@ -336,7 +336,7 @@ def send_export(
             filename=export_filename(community),
             title=f"Plan: {community.name}",
             content=to_markdown(plan),
-            initial_comment=f"The plan of *{community.name}* ({plan.progress}).",
+            initial_comment=f"The plan of *{escape(community.name)}* ({plan.progress}).",
         )
     except SlackApiError as e:
         _tell(
