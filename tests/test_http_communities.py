@@ -591,3 +591,21 @@ def test_a_hostile_community_name_never_pings_or_links(as_user, engine, slack):
         assert_inert({"text": call.args["text"], "blocks": call.json_arg("blocks")})
     for call in slack.calls_to("views.publish"):
         assert_inert(call.json_arg("view"))
+
+
+def test_when_slack_cannot_say_who_someone_is_nothing_changes(as_user, engine, slack):
+    people(slack, "U1", "U2")
+    ana = as_user("U1")
+    create_community(ana)
+    ana.settle()
+    slack.fail("users.info", "ratelimited", status=429, retry_after=30, times=2)
+    body = ana.reply("leaders <@U1> <@U2>")
+    assert "couldn't check" in body["text"] and "Nothing changed" in body["text"]
+    assert memberships(engine) == [("U1", "leader")]
+
+
+def test_when_slack_cannot_say_what_a_channel_is_nothing_is_created(as_user, engine, slack):
+    slack.fail("conversations.info", "internal_error")
+    response = create_community(as_user("U1"))
+    assert "internal_error" in response.json()["errors"][cb.CHANNEL]
+    assert communities(engine) == []
