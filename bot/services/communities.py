@@ -9,24 +9,26 @@ without a leader.
 
 from __future__ import annotations
 
-import re
 import threading
-import unicodedata
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, case, func, update
+from sqlalchemy import bindparam, case, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from bot.blocks import escape
 from bot.services import CopError
+from bot.services.names import clean_name, name_key, validate_fields  # noqa: F401 - part of this module's interface
 from bot.services.people import ensure_people
+from bot.services.summaries import (  # noqa: F401 - part of this module's interface
+    CommunitySummary,
+    all_communities,
+    for_person,
+)
 from storage.models import (
-    MAX_NAME_LENGTH,
-    MAX_TEXT_LENGTH,
     Community,
     Membership,
     PurposeArea,
@@ -79,44 +81,6 @@ class LeaderChange:
     @property
     def changed(self) -> bool:
         return bool(self.added or self.removed)
-
-
-# format characters (Unicode category Cf: zero-width spaces and joiners, bidi overrides and
-# isolates, the BOM) and other controls never show, so two names differing only by them
-# look the same
-_INVISIBLE = frozenset({"Cc", "Cf", "Co", "Cs", "Cn"})
-
-
-def clean_name(name: str) -> str:
-    """A name as copbot stores and shows it: NFKC (full-width letters become plain ones),
-    invisible and control characters removed, runs of spaces collapsed."""
-    text = unicodedata.normalize("NFKC", name or "")
-    text = "".join(
-        " " if ch.isspace() else ch
-        for ch in text
-        if ch.isspace() or unicodedata.category(ch) not in _INVISIBLE
-    )
-    return re.sub(r" +", " ", text).strip()
-
-
-def name_key(name: str) -> str:
-    """What two names must not share in one workspace: the clean name, case-folded
-    (and normalised again, as case folding can undo NFKC)."""
-    return unicodedata.normalize("NFKC", clean_name(name).casefold())
-
-
-def validate_fields(name: str, mission: str, description: str) -> dict[str, str]:
-    """Field name -> message for each invalid field (empty when all are valid)."""
-    errors: dict[str, str] = {}
-    clean = clean_name(name)
-    if not clean:
-        errors["name"] = "Give the community a name."
-    elif len(clean) > MAX_NAME_LENGTH:
-        errors["name"] = f"Keep the name to {MAX_NAME_LENGTH} characters (it has {len(clean)})."
-    for field, value in (("mission", mission), ("description", description)):
-        if value and len(value) > MAX_TEXT_LENGTH:
-            errors[field] = f"Keep this to {MAX_TEXT_LENGTH} characters (it has {len(value)})."
-    return errors
 
 
 _BY_CHANNEL = select(Community).where(
@@ -407,53 +371,3 @@ def leave(session: Session, community: Community, user_id: str) -> Role:
     session.flush()
     _roster_changed(session, community.id)
     return role
-
-
-@dataclass(frozen=True)
-class CommunitySummary:
-    community: Community
-    role: Role | None
-    leader_count: int
-    member_count: int
-
-
-def _counts(session: Session, community_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
-    ids = list(community_ids)
-    if not ids:
-        return {}
-    is_leader = case((Membership.role == Role.LEADER.value, 1), else_=0)
-    rows = session.exec(
-        select(Membership.community_id, func.sum(is_leader), func.count())
-        .where(Membership.community_id.in_(ids))
-        .group_by(Membership.community_id)
-    ).all()
-    return {cid: (int(lead or 0), int(total)) for cid, lead, total in rows}
-
-
-def for_person(session: Session, user_id: str) -> list[CommunitySummary]:
-    """The communities `user_id` belongs to, with their role, by name."""
-    rows = session.exec(
-        select(Community, Membership.role)
-        .join(Membership, Membership.community_id == Community.id)
-        .where(Membership.slack_user_id == user_id)
-        .order_by(Community.name_key)
-    ).all()
-    counts = _counts(session, (c.id for c, _ in rows))
-    return [CommunitySummary(c, Role(r), *counts.get(c.id, (0, 0))) for c, r in rows]
-
-
-def all_communities(session: Session, viewer: str) -> list[CommunitySummary]:
-    """Every community by name, with the viewer's role and leader/member counts."""
-    communities = all_by_name(session)
-    counts = _counts(session, (c.id for c in communities))
-    roles = dict(
-        session.exec(
-            select(Membership.community_id, Membership.role).where(
-                Membership.slack_user_id == viewer
-            )
-        ).all()
-    )
-    return [
-        CommunitySummary(c, Role(roles[c.id]) if c.id in roles else None, *counts.get(c.id, (0, 0)))
-        for c in communities
-    ]

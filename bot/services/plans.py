@@ -191,7 +191,6 @@ def save_section(
     section(section_number)  # range check
     errors = answer_errors(section_number, answers)
     now = now or utcnow()
-    table = PlanAnswer.__table__
     for key, text in answers.items():
         if key in errors:
             continue
@@ -208,39 +207,47 @@ def save_section(
                 .execution_options(synchronize_session=False)
             )
             set_committed_value(community, "purpose_areas", text)
-        if not text:
-            # nothing to insert; clear a saved answer if there is one
-            session.execute(
-                update(PlanAnswer)
-                .where(
-                    PlanAnswer.community_id == community.id,
-                    PlanAnswer.question_key == key,
-                    PlanAnswer.answer != "",
-                )
-                .values(answer="", updated_by=user_id, updated_at=now)
-                .execution_options(synchronize_session=False)
-            )
-            continue
-        stmt = _insert(session, table).values(
-            community_id=community.id,
-            question_key=key,
-            answer=text,
-            updated_by=user_id,
-            updated_at=now,
-        )
-        session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["community_id", "question_key"],
-                set_={
-                    "answer": stmt.excluded.answer,
-                    "updated_by": stmt.excluded.updated_by,
-                    "updated_at": stmt.excluded.updated_at,
-                },
-                where=table.c.answer != stmt.excluded.answer,
-            )
-        )
+        _write_answer(session, community.id, key, text, user_id, now)
     _set_plan(session, community.id, last_section=section_number)
     return errors
+
+
+def _write_answer(
+    session: Session, community_id: int, key: str, text: str, user_id: str, now: datetime
+) -> None:
+    """One answer: inserted, or updated when its text changed (one statement, no race)."""
+    if not text:
+        # nothing to insert; clear a saved answer if there is one
+        session.execute(
+            update(PlanAnswer)
+            .where(
+                PlanAnswer.community_id == community_id,
+                PlanAnswer.question_key == key,
+                PlanAnswer.answer != "",
+            )
+            .values(answer="", updated_by=user_id, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return
+    table = PlanAnswer.__table__
+    stmt = _insert(session, table).values(
+        community_id=community_id,
+        question_key=key,
+        answer=text,
+        updated_by=user_id,
+        updated_at=now,
+    )
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["community_id", "question_key"],
+            set_={
+                "answer": stmt.excluded.answer,
+                "updated_by": stmt.excluded.updated_by,
+                "updated_at": stmt.excluded.updated_at,
+            },
+            where=table.c.answer != stmt.excluded.answer,
+        )
+    )
 
 
 def fingerprint(text: str) -> str:
