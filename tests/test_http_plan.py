@@ -385,7 +385,7 @@ def test_the_longest_plan_publishes_in_seven_messages_within_limits(leader, slac
 
 
 def test_plan_show_of_the_longest_plan_uses_the_response_url_at_most_four_times(
-    leader, slack, engine
+    leader, as_user, slack, engine
 ):
     from bot.services.planning_tool import MAX_ANSWER_LENGTH
 
@@ -403,7 +403,17 @@ def test_plan_show_of_the_longest_plan_uses_the_response_url_at_most_four_times(
     for message in shown:
         assert len(message["blocks"]) <= 50
         size = sum(len(b.get("text", {}).get("text", "")) for b in message["blocks"])
-        assert size <= pb.MESSAGE_TEXT_BUDGET + 300  # the intro line of a member's view
+        assert size <= pb.MESSAGE_TEXT_BUDGET
+    # a member's read-only view opens with who to ask, within the same limits
+    slack.reset()
+    body = as_user("U5").reply("plan")
+    leader.settle()
+    follow_ups = slack.calls_to("response_url")
+    assert 1 <= len(follow_ups) <= 4
+    assert "Only leaders and staff can edit it" in body["blocks"][0]["text"]["text"]
+    for message in [body, *(c.args for c in follow_ups)]:
+        size = sum(len(b.get("text", {}).get("text", "")) for b in message["blocks"])
+        assert size <= pb.MESSAGE_TEXT_BUDGET and len(message["blocks"]) <= 50
 
 
 # ---- forged or stale modals ------------------------------------------------------------------

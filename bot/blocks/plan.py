@@ -286,10 +286,11 @@ def _block_text_size(block: Block) -> int:
 
 
 def _plan_groups(
-    plan: PlanSnapshot, include_unanswered: bool, limit: int | None
+    plan: PlanSnapshot, include_unanswered: bool, limit: int | None, lead: str | None = None
 ) -> tuple[list[tuple[str, list[Block]]], bool]:
     c = plan.community
-    intro: list[Block] = [
+    intro: list[Block] = [section(lead)] if lead else []
+    intro += [
         header(f"Community of Practice plan: {c.name}"),
         context(_edited_line(plan)),
     ]
@@ -350,14 +351,19 @@ def _pack(groups: list[tuple[str, list[Block]]]) -> list[tuple[list[str], list[B
 
 
 def plan_messages(
-    plan: PlanSnapshot, *, include_unanswered: bool, max_messages: int | None = None
+    plan: PlanSnapshot,
+    *,
+    include_unanswered: bool,
+    max_messages: int | None = None,
+    lead: str | None = None,
 ) -> list[dict[str, Any]]:
     """The plan as one or more messages (headers per section), each within Slack's limits
-    and with a plain-text fallback. With `max_messages`, long answers are shortened (by
-    the same measure for all) until the plan fits in that many messages."""
+    and with a plain-text fallback; `lead` (mrkdwn) opens the first. With `max_messages`,
+    long answers are shortened (by the same measure for all) until the plan fits in that
+    many messages."""
     limit: int | None = None
     while True:
-        groups, _ = _plan_groups(plan, include_unanswered, limit)
+        groups, _ = _plan_groups(plan, include_unanswered, limit, lead)
         messages = _pack(groups)
         if max_messages is None or len(messages) <= max_messages or limit == 0:
             break
@@ -370,6 +376,8 @@ def plan_messages(
         part = f" (part {i} of {total})" if total > 1 else ""
         covers = f": {join_words(titles)}" if titles else ""
         text = f"Community of Practice plan for {name}{part}{covers}. {plan.progress}."
+        if lead and i == 1:
+            text = f"{lead}\n{text}"
         out.append({"text": text, "blocks": blocks})
     return out
 

@@ -16,8 +16,8 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.blocks import MAX_MESSAGE_BLOCKS, escape, plain, plural
 from bot.blocks import community as community_blocks
+from bot.blocks import escape, plain, plural
 from bot.blocks import plan as blocks
 from bot.blocks import section as section_block
 from bot.deps import Deps
@@ -99,15 +99,10 @@ def _is_number(text: str) -> bool:
 def _show(req: CommandRequest, plan: plans.PlanSnapshot, intro: str | None) -> None:
     """The plan in at most SHOW_MAX_MESSAGES messages: the ack, then response_url
     answers (four at most, within Slack's five uses of one response_url)."""
-    messages = blocks.plan_messages(plan, include_unanswered=True, max_messages=SHOW_MAX_MESSAGES)
-    first = messages[0]
-    if intro:
-        # the intro is a short section; the first message keeps room for it
-        first = {
-            "text": intro + "\n" + first["text"],
-            "blocks": [section_block(intro), *first["blocks"]][:MAX_MESSAGE_BLOCKS],
-        }
-    req.reply({"response_type": "ephemeral", **first})
+    messages = blocks.plan_messages(
+        plan, include_unanswered=True, max_messages=SHOW_MAX_MESSAGES, lead=intro
+    )
+    req.reply({"response_type": "ephemeral", **messages[0]})
     for more in messages[1:SHOW_MAX_MESSAGES]:
         req.later(respond, req.response_url, more)
 
