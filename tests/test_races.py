@@ -140,3 +140,20 @@ def test_only_one_of_several_publications_at_once_claims_the_plan(session, engin
         plans.record_publication(s, community, "CRACE000", ["1.1"], "U1")
     with session_scope(engine) as s:
         assert plans.claim_publication(s, s.get(Community, cid), "U2") is True
+
+
+def test_a_person_joining_while_named_leader_ends_up_once_and_leading(session, engine):
+    for i, cid in enumerate(_communities(session, ROUNDS)):
+        newcomer = f"UNEW{i:04d}"
+
+        def name_leader(s, cid=cid, newcomer=newcomer):
+            return svc.set_leaders(s, s.get(Community, cid), ["U1", newcomer])
+
+        def joins(s, cid=cid, newcomer=newcomer):
+            return svc.join(s, s.get(Community, cid), newcomer)
+
+        results = race(engine, name_leader, joins)
+        assert not any(isinstance(r, Exception) for r in results), results
+        with session_scope(engine) as s:
+            assert svc.role_of(s, cid, newcomer).value == "leader"
+            assert sorted(svc.leaders(s, cid)) == sorted(["U1", newcomer])

@@ -127,22 +127,27 @@ def cmd_leaders(req: CommandRequest) -> None:
             f"Only {who_can(Action.SET_LEADERS)} can set the leaders of *{escape(community.name)}*."
         )
     ids = svc.leader_ids(ids)
-    _check_leaders(req, ids)
+    checked = _check_leaders(req, ids)
     try:
         change = svc.set_leaders(req.session, community, ids, actor=req.user_id)
     except svc.NeedsConfirmation as e:
         req.reply(community_blocks.leaders_confirm_message(community, ids, str(e)))
         return
+    # profiles after the community's lock, in the order every roster change takes them
+    for user in checked:
+        people.store_profile(req.session, user)
     _announce_leaders(req, community, change)
 
 
-def _check_leaders(req: CommandRequest, ids: list[str]) -> None:
-    """CopError naming the first person who cannot lead, and why."""
+def _check_leaders(req: CommandRequest, ids: list[str]) -> list[dict[str, Any]]:
+    """users.info's answer for each id; CopError naming the first who cannot lead, and why."""
+    found = []
     for check in slack_checks.check_people(req.client, ids):
         if check.problem:
             raise CopError(check.problem + " Nothing changed.")
         if check.user is not None:
-            people.store_profile(req.session, check.user)
+            found.append(check.user)
+    return found
 
 
 def _announce_leaders(req: CommandRequest, community: Community, change) -> None:

@@ -331,7 +331,9 @@ def set_leaders(
 
 
 def join(session: Session, community: Community, user_id: str) -> bool:
-    """Add `user_id` as a member; False when they already belong."""
+    """Add `user_id` as a member; False when they already belong. Takes the community's
+    lock first, as every roster change does, so changes of one roster never deadlock."""
+    _lock_roster(session, community)
     if role_of(session, community.id, user_id) is not None:
         return False
     ensure_people(session, [user_id])
