@@ -30,7 +30,9 @@ SCOPES_BY_METHOD: dict[str, str | None] = {
     "chat.postMessage": "chat:write",
     "chat.postEphemeral": "chat:write",
     "chat.update": "chat:write",
+    "conversations.info": "channels:read",
     "conversations.join": "channels:join",
+    "conversations.members": "channels:read",
     "conversations.open": "im:write",
     "files.getUploadURLExternal": "files:write",
     "files.completeUploadExternal": "files:write",
@@ -44,7 +46,9 @@ SDK_HELPERS: dict[str, tuple[str, ...]] = {
     "files.upload_v2": ("files.getUploadURLExternal", "files.completeUploadExternal"),
 }
 # scopes no Web API method of the code needs: the slash command's own
-EXTRA_SCOPES = ("commands",)
+# groups:read: conversations.info and .members on private channels (the 2020 spec names
+# the user-token scope conversations:read for both)
+EXTRA_SCOPES = ("commands", "groups:read")
 
 REQUEST_TIMEOUT_SECONDS = 10
 

@@ -85,6 +85,8 @@ PURPOSE_AREA_LABELS = {
 }
 
 MAX_NAME_LENGTH = 80
+# case folding and NFKC may lengthen a name (ß -> ss, ﬃ -> ffi): room for that
+MAX_NAME_KEY_LENGTH = 320
 MAX_TEXT_LENGTH = 3000
 
 
@@ -98,8 +100,9 @@ class Community(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = Field(sa_column=Column(String(32), nullable=False))
     name: str = Field(sa_column=Column(String(MAX_NAME_LENGTH), nullable=False))
-    # lower-cased, space-collapsed name: two communities may not differ only by case
-    name_key: str = Field(sa_column=Column(String(MAX_NAME_LENGTH), nullable=False))
+    # the name normalised (NFKC, invisible characters removed, spaces collapsed) and
+    # case-folded: two communities may not look the same (communities.name_key)
+    name_key: str = Field(sa_column=Column(String(MAX_NAME_KEY_LENGTH), nullable=False))
     slack_channel_id: str = Field(sa_column=Column(String(32), nullable=False))
     mission: str = Field(default="", sa_column=Column(String(MAX_TEXT_LENGTH), nullable=False))
     description: str = Field(default="", sa_column=Column(String(MAX_TEXT_LENGTH), nullable=False))
@@ -204,6 +207,8 @@ class Plan(SQLModel, table=True):
     published_ts: str = Field(default="[]", sa_column=Column(Text, nullable=False))
     published_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     published_by: str | None = Field(default=None, sa_column=Column(String(32)))
+    # set while one publication posts the plan, so a second one waits (plans.claim_publication)
+    publishing_since: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
 
 
 class CallKind(enum.StrEnum):

@@ -328,3 +328,35 @@ def schedule_form(community_id: int, date_text: str, user_id: str = "U1", **payl
         private_metadata=meta,
         **payload_args,
     )
+
+
+HOSTILE = "<!channel> <@UHOSTILE> <http://evil.example|Zoom> & |"
+
+
+def mrkdwn_texts(payload) -> list[str]:
+    """Every piece of text Slack reads as mrkdwn in a message or view: mrkdwn text objects
+    and a message's fallback `text` (which notifications show and mentions act in)."""
+    found: list[str] = []
+
+    def walk(node, top: bool = False) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "mrkdwn" and isinstance(node.get("text"), str):
+                found.append(node["text"])
+            if top and isinstance(node.get("text"), str):
+                found.append(node["text"])
+            for key, value in node.items():
+                if key != "text" or isinstance(value, dict | list):
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(payload, top=True)
+    return found
+
+
+def assert_inert(payload) -> None:
+    """No mention, broadcast or link from HOSTILE survives in what Slack would parse."""
+    for text in mrkdwn_texts(payload):
+        assert "<!channel>" not in text and "<!here>" not in text, text
+        assert "<@UHOSTILE>" not in text and "<http://evil" not in text, text

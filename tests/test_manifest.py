@@ -70,6 +70,8 @@ def test_scopes_agree_with_the_spec_where_it_is_current():
     # channels:join) and lists several scopes for conversations.open; the files upload
     # methods are newer than the spec
     outdated = {
+        "conversations.info",
+        "conversations.members",
         "conversations.join",
         "conversations.open",
         "files.getUploadURLExternal",

@@ -2,7 +2,7 @@
 the answer given, so a replayed delivery answers the same and does nothing more.
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-11-23
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from storage.models import UTCDateTime
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
