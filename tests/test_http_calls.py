@@ -340,7 +340,7 @@ def test_home_warns_leaders_and_staff_below_three_community_calls(leader, as_use
     text = json.dumps(view.json_arg("view"), ensure_ascii=False)
     first, _ = rules.program_year(today, (8, 1))
     expected = 3 if date(Y, 1, 13) < date(first.year + 1, 8, 1) else 0
-    assert f"{expected} of 3–6 community calls" in text
+    assert f"{expected} community calls in" in text
 
 
 # ---- hardening: races, forged ids, slow Zoom, zones -------------------------------------
@@ -681,5 +681,3 @@ def test_retry_adopts_the_meeting_a_slow_zoom_made_after_all(leader, slack, zoom
     assert zoom.calls_to(CREATE) == [] and list(zoom.meetings) == [4242]
     [call] = stored_calls(engine)
     assert call.meeting_state == "ready" and call.meeting_id == 4242 and call.passcode == "late"
-
-    assert f"{expected} community calls in" in text
