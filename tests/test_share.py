@@ -7,13 +7,15 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 
-from sqlmodel import select
+from sqlmodel import select, update
 
-from bot.listeners.shares import send_digests
+from bot.digest_delivery import send_digests
+from bot.reminder_delivery import PassResult
+from bot.scheduler import tick
 from bot.slack_client import make_web_client
 from sandbox.slack_standin import TEAM_ID
 from storage.db import session_scope
-from storage.models import Share
+from storage.models import Share, ShareDigest
 from tests.conftest import ack_text, new_community
 
 CHANNEL = "CSHARE01"
@@ -78,7 +80,8 @@ def test_not_an_http_link_shows_the_form_and_stores_nothing(as_user, engine, sla
     assert slack.calls_to("chat.postMessage") == []
 
 
-def test_monthly_digest_is_sent_once(as_user, engine, slack, deps):
+def _digest_setup(as_user, engine, deps):
+    """Digest on, one share in February 2027 and one in March; returns March 1st, 08:00."""
     cid = setup(engine)
     assert "Only the community's leaders" in as_user("U5", CHANNEL).reply("share digest on")["text"]
     assert "digest of shares is on" in as_user("U1", CHANNEL).reply("share digest on")["text"]
@@ -88,26 +91,91 @@ def test_monthly_digest_is_sent_once(as_user, engine, slack, deps):
         for i, at in enumerate((last_month, last_month + timedelta(days=40))):
             s.add(Share(community_id=cid, url=f"https://x.example/{i}", note=f"Link {i}",
                         shared_by="U5", shared_at=at))  # fmt: skip
-    client = make_web_client(deps.settings)
-    now = datetime(2027, 3, 1, 8, tzinfo=zone).astimezone(UTC)
-    results: list[list[str]] = []
-    barrier = threading.Barrier(2)
+    return datetime(2027, 3, 1, 8, tzinfo=zone).astimezone(UTC)
 
-    def go():
+
+def _digests(slack):
+    return [
+        c
+        for c in slack.calls_to("chat.postMessage")
+        if c.args["channel"] == CHANNEL and "learning opportunit" in c.args["text"]
+    ]
+
+
+def _race(fn, n=2):
+    results: list = []
+    barrier = threading.Barrier(n)
+
+    def go(i):
         barrier.wait()
-        results.append(send_digests(deps, client, now))
+        results.append(fn(i))
 
-    threads = [threading.Thread(target=go) for _ in range(2)]
+    threads = [threading.Thread(target=go, args=(i,)) for i in range(n)]
     for t in threads:
         t.start()
     for t in threads:
-        t.join(10)
+        t.join(20)
+    return results
+
+
+def test_monthly_digest_is_sent_once(as_user, engine, slack, deps):
+    now = _digest_setup(as_user, engine, deps)
+    client = make_web_client(deps.settings)
+
+    def send(_):
+        result = PassResult()
+        send_digests(deps, client, now, result)
+        return result.sent
+
+    # two passes claiming at once (the lease aside): the conditional UPDATE picks one
+    results = _race(send)
     assert sorted(len(r) for r in results) == [0, 1]
-    assert send_digests(deps, client, now + timedelta(days=3)) == []
+    later = PassResult()
+    assert send_digests(deps, client, now + timedelta(days=3), later) == 0
+    assert later.sent == []
     [post] = slack.wait_for("chat.postMessage", where=lambda c: c.args["channel"] == CHANNEL)
     text = ack_text({"text": post.args["text"], "blocks": post.json_arg("blocks")})
     assert "February 2027" in text and "Link 0" in text and "Link 1" not in text
     assert "1 learning opportunity shared" in post.args["text"]
     # turned off: April's pass sends nothing
     as_user("U1", CHANNEL).reply("share digest off")
-    assert send_digests(deps, client, datetime(2027, 4, 1, 8, tzinfo=UTC)) == []
+    april = PassResult()
+    assert send_digests(deps, client, datetime(2027, 4, 1, 8, tzinfo=UTC), april) == 0
+    assert april.sent == [] and len(_digests(slack)) == 1
+
+
+def test_racing_scheduler_passes_send_the_digest_once_from_the_lease_owner(
+    as_user, engine, slack, deps
+):
+    now = _digest_setup(as_user, engine, deps)
+    client = make_web_client(deps.settings)
+    results = _race(lambda i: tick(deps, client, now, worker=f"w{i}"), n=3)
+    digests = [line for r in results for line in r.sent if line.startswith("share_digest")]
+    assert len(digests) == 1 and digests[0].startswith("share_digest 2027-02 community ")
+    assert len(_digests(slack)) == 1
+    # a pass that does not hold the lease sends nothing, even a digest that is due
+    with session_scope(engine) as s:
+        s.execute(update(ShareDigest).values(last_month=None))
+    holder = tick(deps, client, now, worker="holder", hold=True)
+    assert holder.owner and [x for x in holder.sent if x.startswith("share_digest")]
+    with session_scope(engine) as s:
+        s.execute(update(ShareDigest).values(last_month=None))
+    other = tick(deps, client, now, worker="other")
+    assert not other.owner and other.sent == [] and other.holder == "holder"
+    assert len(_digests(slack)) == 2
+
+
+def test_a_rate_limited_digest_waits_for_a_later_pass(as_user, engine, slack, deps):
+    now = _digest_setup(as_user, engine, deps)
+    client = make_web_client(deps.settings)
+    slack.fail("chat.postMessage", "ratelimited", status=429, retry_after=2, times=1)
+    first = tick(deps, client, now)
+    assert [x for x in first.deferred if x.startswith("share_digest 2027-02")]
+    assert not [x for x in first.sent if x.startswith("share_digest")]
+    with session_scope(engine) as s:
+        assert s.get(ShareDigest, s.exec(select(Share.community_id)).first()).last_month is None
+    second = tick(deps, client, now + timedelta(minutes=1))
+    assert [x for x in second.sent if x.startswith("share_digest 2027-02")]
+    third = tick(deps, client, now + timedelta(minutes=2))
+    assert not [x for x in third.sent if x.startswith("share_digest")]
+    assert len(_digests(slack)) == 2  # the one Slack refused with 429, and the one it took

@@ -61,7 +61,7 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
     ),
     Subcommand(
         "year",
-        "/cop year [next]",
+        "/cop year [next | 2027]",
         "Start from the sample August-May year of calls and milestones.",
     ),
     Subcommand(

@@ -17,6 +17,7 @@ from bot.blocks import (
     header,
     link,
     plain,
+    plural,
     section,
 )
 from bot.blocks.onsite import grid_lines, venue_time
@@ -27,10 +28,16 @@ FILTER_ACTION = "home_filter"
 PAGE_SIZE = 25
 
 
-def _row(r: Row) -> str:
-    leaders = f"{r.leaders} of 2 leaders" + (" :warning: *no leader*" if r.leaders == 0 else "")
-    calls = f"{r.calls} of 3–6 community calls" + (" :warning:" if r.calls < 3 else "")
-    failed = f" · :x: {r.failed} failed reminder{'s' if r.failed != 1 else ''}" if r.failed else ""
+def _row(r: Row, year: str) -> str:
+    leaders = (
+        f"{plural(r.leaders, 'leader')} (at most 2), "
+        f"{plural(r.members, 'person', 'people')} in all"
+        + (" :warning: *no leader*" if r.leaders == 0 else "")
+    )
+    calls = f"{plural(r.calls, 'community call')} in {year}" + (
+        " :warning: the year needs at least 3" if r.calls < 3 else " (3 to 6 planned)"
+    )
+    failed = f" · :x: {plural(r.failed, 'failed reminder')}" if r.failed else ""
     return (
         f"*{escape(r.community.name)}* <#{r.community.slack_channel_id}> · {leaders} · {calls}"
         f"\nplan {r.plan_done}/7 · onsite {escape(r.block) if r.block else '_none_'} · "
@@ -39,8 +46,9 @@ def _row(r: Row) -> str:
     )
 
 
-def staff_table(rows: Sequence[Row], *, page: int, show: str, room: int) -> list[Block]:
-    """The table's blocks, at most `room` of them: a page of the filtered rows."""
+def staff_table(rows: Sequence[Row], *, page: int, show: str, room: int, year: str) -> list[Block]:
+    """The table's blocks, at most `room` of them: a page of the filtered rows; `year`
+    names the program year the calls are counted in ("2026–27")."""
     show = show if show in FILTERS else "all"
     chosen = [r for r in rows if r.matches(show)]
     fixed = 4  # header, filter, page note, navigation
@@ -65,7 +73,7 @@ def staff_table(rows: Sequence[Row], *, page: int, show: str, room: int) -> list
             ],
         },
     ]
-    blocks += [section(_row(r)) for r in shown]
+    blocks += [section(_row(r, year)) for r in shown]
     if not shown:
         blocks.append(section("_No community matches._"))
     first = page * size + 1 if shown else 0
@@ -168,6 +176,7 @@ def extend_home(
     show: str = "all",
     calls: Sequence[tuple[Any, Any]] = (),
     onsite: Any = None,
+    year: str = "",
 ) -> dict[str, Any]:
     """The home view with the leader's to-do list and the person's next calls first;
     for staff, the Annual Meeting's rooms and the table in place of the plain list of all
@@ -192,5 +201,5 @@ def extend_home(
     if rows is not None:
         body += onsite_blocks(onsite)
         room = MAX_HOME_BLOCKS - len(body) - len(tail) - 1
-        body += [divider(), *staff_table(rows, page=page, show=show, room=room)]
+        body += [divider(), *staff_table(rows, page=page, show=show, room=room, year=year)]
     return {**view, "blocks": (body + tail)[:MAX_HOME_BLOCKS]}

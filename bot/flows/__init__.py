@@ -1,1 +1,2 @@
-"""Work that follows an ack or builds a surface from several services."""
+"""The work after an ack, one module per feature: listeners parse, check who may act,
+call a service, ack, and hand a flow to the background pool."""

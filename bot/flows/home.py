@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from bot.blocks.home_year import extend_home
 from bot.deps import Deps
-from bot.services import overview
+from bot.services import calls, overview
 from bot.services.permissions import Action, can
 from storage.models import utcnow
 
@@ -21,7 +21,11 @@ def with_year(
     today = utcnow().astimezone(settings.zone).date()
     staff = can(deps.actor(user_id), Action.VIEW_ALL_COMMUNITIES)
     rows = (
-        overview.staff_rows(session, today, settings.program_year_start, user_id) if staff else None
+        overview.staff_rows(
+            session, today, settings.program_year_start, user_id, zone=settings.timezone
+        )
+        if staff
+        else None
     )
     todo = overview.leader_todo(
         session,
@@ -40,4 +44,5 @@ def with_year(
         show=show,
         calls=overview.next_calls(session, user_id, utcnow()),
         onsite=overview.onsite_grid(session, today) if staff else None,
+        year=calls.year_label(calls.program_year(today, settings.program_year_start)[0]),
     )

@@ -1,24 +1,14 @@
 """`/cop share URL [note] [date:YYYY-MM-DD] [region:Name]` posts a learning opportunity to
 the channel in one consistent card; `/cop share digest on|off` (leaders) turns the
-monthly digest on or off. The scheduler sends the digests (`send_digests`)."""
+monthly digest on or off. The scheduler sends the digests (`bot.digest_delivery`)."""
 
 from __future__ import annotations
 
-import logging
-from datetime import datetime
-
-from slack_sdk import WebClient
-
 from bot.blocks import shares as blocks
-from bot.deps import Deps
 from bot.listeners.common import CommandRequest, post_message
 from bot.services import CopError, shares
 from bot.services import communities as svc
 from bot.services.permissions import Action, can, who_can
-from storage.db import session_scope
-from storage.models import Community
-
-log = logging.getLogger(__name__)
 
 
 def cmd_share(req: CommandRequest) -> None:
@@ -53,27 +43,3 @@ def cmd_share(req: CommandRequest) -> None:
     share = shares.add(req.session, community.id, form, req.user_id)
     req.say_ephemeral(f"Shared in <#{community.slack_channel_id}>. Thank you!")
     req.later(post_message, req.client, community.slack_channel_id, blocks.share_card(share))
-
-
-def send_digests(deps: Deps, client: WebClient, now: datetime) -> list[str]:
-    """Post last month's digest to each community that has it on and has not had it."""
-    zone = deps.settings.zone
-    month, start, end = shares.previous_month(now, zone)
-    with session_scope(deps.engine) as session:
-        claimed = shares.claim_digests(session, month)
-    sent = []
-    for community_id in claimed:
-        with session_scope(deps.engine) as session:
-            community = session.get(Community, community_id)
-            found = shares.in_month(session, community_id, start, end)
-        if community is None or not found:
-            continue
-        label = f"{start:%B %Y}"
-        error = post_message(
-            client, community.slack_channel_id, blocks.digest(community, label, found)
-        )
-        if error is None:
-            sent.append(f"share_digest {month} to {community.slack_channel_id}")
-        else:
-            log.warning("share digest for %s: %s", community.slack_channel_id, error)
-    return sent

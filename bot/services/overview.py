@@ -73,13 +73,19 @@ def _plan_done(session: Session, communities: list[Community]) -> dict[int, int]
 
 
 def staff_rows(
-    session: Session, today: date, program_year_start: tuple[int, int], viewer: str
+    session: Session,
+    today: date,
+    program_year_start: tuple[int, int],
+    viewer: str,
+    zone: str = "UTC",
 ) -> list[Row]:
+    """One row for each community; calls are counted in the program year whose
+    boundaries are midnight in `zone` (the organisation's), as everywhere else."""
     summaries = svc.all_communities(session, viewer)
     communities = [s.community for s in summaries]
     ids = [c.id for c in communities]
     year, first, end = reports.year_of(today, program_year_start)
-    calls = call_rules.community_call_counts(session, ids, first, end)
+    calls = call_rules.community_call_counts(session, ids, first, end, zone=zone)
     meeting = onsite.current_meeting(session, today)
     blocks = {}
     agendas = {}
@@ -139,7 +145,10 @@ def leader_todo(
     led = [s.community for s in svc.for_person(session, user_id) if s.role.value == "leader"]
     if not led:
         return []
-    rows = {r.community.id: r for r in staff_rows(session, today, program_year_start, user_id)}
+    rows = {
+        r.community.id: r
+        for r in staff_rows(session, today, program_year_start, user_id, zone=str(settings_zone))
+    }
     year, _first, _end = reports.year_of(today, program_year_start)
     meeting = onsite.current_meeting(session, today)
     todo: list[Todo] = []
@@ -151,7 +160,11 @@ def leader_todo(
             )
         if r.calls < 3:
             todo.append(
-                Todo(c, f"Schedule community calls ({r.calls} of 3–6 so far): `/cop schedule`")
+                Todo(
+                    c,
+                    f"Schedule community calls ({r.calls} so far; the year needs 3 to 6): "
+                    "`/cop schedule`",
+                )
             )
         if meeting is not None and r.block is not None and r.agenda != "submitted":
             due = agenda.due_at(meeting.year, agenda_due, settings_zone)

@@ -1,6 +1,7 @@
 """Shared learning opportunities (seed 002): `/cop share URL [note]` with an optional
 date and region, and the monthly digest leaders can turn on, sent once a month (the
-month is claimed with a conditional UPDATE, so two scheduler passes never both send)."""
+month is claimed community by community with a conditional UPDATE, so two scheduler
+passes never both send one)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import and_, func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -113,22 +114,56 @@ def previous_month(now: datetime, zone: ZoneInfo) -> tuple[str, datetime, dateti
     )
 
 
-def claim_digests(session: Session, month: str) -> list[int]:
-    """The communities whose digest for `month` this pass sends: each is claimed once."""
-    return list(
-        session.execute(
-            update(ShareDigest)
-            .where(
-                ShareDigest.enabled.is_(True),
-                or_(ShareDigest.last_month.is_(None), ShareDigest.last_month < month),
-            )
-            .values(last_month=month)
-            .returning(ShareDigest.community_id)
-            .execution_options(synchronize_session=False)
-        )
-        .scalars()
-        .all()
+def _digest_due(month: str):
+    return and_(
+        ShareDigest.enabled.is_(True),
+        or_(ShareDigest.last_month.is_(None), ShareDigest.last_month < month),
     )
+
+
+def due_digests(session: Session, month: str) -> list[tuple[int, str | None]]:
+    """The communities whose digest for `month` is still to send, each with the month it
+    last had (what `claim_digest` compares and `give_back_digest` restores)."""
+    rows = session.execute(
+        select(ShareDigest.community_id, ShareDigest.last_month)
+        .where(_digest_due(month))
+        .order_by(ShareDigest.community_id)
+    ).all()
+    return [(community_id, before) for community_id, before in rows]
+
+
+def _last_month_is(before: str | None):
+    if before is None:
+        return ShareDigest.last_month.is_(None)
+    return ShareDigest.last_month == before
+
+
+def claim_digest(session: Session, community_id: int, month: str, before: str | None) -> bool:
+    """Claim the community's digest for `month`: a conditional UPDATE from the month it
+    had, so of two passes (or two processes) exactly one gets True and sends it."""
+    taken = session.execute(
+        update(ShareDigest)
+        .where(
+            ShareDigest.community_id == community_id,
+            _digest_due(month),
+            _last_month_is(before),
+        )
+        .values(last_month=month)
+        .returning(ShareDigest.community_id)
+        .execution_options(synchronize_session=False)
+    ).first()
+    return taken is not None
+
+
+def give_back_digest(session: Session, community_id: int, month: str, before: str | None) -> bool:
+    """Slack did not take the digest (rate limited): it is due again, as before the claim."""
+    result = session.execute(
+        update(ShareDigest)
+        .where(ShareDigest.community_id == community_id, ShareDigest.last_month == month)
+        .values(last_month=before)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)
 
 
 def in_month(session: Session, community_id: int, start: datetime, end: datetime) -> list[Share]:

@@ -19,9 +19,3 @@ def nudge_answered(session: Session, kind: str, community_id: int, year: int) ->
     if kind == REPORT_KIND:
         return reports.submitted(session, community_id, year)
     return False
-
-
-def year_of(target: str) -> int | None:
-    """The deadline year in a nudge's target (`agenda_due:community:7:2027:to:U1`)."""
-    parts = target.split(":")
-    return int(parts[3]) if len(parts) > 3 and parts[3].isdigit() else None
