@@ -4,11 +4,12 @@ inside `copbot run` and in every `copbot serve` worker; `run_forever` is
 decides leases and claims, which are about which process is alive.
 
 A pass: take the scheduler's lease (one owner at a time across processes and workers; a
-pass that does not get it does nothing), plan what is due, post the monthly digests of
-shares that are due (`bot.digest_delivery`), then claim small batches of reminders with
+pass that does not get it does nothing), plan what is due, then claim small batches with
 a token, renewing the lease before each, and deliver each reminder only after checking
-the claim is still its own (`bot.reminder_delivery`). A one-off pass (`copbot tick`)
-gives the lease up when done; the loops keep it and renew it each pass.
+the claim is still its own (`bot.reminder_delivery`); last, the monthly digests of shares
+that are due (`bot.digest_delivery`), unless the pass lost its lease or met Slack's rate
+limit. A one-off pass (`copbot tick`) gives the lease up when done; the loops keep it and
+renew it each pass.
 
 Each pass writes one log line (`scheduler pass now=… planned=… sent=… …`), at INFO when
 it did something and at DEBUG otherwise.
@@ -107,17 +108,39 @@ def _run(
         )
         result.planned = planned.inserted
         result.interrupted = outbox.fail_interrupted(session, started)
-    # the lease was just taken; renewed before each later batch, and before the first
-    # when the month's digests took time to post
-    renew = send_digests(deps, client, now, result) > 0
+    claimed = _reminders(deps, client, now, worker, clock, started, ttl, result)
+    if claimed is None:  # the lease was lost or Slack is rate limiting: no digests now
+        return
+    if claimed:  # posting took a while: the lease is renewed before the digests
+        with session_scope(deps.engine) as session:
+            if not outbox.take_lease(session, worker, clock(), ttl):
+                log.warning("scheduler %s lost its lease mid-pass: stopping", worker)
+                return
+    send_digests(deps, client, now, result)
+
+
+def _reminders(
+    deps: Deps,
+    client: WebClient,
+    now: datetime,
+    worker: str,
+    clock: Clock,
+    started: datetime,
+    ttl: timedelta,
+    result: PassResult,
+) -> bool | None:
+    """Claim and deliver the due reminders a batch at a time. Returns whether any were
+    claimed, or None when the pass stopped early (lease lost, rate limited)."""
+    renew = False  # the lease was just taken; renewed before each later batch
+    claimed = False
     while True:
         at = clock()
         with session_scope(deps.engine) as session:
             if renew and not outbox.take_lease(session, worker, at, ttl):
                 log.warning("scheduler %s lost its lease mid-pass: stopping", worker)
-                return
+                return None
             token, ids = outbox.claim(session, now, worker, at)
-        renew = True
+        renew, claimed = True, claimed or bool(ids)
         for position, reminder_id in enumerate(ids):
             moment = now + (clock() - started)  # the pass's `now`, advanced as it runs
             again = deliver(deps, client, reminder_id, token, moment, clock(), result)
@@ -126,9 +149,9 @@ def _run(
                     outbox.release_claims(session, token, again)
                 if position + 1 < len(ids):
                     log.info("%d reminder(s) wait for Slack's rate limit", len(ids) - position - 1)
-                return
+                return None
         if len(ids) < outbox.BATCH:
-            return
+            return claimed
 
 
 def _iso(at: datetime) -> str:
