@@ -1,0 +1,2 @@
+def fill(sandbox):
+    return "demo: nothing yet"
