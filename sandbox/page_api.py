@@ -75,9 +75,12 @@ class PageApp:
 
     def state(self, query: dict[str, list[str]]) -> dict[str, Any]:
         user = _user(query.get("user", [""])[0])
-        since = int(query.get("since", ["0"])[0] or 0)
+        try:
+            since = int(query.get("since", ["-1"])[0])
+        except ValueError:
+            raise BadRequest("since is a number") from None
         ws = self.sandbox.workspace
-        version = ws.wait_change(since, LONG_POLL_SECONDS) if since else ws.version
+        version = ws.wait_change(since, LONG_POLL_SECONDS) if since >= 0 else ws.version
         stack = ws.stacks.get(user) or []
         modal = None
         if stack:

@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from integrations.block_kit import check_message
+from storage.models import utcnow
 from sandbox.slack_standin import BOT_USER_ID, TEAM_ID, SlackStandIn, _block_kit_problems
 
 TRIGGER_SECONDS = 3.0  # a trigger_id opens a modal within 3 s, once
@@ -185,7 +186,8 @@ class Workspace(SlackStandIn):
 
     # ---- messages --------------------------------------------------------------------
     def _new_ts(self) -> str:
-        return f"{int(time.time())}.{next(self._msg_ts):06d}"
+        """A message timestamp on the sandbox's clock, unique in the workspace."""
+        return f"{int(utcnow().timestamp())}.{next(self._msg_ts):06d}"
 
     def add_message(self, message: Message) -> Message:
         message.seq = next(self._seq)
