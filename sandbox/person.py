@@ -345,3 +345,51 @@ def _title(view: dict[str, Any]) -> str:
 def _label(action: dict[str, Any]) -> str:
     text = (action.get("text") or {}).get("text")
     return f"clicked “{text}”" if text else f"chose in {action.get('action_id', 'an element')}"
+
+
+def values_for(view: dict[str, Any], answers: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A modal's `state.values` as Slack would send them when a person fills it in:
+    `answers` by block_id, else each input's initial value, else (for a required text
+    input) a sample sentence."""
+    answers = answers or {}
+    out: dict[str, Any] = {}
+    for block in view.get("blocks", []):
+        if block.get("type") != "input":
+            continue
+        element = block["element"]
+        kind = element["type"]
+        block_id = block.get("block_id", "")
+        given = answers.get(block_id)
+        if kind in ("plain_text_input", "number_input", "url_text_input", "email_text_input"):
+            value = given if given is not None else element.get("initial_value")
+            if value is None and not block.get("optional"):
+                value = "Sample answer written in the sandbox"
+            state = {"type": kind, "value": value}
+        elif kind == "datepicker":
+            state = {"type": kind, "selected_date": given or element.get("initial_date")}
+        elif kind == "timepicker":
+            state = {"type": kind, "selected_time": given or element.get("initial_time")}
+        elif kind == "users_select":
+            state = {"type": kind, "selected_user": given or element.get("initial_user")}
+        elif kind == "conversations_select":
+            chosen = given or element.get("initial_conversation")
+            state = {"type": kind, "selected_conversation": chosen}
+        elif kind in ("radio_buttons", "static_select"):
+            options = element.get("options") or []
+            chosen = next((o for o in options if o["value"] == given), None)
+            if chosen is None:
+                chosen = element.get("initial_option") or (
+                    options[0] if options and not block.get("optional") else None
+                )
+            state = {"type": kind, "selected_option": chosen}
+        elif kind == "checkboxes":
+            options = element.get("options") or []
+            if given is not None:
+                chosen_list = [o for o in options if o["value"] in given]
+            else:
+                chosen_list = element.get("initial_options") or options[:1]
+            state = {"type": kind, "selected_options": chosen_list}
+        else:
+            continue
+        out.setdefault(block_id, {})[element.get("action_id", "value")] = state
+    return out

@@ -7,9 +7,22 @@ const Mrkdwn = (() => {
 
   function setContext(next) { ctx = Object.assign(ctx, next); }
 
+  // the emoji copbot writes; any other :name: stays as text, as Slack shows an unknown one
+  const EMOJI = {
+    warning: "⚠️", white_check_mark: "✅", movie_camera: "🎥", link: "🔗", calendar: "📆",
+    zzz: "💤", white_circle: "⚪", seedling: "🌱", pushpin: "📌", memo: "📝",
+    information_source: "ℹ️", hourglass: "⌛", compass: "🧭", busts_in_silhouette: "👥",
+    bell: "🔔", arrows_counterclockwise: "🔄", alarm_clock: "⏰", tada: "🎉", wave: "👋",
+    heavy_check_mark: "✔️", x: "❌", spiral_calendar_pad: "🗓️", date: "📅",
+  };
+
   function decode(text) {
     // Slack escapes &, <, > as entities; shown as the characters they stand for
     return text.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+  }
+
+  function emoji(text) {
+    return text.replace(/:([a-z0-9_+-]+):/g, (m, name) => EMOJI[name] || m);
   }
 
   function el(tag, cls, text) {
@@ -109,8 +122,8 @@ const Mrkdwn = (() => {
     let rest = text;
     while (rest.length) {
       const m = INLINE.exec(rest);
-      if (!m) { into.appendChild(document.createTextNode(decode(rest))); break; }
-      if (m.index) into.appendChild(document.createTextNode(decode(rest.slice(0, m.index))));
+      if (!m) { into.appendChild(document.createTextNode(emoji(decode(rest)))); break; }
+      if (m.index) into.appendChild(document.createTextNode(emoji(decode(rest.slice(0, m.index)))));
       const tok = m[0];
       if (m[1]) into.appendChild(entity(tok.slice(1, -1)));
       else if (m[2]) into.appendChild(el("code", null, decode(tok.slice(1, -1))));
