@@ -24,8 +24,8 @@ from typing import Any
 from urllib.parse import urlparse
 
 from integrations.block_kit import check_message
-from storage.models import utcnow
 from sandbox.slack_standin import BOT_USER_ID, TEAM_ID, SlackStandIn, _block_kit_problems
+from storage.models import utcnow
 
 TRIGGER_SECONDS = 3.0  # a trigger_id opens a modal within 3 s, once
 RESPONSE_URL_USES = 5  # a response_url answers at most 5 times
