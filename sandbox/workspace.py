@@ -108,6 +108,14 @@ class Workspace(SlackStandIn):
         self._msg_ts = itertools.count(1)
         self.on_change: list[Any] = []  # callables run after each change (persistence)
 
+    def start(self) -> Workspace:
+        # a short poll interval: stopping takes 50 ms, not half a second
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+        return self
+
     # ---- set-up -------------------------------------------------------------------
     def add_channel(self, channel_id: str, name: str) -> Channel:
         channel = self.channels.setdefault(channel_id, Channel(channel_id, name))
