@@ -53,15 +53,15 @@ def main(argv: list[str] | None = None) -> int:
         raise
     sandbox.start()
     sandbox.serve_in_background()
-    if args.demo:
-        from sandbox.demo import fill
-
-        print(f"copbot sandbox: {fill(sandbox)}", flush=True)
     print(
         f"copbot sandbox is ready at {sandbox.url}/ ({time.monotonic() - started:.1f} s; "
         f"data in {args.data}/). Ctrl-C stops it.",
         flush=True,
     )
+    if args.demo:  # the page already answers; the demo appears on it as it is made
+        from sandbox.demo import fill
+
+        print(f"copbot sandbox: {fill(sandbox)} ({time.monotonic() - started:.1f} s)", flush=True)
     try:
         while True:
             time.sleep(3600)

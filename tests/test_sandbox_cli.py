@@ -49,7 +49,9 @@ def test_a_port_in_use_is_one_line_naming_the_flag(tmp_path, capsys):
         code = cli.main(["sandbox", "--port", str(port), "--data", str(tmp_path)])
     err = capsys.readouterr().err
     assert code == 2
-    assert err == f"copbot sandbox: port {port} on 127.0.0.1 is in use; choose another with --port\n"
+    assert (
+        err == f"copbot sandbox: port {port} on 127.0.0.1 is in use; choose another with --port\n"
+    )
 
 
 def _start(data: Path, *extra: str) -> tuple[subprocess.Popen, str, float]:

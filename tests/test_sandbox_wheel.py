@@ -29,14 +29,24 @@ def test_the_wheel_carries_the_page_and_the_specs_and_they_are_found_installed(t
 
     target = tmp_path / "installed"
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(wheel)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--target",
+            str(target),
+            str(wheel),
+        ],
         check=True,
         capture_output=True,
     )
     probe = (
         "import sandbox.page_api as p, sandbox.slack_standin as s;"
         "print(p.STATIC); print(s.SPEC_PATH);"
-        "print(all((p.STATIC / n).is_file() for n in %r) and s.SPEC_PATH.is_file())" % (STATIC,)
+        f"print(all((p.STATIC / n).is_file() for n in {STATIC!r}) and s.SPEC_PATH.is_file())"
     )
     shown = subprocess.run(
         [sys.executable, "-c", probe],
