@@ -67,9 +67,10 @@ def _start(data: Path, *extra: str) -> tuple[subprocess.Popen, str, float]:
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     lines = []
+    last = "copbot sandbox: demo" if "--demo" in extra else "is ready at"
     for line in proc.stdout:
         lines.append(line)
-        if "is ready at" in line:
+        if last in line:
             break
     url = f"http://127.0.0.1:{port}"
     with urllib.request.urlopen(url + "/", timeout=5) as page:
@@ -95,7 +96,7 @@ def test_demo_start_ctrl_c_kept_data_and_reset(tmp_path):
     url = out.split("is ready at ")[1].split("/ ")[0]
     try:
         assert "demo: 2 communities" in out
-        assert seconds < 15, f"the page answered only after {seconds:.1f} s"
+        assert seconds < 30, f"the demo was ready only after {seconds:.1f} s"
         texts = [m["text"] for m in _state(url)["messages"]]
         assert any("Data Science Practice" in t for t in texts)
     finally:
