@@ -51,18 +51,19 @@ def main(argv: list[str] | None = None) -> int:
             )
             return 2
         raise
-    sandbox.start()
-    sandbox.serve_in_background()
-    print(
-        f"copbot sandbox is ready at {sandbox.url}/ ({time.monotonic() - started:.1f} s; "
-        f"data in {args.data}/). Ctrl-C stops it.",
-        flush=True,
-    )
-    if args.demo:  # the page already answers; the demo appears on it as it is made
-        from sandbox.demo import fill
-
-        print(f"copbot sandbox: {fill(sandbox)} ({time.monotonic() - started:.1f} s)", flush=True)
     try:
+        sandbox.start()
+        sandbox.serve_in_background()
+        print(
+            f"copbot sandbox is ready at {sandbox.url}/ ({time.monotonic() - started:.1f} s; "
+            f"data in {args.data}/). Ctrl-C stops it.",
+            flush=True,
+        )
+        if args.demo:  # the page already answers; the demo appears on it as it is made
+            from sandbox.demo import fill
+
+            done = fill(sandbox)
+            print(f"copbot sandbox: {done} ({time.monotonic() - started:.1f} s)", flush=True)
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:

@@ -47,6 +47,8 @@ class PageApp:
         path = environ.get("PATH_INFO", "")
         method = environ.get("REQUEST_METHOD", "GET")
         try:
+            if not self._same_site(environ):
+                raise BadRequest("requests come from the sandbox's own page only")
             if method == "POST" and path in self.routes:
                 return _json(start_response, self.routes[path](_body(environ)))
             if method == "GET" and path == "/api/config":
@@ -59,9 +61,23 @@ class PageApp:
             if method == "GET":
                 return _static(path, start_response)
         except BadRequest as e:
-            return _json(start_response, {"ok": False, "error": str(e)}, "400 Bad Request")
+            status = "403 Forbidden" if "own page" in str(e) else "400 Bad Request"
+            return _json(start_response, {"ok": False, "error": str(e)}, status)
         start_response("405 Method Not Allowed", [("Content-Type", "text/plain")])
         return [b"Method Not Allowed"]
+
+    def _same_site(self, environ: dict[str, Any]) -> bool:
+        """Only the page itself may act: the Host is the sandbox's (no DNS rebinding), a
+        POST is JSON (so another site's form cannot send it) from no other Origin."""
+        port = self.sandbox.httpd.server_port
+        if environ.get("HTTP_HOST", "") not in (f"127.0.0.1:{port}", f"localhost:{port}"):
+            return False
+        if environ.get("REQUEST_METHOD") != "POST":
+            return True
+        origin = environ.get("HTTP_ORIGIN")
+        if origin and origin not in (f"http://127.0.0.1:{port}", f"http://localhost:{port}"):
+            return False
+        return environ.get("CONTENT_TYPE", "").startswith("application/json")
 
     # ---- reading ----------------------------------------------------------------------
     def config(self) -> dict[str, Any]:

@@ -269,12 +269,14 @@ class Slack:
             ws.problem(user, "invalid_response_action", "view_submission", str(kind))
 
     def close(self, user: str, *, all_views: bool = False) -> Outcome:
-        """The person closed the modal (×, or Cancel), or went back (the top view only)."""
+        """The person closed the modal: × closes every view; the close button (Cancel) or
+        back closes the top view only, unless the view says `clear_on_close`."""
         ws = self.workspace
         stack = ws.stacks.get(user) or []
         if not stack:
             return Outcome(error="not_found")
         top = ws.views[stack[-1]]
+        all_views = all_views or bool(top.get("clear_on_close"))
         closed = ws.close_views(user, all_views=all_views)
         outcome = Outcome(status=200)
         if top.get("notify_on_close"):

@@ -182,14 +182,22 @@ class Sandbox:
         return self
 
     def stop(self) -> None:
-        self.httpd.shutdown() if self._serving else None
-        self.httpd.server_close()
-        self.scheduler.shutdown(wait=False)
-        self.deps.background.wait_idle(5)
-        self.deps.background.shutdown(wait=False)
-        self.save()
-        self.zoom.stop()
-        self.workspace.stop()
+        """Stop what was started (also after a start cut short by Ctrl-C)."""
         from storage.models import set_clock_offset
 
+        if self._serving:
+            self.httpd.shutdown()
+        self.httpd.server_close()
+        if scheduler := getattr(self, "scheduler", None):
+            scheduler.shutdown(wait=False)
+        if deps := getattr(self, "deps", None):
+            deps.background.wait_idle(5)
+            deps.background.shutdown(wait=False)
+        if getattr(self, "clock", None) is not None:
+            self.save()
+        if zoom := getattr(self, "zoom", None):  # started as it is made
+            zoom.stop()
+        workspace = getattr(self, "workspace", None)
+        if workspace is not None and workspace._thread is not None:
+            workspace.stop()
         set_clock_offset(timedelta(0))

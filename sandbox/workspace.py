@@ -244,7 +244,11 @@ class Workspace(SlackStandIn):
                 body = {"ok": False, "error": "invalid_blocks", "errors": block_problems}
         if not body.get("ok", False) and method not in ("users.info",):
             detail = "; ".join(body.get("errors") or body.get("detail") or [])
-            self.problem(self._user_of(args), body.get("error", "error"), method, detail)
+            user = self._user_of(args)
+            where = {}
+            if user is None and (channel := self._resolve(str(args.get("channel", "")))):
+                where = {"channel": channel, "ts": None, "cause": ""}  # shown in the channel
+            self.problem(user, body.get("error", "error"), method, detail, **where)
         return status, extra, body
 
     def _user_of(self, args: dict[str, Any]) -> str | None:
@@ -437,6 +441,10 @@ class Workspace(SlackStandIn):
     # ---- response_url ------------------------------------------------------------------
     def hook(self, name: str, args: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         """What Slack does with a POST to a response_url."""
+        with self._state:
+            return self._hook(name, args)
+
+    def _hook(self, name: str, args: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         hook = self.hooks.get(name)
         if hook is None:
             return 404, {"ok": False, "error": "no_active_hooks"}

@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
 import pytest
+import requests
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -338,7 +339,7 @@ def test_response_url_replaces_deletes_and_stops_after_five_uses(world):
         clicked["container"]["message_ts"] == ts and clicked["message"]["text"] == "with a button"
     )
     hook = clicked["response_url"]
-    post = __import__("requests").post
+    post = requests.post
     assert post(hook, json={"text": "replaced", "replace_original": True}).ok
     assert workspace.find(CHANNEL, ts).text == "replaced"
     assert post(hook, json={"text": "new ephemeral"}).ok
@@ -368,3 +369,16 @@ def test_the_workspace_survives_a_restart(world):
     again.restore(json.loads(json.dumps(workspace.snapshot())))
     assert [m.text for m in again.messages] == ["kept"]
     assert ANA in again.homes
+
+
+def test_the_close_button_goes_back_unless_the_view_clears_on_close(world):
+    workspace, _, slack, client = world
+    _open(workspace, client)
+    client.views_push(trigger_id=workspace.issue_trigger(ANA), view=MODAL)
+    slack.close(ANA)
+    assert len(workspace.stacks[ANA]) == 1
+    client.views_push(
+        trigger_id=workspace.issue_trigger(ANA), view={**MODAL, "clear_on_close": True}
+    )
+    slack.close(ANA)
+    assert workspace.stacks[ANA] == []
