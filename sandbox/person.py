@@ -18,6 +18,7 @@ import requests
 
 from integrations.block_kit import check_view
 from sandbox import slack_payloads as payloads
+from sandbox.modals import MAX_STACK
 from sandbox.slack_standin import TEAM_ID
 from sandbox.workspace import Message, Workspace
 
@@ -259,7 +260,7 @@ class Slack:
                 return
             if kind == "update":
                 ws.replace(view_id, view)
-            elif len(ws.stacks.get(user) or []) >= 3:
+            elif len(ws.stacks.get(user) or []) >= MAX_STACK:
                 ws.problem(user, "push_limit_reached", "response_action push")
                 return
             else:

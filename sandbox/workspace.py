@@ -14,7 +14,6 @@ so the page can show it there. What a person does (commands, clicks, submissions
 from __future__ import annotations
 
 import itertools
-import json
 import secrets
 import threading
 import time
@@ -24,13 +23,13 @@ from typing import Any
 from urllib.parse import urlparse
 
 from integrations.block_kit import check_message
-from sandbox.slack_standin import BOT_USER_ID, TEAM_ID, SlackStandIn, _block_kit_problems
+from sandbox.modals import Modals, _json
+from sandbox.slack_standin import BOT_USER_ID, SlackStandIn, _block_kit_problems
 from storage.models import utcnow
 
 TRIGGER_SECONDS = 3.0  # a trigger_id opens a modal within 3 s, once
 RESPONSE_URL_USES = 5  # a response_url answers at most 5 times
 RESPONSE_URL_SECONDS = 30 * 60
-MAX_STACK = 3  # views.push fails beyond 3 modals
 
 
 @dataclass
@@ -86,7 +85,7 @@ class Trigger:
     used: bool = False
 
 
-class Workspace(SlackStandIn):
+class Workspace(Modals, SlackStandIn):
     """The stand-in Web API with a workspace's state; see the module docstring."""
 
     def __init__(self, **kwargs: Any):
@@ -352,92 +351,6 @@ class Workspace(SlackStandIn):
             return {"ok": False, "error": "user_not_found"}
         return {"ok": True, "channel": {"id": self.dm_of(user)}}
 
-    # ---- views -----------------------------------------------------------------------
-    def _store_view(self, view: dict[str, Any], user: str, **extra: Any) -> dict[str, Any]:
-        view_id = extra.pop("id", None) or f"V{next(self._views):08d}"
-        stored = {
-            **view,
-            "id": view_id,
-            "team_id": TEAM_ID,
-            "hash": f"{int(time.time())}.{secrets.token_hex(4)}",
-            "state": {"values": {}},
-            "app_id": "A0COPBOT",
-            "bot_id": "B0COPBOT",
-            "_user": user,
-            **extra,
-        }
-        self.views[view_id] = stored
-        self.view_errors.pop(view_id, None)
-        return stored
-
-    def public_view(self, view_id: str) -> dict[str, Any]:
-        return {k: v for k, v in self.views[view_id].items() if not k.startswith("_")}
-
-    def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
-        user, error = self._use_trigger(str(args.get("trigger_id", "")))
-        if error or user is None:
-            return {"ok": False, "error": error}
-        view = self._store_view(_json(args.get("view")) or {}, user)
-        view["root_view_id"] = view["id"]
-        self.stacks[user] = [view["id"]]
-        return {"ok": True, "view": self.public_view(view["id"])}
-
-    def _views_push(self, args: dict[str, Any]) -> dict[str, Any]:
-        user, error = self._use_trigger(str(args.get("trigger_id", "")))
-        if error or user is None:
-            return {"ok": False, "error": error}
-        stack = self.stacks.get(user) or []
-        if not stack:
-            return {"ok": False, "error": "not_found"}
-        if len(stack) >= MAX_STACK:
-            return {"ok": False, "error": "push_limit_reached"}
-        return {"ok": True, "view": self.public_view(self.push(user, _json(args.get("view"))))}
-
-    def push(self, user: str, view: dict[str, Any]) -> str:
-        stack = self.stacks.setdefault(user, [])
-        root = stack[0] if stack else None
-        stored = self._store_view(view or {}, user, previous_view_id=stack[-1] if stack else None)
-        stored["root_view_id"] = root or stored["id"]
-        stack.append(stored["id"])
-        return stored["id"]
-
-    def _views_update(self, args: dict[str, Any]) -> dict[str, Any]:
-        view_id = str(args.get("view_id") or "")
-        old = self.views.get(view_id)
-        if old is None:
-            return {"ok": False, "error": "not_found"}
-        if args.get("hash") and args["hash"] != old["hash"]:
-            return {"ok": False, "error": "hash_conflict"}
-        return {"ok": True, "view": self.public_view(self.replace(view_id, _json(args["view"])))}
-
-    def replace(self, view_id: str, view: dict[str, Any]) -> str:
-        old = self.views[view_id]
-        keep = {k: old[k] for k in ("root_view_id", "previous_view_id") if k in old}
-        self._store_view(view or {}, old["_user"], id=view_id, **keep)
-        return view_id
-
-    def _views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
-        user = str(args.get("user_id", ""))
-        if user not in self.users:
-            return {"ok": False, "error": "user_not_found"}
-        view = _json(args.get("view")) or {}
-        if view.get("type") != "home":
-            return {"ok": False, "error": "invalid_arguments", "errors": ["view.type must be home"]}
-        old = self.homes.get(user)
-        if old and args.get("hash") and args["hash"] != self.views[old]["hash"]:
-            return {"ok": False, "error": "hash_conflict"}
-        stored = self._store_view(view, user, id=old) if old else self._store_view(view, user)
-        self.homes[user] = stored["id"]
-        return {"ok": True, "view": self.public_view(stored["id"])}
-
-    def close_views(self, user: str, *, all_views: bool) -> list[str]:
-        """Close the top modal (or all); the view_ids closed, top first."""
-        stack = self.stacks.get(user) or []
-        closed = list(reversed(stack)) if all_views else stack[-1:]
-        del stack[len(stack) - len(closed) :]
-        self.changed()
-        return closed
-
     # ---- response_url ------------------------------------------------------------------
     def hook(self, name: str, args: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         """What Slack does with a POST to a response_url."""
@@ -517,15 +430,6 @@ class Workspace(SlackStandIn):
         self._seq = itertools.count(top + 1)
         used = [int(v[1:]) for v in self.views if v[1:].isdigit()]
         self._views = itertools.count(max(used, default=0) + 1)
-
-
-def _json(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return None
-    return value
 
 
 def _truthy(value: Any) -> bool:
