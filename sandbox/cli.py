@@ -60,9 +60,12 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
         if args.demo:  # the page already answers; the demo appears on it as it is made
-            from sandbox.demo import fill
+            from sandbox.demo import DemoError, fill
 
-            done = fill(sandbox)
+            try:
+                done = fill(sandbox)
+            except DemoError as e:  # the page shows Slack's error beside its cause
+                done = f"the demo stopped part way: {e}"
             print(f"copbot sandbox: {done} ({time.monotonic() - started:.1f} s)", flush=True)
         while True:
             time.sleep(3600)

@@ -139,3 +139,22 @@ def test_the_clock_moves_forward_only_and_resets_when_the_sandbox_stops(tmp_path
     assert abs(utcnow() - before) < timedelta(minutes=1)
     saved = json.loads((tmp_path / "workspace.json").read_text())
     assert saved["clock_offset"] == 86400
+
+
+def test_a_demo_slack_refuses_stops_with_the_reason_shown(tmp_path):
+    from sandbox.demo import DemoError, fill
+    from sandbox.server import Sandbox
+
+    running = Sandbox(tmp_path, 0).start().serve_in_background()
+    try:
+        running.workspace.fail("views.open", "internal_error")
+        with pytest.raises(DemoError, match="no modal opened for ana"):
+            fill(running)
+        [problem] = running.workspace.problems
+        assert (problem.error, problem.user, problem.cause) == (
+            "internal_error",
+            "ULEAD001",
+            "/cop new",
+        )
+    finally:
+        running.stop()
