@@ -158,3 +158,20 @@ def test_a_demo_slack_refuses_stops_with_the_reason_shown(tmp_path):
         )
     finally:
         running.stop()
+
+
+def test_without_chromium_or_playwright_the_browser_tests_say_why(monkeypatch, tmp_path):
+    import importlib.util
+
+    from tests.browser import conftest as browser
+
+    assert browser.skip_reason() is None or "skipped" in browser.skip_reason()
+    monkeypatch.setattr(browser, "CHROMIUM", tmp_path / "no-chromium")
+    assert browser.skip_reason() == (
+        "browser tests skipped: /usr/bin/chromium is missing (apt-get install chromium)"
+    )
+    monkeypatch.setattr(browser, "CHROMIUM", Path(sys.executable))
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    assert browser.skip_reason().startswith("browser tests skipped: playwright is not installed")
+    addopts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
+    assert "-rs" in addopts["addopts"].split()
