@@ -38,8 +38,15 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("slack_sdk").setLevel(logging.WARNING)
     started = time.monotonic()
-    from sandbox.server import Sandbox
-
+    try:
+        from sandbox.server import Sandbox
+    except ImportError as e:  # installed without the sandbox extra
+        print(
+            "copbot sandbox needs the sandbox extra: "
+            f".venv/bin/pip install -e '.[sandbox]' (missing: {e.name})",
+            file=sys.stderr,
+        )
+        return 2
     try:
         sandbox = Sandbox(args.data, args.port, reset=args.reset)
     except OSError as e:

@@ -175,3 +175,17 @@ def test_without_chromium_or_playwright_the_browser_tests_say_why(monkeypatch, t
     assert browser.skip_reason().startswith("browser tests skipped: playwright is not installed")
     addopts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
     assert "-rs" in addopts["addopts"].split()
+
+
+def test_without_the_sandbox_extra_it_says_which_extra(monkeypatch, capsys):
+    from sandbox import cli as sandbox_cli
+
+    monkeypatch.setitem(sys.modules, "jsonschema", None)  # as if not installed
+    for name in [m for m in sys.modules if m.startswith("sandbox.")]:
+        if name not in ("sandbox.cli",):
+            monkeypatch.delitem(sys.modules, name)
+    assert sandbox_cli.main(["--port", str(free_port())]) == 2
+    assert capsys.readouterr().err == (
+        "copbot sandbox needs the sandbox extra: .venv/bin/pip install -e '.[sandbox]' "
+        "(missing: jsonschema)\n"
+    )
