@@ -92,7 +92,7 @@ def posted(sandbox):
 
 def _message(page, ts: str):
     locator = page.locator(f"#pane .message[data-ts='{ts}']")
-    locator.wait_for(timeout=8000)
+    locator.wait_for(timeout=15000)
     return locator
 
 
@@ -161,7 +161,7 @@ def test_slacks_error_is_shown_beside_the_message_that_caused_it(page, shot, san
     sandbox.workspace.problem("ULEAD001", "message_not_found", "chat.update")
     _open_general(page, "ULEAD001")
     problem = _message(page, posted).locator(".problem")
-    problem.wait_for(timeout=8000)
+    problem.wait_for(timeout=15000)
     assert "Slack refused chat.update: message_not_found" in problem.inner_text()
     shot(page, "error-beside-its-message")
     _open_general(page, "ULEAD002")  # someone else's mistake is not shown to others

@@ -5,8 +5,7 @@ reminder appears; staff open App Home. The tests run in order and share one sand
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -19,7 +18,7 @@ from tests.browser.conftest import skip_reason
 pytestmark = pytest.mark.skipif(skip_reason() is not None, reason=skip_reason() or "")
 
 ANA, KENJI, SAM = "ULEAD001", "UMEMB001", "USTAFF01"
-TIMEOUT = 8000
+TIMEOUT = 15000  # ms; generous for a loaded 2-core machine
 
 
 def act_as(page, user_id: str) -> None:
@@ -183,12 +182,16 @@ def test_the_clock_moves_and_the_reminder_appears(page, shot, sandbox):
         "() => document.getElementById('clock-note').textContent.length > 0", timeout=TIMEOUT
     )
     note = page.inner_text("#clock-note")
-    assert "sent" in note, note
-    reminder = message_with(page, "Reproducible notebooks")
-    assert re.search(r"(in a week|tomorrow|in an hour|Reminder|reminder)", page.inner_text("#pane"))
+    assert "sent call_week" in note, note  # the call is more than a week away: that one first
+    reminder = message_with(page, "In a week: Reproducible notebooks")
+    page.wait_for_function(
+        "t => document.getElementById('clock').dateTime !== t",
+        arg=before.isoformat(),
+        timeout=TIMEOUT,
+    )
     after = datetime.fromisoformat(page.get_attribute("#clock", "datetime"))
-    assert after > before
-    assert after.astimezone(UTC) < _call(sandbox, "Reproducible notebooks").start_at
+    start = _call(sandbox, "Reproducible notebooks").start_at
+    assert timedelta(days=7) - timedelta(minutes=2) < start - after <= timedelta(days=7)
     reminder.scroll_into_view_if_needed()
     shot(page, "reminder-after-the-clock-moved")
 
