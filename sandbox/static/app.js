@@ -25,7 +25,7 @@
     app.config = await api("/api/config");
     const select = $("person");
     app.config.people.forEach((p) => {
-      const o = el("option", null, `${p.real_name} (${p.role}, ${p.tz})`);
+      const o = el("option", null, `${p.real_name} · ${p.role}`);
       o.value = p.id;
       select.appendChild(o);
     });
@@ -47,7 +47,7 @@
     app.thread = null;
     app.modalKey = null;
     app.pane = app.pane || "CGENERAL1";
-    $("person-tz").textContent = `sees times in ${person(userId).tz}`;
+    $("person-tz").textContent = `in ${person(userId).tz}`;
     const url = new URL(location.href);
     url.searchParams.set("as", userId);
     history.replaceState(null, "", url);
