@@ -406,7 +406,7 @@ def handle_reschedule_open(
         community,
         host=call.host_user_id,
         zone=call.timezone,
-        today=utcnow().date().isoformat(),
+        today=utcnow().astimezone(ZoneInfo(call.timezone)).date().isoformat(),
         call=call,
     )
     deps.later(client.views_open, trigger_id=body["trigger_id"], view=view)
