@@ -81,7 +81,7 @@
     s.channels.forEach((c) => { channels[c.id] = c; });
     Mrkdwn.setContext({ users: s.users, channels, tz: viewer.tz, now: new Date(s.now) });
     BlockKit.setDirectory(app.config.people, s.channels);
-    $("clock").textContent = Mrkdwn.formatDate(Date.parse(s.now) / 1000, "{date_short} ({date_num}) {time}", viewer.tz);
+    $("clock").textContent = Mrkdwn.formatDate(Date.parse(s.now) / 1000, "{date_short}, {time}", viewer.tz);
     $("clock").dateTime = s.now;
     drawChannels();
     drawPane();
