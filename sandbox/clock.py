@@ -12,16 +12,19 @@ from sqlmodel import select
 
 from bot.deps import Deps
 from bot.scheduler import tick
-from bot.services import reminders as rules
+from bot.services.reminders.planning import call_reminders
 from storage.db import session_scope
-from storage.models import Call, CallStatus, set_clock_offset, utcnow
+from storage.models import Call, CallStatus, Community, set_clock_offset, utcnow
 
 STEPS = {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelta(weeks=1)}
 
 
 class Clock:
-    def __init__(self, deps: Deps, client: Any, offset: timedelta = timedelta(0)):
+    def __init__(
+        self, deps: Deps, client: Any, offset: timedelta = timedelta(0), worker: str | None = None
+    ):
         self.deps = deps
+        self.worker = worker
         self.client = client
         self.offset = offset
         set_clock_offset(offset)
@@ -39,7 +42,12 @@ class Clock:
                     Call.start_at > now - timedelta(days=2),
                 )
             ).all()
-            dues = [d.due_at for call in calls for d in rules.call_reminders(call, [])]
+            chosen = {c.id: c.call_reminders for c in session.exec(select(Community)).all()}
+            dues = [
+                d.due_at
+                for call in calls
+                for d in call_reminders(call, [], chosen.get(call.community_id) or "")
+            ]
         later = [d for d in dues if d > now]
         return min(later) if later else None
 
@@ -60,4 +68,4 @@ class Clock:
         return self.run_pass()
 
     def run_pass(self) -> list[str]:
-        return tick(self.deps, self.client, utcnow()).lines()
+        return tick(self.deps, self.client, utcnow(), self.worker, hold=True).lines()

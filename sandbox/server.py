@@ -92,7 +92,7 @@ class Sandbox:
     def start(self) -> Sandbox:
         from bot.config import Settings
         from bot.deps import Deps
-        from bot.scheduler import start_background
+        from bot.scheduler import new_worker, start_background
         from bot.server import make_wsgi_app
         from bot.slack_client import make_web_client
         from sandbox.clock import Clock
@@ -138,8 +138,11 @@ class Sandbox:
         self.bot = make_wsgi_app(self.settings)
         self.deps: Deps = self.bot.deps
         client = make_web_client(self.settings)
-        self.clock = Clock(self.deps, client, timedelta(seconds=saved.get("clock_offset", 0)))
-        self.scheduler = start_background(self.deps, client)
+        # the clock's passes and the background loop are one lease holder
+        worker = new_worker()
+        offset = timedelta(seconds=saved.get("clock_offset", 0))
+        self.clock = Clock(self.deps, client, offset, worker)
+        self.scheduler = start_background(self.deps, client, worker)
         self.slack = Slack(self.workspace, self.url, world.SIGNING_SECRET)
         self.workspace.on_change.append(self.save_soon)
         return self

@@ -345,6 +345,34 @@ class Workspace(Modals, SlackStandIn):
         channel.bot_member = True
         return {"ok": True, "channel": {"id": channel.id, "name": channel.name, "is_member": True}}
 
+    def _info(self, args: dict[str, Any]) -> dict[str, Any]:
+        """conversations.info: every sandbox channel is public; a DM is the app's IM."""
+        channel = self.channels.get(str(args.get("channel", "")))
+        if channel is None:
+            return {"ok": False, "error": "channel_not_found"}
+        return {
+            "ok": True,
+            "channel": {
+                "id": channel.id,
+                "name": channel.name,
+                "is_channel": not channel.is_im,
+                "is_group": False,
+                "is_im": channel.is_im,
+                "is_mpim": False,
+                "is_private": channel.is_im,
+                "is_archived": False,
+                "is_member": channel.bot_member,
+            },
+        }
+
+    def _members(self, args: dict[str, Any]) -> dict[str, Any]:
+        """conversations.members: everyone is in every public channel of the sandbox."""
+        channel = self.channels.get(str(args.get("channel", "")))
+        if channel is None:
+            return {"ok": False, "error": "channel_not_found"}
+        people = [channel.user] if channel.is_im and channel.user else list(self.users)
+        return {"ok": True, "members": people, "response_metadata": {"next_cursor": ""}}
+
     def _open_dm(self, args: dict[str, Any]) -> dict[str, Any]:
         user = str(args.get("users", "")).split(",")[0]
         if user not in self.users:
@@ -442,6 +470,8 @@ _HANDLERS = {
     "chat.update": Workspace._update,
     "chat.delete": Workspace._delete,
     "conversations.join": Workspace._join,
+    "conversations.info": Workspace._info,
+    "conversations.members": Workspace._members,
     "conversations.open": Workspace._open_dm,
     "views.open": Workspace._views_open,
     "views.push": Workspace._views_push,

@@ -43,3 +43,13 @@ def test_quick_start_has_exactly_two_commands():
     assert commands[0].endswith("copbot sandbox --demo")
     assert "'.[sandbox]'" in commands[0]
     assert commands[1].endswith("pytest")
+
+
+def test_readme_scope_list_is_the_manifest_s():
+    import yaml
+
+    manifest = yaml.safe_load((ROOT / "app_manifest.yml").read_text())
+    readme = (ROOT / "README.md").read_text()
+    paragraph = readme.split("The manifest asks for", 1)[1].split("\n\n", 1)[0]
+    named = set(re.findall(r"`([a-z]+(?::[a-z.]+)?)`", paragraph)) - {"/cop"}
+    assert named == set(manifest["oauth_config"]["scopes"]["bot"])

@@ -73,7 +73,7 @@ def publish_home(client: WebClient, deps: Deps, user_id: str) -> None:
             else None
         )
         ids = sorted({s.community.id for s in [*mine, *(everyone or [])]})
-        counts = calls.community_call_counts(session, ids, first, end)
+        counts = calls.community_call_counts(session, ids, first, end, zone=settings.timezone)
         problems = None
         if everyone is not None:
             names = {s.community.id: s.community.name for s in everyone}

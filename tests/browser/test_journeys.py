@@ -84,10 +84,10 @@ def test_leader_creates_a_community_and_adds_a_co_leader(page, shot, sandbox):
     shot(page, "community-created")
 
     run(page, "/cop leaders @ana @maya")
-    confirmation = message_with(page, "Done: the leaders")
+    confirmation = message_with(page, "told the channel")
     assert "@maya" in confirmation.inner_text()
     assert "Only visible to you" in confirmation.inner_text()
-    announcement = message_with(page, "(Set by @ana.)")
+    announcement = message_with(page, "(set by @ana)")
     assert "Only visible to you" not in announcement.inner_text()
     shot(page, "co-leader-added")
     with session_scope(sandbox.deps.engine) as session:
