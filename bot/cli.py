@@ -1,4 +1,6 @@
-"""The `copbot` command line: run (Socket Mode), serve (HTTP), scheduler, tick, db upgrade.
+"""The `copbot` command line: run (Socket Mode), serve (HTTP), scheduler, tick, db upgrade,
+`export` (the year's agendas and reports, `bot.deliverables_cli`),
+and `sandbox` (forwarded to the `copbot-sandbox` entry point of the sandbox extra).
 
 Configuration errors print one line naming the variable and exit with status 2.
 """
@@ -14,6 +16,7 @@ import time
 from sqlalchemy.exc import OperationalError
 
 from bot.config import APP_SETTINGS_URL, ConfigError, Settings, redacted_url
+from bot.deliverables_cli import add_subcommands as add_deliverables
 from storage import db
 
 log = logging.getLogger("copbot")
@@ -216,21 +219,25 @@ def cmd_plan(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
-    """`copbot export agendas|reports --year Y [--format csv|json|md]` on stdout."""
-    from bot.services import deliverables_export as ex
+SANDBOX_ENTRY_POINT = "copbot-sandbox"
 
-    if args.what == "agendas" and args.format == "md":
-        print("copbot: agendas export as csv or json", file=sys.stderr)
-        return 1
-    prepare_database(settings)
-    with db.session_scope(db.get_engine(settings.database_url)) as session:
-        if args.what == "agendas":
-            out = ex.render(ex.agendas(session, args.year), args.format)
-        else:
-            out = ex.render_reports(ex.reports(session, args.year), args.format, args.year)
-    sys.stdout.write(out)
-    return 0
+
+def run_sandbox(argv: list[str]) -> int:
+    """`copbot sandbox ...`: run the `copbot-sandbox` console script (sandbox/cli.py). It is
+    found through the installed entry points, so production code imports no sandbox."""
+    from importlib.metadata import entry_points
+
+    found = entry_points(group="console_scripts", name=SANDBOX_ENTRY_POINT)
+    try:
+        entry = next(iter(found)).load()
+    except (StopIteration, ImportError) as e:
+        print(
+            "copbot: `copbot sandbox` needs the sandbox extra: "
+            f".venv/bin/pip install -e '.[sandbox]' ({type(e).__name__})",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    return entry(argv)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -270,26 +277,29 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("md", "json"), default="md")
     planp.set_defaults(func=cmd_plan)
 
-    exportp = sub.add_parser("export", help="the year's deliverables for staff, on stdout")
-    exportp.add_argument("what", choices=("agendas", "reports"))
-    exportp.add_argument(
-        "--year",
-        type=int,
-        required=True,
-        help="the Annual Meeting's year, or the year a report's program year ends in",
-    )
-    exportp.add_argument("--format", choices=("csv", "json", "md"), default="csv")
-    exportp.set_defaults(func=cmd_export)
+    exportp = sub.add_parser("export", help="write the year's records to stdout")
+    exports = exportp.add_subparsers(dest="what", required=True, metavar="WHAT")
+    add_deliverables(exports)
 
     dbp = sub.add_parser("db", help="database schema")
     dbsub = dbp.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     dbsub.add_parser("upgrade", help="create or migrate the schema")
     dbsub.add_parser("status", help="show the schema revision")
     dbp.set_defaults(func=cmd_db)
+
+    sub.add_parser(
+        "sandbox",
+        add_help=False,
+        help="the bot with a local Slack and Zoom, used from a page on 127.0.0.1 "
+        "(see `copbot sandbox --help`)",
+    )
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["sandbox"]:
+        return run_sandbox(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         settings = Settings.load()
