@@ -23,11 +23,11 @@ def test_migrations_create_what_the_models_declare(engine):
 def test_upgrade_downgrade_upgrade_on_a_fresh_sqlite(tmp_path):
     url = f"sqlite:///{tmp_path}/m.db"
     db.upgrade(url)
-    assert db.schema_status(url)[0] == db.schema_status(url)[1] == "0005"
+    assert db.schema_status(url)[0] == db.schema_status(url)[1] == "0011"
     db.downgrade(url, "base")
     assert db.schema_status(url)[0] is None
     db.upgrade(url)
-    assert db.schema_status(url)[0] == "0005"
+    assert db.schema_status(url)[0] == "0011"
 
 
 def test_sqlite_has_foreign_keys_and_wal(tmp_path):
