@@ -7,6 +7,7 @@ print it and stop.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections.abc import Mapping
@@ -81,6 +82,7 @@ class Settings:
     agenda_due: tuple[int, int] = (5, 1)  # the onsite agenda is due early May
     report_due: tuple[int, int] = (6, 30)  # the annual progress report
     scheduler_interval: float = 60.0  # seconds between scheduler passes
+    secret_key: str | None = None  # keys anonymous voters' hashes (COPBOT_SECRET_KEY)
 
     # ---- construction -------------------------------------------------------------
     @classmethod
@@ -130,6 +132,7 @@ class Settings:
                 1.0,
                 _seconds("COPBOT_SCHEDULER_INTERVAL", get("COPBOT_SCHEDULER_INTERVAL") or "60"),
             ),
+            secret_key=get("COPBOT_SECRET_KEY"),
         )
         settings._check_token_shapes()
         return settings
@@ -189,6 +192,13 @@ class Settings:
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def voter_key(self) -> bytes:
+        """The key of anonymous voters' hashes: COPBOT_SECRET_KEY, else derived from the
+        signing secret (or the bot token)."""
+        base = self.secret_key or self.slack_signing_secret or self.slack_bot_token or ""
+        return hashlib.sha256(b"copbot voter key:" + base.encode()).digest()
 
     def is_staff(self, user_id: str) -> bool:
         return user_id in self.staff

@@ -391,14 +391,16 @@ class Poll(SQLModel, table=True):
         Index("ix_poll_state_closes", "state", "closes_at"),
         Index("ix_poll_results", "results_state"),
         CheckConstraint("state IN ('open', 'closed')", name="ck_poll_state"),
+        # one poll per community per submitted form: a replayed submission adds nothing
+        UniqueConstraint("community_id", "group_key", name="uq_poll_group"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     community_id: int = Field(
         sa_column=Column(ForeignKey("community.id", ondelete="CASCADE"), nullable=False, index=True)
     )
-    # polls asked in several communities at once share a group
-    group_key: str = Field(default_factory=new_token, sa_column=Column(String(64), nullable=False))
+    # polls asked in several communities at once (one form) share a group
+    group_key: str = Field(default_factory=new_token, sa_column=Column(String(80), nullable=False))
     question: str = Field(sa_column=Column(String(300), nullable=False))
     multiple: bool = Field(default=False)
     max_choices: int | None = Field(default=None)

@@ -25,7 +25,7 @@ def upgrade() -> None:
         "poll",
         sa.Column("id", sa.Integer(), primary_key=True),
         sa.Column("community_id", sa.Integer(), _fk("community"), nullable=False),
-        sa.Column("group_key", sa.String(64), nullable=False),
+        sa.Column("group_key", sa.String(80), nullable=False),
         sa.Column("question", sa.String(300), nullable=False),
         sa.Column("multiple", sa.Boolean(), nullable=False),
         sa.Column("max_choices", sa.Integer(), nullable=True),
@@ -45,6 +45,7 @@ def upgrade() -> None:
         sa.Column("created_by", sa.String(32), nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.CheckConstraint("state IN ('open', 'closed')", name="ck_poll_state"),
+        sa.UniqueConstraint("community_id", "group_key", name="uq_poll_group"),
     )
     op.create_index("ix_poll_community_id", "poll", ["community_id"])
     op.create_index("ix_poll_state_closes", "poll", ["state", "closes_at"])

@@ -1,0 +1,1 @@
+"""Work that follows an ack: posting, fanning out and updating messages."""

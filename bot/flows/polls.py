@@ -1,0 +1,121 @@
+"""Polls after the ack: post them, keep their messages current without one update per
+vote, and post the results once when they close (by the Close button or the scheduler)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import update
+
+from bot.blocks import polls as blocks
+from bot.deps import Deps
+from bot.listeners.common import post_message
+from bot.services import polls as rules
+from storage.db import session_scope
+from storage.models import Poll, utcnow
+
+log = logging.getLogger(__name__)
+
+# a busy poll's message changes at most once per this many seconds (chat.update is
+# rate limited); the last change always reaches it
+UPDATE_INTERVAL = 1.0
+
+
+def post_polls(client: WebClient, deps: Deps, poll_ids: list[int], asker: str) -> None:
+    """Post each new poll in its community's channel; tell the asker what failed."""
+    problems = []
+    for poll_id in poll_ids:
+        with session_scope(deps.engine) as session:
+            t = rules.tally(session, poll_id)
+            channel, name, version = t.community.slack_channel_id, t.community.name, t.poll.version
+            payload = blocks.poll_message(t)
+        try:
+            posted = client.chat_postMessage(channel=channel, **payload)
+        except SlackApiError as e:
+            error = e.response.get("error") or "unknown_error"
+            log.warning("poll %s: posting failed: %s", poll_id, error)
+            problems.append(f"<#{channel}> ({name}): {error}")
+            continue
+        with session_scope(deps.engine) as session:
+            session.execute(
+                update(Poll)
+                .where(Poll.id == poll_id)
+                .values(
+                    message_channel=posted["channel"],
+                    message_ts=posted["ts"],
+                    shown_version=version,
+                )
+            )
+        refresh(client, deps, poll_id)
+    if problems:
+        text = (
+            "I couldn't post the poll in "
+            + "; ".join(problems)
+            + ". Invite me with `/invite @copbot` and ask again."
+        )
+        post_message(client, asker, blocks.note(text))
+
+
+def refresh(client: WebClient, deps: Deps, poll_id: int) -> None:
+    """Bring the poll's message up to date, unless an update is in flight already (that
+    one will catch up). The claim is held for UPDATE_INTERVAL after each update, so votes
+    arriving meanwhile are shown together by the next one."""
+    while True:
+        with session_scope(deps.engine) as session:
+            version = rules.claim_refresh(session, poll_id, utcnow())
+        if version is None:
+            return
+        started = time.monotonic()
+        try:
+            with session_scope(deps.engine) as session:
+                t = rules.tally(session, poll_id)
+                channel, ts = t.poll.message_channel, t.poll.message_ts
+                payload = blocks.poll_message(t)
+            try:
+                client.chat_update(channel=channel, ts=ts, **payload)
+            except SlackApiError as e:
+                log.warning("poll %s: update failed: %s", poll_id, e.response.get("error"))
+            rest = UPDATE_INTERVAL - (time.monotonic() - started)
+            if rest > 0:
+                time.sleep(rest)
+        finally:
+            with session_scope(deps.engine) as session:
+                rules.refreshed(session, poll_id, version)
+
+
+def deliver_results(client: WebClient, deps: Deps, poll_id: int, now: datetime) -> bool:
+    """Freeze a closed poll's message and post its results in the thread, once."""
+    with session_scope(deps.engine) as session:
+        if not rules.claim_results(session, poll_id, now):
+            return False
+        this = rules.tally(session, poll_id)
+        group = rules.group_tallies(session, this.poll)
+        final = blocks.poll_message(this)
+        results = blocks.results_message(group, this)
+        channel, ts = this.poll.message_channel, this.poll.message_ts
+    if ts:
+        try:
+            client.chat_update(channel=channel, ts=ts, **final)
+            client.chat_postMessage(channel=channel, thread_ts=ts, **results)
+        except SlackApiError as e:
+            log.warning("poll %s: results not posted: %s", poll_id, e.response.get("error"))
+    with session_scope(deps.engine) as session:
+        rules.results_posted(session, poll_id)
+    return True
+
+
+def run_due(deps: Deps, client: WebClient, now: datetime) -> list[str]:
+    """The scheduler's part: close the polls whose time has come and post the results
+    of every closed poll not posted yet. Lines saying what was done."""
+    with session_scope(deps.engine) as session:
+        closed = rules.close_due(session, now)
+        due = rules.results_due(session, now)
+    lines = [f"closed {closed} poll(s) at their closing time"] if closed else []
+    for poll_id in due:
+        if deliver_results(client, deps, poll_id, now):
+            lines.append(f"posted the results of poll {poll_id}")
+    return lines
