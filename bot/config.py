@@ -49,6 +49,7 @@ ENV_VARS = (
     "COPBOT_AGENDA_DUE",
     "COPBOT_REPORT_DUE",
     "COPBOT_SCHEDULER_INTERVAL",
+    "COPBOT_SECRET_KEY",
 )
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
