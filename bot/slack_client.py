@@ -25,6 +25,7 @@ SCOPES_BY_METHOD: dict[str, str | None] = {
     "chat.update": "chat:write",
     "conversations.join": "channels:join",
     "conversations.open": "im:write",
+    "pins.add": "pins:write",
     "files.getUploadURLExternal": "files:write",
     "files.completeUploadExternal": "files:write",
     "users.info": "users:read",

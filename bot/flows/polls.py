@@ -114,8 +114,10 @@ def run_due(deps: Deps, client: WebClient, now: datetime) -> list[str]:
     with session_scope(deps.engine) as session:
         closed = rules.close_due(session, now)
         due = rules.results_due(session, now)
-    lines = [f"closed {closed} poll(s) at their closing time"] if closed else []
-    for poll_id in due:
-        if deliver_results(client, deps, poll_id, now):
-            lines.append(f"posted the results of poll {poll_id}")
-    return lines
+    if closed:
+        log.info("closed %s poll(s) at their closing time", closed)
+    return [
+        f"the results of poll {poll_id}"
+        for poll_id in due
+        if deliver_results(client, deps, poll_id, now)
+    ]
