@@ -17,7 +17,8 @@ from slack_sdk.errors import SlackApiError
 
 from bot.blocks import reminders as blocks
 from bot.deps import Deps
-from bot.flows import polls as poll_flows
+from bot.flows.announcements import run_due as due_announcements
+from bot.flows.polls import run_due as due_polls
 from bot.services import plans
 from bot.services import reminders as rules
 from bot.services.reminders import Kind
@@ -55,7 +56,7 @@ def tick(deps: Deps, client: WebClient, now: datetime, worker: str | None = None
     result = PassResult()
     with session_scope(deps.engine) as session:
         rules.plan_due(session, now, settings.zone, settings.agenda_due, settings.report_due)
-    result.sent += poll_flows.run_due(deps, client, now)
+    result.sent += due_polls(deps, client, now) + due_announcements(deps, client, now)
     while True:
         with session_scope(deps.engine) as session:
             ids = rules.claim(session, now, worker)

@@ -13,11 +13,12 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import update
 from sqlmodel import select
 
+from bot.blocks import MAX_HOME_BLOCKS
 from bot.blocks import announcements as blocks
 from bot.blocks import polls as poll_blocks
 from bot.blocks.community import message_for
 from bot.deps import Deps
-from bot.listeners.common import post_message
+from bot.flows import post_message
 from bot.services import announcements as rules
 from bot.services import communities as svc
 from bot.services import polls as poll_rules
@@ -155,3 +156,15 @@ def home_blocks(deps: Deps, user_id: str, community_ids: list[int]) -> list[dict
 
 def _communities(ids: list[int]):
     return select(Community).where(Community.id.in_(ids or [-1]))
+
+
+def with_home_blocks(
+    view: dict[str, Any], deps: Deps, user_id: str, community_ids: list[int]
+) -> dict[str, Any]:
+    """App Home `view` with the open polls and (staff) announcements after its blocks,
+    within Slack's 100 blocks."""
+    extra = home_blocks(deps, user_id, community_ids)
+    room = MAX_HOME_BLOCKS - len(view["blocks"])
+    if len(extra) > room:  # cut whole announcements, never half of one
+        extra = extra[: max(room - room % 2, 0)]
+    return {**view, "blocks": [*view["blocks"], *extra]}

@@ -13,7 +13,7 @@ from sqlalchemy import update
 
 from bot.blocks import polls as blocks
 from bot.deps import Deps
-from bot.listeners.common import post_message
+from bot.flows import post_message
 from bot.services import polls as rules
 from storage.db import session_scope
 from storage.models import Poll, utcnow

@@ -2,7 +2,16 @@
 
 from slack_bolt import App
 
-from bot.listeners import calls, commands, events, plan, polls, reminders, views
+from bot.listeners import (
+    announcements,
+    calls,
+    commands,
+    events,
+    plan,
+    polls,
+    reminders,
+    views,
+)
 
 
 def register_all(app: App) -> None:
@@ -13,3 +22,4 @@ def register_all(app: App) -> None:
     calls.register(app)
     reminders.register(app)
     polls.register(app)
+    announcements.register(app)

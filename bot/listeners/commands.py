@@ -19,7 +19,7 @@ from slack_sdk import WebClient
 from bot.blocks import community as community_blocks
 from bot.blocks.help import NAMES, help_message
 from bot.deps import Deps
-from bot.listeners import calls, plan, polls, reminders
+from bot.listeners import announcements, calls, plan, polls, reminders
 from bot.listeners.common import (
     CommandRequest,
     parse_channel,
@@ -187,6 +187,7 @@ HANDLERS: dict[str, Handler] = {
     "year": calls.cmd_year,
     "remind": reminders.cmd_remind,
     "poll": polls.cmd_poll,
+    "announce": announcements.cmd_announce,
 }
 
 

@@ -254,27 +254,33 @@ def retry_failed(session: Session, announcement_id: int) -> int:
     return result.rowcount
 
 
-def edit(
-    session: Session, announcement: Announcement, draft: AnnouncementDraft, now: datetime
-) -> str:
-    """Change an announcement: a scheduled one entirely; a sent one's text and mention
-    (its copies are then updated). Returns the state it is in."""
-    state = announcement.state
-    if state in (AnnouncementState.CANCELLED.value, AnnouncementState.DELETED.value):
+def edit(session: Session, announcement_id: int, draft: AnnouncementDraft, now: datetime) -> str:
+    """Change an announcement: a scheduled one entirely, if it has not started going
+    out (the database decides); else its text and mention, whose copies are then
+    updated. Returns the state it is in."""
+    if draft.send_at is not None:
+        result = session.execute(
+            update(Announcement)
+            .where(
+                Announcement.id == announcement_id,
+                Announcement.state == AnnouncementState.SCHEDULED.value,
+            )
+            .values(text=draft.text, mention=draft.mention, pin=draft.pin, send_at=draft.send_at)
+        )
+        if result.rowcount == 1:
+            _set_copies(session, load(session, announcement_id), draft.community_ids)
+            return AnnouncementState.SCHEDULED.value
+    announcement = load(session, announcement_id)
+    if announcement.state == AnnouncementState.SCHEDULED.value:
+        raise CopError("Pick a send time for a scheduled announcement (or cancel it).")
+    if announcement.state not in (AnnouncementState.SENDING.value, AnnouncementState.SENT.value):
         raise CopError("That announcement was cancelled or deleted; write a new one.")
-    if state == AnnouncementState.SCHEDULED.value:
-        if draft.send_at is None:
-            raise CopError("Pick a send time for a scheduled announcement (or cancel it).")
-        announcement.send_at = draft.send_at
-        announcement.pin = draft.pin
-        _set_copies(session, announcement, draft.community_ids)
-    announcement.text = draft.text
-    announcement.mention = draft.mention
-    if state != AnnouncementState.SCHEDULED.value:
-        announcement.edited_at = now
-    session.add(announcement)
-    session.flush()
-    return state
+    session.execute(
+        update(Announcement)
+        .where(Announcement.id == announcement_id)
+        .values(text=draft.text, mention=draft.mention, edited_at=now)
+    )
+    return announcement.state
 
 
 def cancel_or_delete(session: Session, announcement_id: int) -> str | None:
