@@ -10,6 +10,7 @@ import pytest
 from sqlmodel import select
 
 from bot.blocks import polls as pb
+from bot.deps import Deps
 from bot.flows import polls as flows
 from bot.services import communities as svc
 from bot.services import polls as rules
@@ -436,8 +437,6 @@ def test_scheduled_close_goes_out_once_with_racing_passes_and_a_restart(
     for t in threads:
         t.join()
     # a restart: a new process, a new pass
-    from bot.deps import Deps
-
     assert flows.run_due(Deps(settings=settings, engine=engine), client, later) == []
     results = [c for c in slack.calls_to("chat.postMessage") if c.args.get("thread_ts")]
     assert len(results) == 1
