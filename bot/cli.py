@@ -204,6 +204,10 @@ def build_parser() -> argparse.ArgumentParser:
     dbsub.add_parser("upgrade", help="create or migrate the schema")
     dbsub.add_parser("status", help="show the schema revision")
     dbp.set_defaults(func=cmd_db)
+
+    from bot.exports import add_parser as add_export
+
+    add_export(sub)
     return parser
 
 

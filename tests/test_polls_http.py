@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import threading
 from datetime import UTC, datetime, timedelta
@@ -10,6 +12,7 @@ import pytest
 from sqlmodel import select
 
 from bot.blocks import polls as pb
+from bot.cli import main
 from bot.deps import Deps
 from bot.flows import polls as flows
 from bot.services import communities as svc
@@ -463,7 +466,9 @@ def test_named_polls_show_votes_and_anonymous_ones_never(community, as_user, eng
     assert "anonymous" in last_answer(slack)
 
 
-def test_anonymous_voters_appear_nowhere(community, as_user, engine, slack, caplog):
+def test_anonymous_voters_appear_nowhere(
+    community, as_user, engine, slack, caplog, db_url, monkeypatch, capsys
+):
     caplog.set_level("DEBUG")
     ana = as_user("U1", CHANNEL)
     submit(ana, community.id, options="A\nB", view_id="VANON2")
@@ -485,7 +490,42 @@ def test_anonymous_voters_appear_nowhere(community, as_user, engine, slack, capl
             for row in s.exec(select(table)).all()
             for row in [row.model_dump().values()]
         ]
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    assert main(["export", "polls", "--format", "json"]) == 0
+    exported = capsys.readouterr().out
+    assert json.loads(exported)[0]["options"] == [
+        {"option": "A", "votes": 6},
+        {"option": "B", "votes": 6},
+    ]
+    assert main(["export", "polls"]) == 0
+    exported += capsys.readouterr().out
     for uid in voters:
         assert uid not in recorded
         assert uid not in logged
+        assert uid not in exported
         assert not any(uid in row for row in rows)
+
+
+def test_export_gives_counts_per_community_and_named_voters(
+    community, as_user, engine, db_url, monkeypatch, capsys
+):
+    ana = as_user("U1", CHANNEL)
+    submit(ana, community.id, settings=[], view_id="VEXPORT")
+    ana.settle()
+    [p] = polls(engine)
+    april, may, _ = options(engine, p.id)
+    vote(as_user("U2"), p.id, april.id)
+    vote(as_user("U3"), p.id, april.id)
+    vote(as_user("U4"), p.id, may.id)
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    assert main(["export", "polls", "--since", "2000-01-01"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [(r["community"], r["option"], r["votes"], r["voters"]) for r in rows] == [
+        ("Survivorship", "April", "2", "U2 U3"),
+        ("Survivorship", "May", "1", "U4"),
+        ("Survivorship", "June", "0", ""),
+    ]
+    assert main(["export", "polls", "--since", "2999-01-01", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+    assert main(["export", "polls", "--since", "soon"]) == 1
+    assert "not a date" in capsys.readouterr().err
