@@ -363,3 +363,16 @@ def test_home_lists_announcements_for_staff_and_open_polls_for_members(
     assert "Readings" not in member_home
     with session_scope(engine) as s:
         assert len(s.exec(select(AnnouncementCopy)).all()) == 3
+
+
+def test_rate_limited_posts_are_retried_after_retry_after_and_none_doubled(
+    communities, boss, slack, engine
+):
+    slack.limit_posts(per_channel=1.0, burst=1, workspace=2.0)
+    announcement_id, _ = draft(boss, targets=["all"])
+    send(boss, announcement_id)
+    boss.settle()
+    assert slack.rate_limited, "the burst of 3 posts at 2 a second was not limited"
+    delivered = [c for c in posts(slack) if c not in slack.rate_limited]
+    assert sorted(c.args["channel"] for c in delivered) == CHANNELS
+    assert all(c.state == "posted" for c in copies(engine, announcement_id))
