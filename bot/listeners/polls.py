@@ -216,7 +216,6 @@ def _choose(
     try:
         with session_scope(deps.engine) as session:
             result = act(session, poll_id, option_id, user_id, deps.settings.voter_key, utcnow())
-        with session_scope(deps.engine) as session:
             labels = _labels(session, poll_id)
     except CopError as e:
         ack()

@@ -360,7 +360,15 @@ def open_polls(session: Session, community_ids: list[int], limit: int = 10) -> l
 # ---- the message's updates, coalesced ------------------------------------------------------
 def claim_refresh(session: Session, poll_id: int, now: datetime) -> int | None:
     """Claim the poll's message update if it is behind and no update is in flight;
-    returns the version to show, or None."""
+    returns the version to show, or None. A read first spares the busy poll's row a
+    write when an update is in flight already (the usual case)."""
+    row = session.exec(
+        select(Poll.version, Poll.shown_version, Poll.refresh_claimed_at).where(Poll.id == poll_id)
+    ).first()
+    if row is None or row[1] >= row[0] or (row[2] is not None and row[2] >= now - REFRESH_LEASE):
+        session.rollback()
+        return None
+    session.rollback()  # the claim below starts a fresh transaction (SQLite: no stale read)
     result = session.execute(
         update(Poll)
         .where(
