@@ -27,6 +27,8 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from sqlalchemy import MetaData  # noqa: E402
+
 from bench.ack_latency import CHANNEL, SECRET, free_port, percentiles, seed, start  # noqa: E402
 from sandbox import slack_payloads as payloads  # noqa: E402
 from sandbox.slack_standin import TEAM_ID, SlackStandIn  # noqa: E402
@@ -97,10 +99,16 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
-    parser.add_argument("--database", help="DATABASE_URL (default: a fresh SQLite file)")
+    parser.add_argument(
+        "--database", help="DATABASE_URL, emptied first (default: a fresh SQLite file)"
+    )
     args = parser.parse_args()
 
     url = args.database or f"sqlite:///{tempfile.mkdtemp(prefix='copbot-bench-')}/bench.db"
+    if not db.is_sqlite(url):  # start from an empty schema, as the tests do
+        meta = MetaData()
+        meta.reflect(db.get_engine(url))
+        meta.drop_all(db.get_engine(url))
     seed(url, 0)
     port = free_port()
     with SlackStandIn() as slack:

@@ -18,7 +18,6 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
 
 from bot.blocks import polls as blocks
 from bot.deps import Deps
@@ -29,7 +28,7 @@ from bot.services import communities as svc
 from bot.services import polls as rules
 from bot.services.permissions import Action, can, who_can
 from storage.db import session_scope
-from storage.models import Community, PollOption, utcnow
+from storage.models import Community, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -196,11 +195,6 @@ def _answer(deps: Deps, body: dict[str, Any], payload: dict[str, Any]) -> None:
     deps.later(respond, body.get("response_url", ""), payload)
 
 
-def _labels(session, poll_id: int) -> dict[int, str]:
-    rows = session.exec(select(PollOption).where(PollOption.poll_id == poll_id)).all()
-    return {o.id: o.label for o in rows}
-
-
 def _choose(
     ack: Ack, body: dict[str, Any], client: WebClient, context: dict[str, Any], take_back: bool
 ) -> None:
@@ -215,8 +209,10 @@ def _choose(
     act = rules.withdraw if take_back else rules.vote
     try:
         with session_scope(deps.engine) as session:
-            result = act(session, poll_id, option_id, user_id, deps.settings.voter_key, utcnow())
-            labels = _labels(session, poll_id)
+            b = rules.ballot(session, poll_id)
+        with session_scope(deps.engine) as session:
+            result = act(session, b, option_id, user_id, deps.settings.voter_key, utcnow())
+        labels = b.labels
     except CopError as e:
         ack()
         _answer(deps, body, blocks.note(str(e)))

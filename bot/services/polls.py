@@ -20,7 +20,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, or_, update
+from sqlalchemy import delete, insert, or_, update
 from sqlmodel import Session, select
 
 from bot.services import CopError
@@ -223,49 +223,74 @@ def _locked(session: Session, poll_id: int, now: datetime) -> Poll | None:
     return None
 
 
+@dataclass(frozen=True)
+class Ballot:
+    """What a vote needs to know of its poll, read for each vote before the poll's row is
+    locked (settings never change and options are only ever added), so the lock is held
+    for as few statements as possible."""
+
+    poll: Poll
+    labels: dict[int, str]
+
+
+def ballot(session: Session, poll_id: int) -> Ballot:
+    poll = load(session, poll_id)
+    rows = session.exec(
+        select(PollOption.id, PollOption.label).where(PollOption.poll_id == poll_id)
+    ).all()
+    return Ballot(poll, dict(rows))
+
+
+def _closed(session: Session, poll_id: int) -> VoteResult:
+    session.rollback()
+    return VoteResult("closed", load(session, poll_id))
+
+
 def vote(
-    session: Session, poll_id: int, option_id: int, user_id: str, key: bytes, now: datetime
+    session: Session, b: Ballot, option_id: int, user_id: str, key: bytes, now: datetime
 ) -> VoteResult:
     """Choose `option_id`. Single choice replaces the voter's earlier choice; multiple
     choice adds to it up to the limit. Choosing the same option again changes nothing."""
-    poll = _locked(session, poll_id, now)
-    if poll is None:
-        return VoteResult("closed", load(session, poll_id))
-    option_of(session, poll, option_id)
+    poll = b.poll
+    if option_id not in b.labels:
+        raise CopError("That option is not part of this poll.")
     voter = voter_of(poll, user_id, key)
-    chosen = choices_of(session, poll_id, voter)
+    if not _lock_open(session, poll.id, now):
+        return _closed(session, poll.id)
+    chosen = choices_of(session, poll.id, voter)
     if option_id in chosen:
         session.rollback()  # nothing changed: the version stays as it was
-        return VoteResult("already", load(session, poll_id), chosen)
+        return VoteResult("already", poll, chosen)
     if not poll.multiple:
-        session.execute(
-            delete(PollVote).where(PollVote.poll_id == poll_id, PollVote.voter == voter)
-        )
+        if chosen:
+            session.execute(
+                delete(PollVote).where(PollVote.poll_id == poll.id, PollVote.voter == voter)
+            )
         chosen = []
     elif poll.max_choices is not None and len(chosen) >= poll.max_choices:
         session.rollback()
-        return VoteResult("limit", load(session, poll_id), chosen)
-    session.add(PollVote(poll_id=poll_id, option_id=option_id, voter=voter))
-    session.flush()
+        return VoteResult("limit", poll, chosen)
+    session.execute(insert(PollVote).values(poll_id=poll.id, option_id=option_id, voter=voter))
     return VoteResult("added", poll, [*chosen, option_id])
 
 
 def withdraw(
-    session: Session, poll_id: int, option_id: int, user_id: str, key: bytes, now: datetime
+    session: Session, b: Ballot, option_id: int, user_id: str, key: bytes, now: datetime
 ) -> VoteResult:
     """Take back one choice (all of them when `option_id` is 0)."""
-    poll = _locked(session, poll_id, now)
-    if poll is None:
-        return VoteResult("closed", load(session, poll_id))
+    poll = b.poll
     voter = voter_of(poll, user_id, key)
-    where = [PollVote.poll_id == poll_id, PollVote.voter == voter]
+    if not _lock_open(session, poll.id, now):
+        return _closed(session, poll.id)
+    where = [PollVote.poll_id == poll.id, PollVote.voter == voter]
     if option_id:
         where.append(PollVote.option_id == option_id)
     removed = session.execute(delete(PollVote).where(*where)).rowcount
+    chosen = choices_of(session, poll.id, voter)
     if not removed:
         session.rollback()
-        return VoteResult("not_chosen", load(session, poll_id), choices_of(session, poll_id, voter))
-    return VoteResult("withdrawn", poll, choices_of(session, poll_id, voter))
+        return VoteResult("not_chosen", poll, chosen)
+    return VoteResult("withdrawn", poll, chosen)
 
 
 def my_choices(session: Session, poll: Poll, user_id: str, key: bytes) -> list[int]:
