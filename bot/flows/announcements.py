@@ -5,6 +5,7 @@ announcements and everyone's open polls for App Home."""
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +27,7 @@ from storage.db import session_scope
 from storage.models import Announcement, AnnouncementCopy, Community, utcnow
 
 log = logging.getLogger(__name__)
+RATE_LIMIT_ROUNDS = 5
 
 
 def _payload(a: Announcement) -> dict[str, Any]:
@@ -57,11 +59,8 @@ def send(client: WebClient, deps: Deps, announcement_id: int, now: datetime) -> 
             if not rules.claim_copy(session, copy_id):
                 continue
             channel = session.get(AnnouncementCopy, copy_id).channel
-        ts, error = None, None
-        try:
-            ts = client.chat_postMessage(channel=channel, **payload)["ts"]
-        except SlackApiError as e:
-            error = e.response.get("error") or "unknown_error"
+        ts, error = _post(client, channel, payload)
+        if error:
             log.warning("announcement %s to %s: %s", announcement_id, channel, error)
         with session_scope(deps.engine) as session:
             rules.copy_done(session, copy_id, ts, error)
@@ -79,6 +78,22 @@ def send(client: WebClient, deps: Deps, announcement_id: int, now: datetime) -> 
         message_for(f"Your announcement went out {line}."),
     )
     return line
+
+
+def _post(
+    client: WebClient, channel: str, payload: dict[str, Any]
+) -> tuple[str | None, str | None]:
+    """(ts, None) once posted; (None, Slack's error) if refused. Rate limits beyond the
+    client's own retries are waited out (Retry-After) a few more times."""
+    for _ in range(RATE_LIMIT_ROUNDS):
+        try:
+            return client.chat_postMessage(channel=channel, **payload)["ts"], None
+        except SlackApiError as e:
+            error = e.response.get("error") or "unknown_error"
+            if error != "ratelimited":
+                return None, error
+            time.sleep(min(float(e.response.headers.get("Retry-After", 1) or 1), 60))
+    return None, "ratelimited"
 
 
 def update_copies(client: WebClient, deps: Deps, announcement_id: int) -> None:
