@@ -529,3 +529,70 @@ def test_export_gives_counts_per_community_and_named_voters(
     assert json.loads(capsys.readouterr().out) == []
     assert main(["export", "polls", "--since", "soon"]) == 1
     assert "not a date" in capsys.readouterr().err
+
+
+def test_typographic_quotes_work_in_the_one_line_form(community, as_user, engine):
+    ask(as_user("U1", CHANNEL), "“Lunch on Friday?” “Pizza” “Tacos”")
+    [p] = polls(engine)
+    assert p.question == "Lunch on Friday?"
+    assert [o.label for o in options(engine, p.id)] == ["Pizza", "Tacos"]
+
+
+def test_hidden_results_show_only_when_the_poll_closes(community, as_user, engine, slack):
+    ana = as_user("U1", CHANNEL)
+    submit(ana, community.id, settings=["hidden"], view_id="VHIDDEN")
+    ana.settle()
+    [p] = polls(engine)
+    april = options(engine, p.id)[0]
+    vote(as_user("U2"), p.id, april.id)
+    ana.settle()
+    shown = json.dumps(slack.calls_to("chat.update")[-1].json_arg("blocks"))
+    assert "1 voter" in shown and "results show when the poll closes" in shown
+    assert "(100%)" not in shown
+    assert "(100%)" not in last_answer(slack)
+    click(as_user("U3"), pb.SHOW_VOTES_ACTION, str(p.id))
+    ana.settle()
+    assert "show when the poll closes" in last_answer(slack)
+    click(ana, pb.CLOSE_ACTION, str(p.id))
+    ana.settle()
+    assert "1 (100%)" in json.dumps(slack.calls_to("chat.update")[-1].json_arg("blocks"))
+
+
+def test_members_add_options_when_the_poll_allows_it(community, as_user, engine, slack):
+    ana, ben = as_user("U1", CHANNEL), as_user("U2")
+    submit(ana, community.id, settings=["add"], view_id="VADD")
+    ana.settle()
+    [p] = polls(engine)
+    click(ben, pb.ADD_OPTION_ACTION, str(p.id))
+    ben.settle()
+    view = slack.wait_for("views.open")[-1].json_arg("view")
+    meta = view["private_metadata"]
+
+    def add(label: str) -> dict:
+        response = ben.interact(
+            payloads.view_submission_payload(
+                pb.ADD_OPTION_CALLBACK,
+                {pb.ADD_OPTION: {"value": payloads.input_value("plain_text_input", label)}},
+                user_id="U2",
+                private_metadata=meta,
+            )
+        )
+        assert response.status_code == 200
+        return response.json() if response.content else {}
+
+    assert add("July") == {}
+    assert "already" in add(" JULY ")["errors"][pb.ADD_OPTION]
+    ben.settle()
+    labels = [o.label for o in options(engine, p.id)]
+    assert labels == ["April", "May", "June", "July"]
+    assert "July" in json.dumps(slack.calls_to("chat.update")[-1].json_arg("blocks"))
+    vote(ben, p.id, options(engine, p.id)[3].id)
+    assert counts(engine, p.id)["July"] == 1
+    for i in range(6):
+        add(f"Month {i}")
+    assert len(options(engine, p.id)) == 10
+    assert (
+        "at most" in add("One too many")["errors"][pb.ADD_OPTION]
+        or "10 options" in add("One too many")["errors"][pb.ADD_OPTION]
+    )
+    assert len(options(engine, p.id)) == 10

@@ -41,6 +41,7 @@ ANONYMITY_NOTE = (
     "vote per person. No one (not staff, not the asker) can see who voted for what."
 )
 BAR_WIDTH = 12
+MAX_NAMES = 100  # mentions listed per option (about 1,700 characters)
 
 
 def when(at: datetime) -> str:
@@ -339,20 +340,17 @@ def vote_answer(result: rules.VoteResult, labels: dict[int, str]) -> dict[str, A
 
 
 def votes_list(t: rules.Tally) -> dict[str, Any]:
-    """Who voted for what, for a named poll."""
-    lines = []
+    """Who voted for what, for a named poll: one section per option, so no mention is
+    ever cut in half by a length limit."""
+    blocks = [section(f"Votes on *{escape(t.poll.question)}*:")]
     for option in t.options:
         voters = (t.by_option or {}).get(option.id, [])
-        names = ", ".join(mention(u) for u in voters[:40]) or "no one"
-        if len(voters) > 40:
-            names += f" and {len(voters) - 40} more"
-        lines.append(f"*{escape(option.label)}* ({len(voters)}): {names}")
-    text = f"Votes on *{escape(t.poll.question)}*:\n" + "\n".join(lines)
-    return {
-        "response_type": "ephemeral",
-        "replace_original": False,
-        **message(clip(text, 3000), [section(text)]),
-    }
+        names = ", ".join(mention(u) for u in voters[:MAX_NAMES]) or "no one"
+        if len(voters) > MAX_NAMES:
+            names += f" and {len(voters) - MAX_NAMES} more (`copbot export polls` has all)"
+        blocks.append(section(f"*{escape(option.label)}* ({len(voters)}): {names}"))
+    text = f"Votes on {escape(t.poll.question)}"
+    return {"response_type": "ephemeral", "replace_original": False, **message(text, blocks)}
 
 
 def note(text: str) -> dict[str, Any]:

@@ -33,6 +33,10 @@ from storage.models import Community, utcnow
 log = logging.getLogger(__name__)
 
 
+# Slack's clients often turn typed quotes into typographic ones
+_SMART_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'"})
+
+
 # ---- /cop poll -------------------------------------------------------------------------------
 def cmd_poll(req: CommandRequest) -> None:
     staff = can(req.actor, Action.ASK_POLL, None)
@@ -54,7 +58,7 @@ def cmd_poll(req: CommandRequest) -> None:
         req.later(req.client.views_open, trigger_id=req.trigger_id, view=view)
         return
     try:
-        parts = shlex.split(req.args)
+        parts = shlex.split(req.args.translate(_SMART_QUOTES))
     except ValueError:
         raise CopError(
             f"The quotes don't pair up. Write it like this: {blocks.USAGE}, "
