@@ -593,3 +593,27 @@ def test_members_add_options_when_the_poll_allows_it(community, as_user, engine,
     assert len(options(engine, p.id)) == 10
     assert "10 options already" in add("One too many")["errors"][pb.ADD_OPTION]
     assert len(options(engine, p.id)) == 10
+
+
+def test_a_message_left_behind_by_a_dead_worker_is_caught_up_by_the_scheduler(
+    poll, as_user, engine, slack, deps, settings
+):
+    from sqlalchemy import update
+
+    vote(as_user("U2"), poll.id, options(engine, poll.id)[0].id)
+    as_user("U2").settle()
+    now = datetime.now(UTC)
+    with session_scope(engine) as s:  # a worker claimed the update and died
+        s.execute(
+            update(Poll)
+            .where(Poll.id == poll.id)
+            .values(version=Poll.version + 1, refresh_claimed_at=now - timedelta(seconds=5))
+        )
+    slack.reset()
+    client = make_web_client(settings)
+    flows.run_due(deps, client, now)
+    assert slack.calls_to("chat.update") == []  # the claim is still fresh
+    flows.run_due(deps, client, now + rules.REFRESH_LEASE)
+    assert len(slack.calls_to("chat.update")) == 1
+    [p] = polls(engine)
+    assert p.shown_version == p.version and p.refresh_claimed_at is None

@@ -14,7 +14,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import update
 from sqlmodel import select
 
-from bot.blocks import MAX_HOME_BLOCKS
+from bot.blocks import MAX_HOME_BLOCKS, escape
 from bot.blocks import announcements as blocks
 from bot.blocks import polls as poll_blocks
 from bot.blocks.community import message_for
@@ -35,8 +35,9 @@ def _payload(a: Announcement) -> dict[str, Any]:
 
 
 def _names(session, items: list[AnnouncementCopy]) -> dict[int, str]:
+    """Community names for the delivery line, escaped for mrkdwn."""
     ids = {c.community_id for c in items}
-    return {c.id: c.name for c in svc.all_by_name(session) if c.id in ids}
+    return {c.id: escape(c.name) for c in svc.all_by_name(session) if c.id in ids}
 
 
 def summary(deps: Deps, announcement_id: int) -> tuple[str, bool]:
@@ -52,13 +53,15 @@ def send(client: WebClient, deps: Deps, announcement_id: int, now: datetime) -> 
     the sender how it went. Returns the delivery line."""
     with session_scope(deps.engine) as session:
         announcement = rules.load(session, announcement_id)
-        payload = _payload(announcement)
         pending = [c.id for c in rules.copies(session, announcement_id) if c.state == "pending"]
     for copy_id in pending:
         with session_scope(deps.engine) as session:
             if not rules.claim_copy(session, copy_id):
                 continue
             channel = session.get(AnnouncementCopy, copy_id).channel
+            # read for each copy: an edit made while it goes out reaches the later copies
+            announcement = rules.load(session, announcement_id)
+            payload = _payload(announcement)
         ts, error = _post(client, channel, payload)
         if error:
             log.warning("announcement %s to %s: %s", announcement_id, channel, error)

@@ -60,13 +60,13 @@ def post_polls(client: WebClient, deps: Deps, poll_ids: list[int], asker: str) -
         post_message(client, asker, blocks.note(text))
 
 
-def refresh(client: WebClient, deps: Deps, poll_id: int) -> None:
+def refresh(client: WebClient, deps: Deps, poll_id: int, now: datetime | None = None) -> None:
     """Bring the poll's message up to date, unless an update is in flight already (that
     one will catch up). The claim is held for UPDATE_INTERVAL after each update, so votes
     arriving meanwhile are shown together by the next one."""
     while True:
         with session_scope(deps.engine) as session:
-            version = rules.claim_refresh(session, poll_id, utcnow())
+            version = rules.claim_refresh(session, poll_id, now or utcnow())
         if version is None:
             return
         started = time.monotonic()
@@ -114,6 +114,9 @@ def run_due(deps: Deps, client: WebClient, now: datetime) -> list[str]:
     with session_scope(deps.engine) as session:
         closed = rules.close_due(session, now)
         due = rules.results_due(session, now)
+        stale = rules.behind(session, now)
+    for poll_id in stale:
+        refresh(client, deps, poll_id, now)
     if closed:
         log.info("closed %s poll(s) at their closing time", closed)
     return [

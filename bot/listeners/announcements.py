@@ -18,6 +18,7 @@ from bot.blocks.community import message_for
 from bot.deps import Deps
 from bot.flows import announcements as flows
 from bot.listeners.common import CommandRequest, modal_values, post_message
+from bot.listeners.events import publish_home
 from bot.services import CopError, people
 from bot.services import announcements as rules
 from bot.services import communities as svc
@@ -123,6 +124,7 @@ def _after_edit(client: WebClient, deps: Deps, announcement_id: int, user_id: st
         line, _ = flows.summary(deps, announcement_id)
         text = f"Saved: every posted copy now shows your changes ({line})."
     post_message(client, user_id, message_for(text))
+    publish_home(client, deps, user_id)
 
 
 def handle_preview(
@@ -209,6 +211,7 @@ def handle_delete(ack: Ack, body: dict[str, Any], client: WebClient, context: di
         else:
             text = "That announcement was deleted or cancelled already (or is going out now)."
         post_message(client, user_id, message_for(text))
+        publish_home(client, deps, user_id)
 
     deps.later(after)
 
@@ -218,7 +221,13 @@ def handle_retry(ack: Ack, body: dict[str, Any], client: WebClient, context: dic
     announcement_id = _checked(ack, body, client, deps)
     if announcement_id is None:
         return
-    deps.later(flows.retry, client, deps, announcement_id)
+    user_id = body["user"]["id"]
+
+    def after() -> None:
+        flows.retry(client, deps, announcement_id)
+        publish_home(client, deps, user_id)
+
+    deps.later(after)
 
 
 def register(app: App) -> None:

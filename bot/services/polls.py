@@ -293,10 +293,6 @@ def withdraw(
     return VoteResult("withdrawn", poll, chosen)
 
 
-def my_choices(session: Session, poll: Poll, user_id: str, key: bytes) -> list[int]:
-    return choices_of(session, poll.id, voter_of(poll, user_id, key))
-
-
 def add_option(session: Session, poll_id: int, label: str, now: datetime) -> PollOption:
     """A member's extra option, if the poll allows it, it is new and there is room."""
     label = " ".join(label.split())
@@ -415,6 +411,24 @@ def refreshed(session: Session, poll_id: int, version: int) -> None:
         update(Poll)
         .where(Poll.id == poll_id)
         .values(shown_version=version, refresh_claimed_at=None)
+    )
+
+
+def behind(session: Session, now: datetime) -> list[int]:
+    """Open polls whose message is behind and has no live update in flight (its worker
+    died): the scheduler brings them up to date."""
+    return list(
+        session.exec(
+            select(Poll.id).where(
+                Poll.state == PollState.OPEN.value,
+                Poll.shown_version < Poll.version,
+                Poll.message_ts.is_not(None),
+                or_(
+                    Poll.refresh_claimed_at.is_(None),
+                    Poll.refresh_claimed_at < now - REFRESH_LEASE,
+                ),
+            )
+        ).all()
     )
 
 
