@@ -16,6 +16,7 @@ from bot.cli import main
 from bot.deps import Deps
 from bot.flows import polls as flows
 from bot.services import communities as svc
+from bot.services import poll_closing as closing
 from bot.services import polls as rules
 from bot.slack_client import make_web_client
 from sandbox import slack_payloads as payloads
@@ -613,7 +614,30 @@ def test_a_message_left_behind_by_a_dead_worker_is_caught_up_by_the_scheduler(
     client = make_web_client(settings)
     flows.run_due(deps, client, now)
     assert slack.calls_to("chat.update") == []  # the claim is still fresh
-    flows.run_due(deps, client, now + rules.REFRESH_LEASE)
+    flows.run_due(deps, client, now + closing.REFRESH_LEASE)
     assert len(slack.calls_to("chat.update")) == 1
     [p] = polls(engine)
     assert p.shown_version == p.version and p.refresh_claimed_at is None
+
+
+def test_a_poll_at_every_limit_fits_slack_and_shows_text_as_typed(community, as_user, slack):
+    ana = as_user("U1", CHANNEL)
+    question = ("Is <!channel> & <@U2> ok? " * 12)[: rules.MAX_QUESTION]
+    labels = [(f"{i} <!here> & <b> " * 8)[: rules.MAX_OPTION] for i in range(rules.MAX_OPTIONS)]
+    body = submit(
+        ana,
+        community.id,
+        question=question,
+        options="\n".join(labels),
+        choice="multiple",
+        limit="10",
+        settings=["add"],
+        view_id="VLIMITS",
+    )
+    assert body == {}
+    ana.settle()
+    [post] = slack.calls_to("chat.postMessage")
+    shown = post.args["text"] + json.dumps(post.json_arg("blocks"))
+    assert "<!channel>" not in shown and "<!here>" not in shown and "<@U2>" not in shown
+    assert "&lt;!channel&gt;" in shown
+    # the stand-in checks every payload against Block Kit's limits (slack fixture)

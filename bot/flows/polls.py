@@ -14,6 +14,7 @@ from sqlalchemy import update
 from bot.blocks import polls as blocks
 from bot.deps import Deps
 from bot.flows import post_message
+from bot.services import poll_closing as closing
 from bot.services import polls as rules
 from storage.db import session_scope
 from storage.models import Poll, utcnow
@@ -66,7 +67,7 @@ def refresh(client: WebClient, deps: Deps, poll_id: int, now: datetime | None = 
     arriving meanwhile are shown together by the next one."""
     while True:
         with session_scope(deps.engine) as session:
-            version = rules.claim_refresh(session, poll_id, now or utcnow())
+            version = closing.claim_refresh(session, poll_id, now or utcnow())
         if version is None:
             return
         started = time.monotonic()
@@ -84,13 +85,13 @@ def refresh(client: WebClient, deps: Deps, poll_id: int, now: datetime | None = 
                 time.sleep(rest)
         finally:
             with session_scope(deps.engine) as session:
-                rules.refreshed(session, poll_id, version)
+                closing.refreshed(session, poll_id, version)
 
 
 def deliver_results(client: WebClient, deps: Deps, poll_id: int, now: datetime) -> bool:
     """Freeze a closed poll's message and post its results in the thread, once."""
     with session_scope(deps.engine) as session:
-        if not rules.claim_results(session, poll_id, now):
+        if not closing.claim_results(session, poll_id, now):
             return False
         this = rules.tally(session, poll_id)
         group = rules.group_tallies(session, this.poll)
@@ -104,7 +105,7 @@ def deliver_results(client: WebClient, deps: Deps, poll_id: int, now: datetime) 
         except SlackApiError as e:
             log.warning("poll %s: results not posted: %s", poll_id, e.response.get("error"))
     with session_scope(deps.engine) as session:
-        rules.results_posted(session, poll_id)
+        closing.results_posted(session, poll_id)
     return True
 
 
@@ -112,9 +113,9 @@ def run_due(deps: Deps, client: WebClient, now: datetime) -> list[str]:
     """The scheduler's part: close the polls whose time has come and post the results
     of every closed poll not posted yet. Lines saying what was done."""
     with session_scope(deps.engine) as session:
-        closed = rules.close_due(session, now)
-        due = rules.results_due(session, now)
-        stale = rules.behind(session, now)
+        closed = closing.close_due(session, now)
+        due = closing.results_due(session, now)
+        stale = closing.behind(session, now)
     for poll_id in stale:
         refresh(client, deps, poll_id, now)
     if closed:

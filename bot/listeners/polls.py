@@ -25,6 +25,7 @@ from bot.flows import polls as flows
 from bot.listeners.common import CommandRequest, community_allowing, modal_values, respond
 from bot.services import CopError
 from bot.services import communities as svc
+from bot.services import poll_closing as closing
 from bot.services import polls as rules
 from bot.services.permissions import Action, can, who_can
 from storage.db import session_scope
@@ -254,7 +255,7 @@ def handle_close(
                     f"Only the one who asked, {who_can(Action.ASK_POLL)} can close this poll."
                 )
             now = utcnow()
-            closed = rules.close(session, poll_id, now)
+            closed = closing.close(session, poll_id, now)
     except CopError as e:
         _answer(deps, body, blocks.note(str(e)))
         return

@@ -1,4 +1,5 @@
-"""Polls: checking a question and its options, counting votes exactly, closing once.
+"""Polls: checking a question and its options, counting votes exactly, the tallies.
+(Keeping the message current and closing: `bot.services.poll_closing`.)
 
 Every vote starts with a conditional UPDATE of the poll's row (still open, not past its
 closing time; bumps `version`). That UPDATE locks the row until the vote commits, so the
@@ -18,7 +19,7 @@ import hmac
 import secrets
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import delete, insert, or_, update
 from sqlmodel import Session, select
@@ -30,9 +31,6 @@ MIN_OPTIONS = 2
 MAX_OPTIONS = 10
 MAX_QUESTION = 300
 MAX_OPTION = 75
-# a worker that claimed a message update or the results and then died is replaced after
-REFRESH_LEASE = timedelta(seconds=30)
-RESULTS_LEASE = timedelta(minutes=5)
 
 # the modal's block ids, which its field errors name
 QUESTION = "poll_question"
@@ -376,123 +374,3 @@ def open_polls(session: Session, community_ids: list[int], limit: int = 10) -> l
             .limit(limit)
         ).all()
     )
-
-
-# ---- the message's updates, coalesced ------------------------------------------------------
-def claim_refresh(session: Session, poll_id: int, now: datetime) -> int | None:
-    """Claim the poll's message update if it is behind and no update is in flight;
-    returns the version to show, or None. A read first spares the busy poll's row a
-    write when an update is in flight already (the usual case)."""
-    row = session.exec(
-        select(Poll.version, Poll.shown_version, Poll.refresh_claimed_at).where(Poll.id == poll_id)
-    ).first()
-    if row is None or row[1] >= row[0] or (row[2] is not None and row[2] >= now - REFRESH_LEASE):
-        session.rollback()
-        return None
-    session.rollback()  # the claim below starts a fresh transaction (SQLite: no stale read)
-    result = session.execute(
-        update(Poll)
-        .where(
-            Poll.id == poll_id,
-            Poll.shown_version < Poll.version,
-            Poll.message_ts.is_not(None),
-            or_(Poll.refresh_claimed_at.is_(None), Poll.refresh_claimed_at < now - REFRESH_LEASE),
-        )
-        .values(refresh_claimed_at=now)
-    )
-    if result.rowcount != 1:
-        return None
-    return session.exec(select(Poll.version).where(Poll.id == poll_id)).one()
-
-
-def refreshed(session: Session, poll_id: int, version: int) -> None:
-    """The message now shows `version` (or later): release the claim."""
-    session.execute(
-        update(Poll)
-        .where(Poll.id == poll_id)
-        .values(shown_version=version, refresh_claimed_at=None)
-    )
-
-
-def behind(session: Session, now: datetime) -> list[int]:
-    """Open polls whose message is behind and has no live update in flight (its worker
-    died): the scheduler brings them up to date."""
-    return list(
-        session.exec(
-            select(Poll.id).where(
-                Poll.state == PollState.OPEN.value,
-                Poll.shown_version < Poll.version,
-                Poll.message_ts.is_not(None),
-                or_(
-                    Poll.refresh_claimed_at.is_(None),
-                    Poll.refresh_claimed_at < now - REFRESH_LEASE,
-                ),
-            )
-        ).all()
-    )
-
-
-# ---- closing -------------------------------------------------------------------------------
-def close(session: Session, poll_id: int, now: datetime) -> bool:
-    """Close the poll now; False if it was closed already (one closer wins)."""
-    result = session.execute(
-        update(Poll)
-        .where(Poll.id == poll_id, Poll.state == PollState.OPEN.value)
-        .values(
-            state=PollState.CLOSED.value,
-            closed_at=now,
-            results_state="pending",
-            version=Poll.version + 1,
-        )
-    )
-    return result.rowcount == 1
-
-
-def close_due(session: Session, now: datetime) -> int:
-    """Close every open poll whose closing time has come; how many closed."""
-    result = session.execute(
-        update(Poll)
-        .where(Poll.state == PollState.OPEN.value, Poll.closes_at <= now)
-        .values(
-            state=PollState.CLOSED.value,
-            closed_at=Poll.closes_at,
-            results_state="pending",
-            version=Poll.version + 1,
-        )
-    )
-    return result.rowcount
-
-
-def results_due(session: Session, now: datetime) -> list[int]:
-    """Closed polls whose results are to be posted (or whose poster died)."""
-    return list(
-        session.exec(
-            select(Poll.id).where(
-                or_(
-                    Poll.results_state == "pending",
-                    (Poll.results_state == "claimed")
-                    & (Poll.results_claimed_at < now - RESULTS_LEASE),
-                )
-            )
-        ).all()
-    )
-
-
-def claim_results(session: Session, poll_id: int, now: datetime) -> bool:
-    """Claim the posting of a closed poll's results; one claimant wins."""
-    result = session.execute(
-        update(Poll)
-        .where(
-            Poll.id == poll_id,
-            or_(
-                Poll.results_state == "pending",
-                (Poll.results_state == "claimed") & (Poll.results_claimed_at < now - RESULTS_LEASE),
-            ),
-        )
-        .values(results_state="claimed", results_claimed_at=now)
-    )
-    return result.rowcount == 1
-
-
-def results_posted(session: Session, poll_id: int) -> None:
-    session.execute(update(Poll).where(Poll.id == poll_id).values(results_state="posted"))
