@@ -376,3 +376,36 @@ def test_rate_limited_posts_are_retried_after_retry_after_and_none_doubled(
     delivered = [c for c in posts(slack) if c not in slack.rate_limited]
     assert sorted(c.args["channel"] for c in delivered) == CHANNELS
     assert all(c.state == "posted" for c in copies(engine, announcement_id))
+
+
+def test_a_send_cut_short_by_a_restart_resumes_without_doubling(
+    communities, boss, slack, engine, deps, settings
+):
+    from sqlalchemy import update
+
+    at = int((datetime.now(UTC) + timedelta(hours=1)).timestamp())
+    announcement_id, _ = draft(boss, targets=["all"], send_at=at)
+    send(boss, announcement_id)
+    boss.settle()
+    now = datetime.now(UTC)
+    first, second, third = copies(engine, announcement_id)
+    with session_scope(engine) as s:  # a pass claimed it, posted one, died posting the next
+        s.execute(
+            update(Announcement)
+            .where(Announcement.id == announcement_id)
+            .values(state="sending", claimed_at=now - timedelta(minutes=1))
+        )
+        s.execute(
+            update(AnnouncementCopy)
+            .where(AnnouncementCopy.id == first.id)
+            .values(state="posted", ts="1700000001.000100")
+        )
+        s.execute(
+            update(AnnouncementCopy).where(AnnouncementCopy.id == second.id).values(state="posting")
+        )
+    client = make_web_client(settings)
+    assert flows.run_due(deps, client, now) == []  # its lease has not run out
+    [line] = flows.run_due(deps, client, now + rules.SEND_LEASE)
+    assert "in 2 of 3 channels; failed: Community 1 (interrupted)" in line
+    assert [c.args["channel"] for c in posts(slack)] == [third.channel]
+    assert flows.run_due(deps, client, now + 2 * rules.SEND_LEASE) == []

@@ -154,7 +154,15 @@ def run_due(deps: Deps, client: WebClient, now: datetime) -> list[str]:
     """The scheduler's part: send the scheduled announcements whose time has come."""
     with session_scope(deps.engine) as session:
         claimed = rules.claim_due(session, now)
-    return [f"announcement {i} {send(client, deps, i, now)}" for i in claimed]
+    lines = []
+    for announcement_id in claimed:
+        try:
+            lines.append(
+                f"announcement {announcement_id} {send(client, deps, announcement_id, now)}"
+            )
+        except Exception:  # noqa: BLE001 - its lease lets a later pass resume it
+            log.exception("announcement %s: sending failed; a later pass resumes", announcement_id)
+    return lines
 
 
 def home_blocks(deps: Deps, user_id: str, community_ids: list[int]) -> list[dict[str, Any]]:

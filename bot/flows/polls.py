@@ -117,11 +117,21 @@ def run_due(deps: Deps, client: WebClient, now: datetime) -> list[str]:
         due = closing.results_due(session, now)
         stale = closing.behind(session, now)
     for poll_id in stale:
-        refresh(client, deps, poll_id, now)
+        _guarded(refresh, client, deps, poll_id, now)
     if closed:
         log.info("closed %s poll(s) at their closing time", closed)
     return [
         f"the results of poll {poll_id}"
         for poll_id in due
-        if deliver_results(client, deps, poll_id, now)
+        if _guarded(deliver_results, client, deps, poll_id, now)
     ]
+
+
+def _guarded(fn, client: WebClient, deps: Deps, poll_id: int, now: datetime) -> bool:
+    """One poll's failure (Slack unreachable) must not stop the pass; the poll's lease
+    lets a later pass try again."""
+    try:
+        return bool(fn(client, deps, poll_id, now))
+    except Exception:  # noqa: BLE001
+        log.exception("poll %s: the scheduler's work failed; a later pass retries", poll_id)
+        return False
