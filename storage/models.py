@@ -493,6 +493,8 @@ class Announcement(SQLModel, table=True):
     edited_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     created_by: str = Field(sa_column=Column(String(32), nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    # the form it came from (its view id): the same form submitted again adds nothing
+    source: str | None = Field(default=None, sa_column=Column(String(80), unique=True))
 
 
 class AnnouncementCopy(SQLModel, table=True):

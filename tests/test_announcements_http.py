@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 from datetime import UTC, datetime, timedelta
@@ -22,6 +23,7 @@ from storage.models import Announcement, AnnouncementCopy, PurposeArea
 from tests.conftest import STAFF, new_community
 
 CHANNELS = ["CANN0001", "CANN0002", "CANN0003"]
+VIEW_IDS = itertools.count(1)  # each form Slack opens has its own view id
 
 
 @pytest.fixture
@@ -83,10 +85,14 @@ def values(text="Webinar #4 is on *Thursday* & the readings are up.", **kw) -> d
     return out
 
 
-def submit(user, callback, vals, meta=None) -> dict:
+def submit(user, callback, vals, meta=None, view_id=None) -> dict:
     response = user.interact(
         payloads.view_submission_payload(
-            callback, vals, user_id=user.user_id, private_metadata=json.dumps(meta or {})
+            callback,
+            vals,
+            user_id=user.user_id,
+            private_metadata=json.dumps(meta or {}),
+            view_id=view_id or f"VFORM{next(VIEW_IDS):04d}",
         )
     )
     assert response.status_code == 200, response.text
@@ -96,7 +102,7 @@ def submit(user, callback, vals, meta=None) -> dict:
 def draft(user, **kw) -> tuple[int, dict]:
     """Fill in the form; returns the announcement's id and the preview view."""
     body = submit(user, ab.CREATE_CALLBACK, values(**kw))
-    assert body.get("response_action") == "update", body
+    assert body.get("response_action") == "push", body
     meta = json.loads(body["view"]["private_metadata"])
     return meta["announcement"], body["view"]
 
@@ -162,8 +168,8 @@ def test_preview_then_send_reaches_every_community_once(communities, boss, slack
     )
     boss.settle()
     assert posts(slack) == []  # a preview sends nothing
-    assert send(boss, announcement_id) == {}
-    assert send(boss, announcement_id) == {}  # a replay
+    assert send(boss, announcement_id) == {"response_action": "clear"}
+    assert send(boss, announcement_id) == {"response_action": "clear"}  # a replay
     boss.settle()
     sent = posts(slack)
     assert sorted(c.args["channel"] for c in sent) == CHANNELS
@@ -409,3 +415,24 @@ def test_a_send_cut_short_by_a_restart_resumes_without_doubling(
     assert "in 2 of 3 channels; failed: Community 1 (interrupted)" in line
     assert [c.args["channel"] for c in posts(slack)] == [third.channel]
     assert flows.run_due(deps, client, now + 2 * rules.SEND_LEASE) == []
+
+
+def test_the_same_form_submitted_again_or_after_back_is_one_draft(communities, boss, slack, engine):
+    form = values(targets=["all"])
+    first = submit(boss, ab.CREATE_CALLBACK, form, view_id="VSAME01")
+    again = submit(boss, ab.CREATE_CALLBACK, form, view_id="VSAME01")  # a replay
+    assert first == again
+    changed = submit(
+        boss, ab.CREATE_CALLBACK, values(text="Fixed typo", targets=["all"]), view_id="VSAME01"
+    )
+    [only] = {
+        json.loads(b["view"]["private_metadata"])["announcement"] for b in (first, again, changed)
+    }
+    with session_scope(engine) as s:
+        [stored] = s.exec(select(Announcement)).all()
+        assert (stored.id, stored.text) == (only, "Fixed typo")
+    send(boss, only)
+    boss.settle()
+    late = submit(boss, ab.CREATE_CALLBACK, form, view_id="VSAME01")
+    assert late["response_action"] == "errors" and "went out already" in json.dumps(late)
+    assert len(posts(slack)) == 3 and all("Fixed typo" in c.args["text"] for c in posts(slack))

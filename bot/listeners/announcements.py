@@ -11,6 +11,7 @@ from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
+from sqlalchemy.exc import IntegrityError
 
 from bot.blocks import announcements as blocks
 from bot.blocks import plural
@@ -78,6 +79,16 @@ def handle_create(
     except (ValueError, TypeError, OverflowError):
         ack(response_action="errors", errors={rules.TEXT: "The form came back damaged."})
         return
+    for attempt in (1, 2):  # two first submissions at once: one insert wins, then update
+        try:
+            return _save_form(ack, client, deps, view, values, editing, user_id, team_id, send_at)
+        except IntegrityError:
+            if attempt == 2:
+                raise
+
+
+def _save_form(ack, client, deps, view, values, editing, user_id, team_id, send_at) -> None:
+    """Store the form (a new draft, or an edit) and answer: the preview, or errors."""
     mention = values.get(rules.MENTION) or "none"
     mention = "" if mention == "none" else mention
     pin = "pin" in (values.get(rules.OPTIONS) or [])
@@ -99,14 +110,15 @@ def handle_create(
                 state = rules.edit(session, editing, draft, utcnow())
             else:
                 zone = _zone(session, user_id, deps)
-                announcement = rules.create(session, team_id, draft, user_id, zone)
+                source = f"view:{view.get('id')}"
+                announcement = rules.draft_from_form(session, team_id, draft, user_id, zone, source)
                 names = [c.name for c in communities]
                 preview = blocks.preview_view(announcement, names)
     except CopError as e:
         ack(response_action="errors", errors={rules.TARGETS: str(e)})
         return
     if editing is None:
-        ack(response_action="update", view=preview)
+        ack(response_action="push", view=preview)
         return
     ack()
     deps.later(_after_edit, client, deps, editing, user_id, state)
@@ -148,7 +160,7 @@ def handle_preview(
         ack()
         deps.later(post_message, client, user_id, message_for("That form is not one copbot knows."))
         return
-    ack()
+    ack(response_action="clear")
     if state == "sending":
         deps.later(flows.send, client, deps, announcement_id, now)
     elif state == "scheduled":

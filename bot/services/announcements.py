@@ -104,8 +104,17 @@ def validate(
     return draft, {}
 
 
-def create(session: Session, team_id: str, draft: AnnouncementDraft, user_id: str, zone: str):
+def create(
+    session: Session,
+    team_id: str,
+    draft: AnnouncementDraft,
+    user_id: str,
+    zone: str,
+    source: str | None = None,
+) -> Announcement:
+    """A draft; the same `source` (form) again raises IntegrityError."""
     announcement = Announcement(
+        source=source,
         team_id=team_id,
         text=draft.text,
         mention=draft.mention,
@@ -118,6 +127,29 @@ def create(session: Session, team_id: str, draft: AnnouncementDraft, user_id: st
     session.flush()
     _set_copies(session, announcement, draft.community_ids)
     return announcement
+
+
+def draft_from_form(
+    session: Session,
+    team_id: str,
+    draft: AnnouncementDraft,
+    user_id: str,
+    zone: str,
+    source: str,
+) -> Announcement:
+    """The draft of the form `source`: made on its first submission; submitted again
+    (a replay, or after Back from the preview) it is the same draft with the form's
+    values. Once confirmed, the form can no longer change it."""
+    existing = by_source(session, source)
+    if existing is None:
+        return create(session, team_id, draft, user_id, zone, source)
+    if existing.state != AnnouncementState.DRAFT.value or existing.created_by != user_id:
+        raise CopError("This form went out already; change it from copbot's Home tab.")
+    existing.text, existing.mention = draft.text, draft.mention
+    existing.pin, existing.send_at = draft.pin, draft.send_at
+    session.add(existing)
+    _set_copies(session, existing, draft.community_ids)
+    return existing
 
 
 def _set_copies(session: Session, announcement: Announcement, community_ids) -> None:
@@ -136,6 +168,10 @@ def _set_copies(session: Session, announcement: Announcement, community_ids) -> 
             )
         )
     session.flush()
+
+
+def by_source(session: Session, source: str) -> Announcement | None:
+    return session.exec(select(Announcement).where(Announcement.source == source)).first()
 
 
 def load(session: Session, announcement_id: int) -> Announcement:

@@ -85,6 +85,7 @@ def upgrade() -> None:
         sa.Column("edited_at", UTCDateTime(), nullable=True),
         sa.Column("created_by", sa.String(32), nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("source", sa.String(80), nullable=True, unique=True),
     )
     op.create_index("ix_announcement_state_send", "announcement", ["state", "send_at"])
     op.create_table(
