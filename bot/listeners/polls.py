@@ -12,6 +12,8 @@ import json
 import logging
 import re
 import shlex
+import threading
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
@@ -200,6 +202,15 @@ def _answer(deps: Deps, body: dict[str, Any], payload: dict[str, Any]) -> None:
     deps.later(respond, body.get("response_url", ""), payload)
 
 
+# SQLite has one writer at a time and makes the others poll for it with growing sleeps;
+# votes in one process take turns here instead (the database still decides the count)
+_SQLITE_VOTES = threading.Lock()
+
+
+def _writing(deps: Deps) -> AbstractContextManager:
+    return _SQLITE_VOTES if deps.engine.dialect.name == "sqlite" else nullcontext()
+
+
 def _choose(
     ack: Ack, body: dict[str, Any], client: WebClient, context: dict[str, Any], take_back: bool
 ) -> None:
@@ -215,7 +226,7 @@ def _choose(
     try:
         with session_scope(deps.engine) as session:
             b = rules.ballot(session, poll_id)
-        with session_scope(deps.engine) as session:
+        with _writing(deps), session_scope(deps.engine) as session:
             result = act(session, b, option_id, user_id, deps.settings.voter_key, utcnow())
         labels = b.labels
     except CopError as e:
