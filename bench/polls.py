@@ -44,13 +44,15 @@ def raw(body: str, content_type: str = "application/x-www-form-urlencoded") -> b
     ).encode()
 
 
-def vote_request(user_id: str, poll_id: int, option_id: int, response_url: str) -> bytes:
+def vote_request(user_id: str, poll_id: int, option_id: int, response_url: str, n: int) -> bytes:
+    """The `n`th click: like Slack, each has its own trigger_id and action_ts (the replay
+    layer would rightly answer a repeated one without counting it)."""
     payload = {
         "type": "block_actions",
         "team": {"id": TEAM_ID},
         "user": {"id": user_id},
         "api_app_id": "A0COPBOT",
-        "trigger_id": "1.1.trigger",
+        "trigger_id": f"{n}.{n}.trigger",
         "response_url": response_url,
         "container": {"type": "message", "channel_id": CHANNEL, "message_ts": "1.1"},
         "channel": {"id": CHANNEL},
@@ -60,7 +62,7 @@ def vote_request(user_id: str, poll_id: int, option_id: int, response_url: str) 
                 "action_id": "poll_vote",
                 "value": f"{poll_id}:{option_id}",
                 "block_id": "b",
-                "action_ts": "1.2",
+                "action_ts": f"1700000000.{n:06d}",
             }
         ],
     }
@@ -151,7 +153,7 @@ def main() -> int:
                 member = members[i % len(members)]
                 option = rng.choice(options)
                 last[member] = option
-                plan.append(vote_request(member, poll_id, option, slack.response_url("v")))
+                plan.append(vote_request(member, poll_id, option, slack.response_url("v"), i))
             # one member's clicks must stay in order, so each member's votes are spread
             # across the run rather than sent at once (the last one wins)
             started = time.perf_counter()

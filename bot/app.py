@@ -3,21 +3,70 @@
 Listeners run in the request's own thread (`process_before_response=True`) and answer
 with their ack at once; what follows an ack runs on `Deps.background`. The HTTP answer
 so goes back the moment the ack is ready instead of on Bolt's next 10 ms poll.
+
+Every request, whatever its fate, gets one log line (`bot.listeners.errors`); a failing
+listener answers a short apology instead of HTTP 500; a replayed interactive request
+answers as its first delivery did and runs nothing (`bot.listeners.replay`).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltResponse
+from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.logger.messages import (
+    warning_client_prioritized_and_token_skipped,
+    warning_token_skipped,
+)
+from slack_bolt.request import BoltRequest
 from slack_sdk import WebClient
 
 from bot.config import Settings
 from bot.deps import Deps
 from bot.listeners import register_all
+from bot.listeners.errors import log_request, on_error
 from bot.listeners.events import once_per_event
+from bot.listeners.replay import remember, replay_guard
 from bot.slack_client import make_web_client
+
+# Bolt reads SLACK_BOT_TOKEN from the environment on its own and then warns that the
+# client's token, or `authorize`, wins: it is the same token, so the warnings say nothing
+_TOKEN_WARNINGS = frozenset(
+    {warning_client_prioritized_and_token_skipped(), warning_token_skipped()}
+)
+
+
+class _NoTokenWarnings(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() not in _TOKEN_WARNINGS
+
+
+def _authorize_with(token: str | None):
+    """Bolt's authorize: the one workspace's bot token, with no auth.test on the request
+    path (so requests are answered while Slack's Web API is away)."""
+
+    def authorize(
+        enterprise_id: str | None, team_id: str | None, user_id: str | None
+    ) -> AuthorizeResult:
+        return AuthorizeResult(
+            enterprise_id=enterprise_id, team_id=team_id, bot_token=token, user_id=user_id
+        )
+
+    return authorize
+
+
+class CopbotApp(App):
+    """Bolt's App, with the answer of each request remembered for replays and logged."""
+
+    def dispatch(self, req: BoltRequest) -> BoltResponse:
+        started = time.monotonic()
+        response = super().dispatch(req)
+        remember(req, response)
+        log_request(req, response, (time.monotonic() - started) * 1000)
+        return response
 
 
 def build_app(
@@ -27,16 +76,26 @@ def build_app(
     socket_mode: bool = False,
     client: WebClient | None = None,
 ) -> App:
-    """The copbot Bolt app. Over HTTP every request's signature is verified."""
+    """The copbot Bolt app. Over HTTP every request's signature is verified. Nothing here
+    calls Slack (it may be away at start): `bot.slack_client.SlackCheck` checks the token."""
     deps = deps or Deps.create(settings)
-    app = App(
-        # the bot token travels in the client (Bolt reads it from there)
-        signing_secret=settings.slack_signing_secret if not socket_mode else None,
-        request_verification_enabled=not socket_mode,
-        client=client or make_web_client(settings),
-        process_before_response=True,
-        logger=logging.getLogger("copbot.bolt"),
-    )
+    logger = logging.getLogger("copbot.bolt")
+    quiet = _NoTokenWarnings()
+    logger.addFilter(quiet)
+    client = client or make_web_client(settings)
+    try:
+        app = CopbotApp(
+            # the bot token travels in the client and in each request's authorization
+            signing_secret=settings.slack_signing_secret if not socket_mode else None,
+            request_verification_enabled=not socket_mode,
+            token_verification_enabled=False,
+            authorize=_authorize_with(client.token),
+            client=client,
+            process_before_response=True,
+            logger=logger,
+        )
+    finally:
+        logger.removeFilter(quiet)
 
     def inject(context: dict[str, Any], next: Any) -> Any:
         context["copbot"] = deps
@@ -44,5 +103,7 @@ def build_app(
 
     app.middleware(inject)
     app.middleware(once_per_event)
+    app.middleware(replay_guard)
+    app.error(on_error)
     register_all(app)
     return app

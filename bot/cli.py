@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
+import threading
+import time
 
 from sqlalchemy.exc import OperationalError
 
-from bot.config import ConfigError, Settings, redacted_url
+from bot.config import APP_SETTINGS_URL, ConfigError, Settings, redacted_url
 from storage import db
 
 log = logging.getLogger("copbot")
@@ -20,11 +21,19 @@ log = logging.getLogger("copbot")
 EXIT_CONFIG = 2
 
 
+# libraries that log at INFO on every command or pass (alembic: each migration context;
+# apscheduler: each job run): heard only at DEBUG
+CHATTY_LOGGERS = ("alembic", "apscheduler")
+
+
 def _setup_logging(level: str) -> None:
     logging.basicConfig(
         level=getattr(logging, level),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    quiet = logging.DEBUG if level == "DEBUG" else logging.WARNING
+    for name in CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(quiet)
     # slack_sdk logs request headers and bodies at DEBUG: never below INFO, so tokens
     # stay out of the logs
     logging.getLogger("slack_sdk").setLevel(max(logging.INFO, getattr(logging, level)))
@@ -33,7 +42,9 @@ def _setup_logging(level: str) -> None:
 def prepare_database(settings: Settings) -> None:
     """SQLite is migrated on start; PostgreSQL must be upgraded with `copbot db upgrade`."""
     if db.is_sqlite(settings.database_url):
-        db.upgrade(settings.database_url)
+        current, head = db.schema_status(settings.database_url)
+        if current != head:
+            db.upgrade(settings.database_url)
         return
     current, head = db.schema_status(settings.database_url)
     if current != head:
@@ -43,20 +54,54 @@ def prepare_database(settings: Settings) -> None:
         )
 
 
+def wait_for_slack(settings: Settings) -> None:
+    """Until Slack accepts the bot token: a refused token is a ConfigError naming
+    SLACK_BOT_TOKEN; while Slack does not answer, keep trying (one warning)."""
+    from bot.slack_client import TOKEN_ERRORS, SlackCheck
+
+    check = SlackCheck(settings, announce=False)
+    delay = 1.0
+    while (state := check.check()) != "ok":
+        if state in TOKEN_ERRORS:
+            raise ConfigError(
+                f"Slack refuses SLACK_BOT_TOKEN ({state}): copy the Bot User OAuth Token "
+                f"(xoxb-…) again from OAuth & Permissions at {APP_SETTINGS_URL}"
+            )
+        if delay == 1.0:
+            log.warning("Slack is %s at %s; copbot keeps trying", state, settings.slack_api_url)
+        time.sleep(delay)
+        delay = min(delay * 2, 60.0)
+
+
 def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
     settings.require_for_socket_mode()
     prepare_database(settings)
     from slack_bolt.adapter.socket_mode import SocketModeHandler
+    from slack_sdk.errors import SlackApiError
 
     from bot.app import build_app
     from bot.deps import Deps
     from bot.scheduler import start_background
+    from bot.slack_client import TOKEN_ERRORS
 
+    wait_for_slack(settings)
     deps = Deps.create(settings)
     app = build_app(settings, deps=deps, socket_mode=True)
-    start_background(deps, app.client)
+    handler = SocketModeHandler(app, settings.slack_app_token)
     log.info("copbot is connecting to Slack over Socket Mode")
-    SocketModeHandler(app, settings.slack_app_token).start()
+    try:
+        handler.connect()
+    except SlackApiError as e:
+        error = e.response.get("error") if isinstance(e.response.data, dict) else None
+        if error in TOKEN_ERRORS or error == "not_allowed_token_type":
+            raise ConfigError(
+                f"Slack refuses SLACK_APP_TOKEN ({error}): create an app-level token (xapp-…) "
+                f"with connections:write under Basic Information at {APP_SETTINGS_URL}"
+            ) from None
+        raise
+    start_background(deps, app.client)
+    log.info("copbot is connected over Socket Mode")
+    threading.Event().wait()
     return 0
 
 
@@ -64,6 +109,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     settings.require_for_http()
     if args.workers < 1 or args.threads < 1:
         raise ConfigError("--workers and --threads must be at least 1")
+    port = args.port if args.port is not None else settings.port
     prepare_database(settings)
     db.dispose_engines()  # no connection crosses the fork into the workers
     from bot.server import run_gunicorn
@@ -71,11 +117,11 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     log.info(
         "copbot serves POST /slack/events and GET /healthz on %s:%s with %d worker(s)",
         args.host,
-        args.port,
+        port,
         args.workers,
     )
     run_gunicorn(
-        settings, args.host, args.port, args.workers, args.threads, scheduler=not args.no_scheduler
+        settings, args.host, port, args.workers, args.threads, scheduler=not args.no_scheduler
     )
     return 0
 
@@ -112,6 +158,9 @@ def cmd_tick(settings: Settings, args: argparse.Namespace) -> int:
         now = datetime.now(UTC)
     deps, client = _scheduler_parts(settings)
     result = tick(deps, client, now.astimezone(UTC))
+    if not result.owner:
+        print(f"another scheduler ({result.holder}) is running passes now: nothing done")
+        return 0
     lines = result.lines()
     for line in lines:
         print(line)
@@ -178,7 +227,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="the bot over HTTP: POST /slack/events, GET /healthz")
     serve.add_argument("--host", default="0.0.0.0")
-    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help="default: PORT from the environment or .env, else 3000",
+    )
     serve.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
     serve.add_argument("--threads", type=int, default=8, help="threads per worker (default 8)")
     serve.add_argument(

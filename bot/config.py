@@ -50,6 +50,7 @@ ENV_VARS = (
     "COPBOT_REPORT_DUE",
     "COPBOT_SCHEDULER_INTERVAL",
     "COPBOT_SECRET_KEY",
+    "PORT",
 )
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
@@ -84,6 +85,7 @@ class Settings:
     report_due: tuple[int, int] = (6, 30)  # the annual progress report
     scheduler_interval: float = 60.0  # seconds between scheduler passes
     secret_key: str | None = None  # keys anonymous voters' hashes (COPBOT_SECRET_KEY)
+    port: int = 3000  # where `copbot serve` listens unless --port says otherwise
 
     # ---- construction -------------------------------------------------------------
     @classmethod
@@ -134,6 +136,7 @@ class Settings:
                 _seconds("COPBOT_SCHEDULER_INTERVAL", get("COPBOT_SCHEDULER_INTERVAL") or "60"),
             ),
             secret_key=get("COPBOT_SECRET_KEY"),
+            port=_port(get("PORT") or "3000"),
         )
         settings._check_token_shapes()
         return settings
@@ -271,6 +274,12 @@ def _seconds(name: str, value: str) -> float:
     if not 0 <= seconds <= 600:
         raise ConfigError(f"{name} must be a number of seconds from 0 to 600, got {value!r}")
     return seconds
+
+
+def _port(value: str) -> int:
+    if value.isdigit() and 1 <= int(value) <= 65535:
+        return int(value)
+    raise ConfigError(f"PORT must be a TCP port number from 1 to 65535, got {value!r}")
 
 
 def _holidays(value: str | None) -> str | None:

@@ -1,9 +1,11 @@
 """What listeners need besides Slack's own arguments: settings, the database engine and
-the background pool that does the work which follows an ack.
+the two pools that do the work which follows an ack.
 
 A middleware puts one `Deps` into Bolt's `context["copbot"]`; tests pass it directly.
-Listeners answer Slack in the request itself (the ack) and hand anything slow, such as a
-Slack API call, to `deps.later(...)`, so the ack never waits for it.
+Listeners answer Slack in the request itself (the ack) and hand anything slow, such as
+Zoom or a fan-out, to `deps.later(...)`, so the ack never waits for it. Modals go through
+`deps.open_view(...)`, a pool of their own: a `trigger_id` lives three seconds, so
+`views.open` never queues behind Zoom or broadcast work.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from sqlalchemy.engine import Engine
 
 from bot.config import Settings
@@ -29,8 +33,8 @@ log = logging.getLogger(__name__)
 class Background(ThreadPoolExecutor):
     """A thread pool for the work after an ack; logs failures and knows when it is idle."""
 
-    def __init__(self, max_workers: int = 8):
-        super().__init__(max_workers=max_workers, thread_name_prefix="copbot-later")
+    def __init__(self, max_workers: int = 8, name: str = "copbot-later"):
+        super().__init__(max_workers=max_workers, thread_name_prefix=name)
         self._pending = 0
         self._idle = threading.Condition()
 
@@ -76,6 +80,7 @@ class Deps:
     engine: Engine
     background: Background = field(default_factory=Background)
     conferencing: Conferencing = field(default_factory=NoConferencing)
+    views: Background = field(default_factory=lambda: Background(4, "copbot-views"))
 
     @classmethod
     def create(cls, settings: Settings) -> Deps:
@@ -91,3 +96,19 @@ class Deps:
     def later(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
         """Run `fn` after the ack has gone back to Slack."""
         return self.background.submit(fn, *args, **kwargs)
+
+    def open_view(self, client: WebClient, trigger_id: str, view: dict[str, Any]) -> Future:
+        """Open a modal at once, on the views pool (never behind slow work); a failure
+        (an expired trigger, a view Slack refuses) is logged with Slack's error code."""
+        return self.views.submit(_open_view, client, trigger_id, view)
+
+    @property
+    def pools(self) -> tuple[Background, ...]:
+        return (self.background, self.views)
+
+
+def _open_view(client: WebClient, trigger_id: str, view: dict[str, Any]) -> None:
+    try:
+        client.views_open(trigger_id=trigger_id, view=view)
+    except SlackApiError as e:
+        log.warning("views.open of %s failed: %s", view.get("callback_id"), e.response.get("error"))

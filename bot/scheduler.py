@@ -1,6 +1,21 @@
-"""The scheduler: `tick(now)` is one pass (plan what is due, claim it, send it, record
-it); `start_background` runs passes every interval inside `copbot run` and `copbot serve`;
-`run_forever` is `copbot scheduler`. Time is always passed in, never read twice."""
+"""The scheduler: `tick(now)` is one pass; `start_background` runs passes every interval
+inside `copbot run` and in every `copbot serve` worker; `run_forever` is
+`copbot scheduler`. `now` (what is due) is passed in; the wall clock (`clock`) only
+decides leases and claims, which are about which process is alive.
+
+A pass: take the scheduler's lease (one owner at a time across processes and workers; a
+pass that does not get it does nothing), plan what is due, then claim small batches with
+a token, renewing the lease before each, and deliver each reminder only after checking
+the claim is still its own (`bot.reminder_delivery`). Before the reminders, the
+holder closes the polls whose time has come (posting their results) and sends the
+scheduled announcements now due (`_posts`): each is claimed by a conditional UPDATE, the
+lease is renewed while they go out, and one's failure is logged and left for a
+later pass without stopping this one. A one-off pass (`copbot tick`) gives the lease up
+when done; the loops keep it and renew it each pass.
+
+Each pass writes one log line (`scheduler pass now=… planned=… sent=… …`), at INFO when
+it did something and at DEBUG otherwise.
+"""
 
 from __future__ import annotations
 
@@ -8,170 +23,211 @@ import logging
 import os
 import socket
 import threading
-from dataclasses import dataclass, field
-from datetime import datetime
+import time
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
-from bot.blocks import reminders as blocks
 from bot.deps import Deps
-from bot.flows.announcements import run_due as due_announcements
-from bot.flows.polls import run_due as due_polls
-from bot.services import plans
+from bot.flows import announcements as announcement_flows
+from bot.flows import polls as poll_flows
+from bot.reminder_delivery import PassResult, deliver, sender
 from bot.services import reminders as rules
-from bot.services.reminders import Kind
+from bot.services.reminders import outbox
 from storage.db import session_scope
-from storage.models import Call, CallStatus, Community, Milestone, Reminder, utcnow
+from storage.models import utcnow
 
 log = logging.getLogger(__name__)
 
+__all__ = ["PassResult", "tick", "start_background", "run_forever", "lease_ttl"]
 
-@dataclass
-class PassResult:
-    sent: list[str] = field(default_factory=list)
-    missed: list[str] = field(default_factory=list)
-    voided: list[str] = field(default_factory=list)
-    retrying: list[str] = field(default_factory=list)
-    failed: list[str] = field(default_factory=list)
-
-    def lines(self) -> list[str]:
-        out = [f"sent {line}" for line in self.sent]
-        out += [f"missed {line}" for line in self.missed]
-        out += [f"void {line}" for line in self.voided]
-        out += [f"retry later {line}" for line in self.retrying]
-        out += [f"failed {line}" for line in self.failed]
-        return out
+Clock = Callable[[], datetime]
+BOOT_GRACE_SECONDS = 3.0
 
 
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
 
 
-def tick(deps: Deps, client: WebClient, now: datetime, worker: str | None = None) -> PassResult:
-    """One pass as of `now`."""
-    worker = worker or worker_name()
-    settings = deps.settings
-    result = PassResult()
-    with session_scope(deps.engine) as session:
-        rules.plan_due(session, now, settings.zone, settings.agenda_due, settings.report_due)
-    result.sent += due_polls(deps, client, now) + due_announcements(deps, client, now)
-    while True:
-        with session_scope(deps.engine) as session:
-            ids = rules.claim(session, now, worker)
-        for reminder_id in ids:
-            _deliver(deps, client, reminder_id, now, worker, result)
-        if len(ids) < rules.BATCH:
-            return result
+def lease_ttl(settings: Any) -> timedelta:
+    """Long enough that the holder renews it well before it lapses (it renews every
+    batch and every pass); short enough that another process takes over soon after the
+    holder died."""
+    return timedelta(seconds=max(60.0, 3 * settings.scheduler_interval))
 
 
-def _describe(reminder: Reminder, channel: str | None = None) -> str:
-    where = f" to {channel}" if channel else ""
-    return f"{reminder.kind} {reminder.target} due {reminder.due_at:%Y-%m-%dT%H:%MZ}{where}"
-
-
-def _deliver(
-    deps: Deps, client: WebClient, reminder_id: int, now: datetime, worker: str, result: PassResult
-) -> None:
-    with session_scope(deps.engine) as session:
-        reminder = session.get(Reminder, reminder_id)
-        community = session.get(Community, reminder.community_id)
-        if now > reminder.expires_at:
-            rules.mark_missed(session, reminder_id, worker)
-            result.missed.append(_describe(reminder))
-            return
-        why_not, payload = _message(session, reminder, community, now, deps.settings)
-        if why_not:
-            rules.mark_void(session, reminder_id, worker, why_not)
-            result.voided.append(f"{_describe(reminder)} ({why_not})")
-            return
-    channel = reminder.recipient or community.slack_channel_id
-    try:
-        client.chat_postMessage(channel=channel, **payload)
-    except SlackApiError as e:
-        error = e.response.get("error") or "unknown_error"
-        _record_error(deps, reminder, worker, error, now, result, channel)
-        return
-    except Exception as e:  # noqa: BLE001 - a network failure is transient
-        _record_error(deps, reminder, worker, type(e).__name__, now, result, channel)
-        return
-    with session_scope(deps.engine) as session:
-        rules.mark_sent(session, reminder_id, worker, now)
-    result.sent.append(_describe(reminder, channel))
-
-
-def _record_error(
+def tick(
     deps: Deps,
-    reminder: Reminder,
-    worker: str,
-    error: str,
+    client: WebClient,
     now: datetime,
-    result: PassResult,
-    channel: str,
-) -> None:
+    worker: str | None = None,
+    *,
+    clock: Clock = utcnow,
+    hold: bool = False,
+) -> PassResult:
+    """One pass as of `now` (see the module). With `hold`, the lease is kept for the next
+    pass of the same `worker`; otherwise it is given up at the end."""
+    worker = worker or worker_name()
+    started, began = clock(), time.perf_counter()
+    result = PassResult()
+    ttl = lease_ttl(deps.settings)
     with session_scope(deps.engine) as session:
-        state = rules.mark_error(session, reminder, worker, error, now)
-    line = f"{_describe(reminder, channel)}: {error}"
-    (result.failed if state == "failed" else result.retrying).append(line)
-    log.warning("reminder %s: %s (%s)", reminder.id, error, state)
+        result.owner = outbox.take_lease(session, worker, started, ttl)
+        if not result.owner:
+            lease = outbox.lease_holder(session)
+            result.holder = lease.holder if lease is not None else None
+    if not result.owner:
+        result.ms = (time.perf_counter() - began) * 1000
+        log.debug("scheduler pass now=%s skipped: %s holds the lease", _iso(now), result.holder)
+        return result
+    try:
+        _run(deps, sender(client), now, worker, clock, started, ttl, result)
+    finally:
+        if not hold:
+            with session_scope(deps.engine) as session:
+                outbox.release_lease(session, worker, clock())
+        result.ms = (time.perf_counter() - began) * 1000
+        _log_pass(now, result)
+    return result
 
 
-def _message(
-    session, reminder: Reminder, community: Community, now: datetime, settings: Any
-) -> tuple[str | None, dict[str, Any]]:
-    """(why it is not to be sent, or None; the message)"""
-    quiet = rules.quiet(session, reminder, now)
-    if quiet:
-        return quiet, {}
-    if reminder.call_id is not None:
-        call = session.get(Call, reminder.call_id)
-        sequence = reminder.target.split(":")[2]
-        if call is None or call.status != CallStatus.SCHEDULED.value:
-            return "the call is cancelled", {}
-        if sequence != f"s{call.sequence}":
-            return "the call changed", {}
-        if reminder.kind == Kind.CALL_FOLLOWUP:
-            return None, blocks.followup(call, community)
-        return None, blocks.call_reminder(reminder.kind, call, community)
-    if reminder.kind == Kind.MILESTONE:
-        milestone = session.get(Milestone, reminder.milestone_id)
-        if milestone is None or milestone.done_at is not None:
-            return "the step is done", {}
-        return None, blocks.milestone_nudge(reminder, community, milestone)
-    if reminder.kind == Kind.PLAN:
-        missing = plans.load(session, community).incomplete_sections
-        if not missing:
-            return "the plan is complete", {}
-        return None, blocks.plan_nudge(reminder, community, missing)
-    if reminder.kind in (Kind.AGENDA, Kind.REPORT):
-        deadline = rules.deadline_for(
-            reminder, settings.zone, settings.agenda_due, settings.report_due
+def _run(
+    deps: Deps,
+    client: WebClient,
+    now: datetime,
+    worker: str,
+    clock: Clock,
+    started: datetime,
+    ttl: timedelta,
+    result: PassResult,
+) -> None:
+    settings = deps.settings
+    with session_scope(deps.engine) as session:
+        planned = rules.plan_due(
+            session, now, settings.zone, settings.agenda_due, settings.report_due
         )
-        return None, blocks.deadline_nudge(reminder, community, deadline, now)
-    return f"unknown kind {reminder.kind}", {}
+        result.planned = planned.inserted
+        result.interrupted = outbox.fail_interrupted(session, started)
+    if not _posts(deps, client, now, worker, clock, ttl, result):
+        log.warning("scheduler %s lost its lease mid-pass: stopping", worker)
+        return
+    renew = False  # the lease was just taken (or renewed); renewed before each later batch
+    while True:
+        at = clock()
+        with session_scope(deps.engine) as session:
+            if renew and not outbox.take_lease(session, worker, at, ttl):
+                log.warning("scheduler %s lost its lease mid-pass: stopping", worker)
+                return
+            token, ids = outbox.claim(session, now, worker, at)
+        renew = True
+        for position, reminder_id in enumerate(ids):
+            moment = now + (clock() - started)  # the pass's `now`, advanced as it runs
+            again = deliver(deps, client, reminder_id, token, moment, clock(), result)
+            if again is not None:  # rate limited: the rest waits too
+                with session_scope(deps.engine) as session:
+                    outbox.release_claims(session, token, again)
+                if position + 1 < len(ids):
+                    log.info("%d reminder(s) wait for Slack's rate limit", len(ids) - position - 1)
+                return
+        if len(ids) < outbox.BATCH:
+            return
+
+
+def _posts(
+    deps: Deps,
+    client: WebClient,
+    now: datetime,
+    worker: str,
+    clock: Clock,
+    ttl: timedelta,
+    result: PassResult,
+) -> bool:
+    """Polls to close and announcements due as of `now` (see the module). False if the
+    lease was lost meanwhile. Sending takes time (an announcement to hundreds of
+    channels), so the lease is renewed before each poll's results and each announcement
+    once a sixth of its time has passed since it was last taken, and again at the end."""
+    kept, taken = True, time.monotonic()
+    every = ttl.total_seconds() / 6
+
+    def keep() -> bool:
+        nonlocal kept, taken
+        if time.monotonic() - taken >= every:
+            with session_scope(deps.engine) as session:
+                kept = outbox.take_lease(session, worker, clock(), ttl)
+            taken = time.monotonic()
+        return kept
+
+    steps = (("polls", poll_flows.run_due), ("announcements", announcement_flows.run_due))
+    for name, step in steps:
+        try:
+            result.sent += step(deps, client, now, keep=keep)
+        except Exception:  # noqa: BLE001 - the claims let a later pass try again
+            log.exception("scheduler pass: the %s step failed; a later pass retries", name)
+        if not kept:
+            return False
+    return keep()
+
+
+def _iso(at: datetime) -> str:
+    return f"{at:%Y-%m-%dT%H:%M:%SZ}"
+
+
+def _log_pass(now: datetime, result: PassResult) -> None:
+    level = logging.INFO if result.did_something else logging.DEBUG
+    log.log(
+        level,
+        "scheduler pass now=%s planned=%d sent=%d late=%d missed=%d void=%d deferred=%d "
+        "retrying=%d failed=%d taken_over=%d ms=%.0f",
+        _iso(now),
+        result.planned,
+        len(result.sent),
+        result.late,
+        len(result.missed),
+        len(result.voided),
+        len(result.deferred),
+        len(result.retrying),
+        len(result.failed) + result.interrupted,
+        result.taken_over,
+        result.ms,
+    )
 
 
 # ---- running passes ----------------------------------------------------------------------
-def _every_interval(scheduler: Any, deps: Deps, client: WebClient) -> Any:
+def _quiet_apscheduler() -> None:
+    """APScheduler logs every run of the job at INFO ("Running job", "executed
+    successfully"): the pass's own line says what matters."""
+    logging.getLogger("apscheduler").setLevel(
+        max(logging.WARNING, logging.getLogger().getEffectiveLevel())
+    )
+
+
+def _every_interval(scheduler: Any, deps: Deps, client: WebClient, first_after: float = 0.0) -> Any:
+    _quiet_apscheduler()
+    worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     scheduler.add_job(
         _safe_tick,
         "interval",
         seconds=deps.settings.scheduler_interval,
-        args=(deps, client),
+        args=(deps, client, worker),
         max_instances=1,
         coalesce=True,
-        next_run_time=utcnow(),
+        next_run_time=utcnow() + timedelta(seconds=first_after),
         id="copbot-pass",
     )
     return scheduler
 
 
 def start_background(deps: Deps, client: WebClient) -> Any:
-    """Passes every `COPBOT_SCHEDULER_INTERVAL` seconds in a background thread."""
+    """Passes every `COPBOT_SCHEDULER_INTERVAL` seconds in a background thread. Safe in
+    every worker: only the holder of the lease runs a pass."""
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    scheduler = _every_interval(BackgroundScheduler(timezone="UTC"), deps, client)
+    # the first pass waits a moment: a worker that just booted answers Slack first
+    first_after = min(BOOT_GRACE_SECONDS, deps.settings.scheduler_interval)
+    scheduler = _every_interval(BackgroundScheduler(timezone="UTC"), deps, client, first_after)
     scheduler.start()
     return scheduler
 
@@ -183,10 +239,8 @@ def run_forever(deps: Deps, client: WebClient) -> None:
     _every_interval(BlockingScheduler(timezone="UTC"), deps, client).start()
 
 
-def _safe_tick(deps: Deps, client: WebClient) -> None:
+def _safe_tick(deps: Deps, client: WebClient, worker: str) -> None:
     try:
-        result = tick(deps, client, utcnow())
-        for line in result.lines():
-            log.info("%s", line)
+        tick(deps, client, utcnow(), worker, hold=True)
     except Exception:  # noqa: BLE001 - the next pass tries again
         log.exception("scheduler pass failed")

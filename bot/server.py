@@ -19,17 +19,23 @@ from sqlalchemy import text
 from bot.app import build_app
 from bot.config import Settings
 from bot.deps import Deps
+from bot.slack_client import SlackCheck
 
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 
 
-def make_wsgi_app(settings: Settings, *, scheduler: bool = False) -> Callable[..., Iterable[bytes]]:
+def make_wsgi_app(
+    settings: Settings, *, scheduler: bool = False, slack_check: SlackCheck | None = None
+) -> Callable[..., Iterable[bytes]]:
     """The WSGI application for `settings`; with `scheduler`, passes run in the background
-    (safe in every worker: a reminder is claimed by one pass only)."""
+    (safe in every worker: a reminder is claimed by one pass only). It starts whether or
+    not Slack answers: `slack_check` (by default a new one) keeps asking in the background
+    and `/healthz` reports what Slack said."""
     deps = Deps.create(settings)
     app = build_app(settings, deps=deps)
+    slack = slack_check or SlackCheck(settings).start()
     bolt = SlackRequestHandler(app, path=EVENTS_PATH)
     if scheduler:
         from bot.scheduler import start_background
@@ -41,10 +47,14 @@ def make_wsgi_app(settings: Settings, *, scheduler: bool = False) -> Callable[..
         try:
             with engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
-            status, body = "200 OK", {"ok": True, "database": "ok"}
+            database = "ok"
         except Exception as e:  # noqa: BLE001 - the health check reports any failure
             log.warning("health check: database unreachable: %s", type(e).__name__)
-            status, body = "503 Service Unavailable", {"ok": False, "database": "unreachable"}
+            database = "unreachable"
+        body = {"database": database, "slack": slack.current()}
+        healthy = all(v == "ok" for v in body.values())
+        body = {"ok": healthy, **body}
+        status = "200 OK" if healthy else "503 Service Unavailable"
         payload = json.dumps(body).encode()
         start_response(
             status, [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))]
@@ -72,9 +82,16 @@ def make_wsgi_app(settings: Settings, *, scheduler: bool = False) -> Callable[..
             return healthz(start_response)
         if path.startswith("/calendar/") and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             return calendar(path, start_response)
-        return bolt(environ, start_response)
+        try:
+            return bolt(environ, start_response)
+        except Exception as e:  # noqa: BLE001 - listener errors are handled inside Bolt:
+            # what escapes is a body Bolt cannot read (a payload that is not a JSON object)
+            log.warning("request with a malformed body refused: %s", type(e).__name__)
+            start_response("400 Bad Request", [("Content-Type", "text/plain")])
+            return [b"Bad Request"]
 
     application.deps = deps
+    application.slack_check = slack
     return application
 
 

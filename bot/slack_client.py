@@ -1,4 +1,5 @@
-"""The one factory for Slack's WebClient, and the bot scopes each Web API method needs.
+"""The one factory for Slack's WebClient, the bot scopes each Web API method needs, and
+the check that Slack accepts the bot token (`SlackCheck`).
 
 The client honours `SLACK_API_URL`, retries on HTTP 429 (honouring Retry-After) and on
 connection errors, and has a timeout on every request.
@@ -6,13 +7,19 @@ connection errors, and has a timeout on every request.
 
 from __future__ import annotations
 
+import logging
+import threading
+
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
 )
 
 from bot.config import Settings
+
+log = logging.getLogger(__name__)
 
 # Every Web API method the code calls, with the bot scope it needs (None: no scope).
 # A test scans the code for client calls and checks each is listed here and that the
@@ -23,7 +30,9 @@ SCOPES_BY_METHOD: dict[str, str | None] = {
     "chat.postMessage": "chat:write",
     "chat.postEphemeral": "chat:write",
     "chat.update": "chat:write",
+    "conversations.info": "channels:read",
     "conversations.join": "channels:join",
+    "conversations.members": "channels:read",
     "conversations.open": "im:write",
     "pins.add": "pins:write",
     "files.getUploadURLExternal": "files:write",
@@ -37,8 +46,10 @@ SCOPES_BY_METHOD: dict[str, str | None] = {
 SDK_HELPERS: dict[str, tuple[str, ...]] = {
     "files.upload_v2": ("files.getUploadURLExternal", "files.completeUploadExternal"),
 }
-# users.info returns profile.email only with this scope; copbot stores it when known.
-EXTRA_SCOPES = ("commands", "users:read.email")
+# scopes no Web API method of the code needs: the slash command's own
+# groups:read: conversations.info and .members on private channels (the 2020 spec names
+# the user-token scope conversations:read for both)
+EXTRA_SCOPES = ("commands", "groups:read")
 
 REQUEST_TIMEOUT_SECONDS = 10
 
@@ -54,3 +65,82 @@ def make_web_client(settings: Settings, token: str | None = None) -> WebClient:
             RateLimitErrorRetryHandler(max_retry_count=3),
         ],
     )
+
+
+# auth.test errors that mean the bot token itself is wrong (not that Slack is away)
+TOKEN_ERRORS = frozenset(
+    {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
+)
+CHECK_TIMEOUT_SECONDS = 5
+
+
+class SlackCheck:
+    """Whether Slack accepts the bot token: `auth.test`, retried in the background until it
+    answers, so copbot starts even when Slack is away and `/healthz` can say why.
+
+    `state` is "ok", "checking" (no answer yet), "unreachable" (no answer from Slack), or
+    Slack's error code (e.g. "invalid_auth" for a wrong SLACK_BOT_TOKEN).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        first_delay: float = 1.0,
+        max_delay: float = 60.0,
+        *,
+        announce: bool = True,
+    ):
+        # no retry handlers: the check retries on its own schedule
+        self.client = WebClient(
+            token=settings.slack_bot_token,
+            base_url=settings.slack_api_url,
+            timeout=CHECK_TIMEOUT_SECONDS,
+        )
+        self.api_url = settings.slack_api_url
+        self.first_delay = first_delay
+        self.announce = announce  # log each change of state
+        self.max_delay = max_delay
+        self.state = "checking"
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def check(self) -> str:
+        """One auth.test; sets and returns the state (logging it when it changes)."""
+        try:
+            self.client.auth_test()
+            state = "ok"
+        except SlackApiError as e:
+            error = e.response.get("error") if isinstance(e.response.data, dict) else None
+            state = error or "unreachable"
+        except Exception:  # noqa: BLE001 - connection refused, DNS, timeout: Slack is away
+            state = "unreachable"
+        with self._lock:
+            before, self.state = self.state, state
+        if state != before and self.announce:
+            if state == "ok":
+                log.info("Slack accepts the bot token")
+            elif state in TOKEN_ERRORS:
+                log.error("Slack refuses SLACK_BOT_TOKEN (%s); copbot keeps checking", state)
+            else:
+                log.warning("Slack is %s at %s; copbot keeps trying", state, self.api_url)
+        return state
+
+    def current(self) -> str:
+        """The state, checking now if no check has answered yet."""
+        return self.check() if self.state == "checking" else self.state
+
+    def start(self) -> SlackCheck:
+        """Check in a background thread until Slack accepts the token."""
+        self._thread = threading.Thread(target=self._run, name="copbot-slack-check", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        delay = self.first_delay
+        while not self._stop.is_set() and self.check() != "ok":
+            self._stop.wait(delay)
+            delay = min(delay * 2, self.max_delay)

@@ -1,7 +1,9 @@
 """The conferencing seam: the core asks for a meeting and never sees a vendor SDK.
 
 `ZoomConferencing` makes Zoom meetings; `NoConferencing` stands in when Zoom is not
-configured (calls are scheduled with no meeting, and copbot says so).
+configured (calls are scheduled with no meeting, and copbot says so). Every failure
+crosses the seam as a `ConferencingError` whose message a leader can read; Zoom's own
+error types stay inside this module and `integrations.zoom`.
 """
 
 from __future__ import annotations
@@ -10,7 +12,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from integrations.zoom import ZoomClient
+from integrations.zoom import (
+    ZoomAuthError,
+    ZoomBadRequest,
+    ZoomClient,
+    ZoomError,
+    marked_agenda,
+)
+
+
+class ConferencingError(Exception):
+    """A meeting could not be made, changed or deleted; `str(error)` says why, in words a
+    leader understands (no secrets, no tracebacks)."""
 
 
 @dataclass(frozen=True)
@@ -21,6 +34,8 @@ class MeetingRequest:
     timezone: str
     agenda: str
     marker: str  # unique per call: a retried create adopts the meeting it finds by it
+    # an earlier try may have made the meeting after all (a slow Zoom): look for it first
+    look_first: bool = False
 
 
 @dataclass(frozen=True)
@@ -33,6 +48,8 @@ class MeetingInfo:
 class Conferencing(Protocol):
     name: str
     configured: bool
+    # the longest a create may take, retries included: a claim on a call outlives it
+    longest_create_seconds: float
 
     def create(self, request: MeetingRequest) -> MeetingInfo: ...
 
@@ -44,15 +61,28 @@ class Conferencing(Protocol):
 class NoConferencing:
     name = "none"
     configured = False
+    longest_create_seconds = 0.0
 
     def create(self, request: MeetingRequest) -> MeetingInfo:
-        raise RuntimeError("no conferencing is configured")
+        raise ConferencingError("no conferencing is configured")
 
     def update(self, meeting_id: int, request: MeetingRequest) -> None:
         return None
 
     def delete(self, meeting_id: int) -> None:
         return None
+
+
+def zoom_in_words(error: ZoomError) -> str:
+    """A Zoom failure as a leader should read it."""
+    if isinstance(error, ZoomBadRequest):
+        return f"Zoom refused it: {error.message}"
+    if isinstance(error, ZoomAuthError) or error.status == 401:
+        return (
+            "Zoom refused copbot's credentials "
+            "(check ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET)"
+        )
+    return "Zoom did not answer in time"
 
 
 class ZoomConferencing:
@@ -63,27 +93,45 @@ class ZoomConferencing:
         self.client = client
         self.user = user
 
+    @property
+    def longest_create_seconds(self) -> float:
+        return self.client.longest_create_seconds
+
     def create(self, request: MeetingRequest) -> MeetingInfo:
-        meeting = self.client.create_meeting(
-            self.user,
-            topic=request.topic,
-            start=request.start,
-            duration_minutes=request.duration_minutes,
-            timezone=request.timezone,
-            agenda=request.agenda,
-            marker=request.marker,
-        )
+        try:
+            if request.look_first:
+                found = self.client.find_by_marker(self.user, request.marker)
+                if found is not None:
+                    meeting = self.client.get_meeting(found.id)
+                    return MeetingInfo(meeting.id, meeting.join_url, meeting.password)
+            meeting = self.client.create_meeting(
+                self.user,
+                topic=request.topic,
+                start=request.start,
+                duration_minutes=request.duration_minutes,
+                timezone=request.timezone,
+                agenda=request.agenda,
+                marker=request.marker,
+            )
+        except ZoomError as e:
+            raise ConferencingError(zoom_in_words(e)) from e
         return MeetingInfo(meeting.id, meeting.join_url, meeting.password)
 
     def update(self, meeting_id: int, request: MeetingRequest) -> None:
-        self.client.update_meeting(
-            meeting_id,
-            topic=request.topic[:200],
-            start=request.start,
-            duration_minutes=request.duration_minutes,
-            timezone=request.timezone,
-            agenda=f"{request.agenda}\n\n[{request.marker}]".strip()[:2000],
-        )
+        try:
+            self.client.update_meeting(
+                meeting_id,
+                topic=request.topic[:200],
+                start=request.start,
+                duration_minutes=request.duration_minutes,
+                timezone=request.timezone,
+                agenda=marked_agenda(request.agenda, request.marker),
+            )
+        except ZoomError as e:
+            raise ConferencingError(zoom_in_words(e)) from e
 
     def delete(self, meeting_id: int) -> None:
-        self.client.delete_meeting(meeting_id)
+        try:
+            self.client.delete_meeting(meeting_id)
+        except ZoomError as e:
+            raise ConferencingError(zoom_in_words(e)) from e

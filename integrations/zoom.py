@@ -5,11 +5,16 @@
 - A 401 (or Zoom error code 124, invalid token) refreshes the token once.
 - 429 and 5xx are retried with exponential back-off and jitter, honouring `Retry-After`,
   within a bounded total time; every request has a timeout.
-- Creating a meeting is idempotent per `marker`: the marker is written into the meeting's
-  agenda, and after an ambiguous failure (a timeout, a 5xx) the upcoming meetings are
+- Creating a meeting is idempotent per `marker`: the marker opens the meeting's agenda
+  (Zoom's list answers only the first 250 characters of an agenda), and after an
+  ambiguous failure (a timeout, a 5xx) every page of the user's scheduled meetings is
   searched for it before another create is tried, so a retry never makes two meetings.
+- A create has a deadline: no request starts after `max_total_seconds`, so the whole
+  create takes at most `longest_create_seconds`.
 
-Errors surface as `ZoomError` subclasses carrying Zoom's code and message.
+Errors, also those of the token endpoint (no connection, timeout, 5xx, an answer that is
+not JSON), surface as `ZoomError` subclasses carrying Zoom's code and message; the
+conferencing seam turns them into plain words.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ log = logging.getLogger(__name__)
 
 TOKEN_MARGIN_SECONDS = 60
 INVALID_TOKEN_CODE = 124
+LIST_PAGE_SIZE = 300  # the most Zoom's list returns a page
+MAX_LIST_PAGES = 50
 
 
 class ZoomError(Exception):
@@ -77,6 +84,17 @@ class Meeting:
             topic=data.get("topic", ""),
             agenda=data.get("agenda", ""),
         )
+
+
+def marker_text(marker: str) -> str:
+    return f"[{marker}]"
+
+
+def marked_agenda(agenda: str, marker: str | None) -> str:
+    """The agenda as sent to Zoom: the marker first (the part Zoom's list shows), then the
+    agenda, within Zoom's 2,000 characters."""
+    text = f"{marker_text(marker)}\n{agenda}" if marker else agenda
+    return text.strip()[:2000]
 
 
 def zoom_time(when: datetime) -> str:
@@ -130,22 +148,50 @@ class ZoomClient:
             current_ok = self._token is not None and self._clock() < self._token_expires
             if current_ok and not (refresh and self._token == stale):
                 return self._token  # type: ignore[return-value]
+            self._token = self._fetch_token()
+            return self._token
+
+    def _fetch_token(self) -> str:
+        """Ask the token endpoint (the caller holds the lock); every failure a ZoomError."""
+        try:
             response = self._http.post(
                 self.oauth_url,
                 params={"grant_type": "account_credentials", "account_id": self.account_id},
                 auth=(self._client_id, self._client_secret),
                 timeout=self.timeout,
             )
-            if response.status_code != 200:
-                code, message = _error_of(response)
-                raise ZoomAuthError(response.status_code, code, message or "token refused")
+        except requests.RequestException as e:
+            raise ZoomUnavailable(
+                0, None, f"no answer from Zoom's token endpoint ({type(e).__name__})"
+            ) from None
+        status = response.status_code
+        if status == 429 or status >= 500:
+            code, message = _error_of(response)
+            raise ZoomUnavailable(status, code, message or "the token endpoint failed")
+        if status != 200:
+            code, message = _error_of(response)
+            raise ZoomAuthError(status, code, message or "token refused")
+        try:
             data = response.json()
+            token = data["access_token"]
             expires_in = float(data.get("expires_in", 3600))
-            self._token = data["access_token"]
-            self._token_expires = self._clock() + max(0.0, expires_in - TOKEN_MARGIN_SECONDS)
-            return self._token
+            if not isinstance(token, str) or not token:
+                raise ValueError("empty token")
+        except (ValueError, TypeError, KeyError, AttributeError):
+            raise ZoomUnavailable(
+                status, None, "the token endpoint answered something that is not a token"
+            ) from None
+        self._token_expires = self._clock() + max(0.0, expires_in - TOKEN_MARGIN_SECONDS)
+        return token
 
     # ---- one request, with retries ------------------------------------------------------
+    @property
+    def longest_create_seconds(self) -> float:
+        """The longest a `create_meeting` can take: its retry budget, then one last
+        request that started just before the deadline, with the token it may need and
+        the one refresh a refused token gets."""
+        return self.max_total_seconds + 4 * self.timeout
+
     def request(
         self,
         method: str,
@@ -155,15 +201,27 @@ class ZoomClient:
         params: dict[str, Any] | None = None,
         retry_timeouts: bool = True,
         retry_server_errors: bool = True,
+        deadline: float | None = None,
     ) -> requests.Response:
         """One API call. Timeouts and 5xx are retried unless told not to (a create whose
-        outcome is unknown must not simply be sent again); 429 always is."""
-        started = self._clock()
+        outcome is unknown must not simply be sent again); 429 always is. No retry starts
+        after `deadline` (a `clock()` value; default: `max_total_seconds` from now)."""
+        if deadline is None:
+            deadline = self._clock() + self.max_total_seconds
+        elif self._clock() >= deadline:
+            raise ZoomUnavailable(0, None, "no time left to ask Zoom")
         refreshed = False
         attempt = 0
         while True:
             attempt += 1
-            token = self.token()
+            try:
+                token = self.token()
+            except ZoomUnavailable:
+                wait = self._backoff(attempt)
+                if not self._may_retry(attempt, deadline, wait):
+                    raise
+                self._sleep(wait)
+                continue
             try:
                 response = self._http.request(
                     method,
@@ -173,9 +231,9 @@ class ZoomClient:
                     headers={"Authorization": f"Bearer {token}"},
                     timeout=self.timeout,
                 )
-            except (requests.Timeout, requests.ConnectionError) as e:
+            except requests.RequestException as e:
                 wait = self._backoff(attempt)
-                if not retry_timeouts or not self._may_retry(attempt, started, wait):
+                if not retry_timeouts or not self._may_retry(attempt, deadline, wait):
                     raise ZoomUnavailable(
                         0, None, f"no answer from Zoom ({type(e).__name__})"
                     ) from None
@@ -193,7 +251,7 @@ class ZoomClient:
                 wait = _retry_after(response)
                 if wait is None:
                     wait = self._backoff(attempt)
-                if self._may_retry(attempt, started, wait):
+                if self._may_retry(attempt, deadline, wait):
                     log.info("Zoom %s %s: %s, retrying in %.1fs", method, path, status, wait)
                     self._sleep(wait)
                     continue
@@ -210,9 +268,8 @@ class ZoomClient:
         base = self.backoff_base * (2 ** (attempt - 1))
         return base * (0.5 + self._rng())  # jitter: 50% to 150%
 
-    def _may_retry(self, attempt: int, started: float, wait: float) -> bool:
-        spent = self._clock() - started
-        return attempt < self.max_attempts and spent + wait <= self.max_total_seconds
+    def _may_retry(self, attempt: int, deadline: float, wait: float) -> bool:
+        return attempt < self.max_attempts and self._clock() + wait <= deadline
 
     # ---- meetings -----------------------------------------------------------------------
     def create_meeting(
@@ -229,19 +286,17 @@ class ZoomClient:
     ) -> Meeting:
         """Create a scheduled meeting (type 2). With a `marker`, a retried create adopts the
         meeting an earlier, unanswered attempt made instead of making a second one."""
-        if marker:
-            agenda = f"{agenda}\n\n[{marker}]".strip()
         body = {
             "topic": topic[:200],
             "type": 2,
             "start_time": zoom_time(start),
             "timezone": timezone,
             "duration": duration_minutes,
-            "agenda": agenda[:2000],
+            "agenda": marked_agenda(agenda, marker),
             "settings": settings
             or {"join_before_host": True, "waiting_room": False, "mute_upon_entry": True},
         }
-        started = self._clock()
+        deadline = self._clock() + self.max_total_seconds
         attempt = 0
         while True:
             attempt += 1
@@ -252,28 +307,52 @@ class ZoomClient:
                     json=body,
                     retry_timeouts=False,
                     retry_server_errors=False,
+                    deadline=deadline,
                 )
                 return Meeting.from_api(response.json())
             except ZoomUnavailable:
                 # the create may or may not have happened (a slow Zoom may still be making
                 # it): wait, then look for it before trying again
                 wait = self._backoff(attempt)
-                if not self._may_retry(attempt, started, wait):
+                if not self._may_retry(attempt, deadline, wait):
                     raise
                 self._sleep(wait)
                 if marker:
-                    found = self.find_by_marker(user_id, marker)
+                    found = self.find_by_marker(user_id, marker, deadline=deadline)
                     if found is not None:
-                        return found
+                        return self._details(found)
 
-    def find_by_marker(self, user_id: str, marker: str) -> Meeting | None:
-        response = self.request(
-            "GET", f"/users/{user_id}/meetings", params={"type": "upcoming", "page_size": 300}
-        )
-        for item in response.json().get("meetings", []):
-            if f"[{marker}]" in (item.get("agenda") or ""):
-                return Meeting.from_api(item)
+    def find_by_marker(
+        self, user_id: str, marker: str, *, deadline: float | None = None
+    ) -> Meeting | None:
+        """The scheduled meeting whose agenda opens with `marker`, on any page."""
+        opening = marker_text(marker)
+        page = 1
+        while page <= MAX_LIST_PAGES:
+            data = self.request(
+                "GET",
+                f"/users/{user_id}/meetings",
+                params={"type": "scheduled", "page_size": LIST_PAGE_SIZE, "page_number": page},
+                deadline=deadline,
+            ).json()
+            items = data.get("meetings") or []
+            for item in items:
+                if (item.get("agenda") or "").startswith(opening):
+                    return Meeting.from_api(item)
+            total = int(data.get("total_records") or 0)
+            size = int(data.get("page_size") or LIST_PAGE_SIZE)
+            if not items or page * size >= total:
+                return None
+            page += 1
+        log.warning("Zoom lists more than %s pages of meetings; stopped looking", MAX_LIST_PAGES)
         return None
+
+    def _details(self, listed: Meeting) -> Meeting:
+        """The whole meeting (the list leaves out its passcode), or what the list said."""
+        try:
+            return self.get_meeting(listed.id)
+        except ZoomError:
+            return listed
 
     def get_meeting(self, meeting_id: int) -> Meeting:
         return Meeting.from_api(self.request("GET", f"/meetings/{int(meeting_id)}").json())

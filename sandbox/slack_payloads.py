@@ -115,8 +115,10 @@ def view_submission_payload(
     team_id: str = TEAM_ID,
     private_metadata: str = "",
     view_id: str = "V0000001",
+    view_hash: str | None = None,
 ) -> dict[str, Any]:
-    """`values` maps block_id -> {action_id: input_value(...)}."""
+    """`values` maps block_id -> {action_id: input_value(...)}. Each payload gets a hash of
+    its own unless `view_hash` is given (Slack gives a view a new hash on each update)."""
     return {
         "type": "view_submission",
         "team": {"id": team_id, "domain": "standin"},
@@ -130,7 +132,7 @@ def view_submission_payload(
             "callback_id": callback_id,
             "private_metadata": private_metadata,
             "state": {"values": values},
-            "hash": "1.hash",
+            "hash": view_hash or f"{next(_ids)}.hash",
         },
     }
 

@@ -167,6 +167,7 @@ class SlackStandIn:
         self.violations: list[str] = []
         self.users: dict[str, dict[str, Any]] = {}
         self.private_channels: set[str] = set()
+        self.channels: dict[str, dict[str, Any]] = {}  # add_channel(); cleared by reset()
         self._failures: dict[str, list[_Failure]] = {}
         self._post_limit: _PostRateLimit | None = None
         self.rate_limited: list[Call] = []  # calls answered 429 by `limit_posts`
@@ -239,6 +240,51 @@ class SlackStandIn:
             "profile": profile,
         }
 
+    def add_channel(
+        self,
+        channel_id: str,
+        *,
+        kind: str = "public",
+        members: tuple[str, ...] | list[str] = (),
+        bot_member: bool | None = None,
+        archived: bool = False,
+        name: str | None = None,
+    ) -> None:
+        """A conversation for conversations.info and conversations.members: `kind` is
+        public, private, im or mpim; `members` the people in it. The bot is in a private
+        or public channel only when `bot_member` says so. Slack answers
+        channel_not_found about a private channel the bot is not in, and about any
+        conversation never added."""
+        if kind == "private":
+            self.private_channels.add(channel_id)
+        self.channels[channel_id] = {
+            "kind": kind,
+            "members": list(members),
+            "bot_member": bool(bot_member),
+            "archived": archived,
+            "name": name or channel_id.lower(),
+        }
+
+    def _conversation(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        entry = self.channels.get(str(args.get("channel", "")))
+        if entry is None or (entry["kind"] == "private" and not entry["bot_member"]):
+            return {"ok": False, "error": "channel_not_found"}
+        if method == "conversations.members":
+            return {"ok": True, "members": entry["members"], "response_metadata": {}}
+        kind = entry["kind"]
+        channel = {
+            "id": args["channel"],
+            "name": entry["name"],
+            "is_channel": kind == "public",
+            "is_group": kind == "private",
+            "is_im": kind == "im",
+            "is_mpim": kind == "mpim",
+            "is_private": kind != "public",
+            "is_archived": entry["archived"],
+            "is_member": entry["bot_member"],
+        }
+        return {"ok": True, "channel": channel}
+
     def fail(
         self,
         method: str,
@@ -270,6 +316,7 @@ class SlackStandIn:
             self.calls.clear()
             self.violations.clear()
             self._failures.clear()
+            self.channels.clear()
 
     # ---- inspection -----------------------------------------------------------------
     def calls_to(self, method: str) -> list[Call]:
@@ -420,6 +467,8 @@ class SlackStandIn:
             if channel in self.private_channels:
                 return {"ok": False, "error": "method_not_supported_for_channel_type"}
             return {"ok": True, "channel": {"id": channel, "is_member": True}}
+        if method in ("conversations.info", "conversations.members"):
+            return self._conversation(method, args)
         if method == "users.info":
             user = self.users.get(str(args.get("user", "")))
             if user is None:

@@ -5,8 +5,13 @@ Point copbot at it with `ZOOM_OAUTH_URL=<standin.oauth_url>` and
 `ZOOM_API_URL=<standin.api_url>`. Tokens expire as told (`token_lifetime`); a request
 with an unknown or expired token gets 401 with code 124 as Zoom answers. Failures can be
 scripted: `standin.fail("POST /users/{userId}/meetings", 500, times=2)`,
-`standin.fail(..., 429, retry_after=1)`, `standin.delay(..., seconds=2)` (for timeouts).
-Anything that does not fit the spec is answered 400 and listed in `violations`.
+`standin.fail(..., 429, retry_after=1)`, `standin.delay(..., seconds=2)` (for timeouts),
+and the token endpoint too: `standin.fail_token(503)`, `standin.fail_token(200,
+bad_json=True)`, `standin.fail_token(drop=True)` (the connection closes unanswered),
+`standin.delay_token(seconds)`. As Zoom does, the list of a user's meetings comes in
+pages of `page_size` (`page_number` from 1) and shows only the first 250 characters of
+each agenda. Anything that does not fit the spec is answered 400 and listed in
+`violations`.
 """
 
 from __future__ import annotations
@@ -33,6 +38,11 @@ CLIENT_ID = "standin-client"
 CLIENT_SECRET = "standin-secret"
 
 
+TOKEN_ROUTE = "POST /oauth/token"
+DROP = -1  # a status that means: close the connection without answering
+NOT_JSON = object()  # an answer body that is not JSON
+
+
 @dataclass
 class ZoomCall:
     route: str  # e.g. "POST /users/{userId}/meetings"
@@ -52,6 +62,8 @@ class _Script:
     delay: float
     remaining: int
     then_succeed_slowly: bool = False
+    bad_json: bool = False
+    drop: bool = False
 
 
 def _inline(node: Any, spec: dict[str, Any], refs: int = 0) -> Any:
@@ -240,6 +252,28 @@ class ZoomStandIn:
                 _Script(200, None, "", None, seconds, times, then_succeed_slowly=then_succeed)
             )
 
+    def fail_token(
+        self,
+        status: int = 503,
+        *,
+        times: int = 1,
+        bad_json: bool = False,
+        drop: bool = False,
+    ) -> None:
+        """The next `times` token requests fail: with `status`, with a body that is not
+        JSON (`bad_json`), or by closing the connection without an answer (`drop`)."""
+        with self._lock:
+            self._scripts.setdefault(TOKEN_ROUTE, []).append(
+                _Script(status, None, "", None, 0.0, times, bad_json=bad_json, drop=drop)
+            )
+
+    def delay_token(self, seconds: float, *, times: int = 1) -> None:
+        """The next `times` token requests are answered only after `seconds`."""
+        with self._lock:
+            self._scripts.setdefault(TOKEN_ROUTE, []).append(
+                _Script(200, None, "", None, seconds, times, then_succeed_slowly=True)
+            )
+
     def expire_tokens(self) -> None:
         with self._lock:
             self._tokens = {t: 0.0 for t in self._tokens}
@@ -259,10 +293,20 @@ class ZoomStandIn:
     # ---- answering ------------------------------------------------------------------------
     def _token_answer(
         self, headers: dict[str, str], query: dict[str, str]
-    ) -> tuple[int, dict, dict]:
+    ) -> tuple[int, dict, Any]:
         expected = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
         with self._lock:
             self.token_requests += 1
+        script = self._next_script(TOKEN_ROUTE)
+        if script is not None:
+            if script.drop:
+                return DROP, {}, None
+            if script.bad_json:
+                return script.status, {}, NOT_JSON
+            if script.delay:
+                time.sleep(script.delay)
+            else:
+                return script.status, {}, {"reason": script.message, "error": "server_error"}
         if headers.get("authorization") != f"Basic {expected}":
             return (
                 401,
@@ -366,19 +410,7 @@ class ZoomStandIn:
                 self.meetings[meeting_id] = meeting
             return 201, {}, meeting
         if route == "GET /users/{userId}/meetings":
-            with self._lock:
-                meetings = list(self.meetings.values())
-            return (
-                200,
-                {},
-                {
-                    "page_size": int(query.get("page_size", 30)),
-                    "page_count": 1,
-                    "page_number": 1,
-                    "total_records": len(meetings),
-                    "meetings": meetings,
-                },
-            )
+            return 200, {}, self._list_page(query)
         meeting_id = int(values[0])
         with self._lock:
             meeting = self.meetings.get(meeting_id)
@@ -395,6 +427,27 @@ class ZoomStandIn:
                 del self.meetings[meeting_id]
             return 204, {}, None
         return 404, {}, {"code": 404, "message": "Not supported by the stand-in"}
+
+    def _list_page(self, query: dict[str, str]) -> dict[str, Any]:
+        """One page of the user's meetings, as Zoom lists them: agendas cut to 250."""
+        size = min(int(query.get("page_size", 30)), 300)
+        number = max(int(query.get("page_number", 1)), 1)
+        with self._lock:
+            meetings = list(self.meetings.values())
+        page = meetings[(number - 1) * size : number * size]
+        shown = ("uuid", "id", "host_id", "topic", "type", "start_time", "duration")
+        shown += ("timezone", "created_at", "join_url")
+        listed = [
+            {**{k: m[k] for k in shown if k in m}, "agenda": (m.get("agenda") or "")[:250]}
+            for m in page
+        ]
+        return {
+            "page_size": size,
+            "page_count": -(-len(meetings) // size) if meetings else 0,
+            "page_number": number,
+            "total_records": len(meetings),
+            "meetings": listed,
+        }
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         standin = self
@@ -420,7 +473,13 @@ class ZoomStandIn:
                     status, extra, answer = standin.answer(
                         self.command, parsed.path, query, body, headers
                     )
-                payload = b"" if answer is None else json.dumps(answer).encode()
+                if status == DROP:
+                    self.close_connection = True
+                    return  # no answer at all: the client sees the connection close
+                if answer is NOT_JSON:
+                    payload = b"<html>upstream error</html>"
+                else:
+                    payload = b"" if answer is None else json.dumps(answer).encode()
                 try:
                     self.send_response(status)
                     self.send_header("Content-Type", "application/json;charset=UTF-8")

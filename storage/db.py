@@ -8,6 +8,7 @@ Alembic migrations to head; `schema_status(url)` says whether that is needed.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Iterator
@@ -108,8 +109,16 @@ def downgrade(url: str, revision: str) -> None:
 
 
 def schema_status(url: str) -> tuple[str | None, str]:
-    """(the database's current revision or None, the code's head revision)."""
+    """(the database's current revision or None, the code's head revision). Quiet: it
+    runs on every start and every `copbot tick`, so Alembic's INFO lines about its
+    context are not logged."""
     head = ScriptDirectory.from_config(_alembic_config(url)).get_current_head()
-    with get_engine(url).connect() as conn:
-        current = MigrationContext.configure(conn).get_current_revision()
+    migration_log = logging.getLogger("alembic.runtime.migration")
+    level = migration_log.level
+    migration_log.setLevel(max(logging.WARNING, level))
+    try:
+        with get_engine(url).connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+    finally:
+        migration_log.setLevel(level)
     return current, head or ""

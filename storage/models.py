@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import enum
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
     true,
 )
 from sqlalchemy.types import TypeDecorator
@@ -83,6 +85,8 @@ PURPOSE_AREA_LABELS = {
 }
 
 MAX_NAME_LENGTH = 80
+# case folding and NFKC may lengthen a name (ß -> ss, ﬃ -> ffi): room for that
+MAX_NAME_KEY_LENGTH = 320
 MAX_TEXT_LENGTH = 3000
 
 
@@ -96,8 +100,9 @@ class Community(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = Field(sa_column=Column(String(32), nullable=False))
     name: str = Field(sa_column=Column(String(MAX_NAME_LENGTH), nullable=False))
-    # lower-cased, space-collapsed name: two communities may not differ only by case
-    name_key: str = Field(sa_column=Column(String(MAX_NAME_LENGTH), nullable=False))
+    # the name normalised (NFKC, invisible characters removed, spaces collapsed) and
+    # case-folded: two communities may not look the same (communities.name_key)
+    name_key: str = Field(sa_column=Column(String(MAX_NAME_KEY_LENGTH), nullable=False))
     slack_channel_id: str = Field(sa_column=Column(String(32), nullable=False))
     mission: str = Field(default="", sa_column=Column(String(MAX_TEXT_LENGTH), nullable=False))
     description: str = Field(default="", sa_column=Column(String(MAX_TEXT_LENGTH), nullable=False))
@@ -202,6 +207,8 @@ class Plan(SQLModel, table=True):
     published_ts: str = Field(default="[]", sa_column=Column(Text, nullable=False))
     published_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     published_by: str | None = Field(default=None, sa_column=Column(String(32)))
+    # set while one publication posts the plan, so a second one waits (plans.claim_publication)
+    publishing_since: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
 
 
 class CallKind(enum.StrEnum):
@@ -262,7 +269,8 @@ class Call(SQLModel, table=True):
     )
     meeting_claimed_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     meeting_error: str | None = Field(default=None, sa_column=Column(Text))
-    zoom_meeting_id: int | None = Field(default=None, sa_column=Column(BigInteger))
+    # the conferencing meeting of the call (a Zoom meeting id), once made
+    meeting_id: int | None = Field(default=None, sa_column=Column(BigInteger))
     join_url: str | None = Field(default=None, sa_column=Column(Text))
     passcode: str | None = Field(default=None, sa_column=Column(String(32)))
     sequence: int = Field(default=0)  # iCalendar SEQUENCE: bumped on every change
@@ -303,30 +311,77 @@ class Milestone(SQLModel, table=True):
 
 class ReminderState(enum.StrEnum):
     PENDING = "pending"  # due at due_at (or next_attempt_at after a transient failure)
-    CLAIMED = "claimed"  # a pass is sending it now
+    CLAIMED = "claimed"  # a pass holds it (its claim_token) and will send it soon
+    SENDING = "sending"  # the holder checked its claim and is posting it now
     SENT = "sent"
     MISSED = "missed"  # became due while nothing ran, and is no longer useful
     VOID = "void"  # its call moved or was cancelled, or its series was marked done
     FAILED = "failed"  # Slack refused it for good (e.g. channel_not_found)
 
 
-class Reminder(SQLModel, table=True):
-    """One message due at one instant: its natural key is (kind, target, due_at).
+class NudgeSeries(SQLModel, table=True):
+    """A series of nudges about one thing (a deadline of one year, a community's plan, a
+    milestone) and a leader's answer to it: done, or snoozed until a time.
 
-    A pass claims a pending row before posting and marks it sent after, so no reminder
-    goes out twice, also with several schedulers on one database.
-    """
+    Its identity is typed: (kind, community, milestone or none, deadline year or none)."""
 
-    __tablename__ = "reminder"
+    __tablename__ = "nudge_series"
     __table_args__ = (
-        UniqueConstraint("kind", "target", "due_at", name="uq_reminder_key"),
-        Index("ix_reminder_state_due", "state", "due_at"),
-        Index("ix_reminder_call", "call_id"),
+        Index(
+            "uq_nudge_series_key",
+            "kind",
+            "community_id",
+            func.coalesce(Column("milestone_id", Integer), 0),
+            func.coalesce(Column("year", Integer), 0),
+            unique=True,
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(sa_column=Column(String(32), nullable=False))
-    target: str = Field(sa_column=Column(String(160), nullable=False))
+    community_id: int = Field(
+        sa_column=Column(ForeignKey("community.id", ondelete="CASCADE"), nullable=False)
+    )
+    milestone_id: int | None = Field(
+        default=None,
+        sa_column=Column(ForeignKey("milestone.id", ondelete="CASCADE"), nullable=True),
+    )
+    year: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    done_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    snoozed_until: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    updated_by: str | None = Field(default=None, sa_column=Column(String(32)))
+
+
+class Reminder(SQLModel, table=True):
+    """One message due at one instant, about one thing, to one place.
+
+    What it is about is typed: its kind, community, call and the call's version
+    (`call_sequence`), milestone, nudge series, and `recipient` (a user: a DM; none: the
+    community's channel). Those with `due_at` are its natural key (a unique index), so
+    racing passes plan each once. A pass claims a pending row with a `claim_token`, and
+    posts only after a conditional UPDATE showing it still holds that claim.
+    """
+
+    __tablename__ = "reminder"
+    __table_args__ = (
+        Index(
+            "uq_reminder_key",
+            "kind",
+            "community_id",
+            func.coalesce(Column("call_id", Integer), 0),
+            func.coalesce(Column("call_sequence", Integer), 0),
+            func.coalesce(Column("milestone_id", Integer), 0),
+            func.coalesce(Column("recipient", String(32)), ""),
+            "due_at",
+            unique=True,
+        ),
+        Index("ix_reminder_state_due", "state", "due_at"),
+        Index("ix_reminder_call", "call_id"),
+        Index("ix_reminder_series", "series_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(sa_column=Column(String(32), nullable=False))
     due_at: datetime = Field(sa_column=_ts())
     expires_at: datetime = Field(sa_column=_ts())
     community_id: int = Field(
@@ -349,17 +404,14 @@ class Reminder(SQLModel, table=True):
     claimed_by: str | None = Field(default=None, sa_column=Column(String(64)))
     sent_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     last_error: str | None = Field(default=None, sa_column=Column(String(200)))
-
-
-class NudgeSeries(SQLModel, table=True):
-    """A leader's answer to a series of nudges: done, or snoozed until a time."""
-
-    __tablename__ = "nudge_series"
-
-    series: str = Field(sa_column=Column(String(160), primary_key=True))
-    done_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
-    snoozed_until: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
-    updated_by: str | None = Field(default=None, sa_column=Column(String(32)))
+    # the call's version (Call.sequence) the reminder was planned for
+    call_sequence: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    series_id: int | None = Field(
+        default=None,
+        sa_column=Column(ForeignKey("nudge_series.id", ondelete="CASCADE"), nullable=True),
+    )
+    # the claim a pass holds: only the holder of this token may send it
+    claim_token: str | None = Field(default=None, sa_column=Column(String(36)))
 
 
 class SchedulerMark(SQLModel, table=True):
@@ -369,6 +421,51 @@ class SchedulerMark(SQLModel, table=True):
 
     name: str = Field(sa_column=Column(String(32), primary_key=True))
     at: datetime = Field(sa_column=_ts())
+
+
+class HandledRequest(SQLModel, table=True):
+    """An interactive request (view submission, button click, command) already claimed,
+    and the answer it got: a replay answers the same and does nothing more."""
+
+    __tablename__ = "handled_request"
+
+    request_key: str = Field(sa_column=Column(String(64), primary_key=True))
+    kind: str = Field(sa_column=Column(String(32), nullable=False))
+    received_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, index=True)
+    )
+    status: int | None = Field(default=None)  # None: the first delivery is still running
+    content_type: str | None = Field(default=None, sa_column=Column(String(100)))
+    body: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class YearPlan(SQLModel, table=True):
+    """A community's accepted year plan: one per program year, so that accepting the same
+    year twice (two forms, a double click, a replay) schedules it once."""
+
+    __tablename__ = "year_plan"
+    __table_args__ = (UniqueConstraint("community_id", "first_day", name="uq_year_plan"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: int = Field(
+        sa_column=Column(ForeignKey("community.id", ondelete="CASCADE"), nullable=False)
+    )
+    first_day: date = Field(sa_column=Column(Date, nullable=False))
+    accepted_by: str = Field(sa_column=Column(String(32), nullable=False))
+    accepted_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    # the Slack view that accepted it: a replay of that submission answers as it did
+    view_id: str | None = Field(default=None, sa_column=Column(String(64)))
+
+
+class SchedulerLease(SQLModel, table=True):
+    """Which scheduler runs passes now: one holder at a time, until `expires_at` (wall
+    clock), renewed by the holder each pass and taken by a conditional UPDATE/INSERT."""
+
+    __tablename__ = "scheduler_lease"
+
+    name: str = Field(sa_column=Column(String(32), primary_key=True))
+    holder: str = Field(sa_column=Column(String(120), nullable=False))
+    expires_at: datetime = Field(sa_column=_ts())
 
 
 class PollState(enum.StrEnum):

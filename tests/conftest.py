@@ -29,7 +29,8 @@ from storage import db
 SECRET = "test-signing-secret-0123456789abcdef"
 STAFF = "USTAFF01"
 ROOT = Path(__file__).resolve().parent.parent
-SHARED_SPECS = ROOT.parent / "shared" / "specs"
+# the shared reference files: ../shared beside the checkout (as in CI), or COPBOT_SHARED
+SHARED_SPECS = Path(os.environ.get("COPBOT_SHARED") or ROOT.parent / "shared") / "specs"
 SPECS = ROOT / "tests" / "specs"  # copies of the reference files the tests need
 
 
@@ -199,7 +200,7 @@ def serve(settings: Settings) -> Iterator[str]:
     from bot.server import make_wsgi_app
 
     application = make_wsgi_app(settings)
-    _BACKGROUNDS.append(application.deps.background)
+    _BACKGROUNDS.extend(application.deps.pools)
     server = make_server(
         "127.0.0.1",
         0,
@@ -291,3 +292,72 @@ def as_user(endpoint, slack, session):
 def ack_text(body: dict) -> str:
     """All the text of an ack or message: fallback text plus block texts."""
     return json.dumps(body.get("blocks", [])) + "\n" + body.get("text", "")
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def schedule_form(community_id: int, date_text: str, user_id: str = "U1", **payload_args) -> dict:
+    """The schedule modal submitted by `user_id`: a 60-minute community call at 12:00
+    America/Chicago on `date_text` (YYYY-MM-DD), hosted by U1."""
+    from bot.blocks import calls as call_blocks
+    from bot.services import calls as rules
+
+    def field(kind: str, value: str) -> dict:
+        return {"value": payloads.input_value(kind, value)}
+
+    values = {
+        rules.DATE: field("datepicker", date_text),
+        rules.TIME: field("timepicker", "12:00"),
+        rules.ZONE: field("plain_text_input", "America/Chicago"),
+        rules.DURATION: field("number_input", "60"),
+        rules.TOPIC: field("plain_text_input", "Webinar #3"),
+        rules.HOST: field("users_select", "U1"),
+        rules.KIND: field("radio_buttons", "community"),
+    }
+    meta = json.dumps({"community": community_id, "call": None})
+    return payloads.view_submission_payload(
+        call_blocks.SCHEDULE_CALLBACK,
+        values,
+        user_id=user_id,
+        private_metadata=meta,
+        **payload_args,
+    )
+
+
+HOSTILE = "<!channel> <@UHOSTILE> <http://evil.example|Zoom> & |"
+
+
+def mrkdwn_texts(payload) -> list[str]:
+    """Every piece of text Slack reads as mrkdwn in a message or view: mrkdwn text objects
+    and a message's fallback `text` (which notifications show and mentions act in)."""
+    found: list[str] = []
+
+    def walk(node, top: bool = False) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "mrkdwn" and isinstance(node.get("text"), str):
+                found.append(node["text"])
+            if top and isinstance(node.get("text"), str):
+                found.append(node["text"])
+            for key, value in node.items():
+                if key != "text" or isinstance(value, dict | list):
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(payload, top=True)
+    return found
+
+
+def assert_inert(payload) -> None:
+    """No mention, broadcast or link from HOSTILE survives in what Slack would parse."""
+    for text in mrkdwn_texts(payload):
+        assert "<!channel>" not in text and "<!here>" not in text, text
+        assert "<@UHOSTILE>" not in text and "<http://evil" not in text, text

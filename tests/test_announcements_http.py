@@ -5,21 +5,32 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+import time
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import update as sa_update
 from sqlmodel import select
 
 from bot.blocks import announcements as ab
 from bot.deps import Deps
 from bot.flows import announcements as flows
+from bot.flows import polls as poll_flows
+from bot.scheduler import lease_ttl, tick
 from bot.services import announcements as rules
 from bot.services import communities as svc
 from bot.slack_client import make_web_client
 from integrations.block_kit import check_message
 from sandbox import slack_payloads as payloads
 from storage.db import session_scope
-from storage.models import Announcement, AnnouncementCopy, PurposeArea
+from storage.models import (
+    Announcement,
+    AnnouncementCopy,
+    PurposeArea,
+    SchedulerLease,
+    utcnow,
+)
 from tests.conftest import STAFF, new_community
 
 CHANNELS = ["CANN0001", "CANN0002", "CANN0003"]
@@ -121,10 +132,18 @@ def home_click(user, action_id: str, value: str):
         "team": {"id": "T0STANDIN"},
         "user": {"id": user.user_id},
         "api_app_id": "A0COPBOT",
-        "trigger_id": "77.77.trigger",
+        # each click is its own (Slack gives every click a new trigger_id and action_ts)
+        "trigger_id": f"77.{uuid.uuid4().hex}.trigger",
         "container": {"type": "view", "view_id": "VHOME01"},
         "view": {"id": "VHOME01", "type": "home", "blocks": []},
-        "actions": [{"type": "button", "action_id": action_id, "value": value, "action_ts": "1.2"}],
+        "actions": [
+            {
+                "type": "button",
+                "action_id": action_id,
+                "value": value,
+                "action_ts": f"{time.time():.6f}{uuid.uuid4().int % 1000:03d}",
+            }
+        ],
     }
     response = user.interact(payload)
     assert response.status_code == 200
@@ -329,6 +348,83 @@ def test_a_scheduled_announcement_goes_out_once_across_racing_passes_and_a_resta
     sent = posts(slack)
     assert sorted(c.args["channel"] for c in sent) == CHANNELS[:2]
     assert all("Changed text" in c.args["text"] for c in sent)
+
+
+def test_scheduler_passes_send_a_due_announcement_once_even_when_polls_fail(
+    communities, boss, slack, engine, settings, monkeypatch, caplog
+):
+    at = int((datetime.now(UTC) + timedelta(hours=2)).timestamp())
+    announcement_id, _ = draft(boss, targets=["all"], send_at=at)
+    send(boss, announcement_id)
+    boss.settle()
+    due = datetime.fromtimestamp(at, UTC) + timedelta(seconds=5)
+    client = make_web_client(settings)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(poll_flows, "run_due", broken)  # a failing step stops nothing
+    wall = utcnow()
+    barrier, passes = threading.Barrier(4), []
+
+    def one_pass(worker: str) -> None:
+        deps = Deps(settings=settings, engine=engine)
+        barrier.wait()
+        passes.append(tick(deps, client, due, worker, clock=lambda: wall, hold=True))
+
+    threads = [threading.Thread(target=one_pass, args=(f"w-{i}",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    [owner] = [r for r in passes if r.owner]  # the others found the lease taken
+    assert len(owner.sent) == 1 and owner.sent[0].startswith(f"announcement {announcement_id}")
+    assert "the polls step failed" in caplog.text
+    # a restart, after the lease lapsed: nothing more goes out
+    lapsed = wall + lease_ttl(settings) + timedelta(seconds=1)
+    again = tick(Deps(settings=settings, engine=engine), client, due, "w-9", clock=lambda: lapsed)
+    assert again.owner and again.sent == []
+    assert sorted(c.args["channel"] for c in posts(slack)) == CHANNELS
+
+
+def test_a_pass_that_loses_its_lease_while_announcing_sends_no_more(
+    communities, boss, slack, engine, settings, monkeypatch
+):
+    from types import SimpleNamespace
+
+    from bot import scheduler as scheduler_module
+
+    at = int((datetime.now(UTC) + timedelta(hours=2)).timestamp())
+    first, _ = draft(boss, targets=[communities[0].id], send_at=at)
+    send(boss, first)
+    second, _ = draft(boss, targets=[communities[1].id], send_at=at)
+    send(boss, second)
+    boss.settle()
+    due = datetime.fromtimestamp(at, UTC) + timedelta(seconds=5)
+    wall = utcnow()
+    # each announcement takes long: another scheduler takes the lease meanwhile
+    ticks = itertools.count()
+    fake = SimpleNamespace(monotonic=lambda: next(ticks) * 3600.0, perf_counter=time.perf_counter)
+    monkeypatch.setattr(scheduler_module, "time", fake)
+    real_send = flows.send
+
+    def slow_send(client, deps, announcement_id, now):
+        line = real_send(client, deps, announcement_id, now)
+        with session_scope(engine) as s:
+            s.execute(
+                sa_update(SchedulerLease).values(
+                    holder="other", expires_at=wall + timedelta(hours=1)
+                )
+            )
+        return line
+
+    monkeypatch.setattr(flows, "send", slow_send)
+    client = make_web_client(settings)
+    result = tick(Deps(settings=settings, engine=engine), client, due, "w-1", clock=lambda: wall)
+    assert [line.split()[1] for line in result.sent] == [str(first)]
+    assert [c.args["channel"] for c in posts(slack)] == [CHANNELS[0]]
+    with session_scope(engine) as s:
+        assert s.get(Announcement, second).state == "scheduled"  # the new holder sends it
 
 
 def test_a_cancelled_scheduled_announcement_never_goes(communities, boss, slack, deps, settings):

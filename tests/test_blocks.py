@@ -12,6 +12,7 @@ from bot.blocks.help import SUBCOMMANDS, help_message
 from bot.services.communities import CommunitySummary, RosterEntry
 from integrations.block_kit import check_blocks, check_message, check_view
 from storage.models import Community, Role
+from tests.conftest import HOSTILE, assert_inert
 
 
 def community(i: int = 1, **kw) -> Community:
@@ -106,3 +107,81 @@ def test_empty_home():
     view = cb.home_view("U1", [], None)
     assert check_view(view) == []
     assert "not in a community yet" in str(view)
+
+
+# ---- people's text never acts (a hostile name, mission, answer) ----------------------------
+def _hostile_community() -> Community:
+    return community(name=HOSTILE[:80], mission=HOSTILE, description=HOSTILE)
+
+
+def test_every_community_builder_escapes_what_people_typed():
+    c = _hostile_community()
+    summary = CommunitySummary(c, Role.LEADER, 1, 3)
+    payloads = [
+        cb.welcome_announcement(c, "U1"),
+        cb.roster_message(c, [RosterEntry("U1", Role.LEADER), RosterEntry("U2", Role.MEMBER)]),
+        cb.leaders_message(c, ["U1"]),
+        cb.leaders_changed_announcement(c, ["U1", "U2"], "U1"),
+        cb.leaders_confirm_message(c, ["U2"], "This makes you a member."),
+        cb.home_view("U1", [summary], [summary], call_counts={1: 2}, year="2026–27"),
+        cb.message_for(f"*{escape(c.name)}* is created."),
+    ]
+    for payload in payloads:
+        assert_inert(payload)
+    text = cb.welcome_announcement(c, "U1")["text"]
+    assert "&lt;!channel&gt;" in text and "&amp;" in text
+
+
+def test_every_plan_builder_escapes_what_people_typed():
+    from bot.blocks import plan as pb
+    from bot.services.planning_tool import SECTIONS
+    from bot.services.plans import Answer, PlanSnapshot
+
+    c = _hostile_community()
+    when = datetime(2026, 10, 1, tzinfo=UTC)
+    answers = {
+        q.key: Answer("relationships" if q.kind == "areas" else HOSTILE, "U1", when)
+        for s in SECTIONS
+        for q in s.questions
+    }
+    plan = PlanSnapshot(community=c, answers=answers, last_section=1)
+    for message in pb.plan_messages(plan, include_unanswered=True):
+        assert_inert(message)
+        assert check_message(message) == []
+    for view in (pb.section_modal(plan, 1), pb.review_view(plan), pb.saved_view(plan, 2)):
+        assert_inert(view)
+    intro = pb.readonly_intro(plan, ["U1"])
+    assert "<!channel>" not in intro and escape("<!channel>") in intro
+
+
+# ---- wording ---------------------------------------------------------------------------------
+def test_counts_read_as_sentences():
+    c = community()
+    one = cb.roster_message(c, [RosterEntry("U1", Role.LEADER)])
+    assert one["text"] == "Community 1: 1 leader and 0 members. Led by <@U1>."
+    assert one["blocks"][0]["text"]["text"] == "Community 1: 1 person"
+    many = cb.roster_message(
+        c,
+        [RosterEntry("U1", Role.LEADER), RosterEntry("U2", Role.LEADER)]
+        + [RosterEntry(f"U{i}", Role.MEMBER) for i in range(3, 6)],
+    )
+    assert many["text"] == "Community 1: 2 leaders and 3 members. Led by <@U1> and <@U2>."
+    assert cb.leaders_sentence(c, ["U1"]) == "<@U1> is now the leader of *Community 1*"
+    assert cb.leaders_sentence(c, ["U1", "U2"]) == (
+        "<@U1> and <@U2> are now the leaders of *Community 1*"
+    )
+    assert cb.leaders_message(c, ["U1"])["text"] == "Community 1 is led by <@U1>."
+    assert cb.leaders_message(c, [])["text"] == "Community 1 has no leader yet."
+    home = str(
+        cb.home_view(
+            "U1",
+            [CommunitySummary(c, Role.LEADER, 1, 1)],
+            [CommunitySummary(c, Role.LEADER, 1, 1)],
+            call_counts={1: 1},
+            year="2026–27",
+        )
+    )
+    assert "Leader · 1 leader, 1 person in all · 1 community call in 2026–27 :warning:" in home
+    assert "1 leader (at most 2), 1 person in all" in home
+    for wrong in ("(s)", "1 people", "of 3–6", "1 leaders", "1 persons"):
+        assert wrong not in home

@@ -104,10 +104,17 @@ def _schedule(session, community, day: str, kind: str = "community"):
 def test_a_seventh_community_call_is_refused_and_can_be_additional(session, community):
     days = ["2026-12-02", "2027-01-13", "2027-02-03", "2027-03-03", "2027-04-07", "2027-05-05"]
     assert rules.calls_planned_note(session, community, date(2026, 11, 22), (8, 1)).startswith(
-        "0 of the 3 to 6 community calls of 2026–27"
+        "No community call of 2026–27 is scheduled yet; a program year has 3 to 6."
     )
-    for day in days[:3]:
-        _schedule(session, community, day)
+    _schedule(session, community, days[0])
+    assert rules.calls_planned_note(session, community, date(2026, 11, 22), (8, 1)).startswith(
+        "Only 1 community call of 2026–27 is scheduled; a program year has 3 to 6."
+    )
+    _schedule(session, community, days[1])
+    assert rules.calls_planned_note(session, community, date(2026, 11, 22), (8, 1)).startswith(
+        "Only 2 community calls of 2026–27 are scheduled;"
+    )
+    _schedule(session, community, days[2])
     assert rules.calls_planned_note(session, community, date(2026, 11, 22), (8, 1)) is None
     for day in days[3:]:
         _schedule(session, community, day)

@@ -157,3 +157,46 @@ def test_cached_roster_is_reused_while_the_version_holds(session, monkeypatch):
     monkeypatch.setattr(svc, "roster", lambda *a: calls.append(a) or [])
     assert [e.user_id for e in svc.cached_roster(session, c)] == ["U1"]
     assert calls == []
+
+
+@pytest.mark.parametrize(
+    ("typed", "shown", "key"),
+    [
+        ("Ｏｎｃｏｌｏｇｙ", "Oncology", "oncology"),
+        ("Onco\u200blogy", "Oncology", "oncology"),
+        ("\u202eOncology\u202c", "Oncology", "oncology"),
+        ("\u2067Onco\u2069logy", "Oncology", "oncology"),
+        ("\ufeffOncology", "Oncology", "oncology"),
+        ("Onco \t\n logy\u00a0", "Onco logy", "onco logy"),
+        ("Straße", "Straße", "strasse"),
+        ("ﬁnance", "finance", "finance"),
+    ],
+)
+def test_names_are_normalised_before_they_are_stored_or_compared(typed, shown, key):
+    assert svc.clean_name(typed) == shown
+    assert svc.name_key(typed) == key
+
+
+def test_a_name_of_only_invisible_characters_is_empty(session):
+    assert "name" in svc.validate_fields("\u200b\u200d\u202e", "", "")
+    with pytest.raises(CopError):
+        svc.create(session, new(name="\u200b \u2066"))
+
+
+def test_the_database_refuses_a_second_community_with_the_same_key(session):
+    from sqlalchemy.exc import IntegrityError
+
+    from storage.models import Community
+
+    svc.create(session, new(name="Oncology"))
+    with pytest.raises(IntegrityError), session.begin_nested():
+        session.add(
+            Community(
+                team_id="T1",
+                name="Ｏｎｃｏｌｏｇｙ",
+                name_key=svc.name_key("Ｏｎｃｏｌｏｇｙ"),
+                slack_channel_id="C9",
+                created_by="U1",
+            )
+        )
+        session.flush()

@@ -33,6 +33,8 @@ def test_defaults_follow_the_contract():
         ({"COPBOT_STAFF": "U123ABC, bob"}, "COPBOT_STAFF"),
         ({"SLACK_BOT_TOKEN": "xoxp-user-token"}, "SLACK_BOT_TOKEN"),
         ({"SLACK_APP_TOKEN": "xoxb-not-an-app-token"}, "SLACK_APP_TOKEN"),
+        ({"PORT": "http"}, "PORT"),
+        ({"PORT": "70000"}, "PORT"),
     ],
 )
 def test_invalid_values_name_the_variable_in_one_line(env, name):

@@ -42,3 +42,13 @@ def test_quick_start_has_exactly_two_commands():
     assert len(commands) == 2
     assert commands[0].endswith("copbot run")
     assert commands[1].endswith("pytest")
+
+
+def test_readme_scope_list_is_the_manifest_s():
+    import yaml
+
+    manifest = yaml.safe_load((ROOT / "app_manifest.yml").read_text())
+    readme = (ROOT / "README.md").read_text()
+    paragraph = readme.split("The manifest asks for", 1)[1].split("\n\n", 1)[0]
+    named = set(re.findall(r"`([a-z]+(?::[a-z.]+)?)`", paragraph)) - {"/cop"}
+    assert named == set(manifest["oauth_config"]["scopes"]["bot"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from sqlmodel import select
 
 from bot.blocks import community as cb
@@ -36,7 +37,17 @@ def new_values(
     return values
 
 
-def create_community(user, **kw):
+def people(slack, *ids: str) -> None:
+    """Make each id a person the Slack stand-in knows (users.info answers for them)."""
+    for uid in ids:
+        slack.add_user(uid, uid.lower())
+
+
+def create_community(user, register: bool = True, **kw):
+    """Submit the new-community form; the channel is first made a public channel with the
+    user in it, unless `register` is False."""
+    if register:
+        user.slack.add_channel(kw.get("channel", CHANNEL), members=[user.user_id])
     response = user.submit(cb.NEW_COMMUNITY_CALLBACK, new_values(**kw))
     assert response.status_code == 200, response.text
     return response
@@ -136,11 +147,17 @@ def test_submit_creates_community_with_creator_as_leader(as_user, engine, slack)
         )
 
 
-def test_private_channel_creator_is_told_to_invite_the_bot(as_user, engine, slack):
-    slack.private_channels.add("GPRIV001")
-    create_community(as_user("U1"), channel="GPRIV001")
-    [dm] = slack.wait_for("chat.postMessage", where=lambda c: c.args["channel"] == "U1")
-    assert "/invite @copbot" in dm.args["text"]
+def test_a_private_channel_needs_the_bot_invited_first(as_user, engine, slack):
+    ana = as_user("U1")
+    slack.add_channel("GPRIV001", kind="private", members=["U1"], bot_member=False)
+    response = create_community(ana, register=False, channel="GPRIV001")
+    assert "/invite @copbot" in response.json()["errors"][cb.CHANNEL]
+    assert communities(engine) == []
+    # once invited, the community is made there and announced without joining
+    slack.add_channel("GPRIV001", kind="private", members=["U1"], bot_member=True)
+    assert create_community(ana, register=False, channel="GPRIV001").content in (b"", b"{}")
+    slack.wait_for("chat.postMessage", where=lambda c: c.args["channel"] == "GPRIV001")
+    assert slack.calls_to("conversations.join") == []
     assert len(communities(engine)) == 1
 
 
@@ -180,7 +197,8 @@ def test_duplicate_name_in_another_channel_is_refused(as_user, engine):
     assert len(communities(engine)) == 1
 
 
-def test_staff_creates_a_community_for_someone_else(as_user, engine):
+def test_staff_creates_a_community_for_someone_else(as_user, engine, slack):
+    people(slack, "U9")
     create_community(as_user(STAFF), leader="U9")
     assert memberships(engine) == [("U9", "leader")]
     assert communities(engine)[0].created_by == STAFF
@@ -194,13 +212,17 @@ def test_non_staff_cannot_name_another_first_leader(as_user, engine):
 
 # ---- /cop leaders ---------------------------------------------------------------------
 def test_leaders_shows_and_sets_at_most_two_and_announces(as_user, engine, slack):
+    people(slack, "U1", "U2", "U3")
     ana = as_user("U1")
     create_community(ana)
     slack.wait_for("chat.postMessage", count=2)  # welcome + DM
     assert "<@U1>" in ana.reply("leaders")["text"]
 
     body = ana.reply("leaders <@U1|ana> <@U2|ben>")
-    assert "are now <@U1> and <@U2>" in body["text"]
+    assert body["text"] == (
+        "Done: <@U1> and <@U2> are now the leaders of *Early-career oncologists*. "
+        "I've told the channel."
+    )
     assert memberships(engine) == [("U1", "leader"), ("U2", "leader")]
     [note] = slack.wait_for("chat.postMessage", where=lambda c: "leaders of" in c.args["text"])
     assert note.args["channel"] == CHANNEL
@@ -224,12 +246,11 @@ def test_a_member_cannot_set_leaders(as_user, engine):
     assert memberships(engine) == [("U1", "leader"), ("U5", "member")]
 
 
-def test_staff_can_set_leaders_without_being_a_member(as_user, engine):
+def test_staff_can_set_leaders_without_being_a_member(as_user, engine, slack):
+    people(slack, "U7")
     create_community(as_user("U1"))
     body = as_user(STAFF).reply("leaders <@U7>")
-    assert (
-        "are now <@U7>" in body["text"] or "is now" in body["text"] or "now <@U7>" in body["text"]
-    )
+    assert "<@U7> is now the leader of *Early-career oncologists*" in body["text"]
     assert memberships(engine) == [("U1", "member"), ("U7", "leader")]
 
 
@@ -255,7 +276,7 @@ def test_join_leave_members(as_user, engine):
     assert "already a member" in bob.reply("join")["text"]
     cy.reply("join")
     body = bob.reply("members")
-    assert body["text"].startswith("Early-career oncologists: 1 leader(s), 2 member(s)")
+    assert body["text"] == "Early-career oncologists: 1 leader and 2 members. Led by <@U1>."
     blocks = json.dumps(body["blocks"])
     assert blocks.index("Leaders (1)") < blocks.index("Members (2)")
     assert blocks.index("<@U5>") < blocks.index("<@U6>")
@@ -306,7 +327,7 @@ def test_app_home_shows_roles_and_staff_sees_everything(as_user, slack):
     [call] = slack.wait_for("views.publish", where=lambda c: c.args["user_id"] == STAFF)
     text = json.dumps(call.json_arg("view"))
     assert "All communities (2)" in text
-    assert "1 of 2 leaders" in text
+    assert "1 leader (at most 2), 1 person in all" in text
     assert "You are not in a community yet" in text
 
 
@@ -331,4 +352,258 @@ def test_healthz(endpoint):
 
     response = requests.get(f"{endpoint}/healthz", timeout=5)
     assert response.status_code == 200
-    assert response.json() == {"ok": True, "database": "ok"}
+    assert response.json() == {"ok": True, "database": "ok", "slack": "ok"}
+
+
+# ---- leaders are real people, and nobody steps down by accident -------------------------------
+def leaders_button_click(user, value: str, response_url: str) -> dict:
+    """The "Step down" button of an ephemeral message, as Slack POSTs its click."""
+    return {
+        "type": "block_actions",
+        "team": {"id": "T0STANDIN", "domain": "standin"},
+        "user": {"id": user.user_id, "username": user.user_id.lower(), "team_id": "T0STANDIN"},
+        "api_app_id": "A0COPBOT",
+        "trigger_id": "1.trigger",
+        "container": {"type": "message", "is_ephemeral": True, "channel_id": user.channel_id},
+        "channel": {"id": user.channel_id},
+        "response_url": response_url,
+        "actions": [
+            {
+                "type": "button",
+                "action_id": cb.LEADERS_CONFIRM_ACTION,
+                "block_id": "b",
+                "value": value,
+                "action_ts": "1700000000.000100",
+            }
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    ("who", "why"),
+    [
+        ("UNOBODY1", "is not a person in this workspace"),
+        ("UBOTTY01", "is an app, not a person"),
+        ("USLACKBOT", "is an app, not a person"),
+        ("UGONE001", "account is deactivated"),
+    ],
+)
+def test_leaders_must_be_real_active_people(as_user, engine, slack, who, why):
+    people(slack, "U1")
+    slack.add_user("UBOTTY01", "helper", is_bot=True)
+    slack.add_user("UGONE001", "gone")
+    slack.users["UGONE001"]["deleted"] = True
+    ana = as_user("U1")
+    create_community(ana)
+    ana.settle()
+    body = ana.reply(f"leaders <@U1> <@{who}>")
+    assert why in body["text"] and "Nothing changed" in body["text"]
+    assert memberships(engine) == [("U1", "leader")]
+    if who != "USLACKBOT":
+        assert [c.args["user"] for c in slack.calls_to("users.info")][-1] in (who, "U1")
+
+
+def test_the_only_leader_naming_someone_else_must_confirm_stepping_down(as_user, engine, slack):
+    people(slack, "U1", "U2")
+    ana = as_user("U1")
+    create_community(ana)
+    ana.settle()
+    slack.reset()
+    body = ana.reply("leaders <@U2>")
+    assert "This makes you a member" in body["text"] and "Step down?" in body["text"]
+    assert memberships(engine) == [("U1", "leader")]  # nothing changed yet
+    [button] = [e for b in body["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert button["confirm"]["confirm"]["text"] == "Step down"
+    assert slack.calls_to("chat.postMessage") == []
+
+    hook = slack.response_url("confirm")
+    assert ana.interact(leaders_button_click(ana, button["value"], hook)).status_code == 200
+    ana.settle()
+    assert memberships(engine) == [("U1", "member"), ("U2", "leader")]
+    [said] = slack.wait_for("response_url")
+    assert said.args["text"].startswith("Done: <@U2> is now the leader of *Early-career")
+    assert said.args["replace_original"] is True
+    [note] = slack.wait_for("chat.postMessage", where=lambda c: c.args["channel"] == CHANNEL)
+    assert "<@U2> is now the leader of" in note.args["text"]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        "not json",
+        '{"community": "x", "leaders": ["U2"]}',
+        '{"community": 1, "leaders": []}',
+        '{"community": 1, "leaders": ["<!channel>"]}',
+        "[1, 2]",
+    ],
+)
+def test_a_forged_step_down_button_changes_nothing(as_user, engine, slack, value):
+    people(slack, "U1", "U2")
+    ana = as_user("U1")
+    create_community(ana)
+    ana.settle()
+    slack.reset()
+    hook = slack.response_url("forged")
+    assert ana.interact(leaders_button_click(ana, value, hook)).status_code == 200
+    ana.settle()
+    [said] = slack.wait_for("response_url")
+    assert "not one I made" in said.args["text"]
+    assert memberships(engine) == [("U1", "leader")]
+
+
+def test_a_step_down_button_naming_another_community_is_checked_there(as_user, engine, slack):
+    people(slack, "U1", "U2", "U5")
+    create_community(as_user("U1"))
+    mallory = as_user("U5", "CMALLORY")
+    create_community(mallory, name="Mallory's", channel="CMALLORY")
+    mallory.settle()
+    slack.reset()
+    target = next(c.id for c in communities(engine) if c.slack_channel_id == CHANNEL)
+    value = json.dumps({"community": target, "leaders": ["U5"]})
+    mallory.interact(leaders_button_click(mallory, value, slack.response_url("x")))
+    mallory.settle()
+    [said] = slack.wait_for("response_url")
+    assert "Only the community's leaders and staff" in said.args["text"]
+    assert ("U1", "leader") in memberships(engine)
+    assert ("U5", "leader") in memberships(engine)  # only in Mallory's own community
+    assert len([m for m in memberships(engine) if m[0] == "U5"]) == 1
+
+
+def test_the_last_leader_leaving_is_refused_and_told_how(as_user, engine, slack):
+    people(slack, "U1", "U2")
+    ana = as_user("U1")
+    create_community(ana)
+    body = ana.reply("leave")
+    assert "only leader" in body["text"] and "/cop leaders @someone" in body["text"]
+    assert memberships(engine) == [("U1", "leader")]
+
+
+def test_leaders_and_leave_at_once_never_leave_a_community_without_a_leader(as_user, engine, slack):
+    import threading
+
+    people(slack, "U1", "U2")
+    ana, ben, staff = as_user("U1"), as_user("U2"), as_user(STAFF)
+    create_community(ana)
+    ana.reply("leaders <@U1> <@U2>")
+    for _ in range(4):
+        barrier = threading.Barrier(2)
+        answers = {}
+
+        def run(user, text, barrier=barrier, answers=answers):
+            barrier.wait()
+            answers[text] = user.reply(text)["text"]
+
+        threads = [
+            threading.Thread(target=run, args=(staff, "leaders <@U2>")),
+            threading.Thread(target=run, args=(ben, "leave")),
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(20)
+        leaders = [u for u, role in memberships(engine) if role == "leader"]
+        assert leaders == ["U2"], answers
+        ana.reply("join")
+        staff.reply("leaders <@U1> <@U2>")
+
+
+# ---- channels are real channels ------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("channel", "setup", "why"),
+    [
+        ("DDIRECT01", {"kind": "im", "members": ["U1"]}, "direct message"),
+        ("GMPIM0001", {"kind": "mpim", "members": ["U1"]}, "group DM"),
+        ("CNOWHERE1", None, "can't find that channel"),
+        ("COLDSTUF1", {"archived": True, "members": ["U1"]}, "archived"),
+        ("CNOTMINE1", {"members": ["U9"]}, "Only members of a channel"),
+        ("GSECRET01", {"kind": "private", "members": ["U1"]}, "/invite @copbot"),
+    ],
+)
+def test_the_channel_must_be_a_real_channel_the_person_and_bot_can_use(
+    as_user, engine, slack, channel, setup, why
+):
+    if setup is not None:
+        slack.add_channel(channel, **setup)
+    response = create_community(as_user("U1"), register=False, channel=channel)
+    assert response.json()["response_action"] == "errors"
+    assert why in response.json()["errors"][cb.CHANNEL]
+    assert communities(engine) == []
+    assert slack.calls_to("chat.postMessage") == []
+
+
+def test_staff_may_choose_a_channel_they_are_not_in(as_user, engine, slack):
+    slack.add_channel("CSTAFF001", members=["U1"])
+    response = create_community(as_user(STAFF), register=False, channel="CSTAFF001")
+    assert response.content in (b"", b"{}")
+    assert [c.slack_channel_id for c in communities(engine)] == ["CSTAFF001"]
+    assert slack.calls_to("conversations.members") == []
+
+
+def test_the_picker_offers_only_channels():
+    view = cb.new_community_modal("C1", "U1", staff=False)
+    picker = next(b for b in view["blocks"] if b["block_id"] == cb.CHANNEL)["element"]
+    assert picker["filter"] == {"include": ["public", "private"], "exclude_bot_users": True}
+
+
+# ---- names that look the same are the same ---------------------------------------------------
+@pytest.mark.parametrize(
+    "lookalike",
+    [
+        "Ｓｕｒｖｉｖｏｒｓｈｉｐ",  # full-width letters
+        "Surviv\u200borship",  # a zero-width space
+        "\u202eSurvivorship",  # a right-to-left override
+        "Survivorship\u2066\u2069",  # bidi isolates
+        "  SURVIVORSHIP\u00a0",  # case and a no-break space
+    ],
+)
+def test_names_that_look_the_same_are_refused_as_duplicates(as_user, engine, lookalike):
+    create_community(as_user("U1"), name="Survivorship")
+    response = create_community(as_user("U2", "COTHER01"), name=lookalike, channel="COTHER01")
+    assert "A community named Survivorship already exists" in response.json()["errors"][cb.NAME]
+    assert [c.name for c in communities(engine)] == ["Survivorship"]
+
+
+def test_a_name_is_stored_and_shown_as_it_looks(as_user, engine, slack):
+    ana = as_user("U1")
+    create_community(ana, name="\u202eＯｎｃｏ\u200b  care ")
+    [c] = communities(engine)
+    assert (c.name, c.name_key) == ("Onco care", "onco care")
+    assert ana.reply("members")["text"].startswith("Onco care: 1 leader")
+
+
+def test_a_hostile_community_name_never_pings_or_links(as_user, engine, slack):
+    from tests.conftest import HOSTILE, assert_inert
+
+    people(slack, "U1", "U2")
+    ana = as_user("U1")
+    create_community(ana, name=HOSTILE, mission=HOSTILE)
+    ana.settle()
+    for text in ("members", "leaders", "leaders <@U1> <@U2>", "join", "new"):
+        assert_inert(ana.reply(text))
+    as_user("U2").reply("leave")
+    ana.event(home_opened("U1"))
+    slack.wait_for("views.publish")
+    ana.settle()
+    for call in slack.calls_to("chat.postMessage"):
+        assert_inert({"text": call.args["text"], "blocks": call.json_arg("blocks")})
+    for call in slack.calls_to("views.publish"):
+        assert_inert(call.json_arg("view"))
+
+
+def test_when_slack_cannot_say_who_someone_is_nothing_changes(as_user, engine, slack):
+    people(slack, "U1", "U2")
+    ana = as_user("U1")
+    create_community(ana)
+    ana.settle()
+    slack.fail("users.info", "ratelimited", status=429, retry_after=30, times=2)
+    body = ana.reply("leaders <@U1> <@U2>")
+    assert "couldn't check" in body["text"] and "Nothing changed" in body["text"]
+    assert memberships(engine) == [("U1", "leader")]
+
+
+def test_when_slack_cannot_say_what_a_channel_is_nothing_is_created(as_user, engine, slack):
+    slack.fail("conversations.info", "internal_error")
+    response = create_community(as_user("U1"))
+    assert "internal_error" in response.json()["errors"][cb.CHANNEL]
+    assert communities(engine) == []

@@ -67,7 +67,8 @@ def test_remind_preferences_and_community_choices(as_user, engine, deps, slack, 
     call = make_call(session, community)
     client = make_web_client(deps.settings)
     result = tick(deps, client, week_before(call))
-    assert result.sent == []  # the community dropped the week-before reminder
+    # the channel dropped the week-before reminder; Bob chose DMs: his choice wins
+    assert [line.split(" to ")[1] for line in result.sent] == ["U5"]
     result = tick(deps, client, call.start_at - timedelta(days=1))
     assert sorted(line.split(" to ")[1] for line in result.sent) == [CHANNEL, "U5"]
 
@@ -138,3 +139,53 @@ def test_the_host_adds_recording_and_slides(as_user, engine, deps, slack, sessio
         assert stored.slides_url == "https://slides.example/deck"
     posted = slack.calls_to("chat.postMessage")[-1]
     assert posted.args["channel"] == CHANNEL and "video.example/rec" in posted.args["text"]
+
+
+def test_a_members_dm_choice_wins_over_the_channel_choosing_none(
+    as_user, engine, deps, slack, session
+):
+    community = _setup(as_user, engine)
+    bob = as_user("U5")
+    bob.reply("join")
+    assert "as direct messages too" in bob.reply("remind dm")["text"]
+    assert "now posts call reminders: none" in as_user("U1").reply("remind community none")["text"]
+    call = make_call(session, community)
+    client = make_web_client(deps.settings)
+    before = len(slack.calls_to("chat.postMessage"))
+    result = tick(deps, client, call.start_at - timedelta(days=1))
+    assert [line.split(" to ")[1] for line in result.sent] == ["U5"]
+    [dm] = slack.calls_to("chat.postMessage")[before:]
+    assert dm.args["channel"] == "U5" and dm.args["text"].startswith("Tomorrow: ")
+
+
+def test_links_with_hostile_text_are_refused_or_escaped(as_user, engine, deps, slack, session):
+    community = _setup(as_user, engine)
+    call = make_call(session, community)
+    with session_scope(engine) as s:
+        s.get(Call, call.id).topic = "<!channel> <http://evil|Zoom> &"
+    host = as_user("U1")
+
+    def submit(recording: str, metadata: str = str(call.id)):
+        values = {"recording": {"value": {"type": "url_text_input", "value": recording}}}
+        return host.interact(
+            payloads.view_submission_payload(
+                rb.LINKS_CALLBACK, values, user_id="U1", private_metadata=metadata
+            )
+        )
+
+    body = submit("https://video.example/rec|<!channel>").json()
+    assert body["response_action"] == "errors" and "recording" in body["errors"]
+    assert submit("https://video.example/rec", metadata="not-a-call").json()["errors"]
+    assert submit("https://video.example/rec").status_code == 200
+    host.settle()
+    posted = slack.calls_to("chat.postMessage")[-1]
+    assert "<!channel>" not in posted.args["text"] and "&lt;!channel&gt;" in posted.args["text"]
+    assert "<https://video.example/rec|Recording>" in posted.args["text"]
+
+
+def test_a_malformed_nudge_button_gets_a_clear_message(as_user, engine, slack, session):
+    _setup(as_user, engine)
+    ana = as_user("U1")
+    assert click(ana, rb.DONE_ACTION, "12; drop table").status_code == 200
+    ana.settle()
+    assert "no longer exists" in slack.calls_to("response_url")[-1].args["text"]

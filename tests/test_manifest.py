@@ -70,6 +70,8 @@ def test_scopes_agree_with_the_spec_where_it_is_current():
     # channels:join) and lists several scopes for conversations.open; the files upload
     # methods are newer than the spec
     outdated = {
+        "conversations.info",
+        "conversations.members",
         "conversations.join",
         "conversations.open",
         "files.getUploadURLExternal",
@@ -90,3 +92,17 @@ def test_app_code_handles_every_subscribed_event():
     source = "\n".join(p.read_text() for p in Path(ROOT / "bot/listeners").glob("*.py"))
     for event in MANIFEST["settings"]["event_subscriptions"]["bot_events"]:
         assert f'app.event("{event}")' in source
+
+
+def test_the_usage_hint_lists_every_subcommand():
+    from bot.blocks.help import NAMES
+
+    [cop] = MANIFEST["features"]["slash_commands"]
+    words = set(re.findall(r"[a-z]+", cop["usage_hint"]))
+    assert words >= NAMES, sorted(NAMES - words)
+
+
+def test_no_scope_is_asked_for_that_the_code_does_not_use():
+    scopes = set(MANIFEST["oauth_config"]["scopes"]["bot"])
+    assert "users:read.email" not in scopes  # emails are never read
+    assert {"files:write", "im:write"} <= scopes  # the plan export: a file in a DM

@@ -3,25 +3,33 @@
 from __future__ import annotations
 
 import csv
+import hashlib
+import hmac
 import io
 import json
 import threading
+import time
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlmodel import select
+from sqlalchemy import select as sa_select
+from sqlalchemy import update as sa_update
+from sqlmodel import SQLModel, select
 
 from bot.blocks import polls as pb
 from bot.cli import main
 from bot.deps import Deps
 from bot.flows import polls as flows
+from bot.listeners import replay
+from bot.scheduler import lease_ttl, tick
 from bot.services import communities as svc
 from bot.services import poll_closing as closing
 from bot.services import polls as rules
 from bot.slack_client import make_web_client
 from sandbox import slack_payloads as payloads
 from storage.db import session_scope
-from storage.models import Poll, PollOption, PollVote
+from storage.models import HandledRequest, Poll, PollOption, PollVote, utcnow
 from tests.conftest import STAFF, ack_text, new_community
 
 CHANNEL = "CCOMM001"
@@ -69,13 +77,15 @@ def ask(user, text='"Lunch on Friday?" "Pizza" "Tacos" "Salad"') -> dict:
     return body
 
 
-def click(user, action_id: str, value: str, name: str = "act"):
-    payload = {
+def click_payload(user, action_id: str, value: str, name: str = "act") -> dict:
+    """A button click; each its own (Slack gives every click a new trigger_id and
+    action_ts, so the replay layer lets it through)."""
+    return {
         "type": "block_actions",
         "team": {"id": "T0STANDIN"},
         "user": {"id": user.user_id},
         "api_app_id": "A0COPBOT",
-        "trigger_id": "99.99.trigger",
+        "trigger_id": f"99.{uuid.uuid4().hex}.trigger",
         "response_url": user.slack.response_url(name),
         "container": {"type": "message", "channel_id": CHANNEL, "message_ts": "1.1"},
         "channel": {"id": CHANNEL},
@@ -85,11 +95,14 @@ def click(user, action_id: str, value: str, name: str = "act"):
                 "action_id": action_id,
                 "value": value,
                 "block_id": "b",
-                "action_ts": "1.2",
+                "action_ts": f"{time.time():.6f}{uuid.uuid4().int % 1000:03d}",
             }
         ],
     }
-    response = user.interact(payload)
+
+
+def click(user, action_id: str, value: str, name: str = "act"):
+    response = user.interact(click_payload(user, action_id, value, name))
     assert response.status_code == 200, response.text
     return response
 
@@ -322,6 +335,19 @@ def test_ten_clicks_at_once_by_one_member_count_one(poll, as_user, engine):
         assert len(s.exec(select(PollVote)).all()) == 1
 
 
+def test_a_vote_delivered_twice_counts_once_and_answers_once(poll, as_user, engine, slack):
+    opt = options(engine, poll.id)[0]
+    ben = as_user("U2")
+    payload = click_payload(ben, pb.VOTE_ACTION, f"{poll.id}:{opt.id}", name="vote")
+    assert ben.interact(payload).status_code == 200
+    ben.settle()
+    answers = len(slack.calls_to("response_url"))
+    assert ben.interact(payload).status_code == 200  # Slack's retry of the same click
+    ben.settle()
+    assert counts(engine, poll.id)["Pizza"] == 1
+    assert len(slack.calls_to("response_url")) == answers
+
+
 def test_a_multiple_choice_limit_holds_under_concurrent_clicks(community, as_user, engine):
     ana = as_user("U1", CHANNEL)
     submit(ana, community.id, options="A\nB\nC\nD", choice="multiple", limit="2")
@@ -449,6 +475,94 @@ def test_scheduled_close_goes_out_once_with_racing_passes_and_a_restart(
     assert counts(engine, p.id)["April"] == 1
 
 
+def _due_poll(community, as_user, engine) -> tuple[Poll, datetime]:
+    """A poll with one vote, closing in five minutes; (the poll, a moment after it closes)."""
+    ana = as_user("U1", CHANNEL)
+    closes = int((datetime.now(UTC) + timedelta(minutes=5)).timestamp())
+    submit(ana, community.id, closes=closes)
+    ana.settle()
+    [p] = polls(engine)
+    vote(as_user("U2"), p.id, options(engine, p.id)[0].id)
+    ana.settle()
+    return p, datetime.fromtimestamp(closes, UTC) + timedelta(seconds=1)
+
+
+def _thread_posts(slack) -> list:
+    return [c for c in slack.calls_to("chat.postMessage") if c.args.get("thread_ts")]
+
+
+def test_scheduler_passes_close_a_poll_once_and_only_the_lease_holder_acts(
+    community, as_user, engine, slack, settings
+):
+    p, later = _due_poll(community, as_user, engine)
+    client = make_web_client(settings)
+    wall = utcnow()
+    held = tick(Deps(settings=settings, engine=engine), client, later, "w-1", clock=lambda: wall)
+    assert held.owner  # a one-off pass: it closed the poll and gave the lease up
+    assert held.sent == [f"the results of poll {p.id}"] and polls(engine)[0].state == "closed"
+    # a holder keeps the lease: another worker's pass does nothing meanwhile
+    with session_scope(engine) as s:
+        s.execute(sa_update(Poll).values(state="open", results_state="none", closed_at=None))
+    tick(Deps(settings=settings, engine=engine), client, later - timedelta(hours=1), "w-2",
+         clock=lambda: wall, hold=True)  # fmt: skip
+    skipped = tick(Deps(settings=settings, engine=engine), client, later, "w-3", clock=lambda: wall)
+    assert not skipped.owner and skipped.sent == [] and polls(engine)[0].state == "open"
+    # the lease lapses; four workers race, then a restart: the results go out once more
+    lapsed = wall + lease_ttl(settings) + timedelta(seconds=1)
+    barrier, passes = threading.Barrier(4), []
+
+    def one_pass(worker: str) -> None:
+        deps = Deps(settings=settings, engine=engine)
+        barrier.wait()
+        passes.append(tick(deps, client, later, worker, clock=lambda: lapsed))
+
+    threads = [threading.Thread(target=one_pass, args=(f"r-{i}",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    again = tick(Deps(settings=settings, engine=engine), client, later, "r-9", clock=lambda: lapsed)
+    assert again.sent == []
+    assert sum(len(r.sent) for r in passes) == 1
+    assert len(_thread_posts(slack)) == 2  # once before the reopening, once after
+
+
+def test_a_failing_poll_step_is_logged_and_the_next_pass_closes_the_poll(
+    community, as_user, engine, slack, settings, monkeypatch, caplog
+):
+    p, later = _due_poll(community, as_user, engine)
+    client = make_web_client(settings)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(closing, "close_due", broken)
+    result = tick(Deps(settings=settings, engine=engine), client, later, "w-1")
+    assert result.owner and result.sent == []
+    assert "the polls step failed" in caplog.text
+    monkeypatch.undo()
+    result = tick(Deps(settings=settings, engine=engine), client, later, "w-1")
+    assert result.sent == [f"the results of poll {p.id}"]
+    assert len(_thread_posts(slack)) == 1
+
+
+def test_results_rate_limited_in_a_pass_go_out_in_the_next(
+    community, as_user, engine, slack, settings
+):
+    p, later = _due_poll(community, as_user, engine)
+    client = make_web_client(settings)
+    slack.fail("chat.postMessage", "ratelimited", status=429, retry_after=1)
+    assert tick(Deps(settings=settings, engine=engine), client, later, "w-1").sent == []
+    assert polls(engine)[0].results_state == "pending"
+    assert len(_thread_posts(slack)) == 1  # the one answered 429
+    result = tick(Deps(settings=settings, engine=engine), client, later, "w-1")
+    assert result.sent == [f"the results of poll {p.id}"]
+    assert polls(engine)[0].results_state == "posted"
+    refused, results = _thread_posts(slack)
+    assert "April" in json.dumps(results.json_arg("blocks"))
+    assert tick(Deps(settings=settings, engine=engine), client, later, "w-1").sent == []
+
+
 # ---- named and anonymous ---------------------------------------------------------------------
 def test_named_polls_show_votes_and_anonymous_ones_never(community, as_user, engine, slack):
     ana = as_user("U1", CHANNEL)
@@ -468,7 +582,7 @@ def test_named_polls_show_votes_and_anonymous_ones_never(community, as_user, eng
 
 
 def test_anonymous_voters_appear_nowhere(
-    community, as_user, engine, slack, caplog, db_url, monkeypatch, capsys
+    community, as_user, engine, slack, caplog, db_url, monkeypatch, capsys, settings
 ):
     caplog.set_level("DEBUG")
     ana = as_user("U1", CHANNEL)
@@ -477,20 +591,29 @@ def test_anonymous_voters_appear_nowhere(
     [p] = polls(engine)
     voters = [f"UANON{i:03d}" for i in range(12)]
     opts = options(engine, p.id)
+    clicks = []
     for i, uid in enumerate(voters):
-        vote(as_user(uid), p.id, opts[i % 2].id)
+        clicks.append(click_payload(as_user(uid), pb.VOTE_ACTION, f"{p.id}:{opts[i % 2].id}"))
+        assert as_user(uid).interact(clicks[-1]).status_code == 200
     click(ana, pb.CLOSE_ACTION, str(p.id))
     ana.settle()
     assert counts(engine, p.id) == {"A": 6, "B": 6}
     recorded = json.dumps([c.args for c in slack.calls])
     logged = caplog.text
-    with session_scope(engine) as s:
+    with engine.connect() as conn:  # every table the app has, as a reader sees it
         rows = [
             json.dumps([str(v) for v in row])
-            for table in (Poll, PollOption, PollVote)
-            for row in s.exec(select(table)).all()
-            for row in [row.model_dump().values()]
+            for table in SQLModel.metadata.sorted_tables
+            for row in conn.execute(sa_select(table)).all()
         ]
+        keys = set(conn.execute(sa_select(HandledRequest.request_key)).scalars())
+    # the replay layer's key of a vote cannot be recomputed from who, what and when
+    # without the app's secret
+    for payload in clicks:
+        kind, unique = replay.identity(payload)
+        assert hashlib.sha256(f"{kind}|{unique}".encode()).hexdigest() not in keys
+        keyed = hmac.new(settings.voter_key, f"{kind}|{unique}".encode(), "sha256")
+        assert keyed.hexdigest() in keys
     monkeypatch.setenv("DATABASE_URL", db_url)
     assert main(["export", "polls", "--format", "json"]) == 0
     exported = capsys.readouterr().out

@@ -1,6 +1,14 @@
-"""The reference files bundled with copbot are the shared originals, byte for byte."""
+"""The reference files bundled with copbot are the shared originals, byte for byte.
+
+The originals live in ../shared beside the checkout (or where COPBOT_SHARED says). Without
+them the comparison skips, saying so; with COPBOT_REQUIRE_SHARED=1 (set by CI, where
+they are always there) their absence fails instead, so the check cannot skip unnoticed.
+"""
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
 
 import pytest
 
@@ -16,16 +24,22 @@ COPIES = [
 SEEDS = SHARED_SPECS.parent / "seeds"
 
 
+def original(path: Path) -> Path:
+    """`path` if it exists; else a skip (or a failure when the originals are required)."""
+    if path.exists():
+        return path
+    reason = f"{path} is not beside this checkout (set COPBOT_SHARED to the shared folder)"
+    if os.environ.get("COPBOT_REQUIRE_SHARED") == "1":
+        pytest.fail(f"COPBOT_REQUIRE_SHARED=1 but {reason}")
+    pytest.skip(reason)
+
+
 def test_planning_tool_seed_copy_matches():
-    originals = sorted(SEEDS.glob("001_*.txt")) if SEEDS.exists() else []
-    if not originals:
-        pytest.skip("the seeds are not beside this checkout")
+    originals = sorted(original(SEEDS).glob("001_*.txt"))
+    assert originals, f"no 001_*.txt seed in {SEEDS}"
     assert (SPECS / "seed_planning_tool.txt").read_bytes() == originals[0].read_bytes()
 
 
-@pytest.mark.parametrize(("copy", "original"), COPIES, ids=[c[1] for c in COPIES])
-def test_copy_matches_the_shared_original(copy, original):
-    shared = SHARED_SPECS / original
-    if not shared.exists():
-        pytest.skip(f"{shared} is not beside this checkout")
-    assert copy.read_bytes() == shared.read_bytes()
+@pytest.mark.parametrize(("copy", "name"), COPIES, ids=[c[1] for c in COPIES])
+def test_copy_matches_the_shared_original(copy, name):
+    assert copy.read_bytes() == original(SHARED_SPECS / name).read_bytes()

@@ -20,9 +20,10 @@ from bot.services import calls as call_rules
 from bot.services import communities as svc
 from bot.services import plans
 from bot.services import reminders as rules
+from bot.services.reminders import outbox
 from bot.slack_client import make_web_client
 from storage.db import session_scope
-from storage.models import Milestone, Reminder
+from storage.models import Milestone, Reminder, utcnow
 from tests.conftest import STAFF, new_community
 
 Y = date.today().year + 1
@@ -115,8 +116,7 @@ def test_call_reminders_fire_on_time_in_the_calls_zone(deps, client, slack, comm
     assert "zoom.example/j/1" in posts(slack, "CSCHED01")[-1].args["text"]
     follow = tick(deps, client, start + timedelta(minutes=75))
     assert follow.sent == [
-        f"call_followup call:{call.id}:s0:host due "
-        f"{start + timedelta(minutes=75):%Y-%m-%dT%H:%MZ} to U1"
+        f"call_followup call {call.id} v0 due {start + timedelta(minutes=75):%Y-%m-%dT%H:%MZ} to U1"
     ]
     assert len(posts(slack)) == 4
 
@@ -131,15 +131,15 @@ def test_a_restart_between_passes_sends_nothing_twice(
     again = Deps.create(settings)  # a new process: nothing in memory
     assert tick(again, client, due).sent == []
     assert tick(again, client, due + timedelta(minutes=5)).sent == []
-    # the day before (late, still useful) and the hour, each once; the week one was missed
-    assert len(posts(slack)) == 2
+    # the hour, once; the week and the day before (whose moment has passed) were missed
+    assert len(posts(slack)) == 1
 
 
 def test_racing_schedulers_send_each_reminder_once(
     settings, engine, client, slack, community, session
 ):
     calls = [make_call(session, community) for _ in range(8)]
-    due = calls[0].start_at - timedelta(hours=1)  # the hour and (late) the day before
+    due = calls[0].start_at - timedelta(hours=1)  # the hour; the day and week are past
     barrier = threading.Barrier(4)
     results = []
 
@@ -154,10 +154,10 @@ def test_racing_schedulers_send_each_reminder_once(
     for t in threads:
         t.join()
     sent = [line for r in results for line in r.sent]
-    assert len(sent) == len(set(sent)) == 8 * 2  # the day and the hour of eight calls
-    assert len(posts(slack)) == 16
+    assert len(sent) == len(set(sent)) == 8  # the hour reminders of eight calls
+    assert len(posts(slack)) == 8
     missed = [line for r in results for line in r.missed]
-    assert len(missed) == len(set(missed)) == 8  # the week ones, each recorded once
+    assert len(missed) == len(set(missed)) == 16  # the week and day ones, each recorded once
 
 
 def test_racing_processes_send_each_reminder_once(db_url, slack, community, session, tmp_path):
@@ -183,8 +183,8 @@ def test_racing_processes_send_each_reminder_once(db_url, slack, community, sess
     outputs = [p.communicate(timeout=60)[0] for p in procs]
     assert all(p.returncode == 0 for p in procs)
     sent = [line for out in outputs for line in out.splitlines() if line.startswith("sent ")]
-    assert len(sent) == len(set(sent)) == 12
-    assert len(posts(slack)) == 12  # the day and the hour of six calls
+    assert len(sent) == len(set(sent)) == 6
+    assert len(posts(slack)) == 6  # the hour reminders of six calls
 
 
 def test_after_downtime_useful_reminders_go_late_and_the_rest_are_missed(
@@ -227,12 +227,12 @@ def test_reschedule_voids_and_renews_and_cancel_voids(
         call_rules.reschedule(s, moved, draft)
     old_day = call.start_at - timedelta(days=1)
     result = tick(deps, client, old_day)
-    assert not [line for line in result.sent if ":s0" in line]  # the old times are void
+    assert not [line for line in result.sent if " v0 " in line]  # the old times are void
     # the moved call's own week reminder is late but still useful, so it goes out
     assert [line.split()[0] for line in result.sent] == ["call_week"]
     new_day = draft.start_at - timedelta(days=1)
     result = tick(deps, client, new_day)
-    assert any(f"call:{call.id}:s1" in line and "call_day" in line for line in result.sent)
+    assert any(f"call {call.id} v1" in line and "call_day" in line for line in result.sent)
     assert "Webinar #3 (moved)" in posts(slack)[-1].args["text"]
     with session_scope(engine) as s:
         call_rules.cancel(s, s.get(type(call), call.id))
@@ -263,7 +263,7 @@ def test_agenda_nudges_then_done_stops_them(deps, client, slack, community, sett
         reminder = s.exec(
             select(Reminder).where(Reminder.kind == "agenda_due", Reminder.recipient == "U1")
         ).first()
-        rules.done(s, rules.series_of(reminder), "U1", due - timedelta(days=27))
+        rules.done(s, reminder.series_id, "U1", due - timedelta(days=27))
     later = tick(deps, client, due - timedelta(days=14))
     assert [line for line in later.sent if line.startswith("agenda_due")] == []
     assert len(later.voided) == 2  # done for the community: both leaders' nudges stop
@@ -297,7 +297,7 @@ def test_plan_nudges_weekly_while_unfinished(deps, client, slack, community, ses
         "plan_nudge",
         "plan_nudge",
     ]
-    assert "section(s) to write" in posts(slack, "U1")[0].args["text"]
+    assert "has 7 sections still to write: 1. " in posts(slack, "U1")[0].args["text"]
     with session_scope(engine) as s:
         c = s.get(type(community), community.id)
         for section in range(1, 8):
@@ -336,12 +336,35 @@ def test_milestones_nudge_the_leaders(deps, client, slack, community, session):
     assert "Distribute the guide" in posts(slack, "U2")[0].args["text"]
 
 
-def test_slack_429_is_retried_and_permanent_errors_are_recorded_once(
+def test_slack_429_waits_for_retry_after_without_counting_an_attempt(
     deps, client, slack, community, session, engine
 ):
+    rules.set_preference(session, community, "U5", "dm")
+    session.commit()
     call = make_call(session, community)
-    slack.fail("chat.postMessage", "ratelimited", status=429, retry_after=1)
-    assert tick(deps, client, week_before(call)).sent  # the client waited
+    due = week_before(call)
+    slack.fail("chat.postMessage", "ratelimited", status=429, retry_after=2, times=12)
+    result = tick(deps, client, due)
+    # one post tried; it and the DM behind it wait for Retry-After; the pass did not sleep
+    assert result.sent == [] and len(result.deferred) == 1
+    assert len(posts(slack)) == 1 and result.ms < 1500
+    with session_scope(engine) as s:
+        rows = s.exec(select(Reminder).where(Reminder.kind == "call_week")).all()
+        assert {r.state for r in rows} == {"pending"} and {r.attempts for r in rows} == {0}
+        assert all(r.next_attempt_at >= due + timedelta(seconds=2) for r in rows)
+    assert tick(deps, client, due + timedelta(seconds=1)).sent == []  # still waiting
+    assert len(posts(slack)) == 1
+    at = due
+    for _ in range(11):  # rate limited more often than MAX_ATTEMPTS: never failed for it
+        at += timedelta(seconds=3)
+        assert tick(deps, client, at).deferred
+    result = tick(deps, client, at + timedelta(seconds=3))
+    assert len(result.sent) == 2 and result.failed == []
+    assert len(posts(slack)) == 14
+
+
+def test_permanent_errors_are_recorded_once(deps, client, slack, community, session, engine):
+    call = make_call(session, community)
     slack.fail("chat.postMessage", "channel_not_found")
     result = tick(deps, client, call.start_at - timedelta(days=1))
     assert len(result.failed) == 1 and "channel_not_found" in result.failed[0]
@@ -367,12 +390,36 @@ def test_transient_errors_back_off_then_send(deps, client, slack, community, ses
 def test_a_crashed_claim_is_taken_over(deps, client, slack, community, session, engine):
     call = make_call(session, community)
     due = week_before(call)
+    wall = utcnow()
     with session_scope(engine) as s:
         rules.plan_due(s, due, deps.settings.zone, (5, 1), (6, 30))
     with session_scope(engine) as s:
-        assert rules.claim(s, due, "crashed-worker")  # then it died before posting
-    assert tick(deps, client, due + timedelta(minutes=1)).sent == []
-    assert len(tick(deps, client, due + timedelta(minutes=11)).sent) == 1
+        _token, ids = outbox.claim(s, due, "crashed-worker", wall)
+        assert ids  # then it died before posting
+    assert tick(deps, client, due, clock=lambda: wall + timedelta(minutes=1)).sent == []
+    later = wall + outbox.CLAIM_TIMEOUT + timedelta(seconds=1)
+    assert len(tick(deps, client, due, clock=lambda: later).sent) == 1
+    assert len(posts(slack)) == 1
+
+
+def test_a_post_interrupted_by_a_crash_is_recorded_never_sent_twice(
+    deps, client, slack, community, session, engine
+):
+    call = make_call(session, community)
+    due = week_before(call)
+    wall = utcnow()
+    with session_scope(engine) as s:
+        rules.plan_due(s, due, deps.settings.zone, (5, 1), (6, 30))
+    with session_scope(engine) as s:
+        token, [rid] = outbox.claim(s, due, "crashed-worker", wall)
+        assert outbox.begin_send(s, rid, token, wall)  # then it died while posting
+    assert tick(deps, client, due, clock=lambda: wall + timedelta(minutes=5)).sent == []
+    result = tick(deps, client, due, clock=lambda: wall + outbox.SEND_TIMEOUT + timedelta(1))
+    assert result.sent == [] and result.interrupted == 1
+    with session_scope(engine) as s:
+        [failed] = rules.failures(s)
+        assert failed.id == rid and "may not have reached Slack" in failed.last_error
+    assert posts(slack) == []
 
 
 def test_the_window_queries_use_indexes(engine):
@@ -432,7 +479,7 @@ def test_copbot_tick_prints_what_it_sent(db_url, slack, community, session, tmp_
         timeout=60,
     )
     assert out.returncode == 0, out.stderr
-    assert out.stdout.startswith("sent call_week call:")
+    assert out.stdout.startswith(f"sent call_week call {call.id} v0 due ")
     out = subprocess.run(
         [sys.executable, "-m", "bot.cli", "tick", "--now", due],
         env=env,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,13 +13,7 @@ import pytest
 import requests
 
 from sandbox import slack_payloads as payloads
-from tests.conftest import SECRET, STAFF
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.conftest import SECRET, STAFF, free_port
 
 
 def _children(pid: int) -> list[int]:
@@ -30,7 +23,7 @@ def _children(pid: int) -> list[int]:
 
 @pytest.fixture
 def served(db_url, slack, session, tmp_path):
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "SLACK_BOT_TOKEN": "xoxb-serve-test",
@@ -65,13 +58,13 @@ def served(db_url, slack, session, tmp_path):
     deadline = time.monotonic() + 30
     while True:
         try:
-            if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
+            if requests.get(f"{base}/healthz", timeout=5).status_code == 200:
                 break
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or no worker booted yet
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"copbot serve did not start: {proc.stdout.read()}")
+            proc.send_signal(signal.SIGTERM)  # the master stops its workers
+            pytest.fail(f"copbot serve did not start: {proc.communicate(timeout=20)[0]}")
         time.sleep(0.1)
     yield base, proc
     proc.send_signal(signal.SIGTERM)
@@ -88,7 +81,11 @@ def test_serve_runs_workers_and_answers_signed_commands(served, slack):
     while len(_children(proc.pid)) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert len(_children(proc.pid)) == 2  # two gunicorn workers
-    assert requests.get(f"{base}/healthz", timeout=5).json() == {"ok": True, "database": "ok"}
+    assert requests.get(f"{base}/healthz", timeout=5).json() == {
+        "ok": True,
+        "database": "ok",
+        "slack": "ok",
+    }
 
     body = payloads.slash_command("help", user_id="U1", channel_id="C1")
     response = requests.post(

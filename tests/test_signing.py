@@ -12,7 +12,7 @@ from slack_sdk.signature import SignatureVerifier
 from bot.blocks import community as cb
 from sandbox import slack_payloads as payloads
 from tests.conftest import SECRET, SPECS
-from tests.test_http_communities import communities, new_values
+from tests.test_http_communities import CHANNEL, communities, new_values
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +70,7 @@ def test_bad_signatures_get_401_and_store_nothing(endpoint, slack, session, engi
 
 
 def test_a_correct_signature_is_accepted(endpoint, slack, session, engine):
+    slack.add_channel(CHANNEL, members=["U1"])
     body = payloads.view_submission(cb.NEW_COMMUNITY_CALLBACK, new_values(), user_id="U1")
     response = _post(endpoint, body, payloads.signed_headers(SECRET, body))
     assert response.status_code == 200

@@ -50,6 +50,7 @@ def running(db_url, slack, session, tmp_path):
 def test_run_connects_and_answers_commands_and_modals(running, slack, engine):
     [opened] = slack.calls_to("apps.connections.open")
     assert opened.headers["authorization"] == "Bearer xapp-1-socket-test"
+    slack.add_channel("CSOCK001", members=["U1"])
 
     ack = slack.send_envelope(
         "slash_commands", payloads.slash_command_fields("help", user_id="U1", channel_id="CSOCK001")
@@ -82,4 +83,4 @@ def test_run_connects_and_answers_commands_and_modals(running, slack, engine):
         "slash_commands",
         payloads.slash_command_fields("members", user_id="U1", channel_id="CSOCK001"),
     )
-    assert ack["text"].startswith("Socket people: 1 leader(s), 0 member(s)")
+    assert ack["text"].startswith("Socket people: 1 leader and 0 members.")

@@ -200,3 +200,103 @@ def test_the_standin_holds_requests_against_the_spec(zoom):
 
 def test_secrets_stay_out_of_repr(zoom):
     assert zs.CLIENT_SECRET not in repr(client(zoom))
+
+
+# ---- one meeting per call, whatever Zoom does -------------------------------------------
+def test_a_long_agenda_still_finds_the_meeting_a_timed_out_create_made(zoom):
+    import time
+
+    c = client(zoom, timeout=0.3, sleep=time.sleep)
+    zoom.delay(CREATE, 0.6)
+    meeting = c.create_meeting(
+        "me",
+        topic="Webinar #1",
+        start=START,
+        duration_minutes=60,
+        timezone="America/Chicago",
+        agenda="x" * 1990,  # the list shows 250 characters of it: the marker must lead
+        marker="copbot-call-long",
+    )
+    assert len(zoom.calls_to(CREATE)) == 1 and list(zoom.meetings) == [meeting.id]
+    assert zoom.meetings[meeting.id]["agenda"].startswith("[copbot-call-long]")
+    assert meeting.password == "cop123"  # the whole meeting, not the list's short form
+
+
+def test_the_marker_is_found_on_a_later_page(zoom):
+    import time
+
+    for n in range(1, 351):  # the user has many meetings: ours lands on page 2
+        zoom.meetings[n] = {
+            "id": n,
+            "topic": f"Other {n}",
+            "type": 2,
+            "start_time": "2027-01-01T10:00:00Z",
+            "agenda": "",
+            "join_url": f"https://zoom.example/j/{n}",
+        }
+    c = client(zoom, timeout=0.3, sleep=time.sleep)
+    zoom.delay(CREATE, 0.6)
+    meeting = create(c, marker="copbot-call-paged")
+    assert len(zoom.calls_to(CREATE)) == 1 and len(zoom.meetings) == 351
+    pages = [int(x.params["page_number"]) for x in zoom.calls_to("GET /users/{userId}/meetings")]
+    assert pages == [1, 2]
+    assert meeting.id > 350
+
+
+def test_the_list_shows_pages_and_short_agendas_as_zoom_does(zoom):
+    c = client(zoom)
+    for _ in range(3):
+        create(c, marker="m")
+    zoom.meetings[next(iter(zoom.meetings))]["agenda"] = "a" * 400
+    first = c.request("GET", "/users/me/meetings", params={"page_size": 2}).json()
+    second = c.request("GET", "/users/me/meetings", params={"page_size": 2, "page_number": 2})
+    assert first["total_records"] == 3 and len(first["meetings"]) == 2
+    assert len(second.json()["meetings"]) == 1
+    assert len(first["meetings"][0]["agenda"]) == 250
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        {"status": 503},
+        {"status": 500},
+        {"status": 200, "bad_json": True},
+        {"drop": True},
+    ],
+)
+def test_token_endpoint_failures_are_zoom_errors(zoom, script):
+    from integrations.conferencing import ConferencingError, MeetingRequest, ZoomConferencing
+
+    zoom.fail_token(**script, times=100)
+    c = client(zoom)
+    with pytest.raises(ZoomUnavailable):
+        create(c)
+    request = MeetingRequest("Webinar", START, 60, "UTC", "", "copbot:x")
+    with pytest.raises(ConferencingError, match="Zoom did not answer in time"):
+        ZoomConferencing(c).create(request)
+    assert zoom.meetings == {}
+
+
+def test_a_slow_token_endpoint_is_a_zoom_error_and_a_later_try_works(zoom):
+    import time
+
+    zoom.delay_token(0.6, times=20)
+    c = client(zoom, timeout=0.2, max_attempts=2, sleep=time.sleep, backoff_base=0.01)
+    with pytest.raises(ZoomUnavailable):
+        c.get_meeting(1)
+    zoom.reset()
+    zoom.fail_token(503)  # one failure, then the token comes: the retry gets it
+    assert create(client(zoom)).id in zoom.meetings
+
+
+def test_a_create_ends_within_its_longest_time(zoom):
+    import time
+
+    c = client(zoom, timeout=0.2, max_total_seconds=1.0, sleep=time.sleep, backoff_base=0.05)
+    zoom.delay(CREATE, 0.5, times=100, then_succeed=False)
+    zoom.delay("GET /users/{userId}/meetings", 0.5, times=100, then_succeed=False)
+    started = time.monotonic()
+    with pytest.raises(ZoomUnavailable):
+        create(c, marker="slow")
+    assert time.monotonic() - started <= c.longest_create_seconds
+    time.sleep(0.6)  # let the stand-in's slow answers drain

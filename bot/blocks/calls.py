@@ -10,7 +10,20 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.blocks import Block, context, escape, input_block, mention, message, plain, section
+from bot.blocks import (
+    Block,
+    context,
+    escape,
+    input_block,
+    join_words,
+    link,
+    mention,
+    message,
+    plain,
+    plural,
+    safe_url,
+    section,
+)
 from bot.services import calls as rules
 from storage.models import Call, CallKind, CallStatus, Community, MeetingState
 
@@ -30,16 +43,17 @@ def when(start: datetime, zone: str) -> str:
 
 
 def schedule_modal(
-    community: Community, *, host: str, zone: str, today: str, call: Call | None = None
+    community: Community, *, host: str, zone: str, day: str, call: Call | None = None
 ) -> dict[str, Any]:
-    """The `/cop schedule` modal, or the reschedule modal when `call` is given."""
+    """The `/cop schedule` modal (first offer: `day` at noon in `zone`), or the reschedule
+    modal when `call` is given."""
     if call is not None:
         local = call.start_at.astimezone(ZoneInfo(call.timezone))
         day, at, zone = local.date().isoformat(), f"{local:%H:%M}", call.timezone
         duration, topic, agenda = str(call.duration_minutes), call.topic, call.agenda
         host, alternate, kind = call.host_user_id, call.alternate_user_id, call.kind
     else:
-        day, at, duration, topic, agenda, alternate = today, "17:00", "60", "", "", None
+        at, duration, topic, agenda, alternate = "12:00", "60", "", "", None
         kind = CallKind.COMMUNITY.value
     kinds = [
         {
@@ -74,8 +88,8 @@ def schedule_modal(
             rules.ZONE,
             "Time zone",
             {"type": "plain_text_input", "initial_value": zone},
-            hint="An IANA zone name such as America/Chicago. Members see the time in "
-            "their own zone.",
+            hint="A zone name such as America/Chicago or Europe/Paris; a near miss gets "
+            "suggestions. Members see the time in their own zone.",
         ),
         input_block(
             rules.DURATION,
@@ -123,9 +137,9 @@ def schedule_modal(
 def _meeting_line(call: Call, conferencing: str) -> str:
     if call.status == CallStatus.CANCELLED.value:
         return ""
-    if call.meeting_state == MeetingState.READY.value and call.join_url:
-        code = f" · passcode `{call.passcode}`" if call.passcode else ""
-        return f":link: <{call.join_url}|Join on {conferencing}>{code}"
+    if call.meeting_state == MeetingState.READY.value and safe_url(call.join_url):
+        code = f" · passcode `{escape(call.passcode)}`" if call.passcode else ""
+        return f":link: {link(call.join_url, f'Join on {conferencing}')}{code}"
     if call.meeting_state == MeetingState.NONE.value:
         return ":information_source: No video meeting: Zoom is not set up for copbot."
     if call.meeting_error:
@@ -170,10 +184,11 @@ def call_message(
         blocks.append({"type": "actions", "block_id": f"call-{call.id}", "elements": buttons})
         blocks.append(context("Times show in your own time zone."))
     local = call.start_at.astimezone(ZoneInfo(call.timezone))
+    join = safe_url(call.join_url)
     fallback = (
-        f"{'Cancelled: ' if cancelled else ''}{community.name} call “{call.topic}” on "
-        f"{local:%a %b %-d, %Y %H:%M} {local.tzname()}"
-        + (f", join at {call.join_url}" if call.join_url and not cancelled else "")
+        f"{'Cancelled: ' if cancelled else ''}{escape(community.name)} call "
+        f"“{escape(call.topic)}” on {local:%a %b %-d, %Y %H:%M} {local.tzname()}"
+        + (f", join at {escape(join)}" if join and not cancelled else "")
     )
     return message(fallback, blocks)
 
@@ -264,21 +279,22 @@ def calls_list(
     if len(calls) > 12:
         blocks.append(context(f"…and {len(calls) - 12} more."))
     if note:
-        blocks.append(context(f":warning: {note}"))
+        blocks.append(context(f":warning: {escape(note)}"))
     if calendar_url:
         blocks.append(
-            context(f"Subscribe to every call of the community: <{calendar_url}|calendar feed>")
+            context(
+                f"Subscribe to every call of the community: {link(calendar_url, 'calendar feed')}"
+            )
         )
     blocks.append(context("Times show in your own time zone."))
-    text = f"{len(calls)} upcoming call(s) of {community.name}" + (
-        ": "
-        + "; ".join(
-            f"{c.topic} on {c.start_at.astimezone(ZoneInfo(c.timezone)):%b %-d %H:%M %Z}"
+    name = escape(community.name)
+    if not calls:
+        text = f"No upcoming calls of {name}"
+    else:
+        text = f"{plural(len(calls), 'upcoming call')} of {name}: " + "; ".join(
+            f"{escape(c.topic)} on {c.start_at.astimezone(ZoneInfo(c.timezone)):%b %-d %H:%M %Z}"
             for c in calls[:5]
         )
-        if calls
-        else ""
-    )
     return {"response_type": "ephemeral", **message(text, blocks)}
 
 
@@ -351,7 +367,7 @@ def year_modal(
         blocks.append(
             context(
                 "Already past, so left out: "
-                + ", ".join(skipped_months)
+                + escape(", ".join(skipped_months))
                 + ". `/cop year next` drafts the next program year."
             )
         )
@@ -364,3 +380,42 @@ def year_modal(
         "private_metadata": json.dumps({"community": community.id, "first": first.isoformat()}),
         "blocks": blocks,
     }
+
+
+def year_accepted_text(
+    calls: int,
+    steps: int,
+    *,
+    moved: Sequence[str],
+    additional: Sequence[str],
+    skipped: Sequence[str],
+    problems: Sequence[str],
+    conferencing: str = "Zoom",
+) -> str:
+    """What the leader is told once the year's calls are scheduled."""
+    lines = [
+        f"Scheduled {plural(calls, 'call')} and recorded {plural(steps, 'step')} for reminders."
+    ]
+    if moved:
+        lines.append("Moved to a working day: " + escape("; ".join(moved)) + ".")
+    if additional:
+        lines.append(
+            "The year already had six community calls, so "
+            + (
+                "this one is an additional call: "
+                if len(additional) == 1
+                else "these are additional calls: "
+            )
+            + escape(join_words(list(additional)))
+            + "."
+        )
+    if skipped:
+        lines.append("Left out, as already past: " + escape("; ".join(skipped)) + ".")
+    if problems:
+        count = len(problems)
+        subject = (
+            f"1 {conferencing} meeting is" if count == 1 else f"{count} {conferencing} meetings are"
+        )
+        buttons = "a Retry button" if count == 1 else "Retry buttons"
+        lines.append(f"{subject} not made yet ({escape(problems[0])}); `/cop calls` has {buttons}.")
+    return " ".join(lines)

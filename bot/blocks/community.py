@@ -20,6 +20,7 @@ from bot.blocks import (
     mention,
     message,
     plain,
+    plural,
     section,
 )
 from bot.services.communities import CommunitySummary, RosterEntry
@@ -33,6 +34,7 @@ from storage.models import (
 )
 
 NEW_COMMUNITY_CALLBACK = "community_new"
+LEADERS_CONFIRM_ACTION = "leaders_confirm"
 # block ids of the new-community modal; each input's action id is "value"
 NAME, MISSION, DESCRIPTION, AREAS, CHANNEL, LEADER = (
     "name",
@@ -118,7 +120,7 @@ def roster_message(community: Community, entries: Sequence[RosterEntry]) -> dict
     leaders = [e.user_id for e in entries if e.role == Role.LEADER]
     members = [e.user_id for e in entries if e.role == Role.MEMBER]
     name = escape(community.name)
-    blocks: list[Block] = [header(f"{community.name}: {len(entries)} people")]
+    blocks: list[Block] = [header(f"{community.name}: {plural(len(entries), 'person', 'people')}")]
     blocks.append(
         section(
             f"*Leaders ({len(leaders)})*\n" + (", ".join(map(mention, leaders)) or "_none yet_")
@@ -137,9 +139,9 @@ def roster_message(community: Community, entries: Sequence[RosterEntry]) -> dict
             blocks.append(_members_section(chunk, len(members), first))
     else:
         blocks.append(section("*Members (0)*\nNo members yet. Anyone can join with `/cop join`."))
-    text = (
-        f"{name}: {len(leaders)} leader(s), {len(members)} member(s). "
-        f"Leaders: {join_words(list(map(mention, leaders))) or 'none'}."
+    led = join_words(list(map(mention, leaders)))
+    text = f"{name}: {plural(len(leaders), 'leader')} and {plural(len(members), 'member')}. " + (
+        f"Led by {led}." if led else "It has no leader yet."
     )
     return {"response_type": "ephemeral", **message(text, blocks)}
 
@@ -150,25 +152,62 @@ def _members_section(chunk: list[str], total: int, first: bool) -> Block:
 
 
 def leaders_message(community: Community, leaders: Sequence[str]) -> dict[str, Any]:
-    who = join_words([mention(u) for u in leaders]) or "nobody yet"
-    text = f"Leaders of {escape(community.name)}: {who}."
+    who = join_words([mention(u) for u in leaders])
+    name = escape(community.name)
+    text = f"{name} is led by {who}." if who else f"{name} has no leader yet."
     blocks = [
-        section(f"*Leaders of {escape(community.name)}*: {who}"),
+        section(f"*{name}* is led by {who}." if who else f"*{name}* has no leader yet."),
         context("Leaders and staff can change them with `/cop leaders @a @b` (at most two)."),
     ]
     return {"response_type": "ephemeral", **message(text, blocks)}
 
 
+def leaders_sentence(community: Community, leaders: Sequence[str]) -> str:
+    """ "<@U1> is now the leader of *X*" / "<@U1> and <@U2> are now the leaders of *X*"."""
+    who = join_words([mention(u) for u in leaders])
+    name = escape(community.name)
+    if len(leaders) == 1:
+        return f"{who} is now the leader of *{name}*"
+    return f"{who} are now the leaders of *{name}*"
+
+
 def leaders_changed_announcement(
     community: Community, leaders: Sequence[str], changed_by: str
 ) -> dict[str, Any]:
-    who = join_words([mention(u) for u in leaders])
-    verb = "is" if len(leaders) == 1 else "are"
-    text = (
-        f"The leaders of {escape(community.name)} {verb} now {who}. (Set by {mention(changed_by)}.)"
-    )
+    text = f"{leaders_sentence(community, leaders)} (set by {mention(changed_by)})."
     blocks = [section(f":busts_in_silhouette: {text}")]
-    return message(text, blocks)
+    return message(text.replace("*", ""), blocks)
+
+
+def leaders_confirm_message(
+    community: Community, leaders: Sequence[str], note: str
+) -> dict[str, Any]:
+    """Asks a leader who would step down by this change to confirm it with a button."""
+    name = escape(community.name)
+    who = join_words([mention(u) for u in leaders])
+    text = (
+        f"{note} Afterwards {who} {'leads' if len(leaders) == 1 else 'lead'} *{name}* "
+        "and you stay on as a member. Step down?"
+    )
+    button = {
+        "type": "button",
+        "action_id": LEADERS_CONFIRM_ACTION,
+        "text": plain("Step down"),
+        "style": "danger",
+        "value": json.dumps({"community": community.id, "leaders": list(leaders)}),
+        "confirm": {
+            "title": plain("Step down as leader?", 100),
+            "text": plain(f"You will be a member of {community.name}, no longer a leader.", 300),
+            "confirm": plain("Step down", 30),
+            "deny": plain("Stay a leader", 30),
+        },
+    }
+    blocks = [
+        section(text),
+        {"type": "actions", "elements": [button]},
+        context("Nothing changes unless you press the button."),
+    ]
+    return {"response_type": "ephemeral", **message(text.replace("*", ""), blocks)}
 
 
 def welcome_announcement(community: Community, leader: str) -> dict[str, Any]:
@@ -187,8 +226,12 @@ def _calls_note(counts: dict[int, int] | None, community_id: int, year: str) -> 
     if counts is None or community_id not in counts:
         return ""
     n = counts[community_id]
-    warn = " :warning:" if n < 3 else ""
-    return f" · {n} of 3–6 community calls in {year}{warn}"
+    if n < 3:
+        return (
+            f" · {plural(n, 'community call')} in {year} :warning: "
+            f"the year needs at least 3 (and at most 6)"
+        )
+    return f" · {plural(n, 'community call')} in {year} (3 to 6 planned)"
 
 
 def home_view(
@@ -210,7 +253,8 @@ def home_view(
                 section(
                     f"*{escape(s.community.name)}* in "
                     f"{channel_link(s.community.slack_channel_id)}\n"
-                    f"{_role_word(s.role)} · {s.leader_count} leader(s), {s.member_count} people"
+                    f"{_role_word(s.role)} · {plural(s.leader_count, 'leader')}, "
+                    f"{plural(s.member_count, 'person', 'people')} in all"
                     + (
                         _calls_note(call_counts, s.community.id, year)
                         if s.role == Role.LEADER
@@ -231,7 +275,8 @@ def home_view(
             blocks.append(section("No communities yet. Create the first with `/cop new`."))
         lines = [
             f"• *{escape(s.community.name)}* in {channel_link(s.community.slack_channel_id)}: "
-            f"{s.leader_count} of 2 leaders, {s.member_count} people"
+            f"{plural(s.leader_count, 'leader')} (at most 2), "
+            f"{plural(s.member_count, 'person', 'people')} in all"
             + (" :warning: no leader" if s.leader_count == 0 else "")
             + _calls_note(call_counts, s.community.id, year)
             for s in everyone

@@ -51,7 +51,7 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand("agenda", "/cop agenda", "Submit the onsite meeting agenda (due in early May)."),
     Subcommand(
         "year",
-        "/cop year [next]",
+        "/cop year [next | 2027]",
         "Start from the sample August-May year of calls and milestones.",
     ),
     Subcommand("share", "/cop share", "Share a learning opportunity with the community."),

@@ -1,5 +1,13 @@
 """Block Kit for the plan: one modal per section, the saved and review views, and the plan
-as messages split within Slack's limits."""
+as messages split within Slack's limits.
+
+A published plan fills each message up to 50 blocks and MESSAGE_TEXT_BUDGET characters
+(Slack refuses a message whose blocks hold much more than 13,000 characters with
+`msg_blocks_too_long`, whatever the block count), splitting a long answer across sections
+and messages where it must, so it takes as few messages as the text allows: a plan with
+all 27 text answers at 3,000 characters of plain text is 7 messages. `/cop plan show` passes
+`max_messages` (5: the ack and four response_url answers, within Slack's five uses)
+and long answers are shortened to fit, with a pointer to the full export."""
 
 from __future__ import annotations
 
@@ -19,8 +27,14 @@ from bot.blocks import (
     section,
 )
 from bot.services.plan_export import display_answer
-from bot.services.planning_tool import MAX_ANSWER_LENGTH, SECTION_COUNT, SECTIONS, Section
-from bot.services.plans import PlanSnapshot
+from bot.services.planning_tool import (
+    MAX_ANSWER_LENGTH,
+    SECTION_COUNT,
+    SECTIONS,
+    Section,
+)
+from bot.services.planning_tool import section as plan_section
+from bot.services.plans import PlanSnapshot, fingerprint
 from storage.models import PURPOSE_AREA_LABELS, PurposeArea
 
 SECTION_CALLBACK = "plan_section"
@@ -29,17 +43,54 @@ BACK_ACTION = "plan_back"
 SAVE_CLOSE_ACTION = "plan_save_close"
 OPEN_SECTION_ACTION = "plan_open_section"
 ACTIONS_BLOCK = "plan_nav"
-# a message holds at most 50 blocks; a soft size keeps each part readable
+# the characters of block text one message may hold (see the module docstring)
 MESSAGE_TEXT_BUDGET = 12000
+# a section is split across messages only when at least this much room is left
+MIN_SPLIT = 500
+SHORTENED_NOTE = "_Some long answers are shortened here; `/cop plan export` has them in full._"
 
 
-def metadata(community_id: int, section_number: int) -> str:
-    return json.dumps({"community": community_id, "section": section_number})
+class BadMetadata(ValueError):
+    """private_metadata that copbot did not write (forged, or from an old version)."""
+
+
+def metadata(community_id: int, section_number: int, shown: dict[str, str] | None = None) -> str:
+    """The modal's private_metadata: the community, the section, and the fingerprint of
+    each saved answer as the modal showed it (so untouched answers are not written)."""
+    meta: dict[str, Any] = {"community": community_id, "section": section_number}
+    if shown is not None:
+        meta["shown"] = shown
+    return json.dumps(meta, separators=(",", ":"))
 
 
 def read_metadata(view: dict[str, Any]) -> tuple[int, int]:
-    meta = json.loads(view.get("private_metadata") or "{}")
-    return int(meta["community"]), int(meta["section"])
+    """(community id, section number) from a plan modal; BadMetadata when malformed."""
+    community_id, number, _ = read_full_metadata(view)
+    return community_id, number
+
+
+def read_full_metadata(view: dict[str, Any]) -> tuple[int, int, dict[str, str] | None]:
+    try:
+        meta = json.loads(view.get("private_metadata") or "")
+        community_id, number = meta["community"], meta["section"]
+        shown = meta.get("shown")
+    except (ValueError, TypeError, KeyError, AttributeError):
+        raise BadMetadata("not plan metadata") from None
+    if type(community_id) is not int or type(number) is not int or community_id < 1:
+        raise BadMetadata("ids must be whole numbers")
+    if not 1 <= number <= SECTION_COUNT:
+        raise BadMetadata("no such section")
+    if shown is not None and not (
+        isinstance(shown, dict)
+        and all(isinstance(k, str) and isinstance(v, str) for k, v in shown.items())
+    ):
+        raise BadMetadata("bad fingerprints")
+    return community_id, number, shown
+
+
+def shown_fingerprints(plan: PlanSnapshot, number: int) -> dict[str, str]:
+    """The fingerprint of each saved answer of section `number`."""
+    return {q.key: fingerprint(plan.answer(q.key)) for q in plan_section(number).questions}
 
 
 def _edited_line(plan: PlanSnapshot) -> str:
@@ -123,7 +174,7 @@ def section_modal(plan: PlanSnapshot, number: int, note: str | None = None) -> d
         "title": plain(f"Plan · {number} of {SECTION_COUNT}", 24),
         "submit": plain(submit, 24),
         "close": plain("Cancel", 24),
-        "private_metadata": metadata(plan.community.id, number),
+        "private_metadata": metadata(plan.community.id, number, shown_fingerprints(plan, number)),
         "blocks": blocks,
     }
 
@@ -187,17 +238,44 @@ def _progress_list(plan: PlanSnapshot) -> Block:
     return section("\n".join(lines))
 
 
-def _answer_blocks(question, text: str) -> list[Block]:
-    """A question and its answer as sections of at most 3,000 characters each."""
+def _cut(text: str, limit: int) -> int:
+    """Where to cut escaped mrkdwn `text` to keep at most `limit` characters: at a line
+    break or space near the limit if there is one, and never inside an entity (&amp;)."""
+    if len(text) <= limit:
+        return len(text)
+    cut = limit
+    amp = text.rfind("&", max(0, cut - 5), cut)
+    if amp != -1 and ";" not in text[amp:cut]:
+        cut = amp
+    for sep in ("\n", " "):
+        at = text.rfind(sep, max(0, cut - 200), cut)
+        if at > 0:
+            return at + 1
+    return cut
+
+
+def _chunks(text: str, limit: int) -> list[str]:
+    out = []
+    while len(text) > limit:
+        cut = _cut(text, limit)
+        out.append(text[:cut])
+        text = text[cut:]
+    return [*out, text] if text or not out else out
+
+
+def _answer_blocks(question, text: str, limit: int | None = None) -> tuple[list[Block], bool]:
+    """A question and its answer as sections of at most 3,000 characters each; the answer
+    shortened to `limit` characters when given. Returns the blocks and whether it was."""
+    answer = display_answer(question, text)
+    shortened = limit is not None and len(answer) > limit
+    if shortened:
+        answer = answer[:limit].rstrip() + " …"
     title = f"*{escape(question.text)}*\n"
-    body = escape(display_answer(question, text))
-    room = MAX_SECTION_TEXT - len(title)
-    first, rest = body[:room], body[room:]
-    blocks = [section(title + first)]
-    while rest:
-        blocks.append(section(rest[:MAX_SECTION_TEXT]))
-        rest = rest[MAX_SECTION_TEXT:]
-    return blocks
+    body = escape(answer)
+    first = _cut(body, MAX_SECTION_TEXT - len(title))
+    blocks = [section(title + body[:first])]
+    blocks += [section(chunk) for chunk in _chunks(body[first:], MAX_SECTION_TEXT) if chunk]
+    return blocks, shortened
 
 
 def _block_text_size(block: Block) -> int:
@@ -207,21 +285,20 @@ def _block_text_size(block: Block) -> int:
     return sum(len(e.get("text", "")) for e in block.get("elements", []))
 
 
-def plan_messages(plan: PlanSnapshot, *, include_unanswered: bool) -> list[dict[str, Any]]:
-    """The plan as one or more messages (headers per section), each within Slack's limits
-    and with a plain-text fallback."""
+def _plan_groups(
+    plan: PlanSnapshot, include_unanswered: bool, limit: int | None, lead: str | None = None
+) -> tuple[list[tuple[str, list[Block]]], bool]:
     c = plan.community
-    groups: list[tuple[str, list[Block]]] = [
-        (
-            "",
-            [
-                header(f"Community of Practice plan: {c.name}"),
-                context(_edited_line(plan)),
-            ],
-        )
+    intro: list[Block] = [section(lead)] if lead else []
+    intro += [
+        header(f"Community of Practice plan: {c.name}"),
+        context(_edited_line(plan)),
     ]
     if c.mission:
-        groups[0][1].append(section(f"*Mission:* {escape(c.mission)}"[:MAX_SECTION_TEXT]))
+        mission = escape(c.mission)
+        intro.append(section(f"*Mission:* {mission[: _cut(mission, MAX_SECTION_TEXT - 20)]}"))
+    groups: list[tuple[str, list[Block]]] = [("", intro)]
+    any_shortened = False
     for s in SECTIONS:
         blocks: list[Block] = [header(f"{s.number}. {s.title}")]
         answered = 0
@@ -229,34 +306,78 @@ def plan_messages(plan: PlanSnapshot, *, include_unanswered: bool) -> list[dict[
             text = plan.answer(q.key).strip()
             if text:
                 answered += 1
-                blocks += _answer_blocks(q, text)
+                more, shortened = _answer_blocks(q, text, limit)
+                blocks += more
+                any_shortened |= shortened
             elif include_unanswered:
                 blocks.append(section(f"*{escape(q.text)}*\n_Not answered yet._"))
         if not answered and not include_unanswered:
             blocks.append(context("_Not written yet._"))
         groups.append((s.title, blocks))
+    if any_shortened:
+        intro.append(context(SHORTENED_NOTE))
+    return groups, any_shortened
 
+
+def _pack(groups: list[tuple[str, list[Block]]]) -> list[tuple[list[str], list[Block]]]:
+    """Blocks into as few messages as fit 50 blocks and MESSAGE_TEXT_BUDGET characters; a
+    section that does not fit is split when enough room is left for it to be worth it."""
     messages: list[tuple[list[str], list[Block]]] = [([], [])]
+    size = 0
     for title, blocks in groups:
-        # a long section may itself need several messages
         for block in blocks:
             titles, current = messages[-1]
-            size = sum(_block_text_size(b) for b in current)
+            need = _block_text_size(block)
             if current and (
-                len(current) >= MAX_MESSAGE_BLOCKS
-                or size + _block_text_size(block) > MESSAGE_TEXT_BUDGET
+                len(current) >= MAX_MESSAGE_BLOCKS or size + need > MESSAGE_TEXT_BUDGET
             ):
+                room = MESSAGE_TEXT_BUDGET - size
+                text = block.get("text", {}).get("text", "") if block["type"] == "section" else ""
+                if text and len(current) < MAX_MESSAGE_BLOCKS and room >= MIN_SPLIT:
+                    cut = _cut(text, room)
+                    current.append(section(text[:cut]))
+                    block = section(text[cut:])
+                    need = _block_text_size(block)
+                    if title and title not in titles:
+                        titles.append(title)
                 messages.append(([], []))
                 titles, current = messages[-1]
+                size = 0
             current.append(block)
+            size += need
             if title and title not in titles:
                 titles.append(title)
+    return messages
+
+
+def plan_messages(
+    plan: PlanSnapshot,
+    *,
+    include_unanswered: bool,
+    max_messages: int | None = None,
+    lead: str | None = None,
+) -> list[dict[str, Any]]:
+    """The plan as one or more messages (headers per section), each within Slack's limits
+    and with a plain-text fallback; `lead` (mrkdwn) opens the first. With `max_messages`,
+    long answers are shortened (by the same measure for all) until the plan fits in that
+    many messages."""
+    limit: int | None = None
+    while True:
+        groups, _ = _plan_groups(plan, include_unanswered, limit, lead)
+        messages = _pack(groups)
+        if max_messages is None or len(messages) <= max_messages or limit == 0:
+            break
+        longest = max((len(a.text) for a in plan.answers.values()), default=0)
+        limit = int((limit if limit is not None else longest) * 0.8)
     total = len(messages)
+    name = escape(plan.community.name)
     out = []
     for i, (titles, blocks) in enumerate(messages, start=1):
         part = f" (part {i} of {total})" if total > 1 else ""
         covers = f": {join_words(titles)}" if titles else ""
-        text = f"Community of Practice plan for {c.name}{part}{covers}. {plan.progress}."
+        text = f"Community of Practice plan for {name}{part}{covers}. {plan.progress}."
+        if lead and i == 1:
+            text = f"{lead}\n{text}"
         out.append({"text": text, "blocks": blocks})
     return out
 

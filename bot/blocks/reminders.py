@@ -6,7 +6,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.blocks import context, escape, mention, message, plain, section
+from bot.blocks import (
+    channel_link,
+    context,
+    escape,
+    join_words,
+    link,
+    mention,
+    message,
+    plain,
+    plural,
+    safe_url,
+    section,
+)
 from bot.blocks.calls import when
 from storage.models import Call, Community, Milestone, Reminder
 
@@ -15,11 +27,28 @@ LINKS_ACTION = "call_links_open"
 LINKS_CALLBACK = "call_links"
 DONE_ACTION = "reminder_done"
 
-CALL_LEADS = {
-    "call_week": ":calendar: In a week",
-    "call_day": ":alarm_clock: Tomorrow",
-    "call_hour": ":bell: Starting in an hour",
-}
+CALL_EMOJI = {"call_week": ":calendar:", "call_day": ":alarm_clock:", "call_hour": ":bell:"}
+
+
+def time_left(start: datetime, now: datetime) -> str:
+    """How long until `start`, as a person would say it at `now`: "In a week",
+    "Tomorrow", "In 5 hours", "Starting in an hour", "Starting in 5 minutes". A reminder
+    sent late (after downtime) says the real time left, never the time it was planned for.
+    """
+    minutes = round((start - now).total_seconds() / 60)
+    if minutes < 1:
+        return "Starting now"
+    if minutes < 55:
+        return f"Starting in {plural(minutes, 'minute')}"
+    if minutes <= 65:
+        return "Starting in an hour"
+    hours = round(minutes / 60)
+    if 23 <= hours <= 25:
+        return "Tomorrow"
+    if hours < 36:
+        return f"In {plural(hours, 'hour')}"
+    days = round(hours / 24)
+    return "In a week" if days == 7 else f"In {plural(days, 'day')}"
 
 
 def _date(at: datetime) -> str:
@@ -27,25 +56,26 @@ def _date(at: datetime) -> str:
     return f"<!date^{ts}^{{date_long_pretty}} at {{time}}|{at:%Y-%m-%d %H:%M} UTC>"
 
 
-def call_reminder(kind: str, call: Call, community: Community) -> dict[str, Any]:
-    lead = CALL_LEADS[kind]
+def call_reminder(kind: str, call: Call, community: Community, now: datetime) -> dict[str, Any]:
+    """A call reminder, worded by the time left at `now` (when it is sent)."""
+    lead = time_left(call.start_at, now)
+    topic, name = escape(call.topic), escape(community.name)
     host = f"host {mention(call.host_user_id)}"
     if call.alternate_user_id:
         host += f", alternate {mention(call.alternate_user_id)}"
     lines = [
-        f"{lead}: *{escape(call.topic)}*, {escape(community.name)}",
+        f"{CALL_EMOJI.get(kind, ':bell:')} {lead}: *{topic}*, {name}",
         f"{when(call.start_at, call.timezone)} · {call.duration_minutes} min · {host}",
     ]
     if call.agenda and kind != "call_hour":
-        lines.append(f"*Agenda:* {escape(call.agenda)[:1500]}")
-    if call.join_url:
+        lines.append(f"*Agenda:* {escape(call.agenda[:1500])}")
+    join = safe_url(call.join_url)
+    if join:
         lines.append(
-            f":link: <{call.join_url}|Join the meeting>"
-            + (f" · passcode `{call.passcode}`" if call.passcode else "")
+            f":link: {link(join, 'Join the meeting')}"
+            + (f" · passcode `{escape(call.passcode)}`" if call.passcode else "")
         )
-    text = f"{lead.split(' ', 1)[1]}: {call.topic} ({community.name})" + (
-        f", join at {call.join_url}" if call.join_url else ""
-    )
+    text = f"{lead}: {topic} ({name})" + (f", join at {escape(join)}" if join else "")
     return message(
         text,
         [
@@ -59,13 +89,15 @@ def call_reminder(kind: str, call: Call, community: Community) -> dict[str, Any]
 
 def followup(call: Call, community: Community) -> dict[str, Any]:
     """To the host after the call: a prompt, and a button that records the links."""
+    topic = escape(call.topic)
     text = (
-        f"How did “{call.topic}” go? Add the recording and the slides so members of "
-        f"{community.name} who missed it can catch up."
+        f"How did “{topic}” go? Add the recording and the slides so members of "
+        f"{escape(community.name)} who missed it can catch up."
     )
     body = (
-        f":movie_camera: How did *{escape(call.topic)}* go? Add the recording and the "
-        f"slides so members of <#{community.slack_channel_id}> who missed it can catch up."
+        f":movie_camera: How did *{topic}* go? Add the recording and the "
+        f"slides so members of {channel_link(community.slack_channel_id)} who missed it "
+        "can catch up."
     )
     button = {
         "type": "actions",
@@ -105,6 +137,16 @@ def _nudge_buttons(reminder: Reminder) -> dict[str, Any]:
     }
 
 
+def due_in(deadline: datetime, now: datetime) -> str:
+    """ "in 3 days", "in 5 hours", "within the hour": what is left until a deadline."""
+    hours = (deadline - now).total_seconds() / 3600
+    if hours >= 36:
+        return f"in {plural(round(hours / 24), 'day')}"
+    if hours >= 1.5:
+        return f"in {plural(round(hours), 'hour')}"
+    return "within the hour"
+
+
 def deadline_nudge(
     reminder: Reminder, community: Community, deadline: datetime, now: datetime
 ) -> dict[str, Any]:
@@ -116,37 +158,39 @@ def deadline_nudge(
     name = escape(community.name)
     if now > deadline:
         body = f":warning: {what.capitalize()} of *{name}* was due {_date(deadline)}."
-        text = f"{what.capitalize()} of {community.name} is overdue."
+        text = f"{what.capitalize()} of {name} is overdue."
     else:
-        days = max(1, round((deadline - now).total_seconds() / 86400))
-        body = f":memo: {what.capitalize()} of *{name}* is due {_date(deadline)} (in {days} days)."
-        text = f"{what.capitalize()} of {community.name} is due in {days} days."
+        left = due_in(deadline, now)
+        body = f":memo: {what.capitalize()} of *{name}* is due {_date(deadline)} ({left})."
+        text = f"{what.capitalize()} of {name} is due {left}."
     body += "\nPress *Done* once it is in; *Snooze a week* to be reminded later."
     return message(text, [section(body), _nudge_buttons(reminder)])
 
 
-def plan_nudge(reminder: Reminder, community: Community, missing: list[int]) -> dict[str, Any]:
-    sections = ", ".join(str(n) for n in missing)
+def plan_nudge(reminder: Reminder, community: Community, missing: list[str]) -> dict[str, Any]:
+    """`missing`: the sections still to write, as their titles."""
+    sections = escape(join_words(missing))
+    count = plural(len(missing), "section")
+    name = escape(community.name)
     text = (
-        f"The plan of {community.name} has {len(missing)} section(s) to write "
-        f"({sections}). /cop plan picks up where you left off."
+        f"The plan of {name} has {count} still to write: {sections}. "
+        "/cop plan picks up where you left off."
     )
     body = (
-        f":compass: The plan of *{escape(community.name)}* has {len(missing)} section(s) "
-        f"still to write ({sections}). `/cop plan` in <#{community.slack_channel_id}> "
-        "picks up where you left off."
+        f":compass: The plan of *{name}* has {count} still to write: {sections}. "
+        f"`/cop plan` in {channel_link(community.slack_channel_id)} picks up where you "
+        "left off."
     )
     return message(text, [section(body), _nudge_buttons(reminder)])
 
 
 def milestone_nudge(
-    reminder: Reminder, community: Community, milestone: Milestone
+    reminder: Reminder, community: Community, milestone: Milestone, now: datetime
 ) -> dict[str, Any]:
-    text = f"{community.name}: {milestone.title} (due {milestone.due_at:%Y-%m-%d %H:%M} UTC)."
-    body = (
-        f":pushpin: *{escape(community.name)}*: {escape(milestone.title)}, "
-        f"due {_date(milestone.due_at)}."
-    )
+    name, title = escape(community.name), escape(milestone.title)
+    was = "was due" if now > milestone.due_at else "due"
+    text = f"{name}: {title} ({was} {milestone.due_at:%Y-%m-%d %H:%M} UTC)."
+    body = f":pushpin: *{name}*: {title}, {was} {_date(milestone.due_at)}."
     return message(text, [section(body), _nudge_buttons(reminder)])
 
 

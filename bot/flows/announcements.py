@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +20,7 @@ from bot.blocks import announcements as blocks
 from bot.blocks import polls as poll_blocks
 from bot.blocks.community import message_for
 from bot.deps import Deps
-from bot.flows import post_message
+from bot.listeners.common import post_message
 from bot.services import announcements as rules
 from bot.services import communities as svc
 from bot.services import polls as poll_rules
@@ -150,12 +151,18 @@ def retry(client: WebClient, deps: Deps, announcement_id: int) -> str:
     return send(client, deps, announcement_id, utcnow())
 
 
-def run_due(deps: Deps, client: WebClient, now: datetime) -> list[str]:
-    """The scheduler's part: send the scheduled announcements whose time has come."""
-    with session_scope(deps.engine) as session:
-        claimed = rules.claim_due(session, now)
+def run_due(
+    deps: Deps, client: WebClient, now: datetime, keep: Callable[[], bool] | None = None
+) -> list[str]:
+    """The scheduler's part: send the scheduled announcements whose time has come, one
+    claimed at a time, each after `keep()` (the scheduler renewing its lease) says the
+    pass may go on."""
     lines = []
-    for announcement_id in claimed:
+    while keep is None or keep():
+        with session_scope(deps.engine) as session:
+            announcement_id = rules.claim_next(session, now)
+        if announcement_id is None:
+            break
         try:
             lines.append(
                 f"announcement {announcement_id} {send(client, deps, announcement_id, now)}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import datetime
 
 from slack_sdk import WebClient
@@ -13,7 +14,7 @@ from sqlalchemy import update
 
 from bot.blocks import polls as blocks
 from bot.deps import Deps
-from bot.flows import post_message
+from bot.listeners.common import post_message
 from bot.services import poll_closing as closing
 from bot.services import polls as rules
 from storage.db import session_scope
@@ -70,7 +71,7 @@ def refresh(client: WebClient, deps: Deps, poll_id: int, now: datetime | None = 
             version = closing.claim_refresh(session, poll_id, now or utcnow())
         if version is None:
             return
-        started = time.monotonic()
+        started, shown = time.monotonic(), version
         try:
             with session_scope(deps.engine) as session:
                 t = rules.tally(session, poll_id)
@@ -80,12 +81,15 @@ def refresh(client: WebClient, deps: Deps, poll_id: int, now: datetime | None = 
                 client.chat_update(channel=channel, ts=ts, **payload)
             except SlackApiError as e:
                 log.warning("poll %s: update failed: %s", poll_id, e.response.get("error"))
-            rest = UPDATE_INTERVAL - (time.monotonic() - started)
-            if rest > 0:
+                if e.response.status_code == 429:
+                    shown = None  # still behind: the scheduler's next pass catches up
+            if shown is not None and (rest := UPDATE_INTERVAL - (time.monotonic() - started)) > 0:
                 time.sleep(rest)
         finally:
             with session_scope(deps.engine) as session:
-                closing.refreshed(session, poll_id, version)
+                closing.refreshed(session, poll_id, shown)
+        if shown is None:
+            return
 
 
 def deliver_results(client: WebClient, deps: Deps, poll_id: int, now: datetime) -> bool:
@@ -104,14 +108,21 @@ def deliver_results(client: WebClient, deps: Deps, poll_id: int, now: datetime) 
             client.chat_postMessage(channel=channel, thread_ts=ts, **results)
         except SlackApiError as e:
             log.warning("poll %s: results not posted: %s", poll_id, e.response.get("error"))
+            if e.response.status_code == 429:  # rate limited: a later pass posts them
+                with session_scope(deps.engine) as session:
+                    closing.release_results(session, poll_id)
+                return False
     with session_scope(deps.engine) as session:
         closing.results_posted(session, poll_id)
     return True
 
 
-def run_due(deps: Deps, client: WebClient, now: datetime) -> list[str]:
+def run_due(
+    deps: Deps, client: WebClient, now: datetime, keep: Callable[[], bool] | None = None
+) -> list[str]:
     """The scheduler's part: close the polls whose time has come and post the results
-    of every closed poll not posted yet. Lines saying what was done."""
+    of every closed poll not posted yet, each after `keep()` (the scheduler renewing its
+    lease) says the pass may go on. Lines saying what was done."""
     with session_scope(deps.engine) as session:
         closed = closing.close_due(session, now)
         due = closing.results_due(session, now)
@@ -120,11 +131,13 @@ def run_due(deps: Deps, client: WebClient, now: datetime) -> list[str]:
         _guarded(refresh, client, deps, poll_id, now)
     if closed:
         log.info("closed %s poll(s) at their closing time", closed)
-    return [
-        f"the results of poll {poll_id}"
-        for poll_id in due
-        if _guarded(deliver_results, client, deps, poll_id, now)
-    ]
+    lines = []
+    for poll_id in due:
+        if keep is not None and not keep():
+            break  # another scheduler holds the lease now: it posts the rest
+        if _guarded(deliver_results, client, deps, poll_id, now):
+            lines.append(f"the results of poll {poll_id}")
+    return lines
 
 
 def _guarded(fn, client: WebClient, deps: Deps, poll_id: int, now: datetime) -> bool:

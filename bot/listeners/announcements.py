@@ -50,7 +50,7 @@ def cmd_announce(req: CommandRequest) -> None:
         _choices(req.session, req.team_id), picked=[here.id] if here else None
     )
     req.ack()
-    req.later(req.client.views_open, trigger_id=req.trigger_id, view=view)
+    req.deps.open_view(req.client, req.trigger_id, view)
 
 
 # ---- the form and its preview ------------------------------------------------------------------
@@ -202,7 +202,7 @@ def handle_edit(ack: Ack, body: dict[str, Any], client: WebClient, context: dict
         announcement = rules.load(session, announcement_id)
         picked = [c.community_id for c in rules.copies(session, announcement_id)]
         view = blocks.announce_modal(_choices(session, team_id), announcement, picked)
-    deps.later(client.views_open, trigger_id=body["trigger_id"], view=view)
+    deps.open_view(client, body.get("trigger_id", ""), view)
 
 
 def handle_delete(ack: Ack, body: dict[str, Any], client: WebClient, context: dict[str, Any]):

@@ -9,7 +9,9 @@ once the unit of work is committed.
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -17,15 +19,18 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.blocks import community as community_blocks
+from bot.blocks import escape
 from bot.blocks.help import NAMES, help_message
 from bot.deps import Deps
-from bot.listeners import announcements, calls, plan, polls, reminders
+from bot.listeners import announcements, calls, plan, polls, reminders, slack_checks
 from bot.listeners.common import (
     CommandRequest,
+    community_allowing,
     parse_channel,
     parse_mentions,
     post_message,
     refresh_profiles,
+    tell,
 )
 from bot.services import CopError, people
 from bot.services import communities as svc
@@ -34,6 +39,7 @@ from storage.db import session_scope
 from storage.models import Community, Role
 
 log = logging.getLogger(__name__)
+USER_ID = re.compile(r"[UW][A-Z0-9]{1,20}")
 
 
 Handler = Callable[[CommandRequest], None]
@@ -90,7 +96,7 @@ def cmd_new(req: CommandRequest) -> None:
     existing = svc.by_channel(req.session, req.team_id, req.channel_id)
     if existing is not None:
         raise CopError(
-            f"This channel already has a community: *{existing.name}*. "
+            f"This channel already has a community: *{escape(existing.name)}*. "
             "To start another, run `/cop new` in the channel it should live in."
         )
     req.ack()
@@ -98,10 +104,12 @@ def cmd_new(req: CommandRequest) -> None:
         req.channel_id, req.user_id, staff=can(actor, Action.CREATE_FOR_OTHERS)
     )
     # the trigger_id is used at once, right after the ack
-    req.later(req.client.views_open, trigger_id=req.trigger_id, view=view)
+    req.deps.open_view(req.client, req.trigger_id, view)
 
 
 def cmd_leaders(req: CommandRequest) -> None:
+    """Show the leaders, or set them. Each person named is checked with users.info while
+    the command waits (see `slack_checks`): only real, active people can lead."""
     ids, rest = parse_mentions(req.args)
     community = req.community()
     if not ids and not rest:
@@ -116,25 +124,101 @@ def cmd_leaders(req: CommandRequest) -> None:
     role = svc.role_of(req.session, community.id, req.user_id)
     if not can(req.actor, Action.SET_LEADERS, role):
         raise CopError(
-            f"Only {who_can(Action.SET_LEADERS)} can set the leaders of *{community.name}*."
+            f"Only {who_can(Action.SET_LEADERS)} can set the leaders of *{escape(community.name)}*."
         )
-    bots = [u for u in ids if (p := people.get(req.session, u)) is not None and p.is_bot]
-    if bots:
-        raise CopError(f"<@{bots[0]}> is an app, not a person: leaders must be people.")
-    change = svc.set_leaders(req.session, community, ids)
+    ids = svc.leader_ids(ids)
+    checked = _check_leaders(req, ids)
+    try:
+        change = svc.set_leaders(req.session, community, ids, actor=req.user_id)
+    except svc.NeedsConfirmation as e:
+        req.reply(community_blocks.leaders_confirm_message(community, ids, str(e)))
+        return
+    # profiles after the community's lock, in the order every roster change takes them
+    for user in checked:
+        people.store_profile(req.session, user)
+    _announce_leaders(req, community, change)
+
+
+def _check_leaders(req: CommandRequest, ids: list[str]) -> list[dict[str, Any]]:
+    """users.info's answer for each id; CopError naming the first who cannot lead, and why."""
+    found = []
+    for check in slack_checks.check_people(req.client, ids):
+        if check.problem:
+            raise CopError(check.problem + " Nothing changed.")
+        if check.user is not None:
+            found.append(check.user)
+    return found
+
+
+def _announce_leaders(req: CommandRequest, community: Community, change) -> None:
     if not change.changed:
         req.say_ephemeral("Those are already the leaders; nothing changed.")
         return
     req.say_ephemeral(
-        f"Done: the leaders of *{community.name}* are now "
-        + " and ".join(f"<@{u}>" for u in change.leaders)
-        + ". I've told the channel."
+        f"Done: {community_blocks.leaders_sentence(community, change.leaders)}. "
+        "I've told the channel."
     )
     announcement = community_blocks.leaders_changed_announcement(
         community, change.leaders, req.user_id
     )
     req.later(post_message, req.client, community.slack_channel_id, announcement)
-    req.later(refresh_profiles, req.client, req.deps, list(change.added))
+
+
+def handle_leaders_confirm(
+    ack: Ack, body: dict[str, Any], client: WebClient, context: dict[str, Any]
+) -> None:
+    """The "Step down" button: ack at once; check and apply after the ack."""
+    ack()
+    deps: Deps = context["copbot"]
+    response_url = body.get("response_url", "")
+    user_id = body["user"]["id"]
+    try:
+        value = json.loads(body["actions"][0].get("value") or "")
+        community_id = int(value["community"])
+        ids = [str(u) for u in value["leaders"]]
+        if not 1 <= len(ids) <= svc.MAX_LEADERS or not all(USER_ID.fullmatch(u) for u in ids):
+            raise ValueError
+    except (ValueError, TypeError, KeyError, IndexError):
+        tell(response_url, "That button is not one I made; nothing changed.")
+        return
+    deps.later(_confirm_leaders, client, deps, community_id, ids, user_id, response_url)
+
+
+def _confirm_leaders(
+    client: WebClient,
+    deps: Deps,
+    community_id: int,
+    ids: list[str],
+    user_id: str,
+    response_url: str,
+) -> None:
+    problems = [c.problem for c in slack_checks.check_people(client, ids) if c.problem]
+    if problems:
+        tell(response_url, problems[0] + " Nothing changed.", replace=True)
+        return
+    try:
+        with session_scope(deps.engine) as session:
+            community = community_allowing(
+                deps, session, community_id, user_id, Action.SET_LEADERS, "set the leaders"
+            )
+            change = svc.set_leaders(session, community, ids, actor=user_id, confirmed=True)
+    except CopError as e:
+        tell(response_url, str(e), replace=True)
+        return
+    if not change.changed:
+        tell(response_url, "Those are already the leaders; nothing changed.", replace=True)
+        return
+    tell(
+        response_url,
+        f"Done: {community_blocks.leaders_sentence(community, change.leaders)}. "
+        "You are a member now. I've told the channel.",
+        replace=True,
+    )
+    post_message(
+        client,
+        community.slack_channel_id,
+        community_blocks.leaders_changed_announcement(community, change.leaders, user_id),
+    )
 
 
 def _target_community(req: CommandRequest) -> Community:
@@ -145,10 +229,11 @@ def _target_community(req: CommandRequest) -> Community:
 
 def cmd_join(req: CommandRequest) -> None:
     community = _target_community(req)
+    name = escape(community.name)
     if not svc.join(req.session, community, req.user_id):
         role = svc.role_of(req.session, community.id, req.user_id)
         word = "a leader" if role == Role.LEADER else "a member"
-        req.say_ephemeral(f"You are already {word} of *{community.name}*.")
+        req.say_ephemeral(f"You are already {word} of *{name}*.")
         return
     where = (
         ""
@@ -156,7 +241,7 @@ def cmd_join(req: CommandRequest) -> None:
         else f" Its channel is <#{community.slack_channel_id}>."
     )
     req.say_ephemeral(
-        f"Welcome to *{community.name}*! You'll get its call reminders and polls.{where} "
+        f"Welcome to *{name}*! You'll get its call reminders and polls.{where} "
         "`/cop leave` undoes this."
     )
     req.later(refresh_profiles, req.client, req.deps, [req.user_id])
@@ -165,7 +250,7 @@ def cmd_join(req: CommandRequest) -> None:
 def cmd_leave(req: CommandRequest) -> None:
     community = _target_community(req)
     svc.leave(req.session, community, req.user_id)
-    req.say_ephemeral(f"You have left *{community.name}*. `/cop join` brings you back.")
+    req.say_ephemeral(f"You have left *{escape(community.name)}*. `/cop join` brings you back.")
 
 
 def cmd_members(req: CommandRequest) -> None:
@@ -193,3 +278,4 @@ HANDLERS: dict[str, Handler] = {
 
 def register(app: App) -> None:
     app.command("/cop")(handle_cop)
+    app.action(community_blocks.LEADERS_CONFIRM_ACTION)(handle_leaders_confirm)

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.blocks.community import home_view
 from bot.deps import Deps
-from bot.flows.announcements import with_home_blocks
+from bot.flows import announcements as announcement_flows
 from bot.services import calls, reminders
 from bot.services import communities as svc
 from bot.services.permissions import Action, can
@@ -74,7 +74,7 @@ def publish_home(client: WebClient, deps: Deps, user_id: str) -> None:
             else None
         )
         ids = sorted({s.community.id for s in [*mine, *(everyone or [])]})
-        counts = calls.community_call_counts(session, ids, first, end)
+        counts = calls.community_call_counts(session, ids, first, end, zone=settings.timezone)
         problems = None
         if everyone is not None:
             names = {s.community.id: s.community.name for s in everyone}
@@ -92,7 +92,7 @@ def publish_home(client: WebClient, deps: Deps, user_id: str) -> None:
         year=calls.year_label(first),
         reminder_problems=problems,
     )
-    view = with_home_blocks(view, deps, user_id, [s.community.id for s in mine])
+    view = announcement_flows.with_home_blocks(view, deps, user_id, [s.community.id for s in mine])
     client.views_publish(user_id=user_id, view=view)
 
 

@@ -17,18 +17,24 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.blocks import community as community_blocks
-from bot.blocks import plain
+from bot.blocks import escape, plain, plural
 from bot.blocks import plan as blocks
 from bot.blocks import section as section_block
 from bot.deps import Deps
-from bot.listeners.common import CommandRequest, community_allowing, post_message, respond
+from bot.listeners.common import (
+    CommandRequest,
+    community_allowing,
+    modal_values,
+    post_message,
+    respond,
+)
 from bot.services import CopError, plans
 from bot.services import communities as svc
 from bot.services.permissions import Action, can, who_can
 from bot.services.plan_export import to_markdown
 from bot.services.planning_tool import SECTION_COUNT, section
 from storage.db import session_scope
-from storage.models import Community
+from storage.models import Community, PurposeArea
 
 log = logging.getLogger(__name__)
 
@@ -56,12 +62,13 @@ def cmd_plan(req: CommandRequest) -> None:
         return
     if sub in ("publish", "export") and not may_edit:
         raise CopError(
-            f"Only {who_can(Action.EDIT_PLAN)} can {sub} the plan of *{community.name}*."
+            f"Only {who_can(Action.EDIT_PLAN)} can {sub} the plan of *{escape(community.name)}*."
         )
     if sub == "publish":
-        req.say_ephemeral(
-            f"Publishing the plan of *{community.name}* to <#{community.slack_channel_id}>…"
-        )
+        name = escape(community.name)
+        if not plans.claim_publication(req.session, community, req.user_id):
+            raise CopError(_BUSY.format(name=name, channel=community.slack_channel_id))
+        req.say_ephemeral(f"Publishing the plan of *{name}* to <#{community.slack_channel_id}>…")
         req.later(publish, req.client, req.deps, community.id, req.user_id, req.response_url)
         return
     if sub == "export":
@@ -72,9 +79,17 @@ def cmd_plan(req: CommandRequest) -> None:
         number = plans.parse_section_number(sub) if sub else plan.resume_section()
         req.ack()
         view = blocks.section_modal(plan, number)
-        req.later(req.client.views_open, trigger_id=req.trigger_id, view=view)
+        req.deps.open_view(req.client, req.trigger_id, view)
         return
     raise CopError(f"I don't know `/cop plan {sub[:20]}`. {USAGE}")
+
+
+_BUSY = (
+    "The plan of *{name}* is being published to <#{channel}> right now; it will be there "
+    "in a moment. Publish again afterwards if you changed something since."
+)
+# the ack and four response_url answers: Slack allows five uses of a response_url
+SHOW_MAX_MESSAGES = 5
 
 
 def _is_number(text: str) -> bool:
@@ -82,15 +97,13 @@ def _is_number(text: str) -> bool:
 
 
 def _show(req: CommandRequest, plan: plans.PlanSnapshot, intro: str | None) -> None:
-    messages = blocks.plan_messages(plan, include_unanswered=True)
-    first = messages[0]
-    if intro:
-        first = {
-            "text": intro + "\n" + first["text"],
-            "blocks": [section_block(intro), *first["blocks"]][:50],
-        }
-    req.reply({"response_type": "ephemeral", **first})
-    for more in messages[1:]:
+    """The plan in at most SHOW_MAX_MESSAGES messages: the ack, then response_url
+    answers (four at most, within Slack's five uses of one response_url)."""
+    messages = blocks.plan_messages(
+        plan, include_unanswered=True, max_messages=SHOW_MAX_MESSAGES, lead=intro
+    )
+    req.reply({"response_type": "ephemeral", **messages[0]})
+    for more in messages[1:SHOW_MAX_MESSAGES]:
         req.later(respond, req.response_url, more)
 
 
@@ -103,18 +116,34 @@ def _editable(deps: Deps, session, community_id: int, user_id: str) -> Community
 
 
 def _answers_from(view: dict[str, Any], number: int) -> dict[str, str]:
-    """The answers of section `number` in a modal's state; missing inputs are left out."""
-    values = view.get("state", {}).get("values", {})
+    """The answers of section `number` in a modal's state; inputs not in the modal are
+    left out, and an emptied one is ""."""
+    present = (view.get("state") or {}).get("values") or {}
+    values = modal_values(view)
     answers = {}
     for q in section(number).questions:
-        element = values.get(q.key, {}).get("value")
-        if element is None:
+        if q.key not in present:
             continue
-        if element.get("type") == "checkboxes":
-            answers[q.key] = ",".join(o["value"] for o in element.get("selected_options") or [])
-        else:
-            answers[q.key] = element.get("value") or ""
+        value = values.get(q.key, "")
+        if isinstance(value, list):
+            # the areas in their own order, whatever order Slack lists them in
+            value = ",".join(a.value for a in PurposeArea if a.value in value)
+        answers[q.key] = value if isinstance(value, str) else ""
     return answers
+
+
+_FORGED = (
+    "This form is not one I can read (it may be from an older copbot); "
+    "open the plan again with `/cop plan`."
+)
+
+
+def _metadata(view: dict[str, Any]) -> tuple[int, int, dict[str, str] | None]:
+    """The modal's community, section and fingerprints, or CopError when malformed."""
+    try:
+        return blocks.read_full_metadata(view)
+    except blocks.BadMetadata:
+        raise CopError(_FORGED) from None
 
 
 def handle_section_submission(
@@ -124,18 +153,21 @@ def handle_section_submission(
     deps: Deps = context["copbot"]
     view = body["view"]
     user_id = body["user"]["id"]
-    community_id, number = blocks.read_metadata(view)
+    try:
+        community_id, number, shown = _metadata(view)
+    except CopError as e:
+        ack(response_action="update", view=_message_view(str(e)))
+        return
     answers = _answers_from(view, number)
     try:
         with session_scope(deps.engine) as session:
             community = _editable(deps, session, community_id, user_id)
-            errors = plans.save_section(session, community, number, answers, user_id)
+            errors = plans.save_section(session, community, number, answers, user_id, shown=shown)
             if not errors and number < SECTION_COUNT:
                 plans.set_last_section(session, community, number + 1)
             plan = plans.load(session, community)
     except CopError as e:
-        first = section(number).questions[0].key
-        ack(response_action="errors", errors={first: str(e)})
+        ack(response_action="update", view=_message_view(str(e)))
         return
     if errors:
         ack(response_action="errors", errors=errors)
@@ -148,16 +180,20 @@ def handle_section_submission(
 def handle_review_submission(
     ack: Ack, body: dict[str, Any], client: WebClient, context: dict[str, Any]
 ) -> None:
-    """Publish from the review modal."""
+    """Publish from the review modal (one publication at a time)."""
     deps: Deps = context["copbot"]
     user_id = body["user"]["id"]
-    community_id, _ = blocks.read_metadata(body["view"])
-    with session_scope(deps.engine) as session:
-        try:
-            _editable(deps, session, community_id, user_id)
-        except CopError as e:
-            ack(response_action="update", view=_message_view(str(e)))
-            return
+    try:
+        community_id, _, _ = _metadata(body["view"])
+        with session_scope(deps.engine) as session:
+            community = _editable(deps, session, community_id, user_id)
+            if not plans.claim_publication(session, community, user_id):
+                raise CopError(
+                    _BUSY.format(name=escape(community.name), channel=community.slack_channel_id)
+                )
+    except CopError as e:
+        ack(response_action="update", view=_message_view(str(e)))
+        return
     ack()
     deps.later(publish, client, deps, community_id, user_id, None)
 
@@ -177,15 +213,15 @@ def handle_nav_action(
     """Back, or Save & close: save what is in the modal, then move or confirm."""
     ack()
     deps: Deps = context["copbot"]
-    view = body["view"]
+    view = body.get("view") or {}
     action = body["actions"][0]["action_id"]
     user_id = body["user"]["id"]
-    community_id, number = blocks.read_metadata(view)
-    answers = _answers_from(view, number)
     try:
+        community_id, number, shown = _metadata(view)
+        answers = _answers_from(view, number)
         with session_scope(deps.engine) as session:
             community = _editable(deps, session, community_id, user_id)
-            errors = plans.save_section(session, community, number, answers, user_id)
+            errors = plans.save_section(session, community, number, answers, user_id, shown=shown)
             target = number - 1 if action == blocks.BACK_ACTION and number > 1 else number
             plans.set_last_section(session, community, target)
             plan = plans.load(session, community)
@@ -197,16 +233,23 @@ def handle_nav_action(
             new_view = blocks.section_modal(plan, target, note=problems and f":warning: {problems}")
         else:
             new_view = blocks.saved_view(plan, number, problems)
-    deps.later(client.views_update, view_id=view["id"], hash=view.get("hash"), view=new_view)
+    if view.get("id"):
+        deps.later(client.views_update, view_id=view["id"], hash=view.get("hash"), view=new_view)
 
 
 # ---- publish and export -----------------------------------------------------------------
 def publish(
     client: WebClient, deps: Deps, community_id: int, user_id: str, response_url: str | None
 ) -> None:
-    """Post the plan to the community's channel, or update the messages posted before."""
+    """Post the plan to the community's channel, or update the messages posted before.
+
+    The caller holds the publication's claim (`plans.claim_publication`); recording the
+    publication ends it, whatever happened."""
     with session_scope(deps.engine) as session:
         community = session.get(Community, community_id)
+        if community is None:
+            _tell(client, user_id, response_url, "That community no longer exists.")
+            return
         plan = plans.load(session, community)
     channel = community.slack_channel_id
     messages = blocks.plan_messages(plan, include_unanswered=False)
@@ -214,37 +257,52 @@ def publish(
     posted: list[str] = []
     error = None
     try:
-        for i, payload in enumerate(messages):
-            if i < len(old):
-                try:
-                    client.chat_update(channel=channel, ts=old[i], **payload)
-                    posted.append(old[i])
-                    continue
-                except SlackApiError as e:
-                    if e.response.get("error") not in ("message_not_found", "cant_update_message"):
-                        raise
-            posted.append(client.chat_postMessage(channel=channel, **payload)["ts"])
-        for ts in old[len(messages) :]:
-            try:
-                client.chat_delete(channel=channel, ts=ts)
-            except SlackApiError as e:
-                log.info("could not delete an old plan message: %s", e.response.get("error"))
+        posted = _post_plan(client, channel, messages, old)
     except SlackApiError as e:
         error = e.response.get("error") or "unknown_error"
-        posted += old[len(posted) :]  # keep track of what is still out there
+    except Exception as e:  # noqa: BLE001 - the claim must end whatever went wrong
+        log.warning("publishing the plan of %s failed: %s", community_id, type(e).__name__)
+        error = "unexpected_error"
+    if error:
+        posted = [*posted, *old[len(posted) :]]  # keep track of what is still out there
     with session_scope(deps.engine) as session:
         community = session.get(Community, community_id)
-        plans.record_publication(session, community, channel, posted, user_id)
+        if community is not None:
+            plans.record_publication(session, community, channel, posted, user_id)
+    count = plural(len(messages), "message")
     if error:
         text = (
             f"I couldn't post the plan in <#{channel}> ({error}). If I'm not in that channel, "
             "invite me with `/invite @copbot` and publish again."
         )
     elif old:
-        text = f"Updated the plan posted in <#{channel}> ({len(messages)} message(s))."
+        text = f"Updated the plan posted in <#{channel}> ({count})."
     else:
-        text = f"Published the plan in <#{channel}> ({len(messages)} message(s))."
+        text = f"Published the plan in <#{channel}> ({count})."
     _tell(client, user_id, response_url, text)
+
+
+def _post_plan(
+    client: WebClient, channel: str, messages: list[dict[str, Any]], old: list[str]
+) -> list[str]:
+    """Update the messages posted before, post the rest, delete those left over."""
+    posted: list[str] = []
+    for i, payload in enumerate(messages):
+        if i < len(old):
+            try:
+                client.chat_update(channel=channel, ts=old[i], **payload)
+                posted.append(old[i])
+                continue
+            except SlackApiError as e:
+                if e.response.get("error") not in ("message_not_found", "cant_update_message"):
+                    raise
+        posted.append(client.chat_postMessage(channel=channel, **payload)["ts"])
+    for ts in old[len(messages) :]:
+        try:
+            client.chat_delete(channel=channel, ts=ts)
+        except SlackApiError as e:
+            log.info("could not delete an old plan message: %s", e.response.get("error"))
+    return posted
 
 
 def _tell(client: WebClient, user_id: str, response_url: str | None, text: str) -> None:
@@ -273,7 +331,7 @@ def send_export(
             filename=export_filename(community),
             title=f"Plan: {community.name}",
             content=to_markdown(plan),
-            initial_comment=f"The plan of *{community.name}* ({plan.progress}).",
+            initial_comment=f"The plan of *{escape(community.name)}* ({plan.progress}).",
         )
     except SlackApiError as e:
         _tell(

@@ -58,7 +58,7 @@ def cmd_poll(req: CommandRequest) -> None:
             ]
         view = blocks.poll_modal(community.id if community else None, choices)
         req.ack()
-        req.later(req.client.views_open, trigger_id=req.trigger_id, view=view)
+        req.deps.open_view(req.client, req.trigger_id, view)
         return
     try:
         parts = shlex.split(req.args.translate(_SMART_QUOTES))
@@ -312,14 +312,14 @@ def handle_add_option_open(
         _answer(deps, body, blocks.note(str(e)))
         return
     view = blocks.add_option_modal(poll.id, poll.question)
-    deps.later(client.views_open, trigger_id=body["trigger_id"], view=view)
+    deps.open_view(client, body.get("trigger_id", ""), view)
 
 
 def register(app: App) -> None:
     app.view(blocks.CREATE_CALLBACK)(handle_create)
     app.view(blocks.ADD_OPTION_CALLBACK)(handle_add_option)
     app.action(blocks.VOTE_ACTION)(handle_vote)
-    app.action(re.compile(f"^{blocks.WITHDRAW_ACTION}-\\d+$"))(handle_withdraw)
+    app.action(re.compile(f"^{blocks.WITHDRAW_ACTION}-"))(handle_withdraw)
     app.action(blocks.CLOSE_ACTION)(handle_close)
     app.action(blocks.SHOW_VOTES_ACTION)(handle_show_votes)
     app.action(blocks.ADD_OPTION_ACTION)(handle_add_option_open)

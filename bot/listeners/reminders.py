@@ -10,9 +10,10 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.blocks import community as community_blocks
+from bot.blocks import escape, link, safe_url
 from bot.blocks import reminders as blocks
 from bot.deps import Deps
-from bot.listeners.common import CommandRequest, tell
+from bot.listeners.common import CommandRequest, modal_values, tell
 from bot.services import CopError
 from bot.services import communities as svc
 from bot.services import reminders as rules
@@ -39,7 +40,7 @@ def cmd_remind(req: CommandRequest) -> None:
     community = req.community()
     if not words:
         chosen = community.call_reminders.replace(",", ", ") or "none"
-        req.say_ephemeral(f"*{community.name}* posts call reminders: {chosen}. {USAGE}")
+        req.say_ephemeral(f"*{escape(community.name)}* posts call reminders: {chosen}. {USAGE}")
         return
     if words[0] == "community":
         role = svc.role_of(req.session, community.id, req.user_id)
@@ -51,20 +52,23 @@ def cmd_remind(req: CommandRequest) -> None:
             raise CopError(f"Choose among week, day and hour (or none). {USAGE}")
         result = rules.set_call_reminders(req.session, community, chosen)
         req.say_ephemeral(
-            f"*{community.name}* now posts call reminders: {result.replace(',', ', ') or 'none'}."
+            f"*{escape(community.name)}* now posts call reminders: "
+            f"{result.replace(',', ', ') or 'none'}."
         )
         return
     mode = words[0]
     if mode not in MODES or len(words) > 1:
         raise CopError(USAGE)
     if not rules.set_preference(req.session, community, req.user_id, mode):
-        raise CopError(f"Join *{community.name}* first with `/cop join`.")
+        raise CopError(f"Join *{escape(community.name)}* first with `/cop join`.")
     req.say_ephemeral(MODES[mode])
 
 
-def _own_nudge(deps: Deps, session, reminder_id: int, user_id: str) -> Reminder:
-    reminder = session.get(Reminder, reminder_id)
-    if reminder is None or rules.series_of(reminder) is None:
+def _own_nudge(deps: Deps, session, value: str, user_id: str) -> Reminder:
+    """The nudge a button names, if `user_id` may answer it (its recipient, a leader of
+    its own community, or staff)."""
+    reminder = session.get(Reminder, int(value)) if value.isdigit() else None
+    if reminder is None or reminder.series_id is None:
         raise CopError("That reminder no longer exists.")
     is_leader = user_id in svc.leaders(session, reminder.community_id)
     if reminder.recipient != user_id and not is_leader and not deps.settings.is_staff(user_id):
@@ -78,7 +82,8 @@ def _answer_nudge(deps: Deps, body: dict[str, Any], act) -> None:
     user_id = body["user"]["id"]
     try:
         with session_scope(deps.engine) as session:
-            reminder = _own_nudge(deps, session, int(body["actions"][0]["value"]), user_id)
+            value = str(body["actions"][0].get("value") or "")
+            reminder = _own_nudge(deps, session, value, user_id)
             text = act(session, reminder, user_id)
     except CopError as e:
         deps.later(tell, body.get("response_url", ""), str(e))
@@ -106,14 +111,16 @@ def handle_done(ack: Ack, body: dict[str, Any], client: WebClient, context: dict
     ack()
 
     def done(session, reminder: Reminder, user_id: str) -> str:
-        rules.done(session, rules.series_of(reminder), user_id, utcnow())
+        rules.done(session, reminder.series_id, user_id, utcnow())
         return ":white_check_mark: Done: no more reminders about this."
 
     _answer_nudge(context["copbot"], body, done)
 
 
-def _call_for_links(deps: Deps, session, call_id: int, user_id: str) -> Call:
-    call = session.get(Call, call_id)
+def _call_for_links(deps: Deps, session, value: str, user_id: str) -> Call:
+    """The call a button or form names, if `user_id` may add its links (its host or
+    alternate, a leader of the call's own community, or staff)."""
+    call = session.get(Call, int(value)) if value.strip().isdigit() else None
     if call is None:
         raise CopError("That call no longer exists.")
     allowed = (
@@ -134,27 +141,24 @@ def handle_links_open(
     try:
         with session_scope(deps.engine) as session:
             call = _call_for_links(
-                deps, session, int(body["actions"][0]["value"]), body["user"]["id"]
+                deps, session, str(body["actions"][0].get("value") or ""), body["user"]["id"]
             )
     except CopError as e:
         deps.later(tell, body.get("response_url", ""), str(e))
         return
-    deps.later(client.views_open, trigger_id=body["trigger_id"], view=blocks.links_modal(call))
+    deps.open_view(client, body["trigger_id"], blocks.links_modal(call))
 
 
 def handle_links_submission(
     ack: Ack, body: dict[str, Any], client: WebClient, context: dict[str, Any]
 ) -> None:
     deps: Deps = context["copbot"]
-    values = body["view"]["state"]["values"]
-    links = {
-        k: ((values.get(k, {}).get("value") or {}).get("value") or "").strip()
-        for k in ("recording", "slides")
-    }
+    values = modal_values(body["view"])
+    links = {k: str(values.get(k) or "").strip() for k in ("recording", "slides")}
     errors = {
         k: "Give a web address starting with https:// (or http://)."
         for k, v in links.items()
-        if v and not v.lower().startswith(("https://", "http://"))
+        if v and safe_url(v) is None
     }
     errors |= {
         k: "Keep the address under 2,000 characters." for k, v in links.items() if len(v) > 2000
@@ -165,7 +169,7 @@ def handle_links_submission(
     try:
         with session_scope(deps.engine) as session:
             call = _call_for_links(
-                deps, session, int(body["view"]["private_metadata"]), body["user"]["id"]
+                deps, session, str(body["view"].get("private_metadata") or ""), body["user"]["id"]
             )
             call.recording_url = links["recording"] or None
             call.slides_url = links["slides"] or None
@@ -176,12 +180,12 @@ def handle_links_submission(
         return
     ack()
     parts = [
-        f"<{url}|{name}>"
+        link(url, name)
         for name, url in (("Recording", call.recording_url), ("Slides", call.slides_url))
         if url
     ]
     if parts:
-        text = f":movie_camera: {' · '.join(parts)} of *{call.topic}*"
+        text = f":movie_camera: {' · '.join(parts)} of *{escape(call.topic)}*"
         channel = call.message_channel or community.slack_channel_id
         payload = community_blocks.message_for(text)
         if call.message_ts:

@@ -197,47 +197,35 @@ def confirm(session: Session, announcement_id: int, now: datetime) -> str | None
     return state.value if result.rowcount == 1 else None
 
 
-def claim_due(session: Session, now: datetime) -> list[int]:
-    """Claim the scheduled announcements whose time has come (and those whose sender
-    died); each is claimed by one pass."""
-    ids = session.exec(
-        select(Announcement.id).where(
-            or_(
-                (Announcement.state == AnnouncementState.SCHEDULED.value)
-                & (Announcement.send_at <= now),
-                (Announcement.state == AnnouncementState.SENDING.value)
-                & (Announcement.claimed_at < now - SEND_LEASE),
-            )
-        )
-    ).all()
-    claimed = []
-    for announcement_id in ids:
+def claim_next(session: Session, now: datetime) -> int | None:
+    """Claim one scheduled announcement whose time has come (or whose sender died), by a
+    conditional UPDATE: each is claimed by one pass. None when none is left."""
+    due = or_(
+        (Announcement.state == AnnouncementState.SCHEDULED.value) & (Announcement.send_at <= now),
+        (Announcement.state == AnnouncementState.SENDING.value)
+        & (Announcement.claimed_at < now - SEND_LEASE),
+    )
+    for announcement_id in session.exec(
+        select(Announcement.id).where(due).order_by(Announcement.id)
+    ).all():
         result = session.execute(
             update(Announcement)
-            .where(
-                Announcement.id == announcement_id,
-                or_(
-                    (Announcement.state == AnnouncementState.SCHEDULED.value)
-                    & (Announcement.send_at <= now),
-                    (Announcement.state == AnnouncementState.SENDING.value)
-                    & (Announcement.claimed_at < now - SEND_LEASE),
-                ),
-            )
+            .where(Announcement.id == announcement_id, due)
             .values(state=AnnouncementState.SENDING.value, claimed_at=now)
         )
-        if result.rowcount == 1:
-            claimed.append(announcement_id)
-    # copies a dead sender was posting: whether they went out is unknown, staff may Retry
-    if claimed:
+        if result.rowcount != 1:
+            continue  # another pass claimed it first
+        # copies a dead sender was posting: whether they went out is unknown, staff may Retry
         session.execute(
             update(AnnouncementCopy)
             .where(
-                AnnouncementCopy.announcement_id.in_(claimed),
+                AnnouncementCopy.announcement_id == announcement_id,
                 AnnouncementCopy.state == "posting",
             )
             .values(state="failed", error="interrupted")
         )
-    return claimed
+        return announcement_id
+    return None
 
 
 def claim_copy(session: Session, copy_id: int) -> bool:

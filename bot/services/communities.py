@@ -1,23 +1,34 @@
-"""Communities and their people: creation, leaders (at most two), joining and leaving."""
+"""Communities and their people: creation, leaders (at most two), joining and leaving.
+
+Names are normalised (`clean_name`) before anything else sees them, and the unique
+constraint on (team, `name_key`) decides between two communities that look the same.
+Leader changes and leaving take the community's row lock first (`_lock_roster`), so two
+concurrent changes are applied one after the other and a community never ends up
+without a leader.
+"""
 
 from __future__ import annotations
 
-import re
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, case, func, update
+from sqlalchemy import bindparam, case, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from bot.blocks import escape
 from bot.services import CopError
+from bot.services.names import clean_name, name_key, validate_fields  # noqa: F401 - part of this module's interface
 from bot.services.people import ensure_people
+from bot.services.summaries import (  # noqa: F401 - part of this module's interface
+    CommunitySummary,
+    all_communities,
+    for_person,
+)
 from storage.models import (
-    MAX_NAME_LENGTH,
-    MAX_TEXT_LENGTH,
     Community,
     Membership,
     PurposeArea,
@@ -33,10 +44,12 @@ class DuplicateCommunity(CopError):
         self.existing = existing
         self.field = field
         if field == "channel":
-            msg = f"This channel already has a community: *{existing.name}*."
+            self.plain = f"This channel already has a community: {existing.name}."
+            msg = f"This channel already has a community: *{escape(existing.name)}*."
         else:
+            self.plain = f"A community named {existing.name} already exists."
             msg = (
-                f"A community named *{existing.name}* already exists "
+                f"A community named *{escape(existing.name)}* already exists "
                 f"(in <#{existing.slack_channel_id}>)."
             )
         super().__init__(msg)
@@ -68,24 +81,6 @@ class LeaderChange:
     @property
     def changed(self) -> bool:
         return bool(self.added or self.removed)
-
-
-def name_key(name: str) -> str:
-    return re.sub(r"\s+", " ", name).strip().casefold()
-
-
-def validate_fields(name: str, mission: str, description: str) -> dict[str, str]:
-    """Field name -> message for each invalid field (empty when all are valid)."""
-    errors: dict[str, str] = {}
-    clean = re.sub(r"\s+", " ", name or "").strip()
-    if not clean:
-        errors["name"] = "Give the community a name."
-    elif len(clean) > MAX_NAME_LENGTH:
-        errors["name"] = f"Keep the name to {MAX_NAME_LENGTH} characters (it has {len(clean)})."
-    for field, value in (("mission", mission), ("description", description)):
-        if value and len(value) > MAX_TEXT_LENGTH:
-            errors[field] = f"Keep this to {MAX_TEXT_LENGTH} characters (it has {len(value)})."
-    return errors
 
 
 _BY_CHANNEL = select(Community).where(
@@ -146,11 +141,11 @@ def create(session: Session, new: NewCommunity) -> Community:
     duplicate = find_duplicate(session, new.team_id, new.channel_id, new.name)
     if duplicate:
         raise duplicate
-    clean_name = re.sub(r"\s+", " ", new.name).strip()
+    name = clean_name(new.name)
     community = Community(
         team_id=new.team_id,
-        name=clean_name,
-        name_key=name_key(clean_name),
+        name=name,
+        name_key=name_key(name),
         slack_channel_id=new.channel_id,
         mission=new.mission.strip(),
         description=new.description.strip(),
@@ -256,12 +251,26 @@ def _roster_changed(session: Session, community_id: int) -> None:
     )
 
 
+def _lock_roster(session: Session, community: Community) -> None:
+    """Take the community's row lock for the rest of the unit of work, before reading
+    who leads it: an UPDATE of the row that changes nothing is that lock (a row lock on
+    PostgreSQL, the write lock on SQLite, where SELECT ... FOR UPDATE does not exist). A
+    second change of the same roster waits for this one to commit, then reads what it
+    left."""
+    session.execute(
+        update(Community)
+        .where(Community.id == community.id)
+        .values(roster_version=Community.roster_version)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def leaders(session: Session, community_id: int) -> list[str]:
     return [e.user_id for e in roster(session, community_id) if e.role == Role.LEADER]
 
 
-def set_leaders(session: Session, community: Community, user_ids: Sequence[str]) -> LeaderChange:
-    """Make exactly `user_ids` the leaders; former leaders stay on as members."""
+def leader_ids(user_ids: Sequence[str]) -> list[str]:
+    """The distinct ids, or CopError when there are none or more than MAX_LEADERS."""
     wanted = list(dict.fromkeys(user_ids))
     if not wanted:
         raise CopError("Name one or two leaders, e.g. `/cop leaders @ana @ben`.")
@@ -270,6 +279,28 @@ def set_leaders(session: Session, community: Community, user_ids: Sequence[str])
             f"A community has at most {MAX_LEADERS} leaders; you named {len(wanted)}. "
             "Name one or two (alternates can lead a call without being leaders)."
         )
+    return wanted
+
+
+class NeedsConfirmation(CopError):
+    """The change is allowed, but only once the person confirms it (it demotes them)."""
+
+
+def set_leaders(
+    session: Session,
+    community: Community,
+    user_ids: Sequence[str],
+    *,
+    actor: str | None = None,
+    confirmed: bool = False,
+) -> LeaderChange:
+    """Make exactly `user_ids` the leaders; former leaders stay on as members.
+
+    A leader (`actor`) who would demote themselves gets NeedsConfirmation unless
+    `confirmed`: nobody steps down by accident.
+    """
+    wanted = leader_ids(user_ids)
+    _lock_roster(session, community)
     ensure_people(session, wanted)
     current = {
         m.slack_user_id: m
@@ -280,6 +311,10 @@ def set_leaders(session: Session, community: Community, user_ids: Sequence[str])
     before = tuple(uid for uid, m in current.items() if m.role == Role.LEADER)
     removed = tuple(uid for uid in before if uid not in wanted)
     added = tuple(uid for uid in wanted if uid not in before)
+    if actor in removed and not confirmed:
+        raise NeedsConfirmation(
+            f"This makes you a member of *{escape(community.name)}* instead of a leader."
+        )
     for uid in removed:
         current[uid].role = Role.MEMBER.value
         session.add(current[uid])
@@ -296,7 +331,9 @@ def set_leaders(session: Session, community: Community, user_ids: Sequence[str])
 
 
 def join(session: Session, community: Community, user_id: str) -> bool:
-    """Add `user_id` as a member; False when they already belong."""
+    """Add `user_id` as a member; False when they already belong. Takes the community's
+    lock first, as every roster change does, so changes of one roster never deadlock."""
+    _lock_roster(session, community)
     if role_of(session, community.id, user_id) is not None:
         return False
     ensure_people(session, [user_id])
@@ -313,71 +350,26 @@ def join(session: Session, community: Community, user_id: str) -> bool:
 
 
 def leave(session: Session, community: Community, user_id: str) -> Role:
-    """Remove `user_id`; the last leader must hand over first. Returns the role they had."""
+    """Remove `user_id`; the last leader must hand over first. Returns the role they had.
+
+    Decided under the community's lock, so a leader leaving while the leaders are being
+    changed cannot leave the community with none."""
+    _lock_roster(session, community)
     membership = session.exec(
         select(Membership).where(
             Membership.community_id == community.id, Membership.slack_user_id == user_id
         )
     ).first()
+    name = escape(community.name)
     if membership is None:
-        raise CopError(f"You are not a member of *{community.name}*.")
-    if membership.role == Role.LEADER and len(leaders(session, community.id)) == 1:
+        raise CopError(f"You are not a member of *{name}*.")
+    if membership.role == Role.LEADER and leaders(session, community.id) == [user_id]:
         raise CopError(
-            f"You are the only leader of *{community.name}*. Name a new leader first "
-            "with `/cop leaders @someone`, then leave."
+            f"You are the only leader of *{name}*, and a community needs one. Name a new "
+            "leader first with `/cop leaders @someone`, then leave."
         )
     role = Role(membership.role)
     session.delete(membership)
     session.flush()
     _roster_changed(session, community.id)
     return role
-
-
-@dataclass(frozen=True)
-class CommunitySummary:
-    community: Community
-    role: Role | None
-    leader_count: int
-    member_count: int
-
-
-def _counts(session: Session, community_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
-    ids = list(community_ids)
-    if not ids:
-        return {}
-    is_leader = case((Membership.role == Role.LEADER.value, 1), else_=0)
-    rows = session.exec(
-        select(Membership.community_id, func.sum(is_leader), func.count())
-        .where(Membership.community_id.in_(ids))
-        .group_by(Membership.community_id)
-    ).all()
-    return {cid: (int(lead or 0), int(total)) for cid, lead, total in rows}
-
-
-def for_person(session: Session, user_id: str) -> list[CommunitySummary]:
-    """The communities `user_id` belongs to, with their role, by name."""
-    rows = session.exec(
-        select(Community, Membership.role)
-        .join(Membership, Membership.community_id == Community.id)
-        .where(Membership.slack_user_id == user_id)
-        .order_by(Community.name_key)
-    ).all()
-    counts = _counts(session, (c.id for c, _ in rows))
-    return [CommunitySummary(c, Role(r), *counts.get(c.id, (0, 0))) for c, r in rows]
-
-
-def all_communities(session: Session, viewer: str) -> list[CommunitySummary]:
-    """Every community by name, with the viewer's role and leader/member counts."""
-    communities = all_by_name(session)
-    counts = _counts(session, (c.id for c in communities))
-    roles = dict(
-        session.exec(
-            select(Membership.community_id, Membership.role).where(
-                Membership.slack_user_id == viewer
-            )
-        ).all()
-    )
-    return [
-        CommunitySummary(c, Role(roles[c.id]) if c.id in roles else None, *counts.get(c.id, (0, 0)))
-        for c in communities
-    ]

@@ -1,13 +1,23 @@
 """A community's plan: answers to the planning tool, saved a section at a time, progress,
-resuming, publication records, and the list of unfinished plans for nudges."""
+resuming, publication records, and the list of unfinished plans for nudges.
+
+Each answer is written by one INSERT ... ON CONFLICT DO UPDATE, so two leaders saving at
+the same moment both keep their answers; publishing is claimed by one conditional UPDATE,
+so two leaders publishing at once post the plan once.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
+from sqlalchemy import or_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
 from bot.services import CopError
@@ -89,18 +99,48 @@ class PlanSnapshot:
         return max(self.answers.values(), key=lambda a: a.updated_at, default=None)
 
 
-def _plan_row(session: Session, community_id: int) -> Plan:
-    row = session.get(Plan, community_id)
-    if row is None:
-        row = Plan(community_id=community_id)
-        session.add(row)
-        session.flush()
-    return row
+# a publication that has not finished after this long is taken to have died
+PUBLISH_CLAIM = timedelta(minutes=10)
+
+
+def _insert(session: Session, table: Any):
+    """INSERT for the session's database, with its ON CONFLICT clause."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+def _ensure_plan_row(session: Session, community_id: int) -> None:
+    """The community's plan row exists afterwards, whoever made it (no race)."""
+    stmt = _insert(session, Plan.__table__).values(community_id=community_id, published_ts="[]")
+    session.execute(stmt.on_conflict_do_nothing(index_elements=["community_id"]))
+
+
+def _set_plan(session: Session, community_id: int, **values: Any) -> None:
+    _ensure_plan_row(session, community_id)
+    session.execute(
+        update(Plan)
+        .where(Plan.community_id == community_id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    _forget_plan(session, community_id)
+
+
+def _forget_plan(session: Session, community_id: int) -> None:
+    """Expire a loaded Plan row after an UPDATE statement changed it behind the ORM."""
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, Plan) and obj.community_id == community_id:
+            session.expire(obj)
 
 
 def load(session: Session, community: Community) -> PlanSnapshot:
-    rows = session.exec(select(PlanAnswer).where(PlanAnswer.community_id == community.id)).all()
-    plan = session.get(Plan, community.id)
+    # populate_existing: answers may have been written by statements the ORM did not see
+    rows = session.exec(
+        select(PlanAnswer)
+        .where(PlanAnswer.community_id == community.id)
+        .execution_options(populate_existing=True)
+    ).all()
+    plan = session.get(Plan, community.id, populate_existing=True)
     return PlanSnapshot(
         community=community,
         answers={r.question_key: Answer(r.answer, r.updated_by, r.updated_at) for r in rows},
@@ -138,64 +178,121 @@ def save_section(
     answers: Mapping[str, str],
     user_id: str,
     now: datetime | None = None,
+    shown: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """Save the valid answers of one section; return errors for the others.
 
-    Only answers whose text changed are written, so "changed last by" stays true.
-    The section becomes the one the plan resumes at.
+    `shown` holds the fingerprint (`fingerprint()`) of each answer as the person's modal
+    showed it: an answer they left as it was is not written, so a co-leader's change
+    saved meanwhile survives. Each other answer is its own upsert that writes only a
+    changed text, so "changed last by" stays true. The section becomes the one the plan
+    resumes at.
     """
     section(section_number)  # range check
     errors = answer_errors(section_number, answers)
     now = now or utcnow()
-    existing = {
-        r.question_key: r
-        for r in session.exec(
-            select(PlanAnswer).where(
-                PlanAnswer.community_id == community.id,
-                PlanAnswer.question_key.in_(list(answers)),
-            )
-        ).all()
-    }
     for key, text in answers.items():
         if key in errors:
             continue
+        if shown is not None and shown.get(key) == fingerprint(text):
+            continue  # untouched by this person: whatever is saved stays
         text = text.strip()
         if key.endswith(".areas"):
             chosen = set(text.split(","))
             text = ",".join(a.value for a in PurposeArea if a.value in chosen)
-            community.purpose_areas = text
-            session.add(community)
-        row = existing.get(key)
-        if row is None:
-            if not text:
-                continue
-            row = PlanAnswer(community_id=community.id, question_key=key, updated_by=user_id)
-        elif row.answer == text:
-            continue
-        row.answer = text
-        row.updated_by = user_id
-        row.updated_at = now
-        session.add(row)
-    _plan_row(session, community.id).last_section = section_number
-    session.flush()
+            session.execute(
+                update(Community)
+                .where(Community.id == community.id)
+                .values(purpose_areas=text)
+                .execution_options(synchronize_session=False)
+            )
+            set_committed_value(community, "purpose_areas", text)
+        _write_answer(session, community.id, key, text, user_id, now)
+    _set_plan(session, community.id, last_section=section_number)
     return errors
+
+
+def _write_answer(
+    session: Session, community_id: int, key: str, text: str, user_id: str, now: datetime
+) -> None:
+    """One answer: inserted, or updated when its text changed (one statement, no race)."""
+    if not text:
+        # nothing to insert; clear a saved answer if there is one
+        session.execute(
+            update(PlanAnswer)
+            .where(
+                PlanAnswer.community_id == community_id,
+                PlanAnswer.question_key == key,
+                PlanAnswer.answer != "",
+            )
+            .values(answer="", updated_by=user_id, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return
+    table = PlanAnswer.__table__
+    stmt = _insert(session, table).values(
+        community_id=community_id,
+        question_key=key,
+        answer=text,
+        updated_by=user_id,
+        updated_at=now,
+    )
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["community_id", "question_key"],
+            set_={
+                "answer": stmt.excluded.answer,
+                "updated_by": stmt.excluded.updated_by,
+                "updated_at": stmt.excluded.updated_at,
+            },
+            where=table.c.answer != stmt.excluded.answer,
+        )
+    )
+
+
+def fingerprint(text: str) -> str:
+    """A short digest of an answer as shown in a modal (whitespace at the ends ignored)."""
+    return hashlib.sha256(text.strip().encode()).hexdigest()[:12]
 
 
 def set_last_section(session: Session, community: Community, number: int) -> None:
     section(number)
-    _plan_row(session, community.id).last_section = number
-    session.flush()
+    _set_plan(session, community.id, last_section=number)
+
+
+def claim_publication(
+    session: Session, community: Community, user_id: str, now: datetime | None = None
+) -> bool:
+    """Claim the right to publish the plan now; False when another publication is under
+    way (claimed less than PUBLISH_CLAIM ago). One conditional UPDATE decides."""
+    now = now or utcnow()
+    _ensure_plan_row(session, community.id)
+    claimed = session.execute(
+        update(Plan)
+        .where(
+            Plan.community_id == community.id,
+            or_(Plan.publishing_since.is_(None), Plan.publishing_since < now - PUBLISH_CLAIM),
+        )
+        .values(publishing_since=now, published_by=user_id)
+        .execution_options(synchronize_session=False)
+    )
+    _forget_plan(session, community.id)
+    return claimed.rowcount == 1
 
 
 def record_publication(
     session: Session, community: Community, channel: str, ts: Sequence[str], user_id: str
 ) -> None:
-    row = _plan_row(session, community.id)
-    row.published_channel = channel
-    row.published_ts = json.dumps(list(ts))
-    row.published_at = utcnow()
-    row.published_by = user_id
-    session.flush()
+    """Where the plan is posted now; ends the publication's claim."""
+    _set_plan(
+        session,
+        community.id,
+        published_channel=channel,
+        published_ts=json.dumps(list(ts)),
+        published_at=utcnow(),
+        published_by=user_id,
+        publishing_since=None,
+    )
 
 
 def parse_section_number(text: str) -> int:

@@ -48,13 +48,11 @@ def claim_refresh(session: Session, poll_id: int, now: datetime) -> int | None:
     return session.exec(select(Poll.version).where(Poll.id == poll_id)).one()
 
 
-def refreshed(session: Session, poll_id: int, version: int) -> None:
-    """The message now shows `version` (or later): release the claim."""
-    session.execute(
-        update(Poll)
-        .where(Poll.id == poll_id)
-        .values(shown_version=version, refresh_claimed_at=None)
-    )
+def refreshed(session: Session, poll_id: int, version: int | None) -> None:
+    """The message now shows `version` (or later): release the claim. None: the update
+    did not reach Slack (rate limited), so the message is still behind."""
+    shown = {} if version is None else {"shown_version": version}
+    session.execute(update(Poll).where(Poll.id == poll_id).values(refresh_claimed_at=None, **shown))
 
 
 def behind(session: Session, now: datetime) -> list[int]:
@@ -135,6 +133,15 @@ def claim_results(session: Session, poll_id: int, now: datetime) -> bool:
         .values(results_state="claimed", results_claimed_at=now)
     )
     return result.rowcount == 1
+
+
+def release_results(session: Session, poll_id: int) -> None:
+    """Give the results back (Slack rate limited their posting): the next pass posts them."""
+    session.execute(
+        update(Poll)
+        .where(Poll.id == poll_id, Poll.results_state == "claimed")
+        .values(results_state="pending", results_claimed_at=None)
+    )
 
 
 def results_posted(session: Session, poll_id: int) -> None:

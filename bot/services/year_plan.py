@@ -6,6 +6,11 @@ other activities become milestones: identify the issues (August), confirm partic
 week before and post its readings, archive each recording and its slides, follow up on
 the webinars (March) and report results to the sponsor (May). Dates that fall on a
 weekend or a public holiday move to the next working day.
+
+A program year is accepted once per community: the `year_plan` row (unique per community
+and year) is written first, under the community's lock, so a second acceptance (another
+form, a double click, a replay) is refused and schedules nothing. The steps tied to a
+webinar carry its call id: they move when it moves and go when it is cancelled.
 """
 
 from __future__ import annotations
@@ -14,10 +19,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
+from bot.services import CopError
 from bot.services import calls as call_rules
-from storage.models import Call, CallKind, Community, Milestone
+from storage.models import Call, CallKind, Community, Milestone, YearPlan
 
 CALL_HOUR = time(12, 0)
 MILESTONE_HOUR = time(9, 0)
@@ -79,14 +85,8 @@ SAMPLE_MILESTONES: tuple[SampleMilestone, ...] = (
 )
 
 
-def is_working_day(day: date, holidays_country: str | None) -> bool:
-    return day.weekday() < 5 and call_rules.holiday_name(day, holidays_country) is None
-
-
-def next_working_day(day: date, holidays_country: str | None) -> date:
-    while not is_working_day(day, holidays_country):
-        day += timedelta(days=1)
-    return day
+is_working_day = call_rules.is_working_day
+next_working_day = call_rules.next_working_day
 
 
 def third_wednesday(year: int, month: int) -> date:
@@ -142,8 +142,12 @@ def accept(
     holidays_country: str | None,
     year_start: tuple[int, int],
     with_meeting: bool,
+    org_zone: str = "UTC",
+    view_id: str | None = None,
 ) -> Accepted:
-    """Schedule the chosen calls (topic, day by sample key) and record the milestones."""
+    """Schedule the chosen calls (topic, day by sample key) and record the milestones,
+    once per community and program year (CopError when the year was accepted already)."""
+    claim_year(session, community, first, user_id, view_id)
     tz = ZoneInfo(zone)
     calls: list[Call] = []
     milestones: list[Milestone] = []
@@ -175,31 +179,13 @@ def accept(
             alternate_user_id=None,
             kind=CallKind.COMMUNITY,
         )
-        if call_rules.year_limit_error(session, community, draft, year_start):
+        if call_rules.year_limit_error(session, community, draft, year_start, zone=org_zone):
             draft = call_rules.CallDraft(**{**draft.__dict__, "kind": CallKind.ADDITIONAL})
             additional.append(topic)
         call = call_rules.create(session, community, draft, user_id, with_meeting=with_meeting)
         calls.append(call)
         if sample.key.startswith("webinar"):
-            for kind, title, offset in (
-                ("guide", f"Distribute the guide for {topic}", timedelta(days=-7)),
-                ("readings", f"Post the readings for {topic}", timedelta(days=-3)),
-                (
-                    "archive",
-                    f"Archive the recording and slides of {topic}",
-                    timedelta(days=1, minutes=duration),
-                ),
-            ):
-                milestones.append(
-                    Milestone(
-                        community_id=community.id,
-                        call_id=call.id,
-                        kind=kind,
-                        title=title,
-                        due_at=start + offset,
-                        created_by=user_id,
-                    )
-                )
+            milestones += webinar_steps(call, user_id)
     for sample in SAMPLE_MILESTONES:
         month = month_in_year(first, sample.month)
         day = next_working_day(month.replace(day=15), holidays_country)
@@ -221,3 +207,61 @@ def accept(
             session.add(m)
     session.flush()
     return Accepted(calls, [m for m in milestones if m.due_at > now], moved, additional, skipped)
+
+
+def webinar_steps(call: Call, user_id: str) -> list[Milestone]:
+    """The steps around a webinar, tied to its call (they move and go with it)."""
+    topic = call.topic
+    steps = (
+        ("guide", f"Distribute the guide for {topic}", timedelta(days=-7)),
+        ("readings", f"Post the readings for {topic}", timedelta(days=-3)),
+        (
+            "archive",
+            f"Archive the recording and slides of {topic}",
+            timedelta(days=1, minutes=call.duration_minutes),
+        ),
+    )
+    return [
+        Milestone(
+            community_id=call.community_id,
+            call_id=call.id,
+            kind=kind,
+            title=title,
+            due_at=call.start_at + offset,
+            created_by=user_id,
+        )
+        for kind, title, offset in steps
+    ]
+
+
+def accepted_by(session: Session, community_id: int, first: date) -> YearPlan | None:
+    return session.exec(
+        select(YearPlan).where(YearPlan.community_id == community_id, YearPlan.first_day == first)
+    ).first()
+
+
+class AlreadyAccepted(CopError):
+    """The program year was accepted before; `view_id` is the form that accepted it."""
+
+    def __init__(self, message: str, view_id: str | None):
+        super().__init__(message)
+        self.view_id = view_id
+
+
+def claim_year(
+    session: Session, community: Community, first: date, user_id: str, view_id: str | None
+) -> None:
+    """Record that `first`'s program year is being accepted, or refuse: the community's
+    row is locked first, and the unique (community, year) row backs it up."""
+    call_rules.lock_community(session, community.id)
+    done = accepted_by(session, community.id, first)
+    if done is not None:
+        raise AlreadyAccepted(
+            f"The year plan {call_rules.year_label(first)} of {community.name} was "
+            "accepted already; `/cop calls` shows its calls.",
+            done.view_id,
+        )
+    session.add(
+        YearPlan(community_id=community.id, first_day=first, accepted_by=user_id, view_id=view_id)
+    )
+    session.flush()

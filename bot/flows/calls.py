@@ -1,0 +1,284 @@
+"""What follows the ack for calls: make the meeting, post or update the call in its
+channel, tell the leader; cancel and retry; the calls of an accepted year.
+
+The meeting of a call is made once whatever happens meanwhile: one worker claims it
+(for longer than the longest create), stores the meeting id before anything else, and
+deletes the meeting again if the call was cancelled while Zoom was making it, or moves it
+if the call was rescheduled meanwhile. Conferencing failures arrive as
+`ConferencingError`, already in plain words.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.blocks import calls as blocks
+from bot.blocks import community as community_blocks
+from bot.blocks import escape, link
+from bot.deps import Deps
+from bot.listeners.common import post_message, tell
+from bot.services import calls as rules
+from bot.services import year_plan
+from integrations.conferencing import ConferencingError, MeetingRequest
+from storage.db import session_scope
+from storage.models import Call, Community, MeetingState
+
+log = logging.getLogger(__name__)
+
+
+def calendar_url(deps: Deps, community: Community) -> str | None:
+    base = deps.settings.public_url
+    return f"{base}/calendar/{community.calendar_token}.ics" if base else None
+
+
+def call_calendar_url(deps: Deps, call: Call) -> str | None:
+    base = deps.settings.public_url
+    return f"{base}/calendar/call/{call.uid}.ics" if base else None
+
+
+def meeting_request(call: Call, community: Community) -> MeetingRequest:
+    return MeetingRequest(
+        topic=f"{community.name}: {call.topic}",
+        start=call.start_at,
+        duration_minutes=call.duration_minutes,
+        timezone=call.timezone,
+        agenda=call.agenda,
+        marker=rules.marker(call),
+    )
+
+
+def _load(deps: Deps, call_id: int) -> tuple[Call, Community]:
+    with session_scope(deps.engine) as session:
+        call = session.get(Call, call_id)
+        return call, session.get(Community, call.community_id)
+
+
+# ---- the meeting --------------------------------------------------------------------------
+def ensure_meeting(deps: Deps, call_id: int) -> str | None:
+    """Make the call's meeting unless it has one; the error in plain words, or None."""
+    timeout = rules.claim_timeout(deps.conferencing.longest_create_seconds)
+    with session_scope(deps.engine) as session:
+        current = session.get(Call, call_id)
+        tried_before = current is not None and current.meeting_claimed_at is not None
+        if not rules.claim_meeting(session, call_id, timeout=timeout):
+            return None  # made already, not wanted, or another worker is making it
+        call = session.get(Call, call_id, populate_existing=True)
+        request = meeting_request(call, session.get(Community, call.community_id))
+        request = replace(request, look_first=tried_before)
+        sequence = call.sequence
+    try:
+        info = deps.conferencing.create(request)
+    except ConferencingError as e:
+        log.warning("meeting for call %s: %s", call_id, e)
+        with session_scope(deps.engine) as session:
+            rules.meeting_failed(session, call_id, str(e))
+        return str(e)
+    except Exception as e:  # noqa: BLE001 - the call must not stay claimed
+        with session_scope(deps.engine) as session:
+            rules.meeting_failed(session, call_id, "an unexpected error")
+        log.exception("meeting for call %s", call_id)
+        return f"an unexpected error ({type(e).__name__})"
+    # the meeting id is stored before anything else is attempted
+    with session_scope(deps.engine) as session:
+        stored = rules.meeting_made(session, call_id, info.meeting_id, info.join_url, info.passcode)
+        call = session.get(Call, call_id)
+        holder = call.meeting_id
+    if not stored:
+        if holder != info.meeting_id:  # cancelled meanwhile: no orphan meeting in Zoom
+            _delete_meeting(deps, call_id, info.meeting_id)
+        return None
+    if call.sequence != sequence:  # rescheduled while Zoom was making it: move it too
+        call, community = _load(deps, call_id)
+        try:
+            deps.conferencing.update(info.meeting_id, meeting_request(call, community))
+        except ConferencingError as e:
+            log.warning("moving the meeting of call %s: %s", call_id, e)
+            return str(e)
+    return None
+
+
+def _delete_meeting(deps: Deps, call_id: int, meeting_id: int) -> str | None:
+    try:
+        deps.conferencing.delete(meeting_id)
+    except ConferencingError as e:
+        log.warning("deleting meeting %s of call %s: %s", meeting_id, call_id, e)
+        return str(e)
+    return None
+
+
+# ---- the channel ------------------------------------------------------------------------
+def show_call(client: WebClient, deps: Deps, call_id: int) -> str | None:
+    """Post the call in its community's channel, or update the message posted before.
+    Returns Slack's error code on failure, and logs it."""
+    call, community = _load(deps, call_id)
+    payload = blocks.call_message(
+        call,
+        community,
+        conferencing=deps.conferencing.name,
+        calendar_url=call_calendar_url(deps, call),
+    )
+    try:
+        if call.message_ts:
+            client.chat_update(channel=call.message_channel, ts=call.message_ts, **payload)
+            return None
+        posted = client.chat_postMessage(channel=community.slack_channel_id, **payload)
+    except SlackApiError as e:
+        error = e.response.get("error") or "unknown_error"
+        log.warning("showing call %s in %s failed: %s", call_id, community.slack_channel_id, error)
+        return error
+    with session_scope(deps.engine) as session:
+        call = session.get(Call, call_id)
+        call.message_channel = posted["channel"]
+        call.message_ts = posted["ts"]
+        session.add(call)
+    return None
+
+
+def _thread_note(client: WebClient, call: Call, text: str) -> None:
+    try:
+        client.chat_postMessage(
+            channel=call.message_channel,
+            thread_ts=call.message_ts,
+            reply_broadcast=True,
+            text=text,
+            blocks=[community_blocks.section(text)],
+        )
+    except SlackApiError as e:
+        log.warning(
+            "could not tell the channel about call %s: %s", call.id, e.response.get("error")
+        )
+
+
+def _not_posted(community: Community, error: str) -> str:
+    return (
+        f"I couldn't post it in <#{community.slack_channel_id}> ({escape(error)}); invite me "
+        "with `/invite @copbot`."
+    )
+
+
+# ---- after a form -------------------------------------------------------------------------
+def after_schedule(client: WebClient, deps: Deps, call_id: int, user_id: str) -> None:
+    problem = ensure_meeting(deps, call_id) if deps.conferencing.configured else None
+    slack_error = show_call(client, deps, call_id)
+    call, community = _load(deps, call_id)
+    topic = escape(call.topic)
+    notes = []
+    if problem:
+        notes.append(
+            f"The call *{topic}* is saved, but its {deps.conferencing.name} meeting is not "
+            f"made yet: {escape(problem)}. `/cop calls` has a Retry button."
+        )
+    elif not deps.conferencing.configured:
+        notes.append(
+            f"The call *{topic}* is scheduled with no video meeting: Zoom is not set up "
+            "for copbot (ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID, ZOOM_CLIENT_SECRET)."
+        )
+    if slack_error:
+        notes.append(_not_posted(community, slack_error))
+    if not notes:
+        notes.append(f"Scheduled *{topic}* and posted it in <#{community.slack_channel_id}>.")
+    post_message(client, user_id, community_blocks.message_for(" ".join(notes)))
+
+
+def after_reschedule(
+    client: WebClient, deps: Deps, call_id: int, user_id: str, moved: bool
+) -> None:
+    call, community = _load(deps, call_id)
+    problem = None
+    if call.meeting_state == MeetingState.READY.value and call.meeting_id:
+        try:
+            deps.conferencing.update(call.meeting_id, meeting_request(call, community))
+        except ConferencingError as e:
+            problem = str(e)
+    elif call.meeting_state == MeetingState.PENDING.value:
+        problem = ensure_meeting(deps, call_id)
+    slack_error = show_call(client, deps, call_id)
+    call, community = _load(deps, call_id)
+    if moved and call.message_ts:
+        _thread_note(
+            client,
+            call,
+            ":arrows_counterclockwise: This call moved to "
+            f"{blocks.when(call.start_at, call.timezone)}.",
+        )
+    text = f"Saved the changes to *{escape(call.topic)}*."
+    if problem:
+        text += f" The {deps.conferencing.name} meeting could not be updated: {escape(problem)}."
+    if slack_error:
+        text += " " + _not_posted(community, slack_error)
+    post_message(client, user_id, community_blocks.message_for(text))
+
+
+# ---- after a button -----------------------------------------------------------------------
+def retry(client: WebClient, deps: Deps, call_id: int, response_url: str) -> None:
+    problem = ensure_meeting(deps, call_id)
+    show_call(client, deps, call_id)
+    call, _ = _load(deps, call_id)
+    name = deps.conferencing.name
+    if problem:
+        text = f"The {name} meeting is still not made: {escape(problem)}."
+    elif call.meeting_state == MeetingState.READY.value:
+        text = f"The {name} meeting for *{escape(call.topic)}* is ready: " + link(
+            call.join_url, "join it here"
+        )
+    else:
+        text = f"The {name} meeting is being made already."
+    tell(response_url, text)
+
+
+def cancel(client: WebClient, deps: Deps, call_id: int, user_id: str, response_url: str) -> None:
+    """Cancel the call: of concurrent cancels, one wins and deletes the meeting."""
+    with session_scope(deps.engine) as session:
+        call = session.get(Call, call_id)
+        won = rules.cancel(session, call)
+        meeting_id = call.meeting_id
+    if not won:
+        tell(response_url, "That call was already cancelled.")
+        return
+    problem = _delete_meeting(deps, call_id, meeting_id) if meeting_id else None
+    show_call(client, deps, call_id)
+    if call.message_ts:
+        _thread_note(client, call, f":x: <@{user_id}> cancelled this call.")
+    text = f"Cancelled *{escape(call.topic)}* and told the channel."
+    if problem:
+        text += (
+            f" Its {deps.conferencing.name} meeting could not be deleted ({escape(problem)}); "
+            f"delete it in {deps.conferencing.name}."
+        )
+    tell(response_url, text)
+
+
+# ---- after the year plan ----------------------------------------------------------------
+def after_year(
+    client: WebClient,
+    deps: Deps,
+    call_ids: list[int],
+    user_id: str,
+    accepted: year_plan.Accepted,
+) -> None:
+    problems = []
+    for call_id in call_ids:
+        if deps.conferencing.configured:
+            problem = ensure_meeting(deps, call_id)
+            if problem:
+                problems.append(problem)
+        show_call(client, deps, call_id)
+    post_message(
+        client,
+        user_id,
+        community_blocks.message_for(
+            blocks.year_accepted_text(
+                len(call_ids),
+                len(accepted.milestones),
+                moved=accepted.moved,
+                additional=accepted.additional,
+                skipped=accepted.skipped,
+                problems=problems,
+                conferencing=deps.conferencing.name,
+            )
+        ),
+    )

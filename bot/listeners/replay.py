@@ -1,0 +1,167 @@
+"""Replays of interactive requests: a view submission, button click or slash command that
+Slack delivers twice (a retry, a double click) is handled once.
+
+`replay_guard`, a global middleware, names each request by what makes it unique:
+
+- a view submission by its view's id AND hash, the submitting user and a digest of the
+  submitted values (a view updated with `response_action: update` keeps its id but gets a
+  new hash, so the next real step is a new request; a form sent back with field errors
+  keeps its hash but comes back with other values);
+- a button click by the user, action_id, block_id, value, container and `action_ts`
+  (or the trigger_id when there is no `action_ts`);
+- a slash command by its trigger_id.
+
+The first delivery claims a row in `handled_request` (its primary key decides between
+concurrent deliveries, whichever worker they reach) and, once answered, `remember` stores
+the answer. A replay, marked by Slack's `X-Slack-Retry-Num` or not, answers what the first
+answered (waiting briefly while the first is still running) and does nothing more. The
+key is an HMAC with the app's secret, so no one reading the table can work out who
+clicked what (a vote in an anonymous poll).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import time
+import zlib
+from datetime import timedelta
+from typing import Any
+
+from slack_bolt import BoltResponse
+from slack_bolt.request import BoltRequest
+from sqlalchemy import delete, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from storage.db import session_scope
+from storage.models import HandledRequest, utcnow
+
+log = logging.getLogger(__name__)
+
+KEEP_HANDLED_REQUESTS = timedelta(days=1)
+CLAIM = "copbot_claim"  # the context key of the claimed request's key
+WAIT_FOR_FIRST_SECONDS = 2.5  # a replay waits this long for the first answer (Slack: 3 s)
+STALE_SECONDS = 30.0  # a claim with no answer after this long will get none
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _digest(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def identity(body: dict[str, Any]) -> tuple[str, str] | None:
+    """(kind, what makes this request unique) for requests that change things, else None."""
+    kind = body.get("type")
+    user = _dict(body.get("user")).get("id") or body.get("user_id") or ""
+    trigger = body.get("trigger_id")
+    if kind == "view_submission":
+        view = _dict(body.get("view"))
+        if view.get("id") and view.get("hash"):
+            values = _dict(view.get("state")).get("values")
+            return kind, f"{view['id']}|{view['hash']}|{user}|{_digest(values)}"
+    elif kind == "block_actions":
+        actions = body.get("actions")
+        action = _dict(actions[0]) if isinstance(actions, list) and actions else {}
+        if action.get("action_ts"):
+            chosen = {k: v for k, v in action.items() if k.startswith("selected")}
+            container = _dict(body.get("container"))
+            return kind, "|".join(
+                str(part)
+                for part in (
+                    user,
+                    action.get("action_id"),
+                    action.get("block_id"),
+                    action.get("value"),
+                    _digest(chosen),
+                    container.get("view_id") or container.get("message_ts"),
+                    action["action_ts"],
+                )
+            )
+    elif kind is None and body.get("command"):
+        kind = "command"
+    else:
+        return None
+    return (kind, f"trigger|{trigger}") if trigger else None
+
+
+def claim(engine: Engine, key: str, kind: str) -> bool:
+    """Claim `key` for this delivery; False when another delivery has it already."""
+    try:
+        with session_scope(engine) as session:
+            session.add(HandledRequest(request_key=key, kind=kind))
+    except IntegrityError:
+        return False
+    if zlib.crc32(key.encode()) % 100 == 0:  # prune now and then, cheaply
+        with session_scope(engine) as session:
+            session.exec(
+                delete(HandledRequest).where(
+                    HandledRequest.received_at < utcnow() - KEEP_HANDLED_REQUESTS
+                )
+            )
+    return True
+
+
+def first_answer(engine: Engine, key: str, wait: float = WAIT_FOR_FIRST_SECONDS) -> BoltResponse:
+    """The answer the first delivery of `key` gave, waiting up to `wait` seconds for it;
+    an empty 200 when it has none (still running, or it never finished)."""
+    deadline = time.monotonic() + wait
+    while True:
+        with session_scope(engine) as session:
+            row = session.get(HandledRequest, key)
+            if row is not None and row.status is not None:
+                headers = {"content-type": row.content_type} if row.content_type else {}
+                return BoltResponse(status=row.status, body=row.body or "", headers=headers)
+            stale = row is None or (utcnow() - row.received_at).total_seconds() > STALE_SECONDS
+        if stale or time.monotonic() >= deadline:
+            return BoltResponse(status=200, body="")
+        time.sleep(0.05)
+
+
+def replay_guard(
+    body: dict[str, Any], context: dict[str, Any], request: BoltRequest, next: Any
+) -> Any:
+    """Global middleware: the first delivery of a request runs; a replay answers as the
+    first did and runs nothing."""
+    found = identity(body)
+    if found is None:
+        return next()
+    kind, unique = found
+    # keyed: a vote's key (user, option, time) cannot be recomputed without the secret
+    deps = context["copbot"]
+    key = hmac.new(deps.settings.voter_key, f"{kind}|{unique}".encode(), "sha256").hexdigest()
+    engine = deps.engine
+    if claim(engine, key, kind):
+        context[CLAIM] = key
+        return next()
+    context["copbot_replay"] = True
+    retry = (request.headers.get("x-slack-retry-num") or [""])[0]
+    log.info(
+        "%s delivered again%s; answering as the first time", kind, retry and f" (retry {retry})"
+    )
+    return first_answer(engine, key)
+
+
+def remember(request: BoltRequest, response: BoltResponse) -> None:
+    """Store the answer of a claimed request, for its replays."""
+    key = request.context.get(CLAIM)
+    deps = request.context.get("copbot")
+    if not key or deps is None:
+        return
+    content_type = (list(response.headers.get("content-type") or []) or [None])[0]
+    body = response.body if isinstance(response.body, str) else json.dumps(response.body)
+    try:
+        with session_scope(deps.engine) as session:
+            session.exec(
+                update(HandledRequest)
+                .where(HandledRequest.request_key == key, HandledRequest.status.is_(None))
+                .values(status=response.status, content_type=content_type, body=body)
+            )
+    except Exception:  # noqa: BLE001 - the answer already went out; replays get an empty one
+        log.exception("could not store the answer to a request for its replays")

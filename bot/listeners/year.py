@@ -1,0 +1,224 @@
+"""`/cop year`: the sample program year as a form a leader edits, and its acceptance.
+
+`/cop year` drafts the current program year, `/cop year next` the next one and
+`/cop year 2027` the one that starts in 2027 (this one or the next two). Accepting
+schedules the year once per community (a second acceptance is refused, a replay of the
+same form answers as it did); the calls' meetings are made after the ack.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from sqlalchemy.exc import IntegrityError
+
+from bot.blocks import calls as blocks
+from bot.blocks import escape
+from bot.deps import Deps
+from bot.flows import calls as flows
+from bot.listeners.call_access import leader_zone, managed, view_metadata
+from bot.listeners.common import CommandRequest, modal_values
+from bot.services import CopError, year_plan
+from bot.services import calls as rules
+from bot.services import communities as svc
+from bot.services.permissions import Action, can, who_can
+from storage.db import session_scope
+from storage.models import utcnow
+
+log = logging.getLogger(__name__)
+
+YEARS_AHEAD = 2  # `/cop year 2029` reaches this many program years past the current one
+USAGE = (
+    "`/cop year` drafts this program year, `/cop year next` the next one, and "
+    "`/cop year {first}` to `/cop year {last}` name one by the year it starts in."
+)
+
+
+def chosen_year(arg: str, current: date) -> date:
+    """The first day of the program year `arg` names; CopError saying what works."""
+    arg = arg.strip().lower()
+    usage = USAGE.format(first=current.year, last=current.year + YEARS_AHEAD)
+    if arg == "":
+        return current
+    if arg == "next":
+        return current.replace(year=current.year + 1)
+    if arg.isdigit() and len(arg) == 4:
+        wanted = int(arg)
+        if current.year <= wanted <= current.year + YEARS_AHEAD:
+            return current.replace(year=wanted)
+        raise CopError(
+            f"I can draft program years {current.year} to "
+            f"{current.year + YEARS_AHEAD}, not {arg}. {usage}"
+        )
+    raise CopError(f"I don't know `/cop year {arg[:20]}`. {usage}")
+
+
+def cmd_year(req: CommandRequest) -> None:
+    community = req.community()
+    role = svc.role_of(req.session, community.id, req.user_id)
+    if not can(req.actor, Action.SCHEDULE_CALL, role):
+        raise CopError(f"Only {who_can(Action.SCHEDULE_CALL)} can plan the year's calls.")
+    settings = req.deps.settings
+    zone = leader_zone(req)
+    now = utcnow()
+    today = now.astimezone(settings.zone).date()
+    current, _ = rules.program_year(today, settings.program_year_start)
+    first = chosen_year(req.args, current)
+    if year_plan.accepted_by(req.session, community.id, first) is not None:
+        raise CopError(
+            f"The year plan {rules.year_label(first)} of *{escape(community.name)}* is accepted "
+            "already: `/cop calls` shows its calls, `/cop schedule` adds one."
+        )
+    drafts = year_plan.draft_calls(first, settings.holidays)
+    local_today = now.astimezone(ZoneInfo(zone)).date()
+    future = [d for d in drafts if d.day > local_today]
+    skipped = [f"{d.topic} ({d.day:%b %-d})" for d in drafts if d.day <= local_today]
+    if not future:
+        raise CopError(
+            "Every call of this program year's sample plan is in the past: "
+            "`/cop year next` drafts the next one."
+        )
+    steps = [
+        f"{m.title} ({year_plan.month_in_year(first, m.month):%B})"
+        for m in year_plan.SAMPLE_MILESTONES
+    ]
+    steps.insert(
+        0,
+        "For each webinar: distribute the guide a week before, post the readings, "
+        "archive the recording and slides",
+    )
+    view = blocks.year_modal(
+        community, first, future, zone=zone, milestones=steps, skipped_months=skipped
+    )
+    req.ack()
+    req.deps.open_view(req.client, req.trigger_id, view)
+
+
+def _first_of(meta: dict[str, Any], year_start: tuple[int, int]) -> date:
+    try:
+        first = date.fromisoformat(str(meta.get("first")))
+    except ValueError:
+        first = None
+    if first is None or rules.program_year(first, year_start)[0] != first:
+        raise CopError("This form is not one copbot made: run `/cop year` again.")
+    return first
+
+
+def _chosen(values: dict[str, Any], errors: dict[str, str]) -> dict[str, tuple[str, date]]:
+    chosen: dict[str, tuple[str, date]] = {}
+    for sample in year_plan.SAMPLE_CALLS:
+        day_text = values.get(f"date-{sample.key}")
+        topic_text = values.get(f"topic-{sample.key}")
+        if day_text is None and topic_text is None:
+            continue  # not offered (already past)
+        topic = " ".join(str(topic_text or "").split())
+        if not topic or len(topic) > rules.MAX_TOPIC:
+            errors[f"topic-{sample.key}"] = "Give this call a topic (up to 200 characters)."
+        try:
+            chosen[sample.key] = (topic, date.fromisoformat(str(day_text)))
+        except ValueError:
+            errors[f"date-{sample.key}"] = "Pick a date."
+    return chosen
+
+
+@dataclass(frozen=True)
+class YearForm:
+    at: time
+    zone: str
+    duration: int
+    chosen: dict[str, tuple[str, date]]  # topic and day by sample key
+
+
+def read_form(
+    view: dict[str, Any], first: date, user_id: str
+) -> tuple[YearForm | None, dict[str, str]]:
+    """The accepted year's settings, or errors by field (the rules of one call)."""
+    values = modal_values(view)
+    at_text = str(values.get(rules.TIME) or "")
+    zone = str(values.get(rules.ZONE) or "").strip()
+    duration_text = str(values.get(rules.DURATION) or "")
+    # the same rules as one call, checked on a date that is surely in the future
+    probe = rules.CallForm(
+        date=f"{first.year + 2}-06-15",
+        time=at_text,
+        zone=zone,
+        duration=duration_text,
+        topic="probe",
+        agenda="",
+        host=user_id,
+        alternate="",
+        kind="community",
+    )
+    _, probe_errors = rules.validate(probe, now=utcnow(), holidays_country=None)
+    errors = {
+        k: v for k, v in probe_errors.items() if k in (rules.TIME, rules.ZONE, rules.DURATION)
+    }
+    chosen = _chosen(values, errors)
+    if errors:
+        return None, errors
+    hour, minute = (int(p) for p in at_text.split(":"))
+    return YearForm(time(hour, minute), zone, int(duration_text), chosen), {}
+
+
+def handle_year_submission(
+    ack: Ack, body: dict[str, Any], client: WebClient, context: dict[str, Any]
+) -> None:
+    deps: Deps = context["copbot"]
+    view = body["view"]
+    user_id = body["user"]["id"]
+    settings = deps.settings
+    try:
+        meta = view_metadata(view)
+        community_id = rules.parse_id(meta.get("community"))
+        first = _first_of(meta, settings.program_year_start)
+    except CopError as e:
+        ack(response_action="errors", errors={rules.TIME: str(e)})
+        return
+    form, errors = read_form(view, first, user_id)
+    if form is None:
+        ack(response_action="errors", errors=errors)
+        return
+    try:
+        with session_scope(deps.engine) as session:
+            community = managed(deps, session, community_id, user_id)
+            accepted = year_plan.accept(
+                session,
+                community,
+                first,
+                form.chosen,
+                at=form.at,
+                zone=form.zone,
+                duration=form.duration,
+                user_id=user_id,
+                now=utcnow(),
+                holidays_country=settings.holidays,
+                year_start=settings.program_year_start,
+                with_meeting=deps.conferencing.configured,
+                org_zone=settings.timezone,
+                view_id=view.get("id"),
+            )
+            call_ids = [c.id for c in accepted.calls]
+    except year_plan.AlreadyAccepted as e:
+        if e.view_id and e.view_id == view.get("id"):
+            ack()  # the same form again (a retry, a double click): as the first answer
+        else:
+            ack(response_action="errors", errors={rules.TIME: str(e)})
+        return
+    except IntegrityError:  # a racing acceptance got the year's row first
+        ack(response_action="errors", errors={rules.TIME: "This year was accepted already."})
+        return
+    except CopError as e:
+        ack(response_action="errors", errors={rules.TIME: str(e)})
+        return
+    ack()
+    deps.later(flows.after_year, client, deps, call_ids, user_id, accepted)
+
+
+def register(app: App) -> None:
+    app.view(blocks.YEAR_CALLBACK)(handle_year_submission)
