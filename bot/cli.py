@@ -1,5 +1,5 @@
 """The `copbot` command line: run (Socket Mode), serve (HTTP), scheduler, tick, db upgrade,
-`export` (the year's agendas and reports, `bot.deliverables_cli`),
+`export` (the year's agendas and reports, `bot.deliverables_cli`; polls, `bot.exports`),
 and `sandbox` (forwarded to the `copbot-sandbox` entry point of the sandbox extra).
 
 Configuration errors print one line naming the variable and exit with status 2.
@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 
 from bot.config import APP_SETTINGS_URL, ConfigError, Settings, redacted_url
 from bot.deliverables_cli import add_subcommands as add_deliverables
+from bot.exports import add_subcommands as add_polls
 from storage import db
 
 log = logging.getLogger("copbot")
@@ -280,6 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     exportp = sub.add_parser("export", help="write the year's records to stdout")
     exports = exportp.add_subparsers(dest="what", required=True, metavar="WHAT")
     add_deliverables(exports)
+    add_polls(exports)
 
     dbp = sub.add_parser("db", help="database schema")
     dbsub = dbp.add_subparsers(dest="db_command", required=True, metavar="ACTION")

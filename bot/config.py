@@ -7,6 +7,7 @@ print it and stop.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections.abc import Mapping
@@ -48,6 +49,7 @@ ENV_VARS = (
     "COPBOT_AGENDA_DUE",
     "COPBOT_REPORT_DUE",
     "COPBOT_SCHEDULER_INTERVAL",
+    "COPBOT_SECRET_KEY",
     "PORT",
     "COPBOT_RESOURCES",
 )
@@ -83,6 +85,7 @@ class Settings:
     agenda_due: tuple[int, int] = (5, 1)  # the onsite agenda is due early May
     report_due: tuple[int, int] = (6, 30)  # the annual progress report
     scheduler_interval: float = 60.0  # seconds between scheduler passes
+    secret_key: str | None = None  # keys anonymous voters' hashes (COPBOT_SECRET_KEY)
     port: int = 3000  # where `copbot serve` listens unless --port says otherwise
     resources_path: str | None = None  # the resources YAML; None: the shipped example
     resources: tuple = ()  # its sections, read and checked at start-up
@@ -135,6 +138,7 @@ class Settings:
                 1.0,
                 _seconds("COPBOT_SCHEDULER_INTERVAL", get("COPBOT_SCHEDULER_INTERVAL") or "60"),
             ),
+            secret_key=get("COPBOT_SECRET_KEY"),
             port=_port(get("PORT") or "3000"),
             resources_path=get("COPBOT_RESOURCES"),
             resources=_resources(get("COPBOT_RESOURCES")),
@@ -197,6 +201,13 @@ class Settings:
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def voter_key(self) -> bytes:
+        """The key of anonymous voters' hashes: COPBOT_SECRET_KEY, else derived from the
+        signing secret (or the bot token)."""
+        base = self.secret_key or self.slack_signing_secret or self.slack_bot_token or ""
+        return hashlib.sha256(b"copbot voter key:" + base.encode()).digest()
 
     def is_staff(self, user_id: str) -> bool:
         return user_id in self.staff

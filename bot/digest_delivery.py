@@ -1,5 +1,6 @@
-"""Sending the monthly digests of shares, a step of the scheduler's pass (only the pass
-that holds the scheduler's lease runs it).
+"""Sending the monthly digests of shares, a step of the scheduler's pass beside the polls
+and announcements (only the pass that holds the scheduler's lease runs it, and it asks
+`keep()` before each digest whether it still does).
 
 On the first pass of a month, each community that has the digest on gets last month's
 shares in one message. Each community's digest is claimed just before it is posted, by a
@@ -12,6 +13,7 @@ retried, as the post may have gone through.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -27,15 +29,38 @@ from storage.models import Community
 log = logging.getLogger(__name__)
 
 
-def send_digests(deps: Any, client: WebClient, now: datetime, result: PassResult) -> int:
-    """Post last month's digest to each community that has it on and has not had it.
-    Outcomes go to `result`; returns how many posts were tried."""
+def run_due(
+    deps: Any, client: WebClient, now: datetime, keep: Callable[[], bool] | None = None
+) -> list[str]:
+    """The scheduler's step: post last month's digest to each community that has it on
+    and has not had it, each after `keep()` says the pass still holds the lease. Lines
+    saying what was sent; failures are logged."""
+    result = PassResult()
+    send_digests(deps, client, now, result, keep=keep)
+    for line in result.deferred:
+        log.info("rate limited, due again on a later pass: %s", line)
+    for line in result.failed:
+        log.warning("not sent: %s", line)
+    return result.sent
+
+
+def send_digests(
+    deps: Any,
+    client: WebClient,
+    now: datetime,
+    result: PassResult,
+    keep: Callable[[], bool] | None = None,
+) -> int:
+    """Post the digests that are due; outcomes go to `result`. Returns how many posts
+    were tried."""
     month, start, end = shares.previous_month(now, deps.settings.zone)
     label = f"{start:%B %Y}"
     with session_scope(deps.engine) as session:
         due = shares.due_digests(session, month)
     tried = 0
     for community_id, before in due:
+        if keep is not None and not keep():
+            break  # another scheduler holds the lease now: it sends the rest
         with session_scope(deps.engine) as session:
             if not shares.claim_digest(session, community_id, month, before):
                 continue  # another pass has it

@@ -6,10 +6,12 @@ decides leases and claims, which are about which process is alive.
 A pass: take the scheduler's lease (one owner at a time across processes and workers; a
 pass that does not get it does nothing), plan what is due, then claim small batches with
 a token, renewing the lease before each, and deliver each reminder only after checking
-the claim is still its own (`bot.reminder_delivery`); last, the monthly digests of shares
-that are due (`bot.digest_delivery`), unless the pass lost its lease or met Slack's rate
-limit. A one-off pass (`copbot tick`) gives the lease up when done; the loops keep it and
-renew it each pass.
+the claim is still its own (`bot.reminder_delivery`). Before the reminders, the
+holder closes the polls whose time has come (posting their results), sends the
+scheduled announcements now due and the monthly digests of shares (`_posts`): each is
+claimed by a conditional UPDATE, the lease is renewed while they go out, and one's
+failure is logged and left for a later pass without stopping this one. A one-off pass
+(`copbot tick`) gives the lease up when done; the loops keep it and renew it each pass.
 
 Each pass writes one log line (`scheduler pass now=… planned=… sent=… …`), at INFO when
 it did something and at DEBUG otherwise.
@@ -29,8 +31,10 @@ from typing import Any
 
 from slack_sdk import WebClient
 
+from bot import digest_delivery
 from bot.deps import Deps
-from bot.digest_delivery import send_digests
+from bot.flows import announcements as announcement_flows
+from bot.flows import polls as poll_flows
 from bot.reminder_delivery import PassResult, deliver, sender
 from bot.services import reminders as rules
 from bot.services.reminders import outbox
@@ -108,39 +112,18 @@ def _run(
         )
         result.planned = planned.inserted
         result.interrupted = outbox.fail_interrupted(session, started)
-    claimed = _reminders(deps, client, now, worker, clock, started, ttl, result)
-    if claimed is None:  # the lease was lost or Slack is rate limiting: no digests now
+    if not _posts(deps, client, now, worker, clock, ttl, result):
+        log.warning("scheduler %s lost its lease mid-pass: stopping", worker)
         return
-    if claimed:  # posting took a while: the lease is renewed before the digests
-        with session_scope(deps.engine) as session:
-            if not outbox.take_lease(session, worker, clock(), ttl):
-                log.warning("scheduler %s lost its lease mid-pass: stopping", worker)
-                return
-    send_digests(deps, client, now, result)
-
-
-def _reminders(
-    deps: Deps,
-    client: WebClient,
-    now: datetime,
-    worker: str,
-    clock: Clock,
-    started: datetime,
-    ttl: timedelta,
-    result: PassResult,
-) -> bool | None:
-    """Claim and deliver the due reminders a batch at a time. Returns whether any were
-    claimed, or None when the pass stopped early (lease lost, rate limited)."""
-    renew = False  # the lease was just taken; renewed before each later batch
-    claimed = False
+    renew = False  # the lease was just taken (or renewed); renewed before each later batch
     while True:
         at = clock()
         with session_scope(deps.engine) as session:
             if renew and not outbox.take_lease(session, worker, at, ttl):
                 log.warning("scheduler %s lost its lease mid-pass: stopping", worker)
-                return None
+                return
             token, ids = outbox.claim(session, now, worker, at)
-        renew, claimed = True, claimed or bool(ids)
+        renew = True
         for position, reminder_id in enumerate(ids):
             moment = now + (clock() - started)  # the pass's `now`, advanced as it runs
             again = deliver(deps, client, reminder_id, token, moment, clock(), result)
@@ -149,9 +132,49 @@ def _reminders(
                     outbox.release_claims(session, token, again)
                 if position + 1 < len(ids):
                     log.info("%d reminder(s) wait for Slack's rate limit", len(ids) - position - 1)
-                return None
+                return
         if len(ids) < outbox.BATCH:
-            return claimed
+            return
+
+
+def _posts(
+    deps: Deps,
+    client: WebClient,
+    now: datetime,
+    worker: str,
+    clock: Clock,
+    ttl: timedelta,
+    result: PassResult,
+) -> bool:
+    """Polls to close, announcements and share digests due as of `now` (see the
+    module). False if the lease was lost meanwhile. Sending takes time (an announcement
+    to hundreds of channels), so the lease is renewed before each poll's results, each
+    announcement and each digest once a sixth of its time has passed since it was last
+    taken, and again at the end."""
+    kept, taken = True, time.monotonic()
+    every = ttl.total_seconds() / 6
+
+    def keep() -> bool:
+        nonlocal kept, taken
+        if time.monotonic() - taken >= every:
+            with session_scope(deps.engine) as session:
+                kept = outbox.take_lease(session, worker, clock(), ttl)
+            taken = time.monotonic()
+        return kept
+
+    steps = (
+        ("polls", poll_flows.run_due),
+        ("announcements", announcement_flows.run_due),
+        ("share digests", digest_delivery.run_due),
+    )
+    for name, step in steps:
+        try:
+            result.sent += step(deps, client, now, keep=keep)
+        except Exception:  # noqa: BLE001 - the claims let a later pass try again
+            log.exception("scheduler pass: the %s step failed; a later pass retries", name)
+        if not kept:
+            return False
+    return keep()
 
 
 def _iso(at: datetime) -> str:

@@ -30,6 +30,8 @@ TABLE = {
     Action.EDIT_AGENDA:          (0, 0, 1, 1, 1),
     Action.ADD_EVIDENCE:         (0, 1, 1, 1, 1),
     Action.MANAGE_EVIDENCE:      (0, 0, 1, 1, 1),
+    Action.ANNOUNCE:             (0, 0, 0, 1, 1),
+    Action.ASK_POLL:             (0, 0, 1, 1, 1),
 }
 # fmt: on
 ACTORS = (OUTSIDER, MEMBER, LEADER, STAFF, STAFF_MEMBER)

@@ -43,7 +43,11 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand(
         "announce", "/cop announce", "Staff: post an announcement to one or all communities."
     ),
-    Subcommand("poll", "/cop poll", "Ask the community a question and collect answers."),
+    Subcommand(
+        "poll",
+        '/cop poll ["Question?" "A" "B" …]',
+        "Leaders and staff: ask a question; members vote with one click.",
+    ),
     Subcommand(
         "onsite",
         "/cop onsite [meeting | assign | move | free #channel]",

@@ -4,6 +4,7 @@ from slack_bolt import App
 
 from bot.listeners import (
     agenda,
+    announcements,
     calls,
     commands,
     events,
@@ -11,6 +12,7 @@ from bot.listeners import (
     home_year,
     onsite,
     plan,
+    polls,
     profile,
     reminders,
     report,
@@ -33,3 +35,5 @@ def register_all(app: App) -> None:
     report.register(app)
     resources.register(app)
     home_year.register(app)
+    polls.register(app)
+    announcements.register(app)

@@ -24,10 +24,12 @@ from bot.blocks.help import NAMES, help_message
 from bot.deps import Deps
 from bot.listeners import (
     agenda,
+    announcements,
     calls,
     evidence,
     onsite,
     plan,
+    polls,
     profile,
     reminders,
     report,
@@ -283,6 +285,8 @@ HANDLERS: dict[str, Handler] = {
     "calls": calls.cmd_calls,
     "year": calls.cmd_year,
     "remind": reminders.cmd_remind,
+    "poll": polls.cmd_poll,
+    "announce": announcements.cmd_announce,
     "edit": profile.cmd_edit,
     "onsite": onsite.cmd_onsite,
     "agenda": agenda.cmd_agenda,

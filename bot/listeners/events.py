@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.blocks.community import home_view
 from bot.deps import Deps
+from bot.flows import announcements as announcement_flows
 from bot.flows import home
 from bot.services import calls, reminders
 from bot.services import communities as svc
@@ -94,6 +95,7 @@ def publish_home(
         year=calls.year_label(first),
         reminder_problems=problems,
     )
+    view = announcement_flows.with_home_blocks(view, deps, user_id, [s.community.id for s in mine])
     with session_scope(deps.engine) as session:
         view = home.with_year(deps, session, user_id, view, page, show)
     client.views_publish(user_id=user_id, view=view)

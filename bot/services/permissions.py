@@ -28,6 +28,8 @@ class Action(enum.StrEnum):
     EDIT_AGENDA = "write the onsite agenda"
     ADD_EVIDENCE = "add to the evidence log"
     MANAGE_EVIDENCE = "remove items from the evidence log"
+    ANNOUNCE = "post announcements"
+    ASK_POLL = "ask polls"
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,8 @@ RULES: dict[Action, tuple[Rule, str]] = {
     Action.EDIT_AGENDA: (_leader_or_staff, "the community's leaders and staff"),
     Action.ADD_EVIDENCE: (_in_it_or_staff, "the community's members, leaders and staff"),
     Action.MANAGE_EVIDENCE: (_leader_or_staff, "the community's leaders and staff"),
+    Action.ANNOUNCE: (_staff, "staff"),
+    Action.ASK_POLL: (_leader_or_staff, "the community's leaders and staff"),
 }
 
 
