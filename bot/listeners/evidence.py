@@ -13,7 +13,7 @@ from slack_sdk.errors import SlackApiError
 from bot.blocks import evidence as blocks
 from bot.blocks import plural
 from bot.deps import Deps
-from bot.listeners.common import CommandRequest, respond, tell
+from bot.listeners.common import CommandRequest, object_id, respond, tell
 from bot.services import CopError
 from bot.services import communities as svc
 from bot.services import evidence as log_
@@ -45,7 +45,8 @@ def cmd_evidence(req: CommandRequest) -> None:
     if sub == "remove" and len(words) == 2:
         if not can(req.actor, Action.MANAGE_EVIDENCE, role):
             raise CopError(f"Only {who_can(Action.MANAGE_EVIDENCE)} can remove evidence.")
-        if not words[1].isdigit() or not log_.remove(req.session, community.id, int(words[1])):
+        item_id = object_id(words[1])
+        if item_id is None or not log_.remove(req.session, community.id, item_id):
             raise CopError(f"*{community.name}*'s evidence log has no item {words[1][:12]}.")
         req.say_ephemeral("Removed from the evidence log.")
         return
@@ -127,11 +128,12 @@ def handle_remove(ack: Ack, body: dict[str, Any], client: WebClient, context: di
     user_id = body["user"]["id"]
     value = (body.get("actions") or [{}])[0].get("value", "")
     answer = body.get("response_url") or ""
-    if not value.isdigit():
+    item_id = object_id(value)
+    if item_id is None:
         tell(answer, "That button is out of date; `/cop evidence` lists the log again.")
         return
     with session_scope(deps.engine) as session:
-        item = session.get(Evidence, int(value))
+        item = session.get(Evidence, item_id)
         if item is None:
             tell(answer, "That item was already removed.")
             return
