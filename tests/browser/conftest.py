@@ -91,3 +91,22 @@ class Shots:
 @pytest.fixture(scope="module")
 def shot(request) -> Shots:
     return Shots(ARTIFACTS / Path(request.module.__file__).stem)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """When a journey fails: a screenshot of the page as it was, and Slack's refusals the
+    sandbox recorded, in the failure's report, so a failure on a CI machine can be read."""
+    report = yield
+    page, sandbox = item.funcargs.get("page"), item.funcargs.get("sandbox")
+    if report.when == "call" and report.failed and page is not None:
+        folder = ARTIFACTS / Path(item.module.__file__).stem
+        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            page.screenshot(path=str(folder / f"FAILED-{item.name}.png"))
+            text = page.inner_text("body")[:3000]
+        except Exception as e:  # noqa: BLE001 - the page itself may be what broke
+            text = f"(the page could not be read: {e})"
+        problems = [vars(p) for p in sandbox.workspace.problems] if sandbox else []
+        report.sections.append(("sandbox at the failure", f"{problems}\n\n{text}"))
+    return report
