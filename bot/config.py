@@ -49,6 +49,8 @@ ENV_VARS = (
     "COPBOT_REPORT_DUE",
     "COPBOT_SCHEDULER_INTERVAL",
     "PORT",
+    "ZOOM_WEBHOOK_SECRET",
+    "COPBOT_ATTENDANCE",
 )
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
@@ -83,6 +85,9 @@ class Settings:
     report_due: tuple[int, int] = (6, 30)  # the annual progress report
     scheduler_interval: float = 60.0  # seconds between scheduler passes
     port: int = 3000  # where `copbot serve` listens unless --port says otherwise
+    # the Secret Token of the Zoom app's event subscription: POST /zoom/events checks it
+    zoom_webhook_secret: str | None = None
+    attendance: bool = True  # read who came to each call (COPBOT_ATTENDANCE=off: never)
 
     # ---- construction -------------------------------------------------------------
     @classmethod
@@ -133,6 +138,8 @@ class Settings:
                 _seconds("COPBOT_SCHEDULER_INTERVAL", get("COPBOT_SCHEDULER_INTERVAL") or "60"),
             ),
             port=_port(get("PORT") or "3000"),
+            zoom_webhook_secret=get("ZOOM_WEBHOOK_SECRET"),
+            attendance=_on_off("COPBOT_ATTENDANCE", get("COPBOT_ATTENDANCE") or "on"),
         )
         settings._check_token_shapes()
         return settings
@@ -295,6 +302,15 @@ def _month_day(value: str, name: str = "COPBOT_PROGRAM_YEAR_START") -> tuple[int
         except ValueError:
             pass
     raise ConfigError(f"{name} must be a month and day like 08-01, got {value!r}")
+
+
+def _on_off(name: str, value: str) -> bool:
+    word = value.strip().lower()
+    if word in ("on", "true", "yes", "1"):
+        return True
+    if word in ("off", "false", "no", "0"):
+        return False
+    raise ConfigError(f"{name} must be on or off, got {value!r}")
 
 
 def _log_level(value: str) -> str:
