@@ -28,6 +28,7 @@ from typing import Any
 from slack_sdk import WebClient
 
 from bot.deps import Deps
+from bot.flows import after_call
 from bot.reminder_delivery import PassResult, deliver, sender
 from bot.services import reminders as rules
 from bot.services.reminders import outbox
@@ -124,7 +125,8 @@ def _run(
                     log.info("%d reminder(s) wait for Slack's rate limit", len(ids) - position - 1)
                 return
         if len(ids) < outbox.BATCH:
-            return
+            break
+    result.after_call = after_call.run(deps, client, now, clock())
 
 
 def _iso(at: datetime) -> str:

@@ -530,18 +530,14 @@ class ZoomStandIn:
         once = unquote(segment)
         if "/" in once:
             with self._lock:
-                self.violations.append(
-                    f"meeting UUID {once!r} holds '/': it must be encoded twice"
-                )
+                self.violations.append(f"meeting UUID {once!r} holds '/': it must be encoded twice")
             return None
         return unquote(once) if "%" in once else once
 
     def _participants(self, segment: str, query: dict[str, str]) -> tuple[int, dict, Any]:
         uuid = self._uuid_of(segment)
         with self._lock:
-            found = [
-                p for past in self.past.values() for p in past if uuid and p["uuid"] == uuid
-            ]
+            found = [p for past in self.past.values() for p in past if uuid and p["uuid"] == uuid]
         if not found:
             return 404, {}, {"code": 3001, "message": "Meeting does not exist."}
         size = int(query.get("page_size", 30))

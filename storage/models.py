@@ -556,9 +556,7 @@ class CallResource(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("call_id", "kind", "url", name="uq_call_resource"),
         Index("ix_call_resource_community", "community_id", "added_at"),
-        CheckConstraint(
-            "kind IN ('recording', 'slides', 'reading')", name="ck_call_resource_kind"
-        ),
+        CheckConstraint("kind IN ('recording', 'slides', 'reading')", name="ck_call_resource_kind"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

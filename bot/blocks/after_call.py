@@ -233,8 +233,7 @@ def health_line(row: HealthRow) -> str:
     return (
         f"*{escape(row.name)}*: {row.calls_held} of {plural(row.calls_planned, 'call')} "
         f"held · attendance {trend} · {plural(row.active_90_days, 'active member')} "
-        f"in 90 days of {row.members}"
-        + (f" · :warning: {', '.join(warn)}" if warn else "")
+        f"in 90 days of {row.members}" + (f" · :warning: {', '.join(warn)}" if warn else "")
     )
 
 
@@ -261,8 +260,10 @@ def home_blocks(
         if text:
             blocks.append(section(text))
         blocks.append(
-            context("Calls held of planned this program year; attendance per call; "
-                    "members who came or answered in the last 90 days.")
+            context(
+                "Calls held of planned this program year; attendance per call; "
+                "members who came or answered in the last 90 days."
+            )
         )
     for community, on in value_switches:
         state = "on" if on else "off"
@@ -283,8 +284,11 @@ def home_blocks(
         lines = []
         for archived in calls:
             links = " · ".join(
-                link(url, title or KIND_LABELS.get(kind, kind)) for kind, title, url in archived.items
+                link(url, title or KIND_LABELS.get(kind, kind))
+                for kind, title, url in archived.items
             )
-            lines.append(f"• {escape(archived.call.topic)} ({archived.call.start_at:%b %-d, %Y}): {links}")
+            lines.append(
+                f"• {escape(archived.call.topic)} ({archived.call.start_at:%b %-d, %Y}): {links}"
+            )
         blocks.append(section(f"*Archive of {escape(community.name)}*\n" + "\n".join(lines)))
     return blocks[: max(0, room)]

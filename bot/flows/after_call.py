@@ -18,8 +18,7 @@ from bot.blocks import after_call as blocks
 from bot.deps import Deps
 from bot.services import after_call_jobs as jobs
 from bot.services import attendance, recordings, value
-from integrations.conferencing import ZoomConferencing
-from integrations.zoom import ZoomAfterCall, ZoomError, ZoomNotFound
+from integrations.after_call import FactsError, MeetingFacts, NotFound, meeting_facts
 from storage.db import session_scope
 from storage.models import AfterCallJob, Call, CallResource, Community
 
@@ -43,18 +42,11 @@ class SlackLookupFailed(Exception):
     """Slack could not say who an email belongs to (no scope, rate limit): retry later."""
 
 
-def zoom_of(deps: Deps) -> ZoomAfterCall | None:
-    conferencing = deps.conferencing
-    if isinstance(conferencing, ZoomConferencing):
-        return ZoomAfterCall(conferencing.client)
-    return None
-
-
 def run(deps: Deps, client: WebClient, now: datetime, at: datetime) -> AfterCallResult:
     """One pass of after-call work as of `now` (`at`: the wall clock, for claims)."""
     result = AfterCallResult()
     settings = deps.settings
-    zoom = zoom_of(deps)
+    zoom = meeting_facts(deps.conferencing)
     if zoom is not None:
         with session_scope(deps.engine) as session:
             result.opened = jobs.open_jobs(
@@ -64,8 +56,17 @@ def run(deps: Deps, client: WebClient, now: datetime, at: datetime) -> AfterCall
                 attendance=settings.attendance,
             )
         if settings.attendance:
-            _run_jobs(deps, jobs.ATTENDANCE, now, at, result, lambda j: _attendance(deps, client, zoom, j, now))
-        _run_jobs(deps, jobs.RECORDING, now, at, result, lambda j: _recording(deps, client, zoom, j, now))
+            _run_jobs(
+                deps,
+                jobs.ATTENDANCE,
+                now,
+                at,
+                result,
+                lambda j: _attendance(deps, client, zoom, j, now),
+            )
+        _run_jobs(
+            deps, jobs.RECORDING, now, at, result, lambda j: _recording(deps, client, zoom, j, now)
+        )
     send_questions(deps, client, now, at, result)
     return result
 
@@ -79,8 +80,8 @@ def _run_jobs(deps, kind, now, at, result, work) -> None:
             session.expunge(job)
         try:
             work(job)
-        except (ZoomError, SlackLookupFailed) as e:
-            reason = _reason(e)
+        except (FactsError, SlackLookupFailed) as e:
+            reason = str(e)
             with session_scope(deps.engine) as session:
                 state = jobs.retry_later(session, job, token, reason, now)
             (result.unavailable if state == jobs.UNAVAILABLE else result.retrying).append(
@@ -93,20 +94,8 @@ def _run_jobs(deps, kind, now, at, result, work) -> None:
         (result.attendance if kind == jobs.ATTENDANCE else result.recordings).append(job.call_id)
 
 
-def _reason(error: Exception) -> str:
-    if isinstance(error, ZoomNotFound):
-        return "Zoom has no record of who joined (perhaps no one did)"
-    if isinstance(error, ZoomError):
-        if error.status == 429:
-            return "Zoom's rate limit"
-        if error.status in (400, 401, 403) or error.code in (124, 4711):
-            return f"Zoom refused: {error.message} (check the app's scopes)"
-        return f"Zoom did not answer ({error.status or 'no connection'})"
-    return str(error)
-
-
 # ---- attendance -----------------------------------------------------------------------------
-def _attendance(deps: Deps, client: WebClient, zoom: ZoomAfterCall, job: AfterCallJob, now) -> None:
+def _attendance(deps: Deps, client: WebClient, zoom: MeetingFacts, job: AfterCallJob, now) -> None:
     with session_scope(deps.engine) as session:
         call = session.get(Call, job.call_id)
         session.expunge(call)
@@ -117,9 +106,7 @@ def _attendance(deps: Deps, client: WebClient, zoom: ZoomAfterCall, job: AfterCa
     with session_scope(deps.engine) as session:
         call = session.get(Call, job.call_id)
         counted = attendance.record(session, call, matched, guests)
-        members = [
-            a.slack_user_id for a in attendance.people_at(session, call.id) if a.member
-        ]
+        members = [a.slack_user_id for a in attendance.people_at(session, call.id) if a.member]
         value.plan_try(session, call, members)
     log.info(
         "attendance of call %s: %d came (%d members, %d not in Slack)",
@@ -130,11 +117,11 @@ def _attendance(deps: Deps, client: WebClient, zoom: ZoomAfterCall, job: AfterCa
     )
 
 
-def _instances(zoom: ZoomAfterCall, call: Call, named: str | None) -> list[str]:
+def _instances(zoom: MeetingFacts, call: Call, named: str | None) -> list[str]:
     """The meeting instances that were this call (a restarted meeting has several)."""
     try:
         listed = zoom.instances(int(call.meeting_id))
-    except ZoomNotFound:
+    except NotFound:
         if named:
             return [named]
         raise
@@ -147,7 +134,7 @@ def _instances(zoom: ZoomAfterCall, call: Call, named: str | None) -> list[str]:
     if named and named not in found:
         found.append(named)
     if not found:
-        raise ZoomNotFound(404, 3001, "no instance of the meeting around the call's time")
+        raise NotFound("Zoom has no instance of the meeting around the call's time")
     return found
 
 
@@ -187,13 +174,13 @@ def _lookup(client: WebClient, email: str) -> str | None:
 
 
 # ---- recordings ------------------------------------------------------------------------------
-def _recording(deps: Deps, client: WebClient, zoom: ZoomAfterCall, job: AfterCallJob, now) -> None:
+def _recording(deps: Deps, client: WebClient, zoom: MeetingFacts, job: AfterCallJob, now) -> None:
     with session_scope(deps.engine) as session:
         call = session.get(Call, job.call_id)
         meeting = job.meeting_uuid or int(call.meeting_id)
     found = zoom.recording(meeting)
     if found is None:
-        raise ZoomNotFound(404, 3301, "no cloud recording of the call (yet)")
+        raise NotFound("no cloud recording of the call (yet)")
     with session_scope(deps.engine) as session:
         call = session.get(Call, job.call_id)
         item = recordings.archive_recording(session, call, found)

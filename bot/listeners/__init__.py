@@ -2,7 +2,7 @@
 
 from slack_bolt import App
 
-from bot.listeners import calls, commands, events, plan, reminders, views
+from bot.listeners import after_call, calls, commands, events, plan, reminders, views
 
 
 def register_all(app: App) -> None:
@@ -12,3 +12,4 @@ def register_all(app: App) -> None:
     plan.register(app)
     calls.register(app)
     reminders.register(app)
+    after_call.register(app)

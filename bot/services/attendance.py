@@ -20,7 +20,7 @@ from sqlalchemy import delete, func
 from sqlmodel import Session, select
 
 from bot.services.after_call_jobs import insert_ignoring_duplicates
-from integrations.zoom import Participant
+from integrations.after_call import Participant
 from storage.models import Attendance, Call, CallAttendance, Membership, Person
 
 CHUNK = 500  # rows per INSERT
@@ -99,9 +99,7 @@ class Counted:
     minutes: int
 
 
-def record(
-    session: Session, call: Call, matched: dict[str, int], guests: list[int]
-) -> Counted:
+def record(session: Session, call: Call, matched: dict[str, int], guests: list[int]) -> Counted:
     """Store a call's attendance: `matched` maps Slack user id -> minutes, `guests` holds
     the minutes of each person not matched to anyone in Slack. Replaces what was stored."""
     session.execute(delete(Attendance).where(Attendance.call_id == call.id))
@@ -179,7 +177,5 @@ def people_at(session: Session, call_id: int) -> list[Attendance]:
 
 def own(session: Session, call_id: int, user_id: str) -> Attendance | None:
     return session.exec(
-        select(Attendance).where(
-            Attendance.call_id == call_id, Attendance.slack_user_id == user_id
-        )
+        select(Attendance).where(Attendance.call_id == call_id, Attendance.slack_user_id == user_id)
     ).first()

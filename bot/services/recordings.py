@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 from bot.blocks import safe_url
 from bot.services import CopError
 from bot.services.after_call_jobs import insert_ignoring_duplicates
-from integrations.zoom import Recording
+from integrations.after_call import Recording
 from storage.models import Call, CallResource, CallStatus
 
 RECORDING, SLIDES, READING = "recording", "slides", "reading"

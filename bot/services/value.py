@@ -276,6 +276,8 @@ def practice_lines(
         .order_by(ValueQuestion.answered_at)
     ).all()
     return [
-        PracticeLine(q.stage, q.answer or "", q.slack_user_id if q.may_name else None, q.answered_at)
+        PracticeLine(
+            q.stage, q.answer or "", q.slack_user_id if q.may_name else None, q.answered_at
+        )
         for q in rows
     ]

@@ -54,9 +54,7 @@ def upgrade() -> None:
         sa.Column("meeting_uuid", sa.String(200), nullable=True),
         sa.Column("done_at", UTCDateTime(), nullable=True),
         sa.UniqueConstraint("call_id", "kind", name="uq_after_call_job"),
-        sa.CheckConstraint(
-            "kind IN ('attendance', 'recording')", name="ck_after_call_job_kind"
-        ),
+        sa.CheckConstraint("kind IN ('attendance', 'recording')", name="ck_after_call_job_kind"),
     )
     op.create_index("ix_after_call_job_due", "after_call_job", ["state", "due_at"])
     op.create_table(
@@ -104,9 +102,7 @@ def upgrade() -> None:
             "kind IN ('recording', 'slides', 'reading')", name="ck_call_resource_kind"
         ),
     )
-    op.create_index(
-        "ix_call_resource_community", "call_resource", ["community_id", "added_at"]
-    )
+    op.create_index("ix_call_resource_community", "call_resource", ["community_id", "added_at"])
     op.create_table(
         "value_question",
         sa.Column("id", sa.Integer(), primary_key=True),
