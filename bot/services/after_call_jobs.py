@@ -11,6 +11,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+from pydantic_core import PydanticUndefined
 from sqlalchemy import and_, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
@@ -35,13 +36,27 @@ FIRST_RETRY = timedelta(minutes=15)
 
 
 def insert_ignoring_duplicates(session: Session, model: Any, rows: list[dict[str, Any]]) -> int:
-    """INSERT the rows, skipping those a unique key already holds; how many were new."""
+    """INSERT the rows, skipping those a unique key already holds; how many were new.
+    Fields a row leaves out get the model's defaults, as the ORM would give them."""
     if not rows:
         return 0
+    rows = [_with_defaults(model, row) for row in rows]
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     result = session.execute(insert(model).values(rows).on_conflict_do_nothing())
     return max(0, result.rowcount or 0)
+
+
+def _with_defaults(model: Any, row: dict[str, Any]) -> dict[str, Any]:
+    filled = dict(row)
+    for name, info in model.model_fields.items():
+        if name in filled or name == "id":
+            continue
+        if info.default_factory is not None:
+            filled[name] = info.default_factory()
+        elif info.default is not None and info.default is not PydanticUndefined:
+            filled[name] = info.default
+    return filled
 
 
 def call_end(call: Call) -> datetime:
