@@ -154,9 +154,8 @@ def test_first_timers_count_only_first_calls_of_the_community(
     a = ended_call(session, community, first, meeting_id=MEETING)
     b = ended_call(session, community, second, meeting_id=MEETING + 1)
     m = lambda at, k: at + timedelta(minutes=k)  # noqa: E731
-    zoom.add_past_meeting(
-        MEETING, "first==", first, [participant("Ana", "ana@example.org", join=first, leave=m(first, 30))]
-    )
+    ana = participant("Ana", "ana@example.org", join=first, leave=m(first, 30))
+    zoom.add_past_meeting(MEETING, "first==", first, [ana])
     zoom.add_past_meeting(
         MEETING + 1,
         "second==",
@@ -224,12 +223,9 @@ def test_racing_passes_read_a_call_once(live, client, community, session, engine
         for k in range(6)
     ]
     for k, call in enumerate(calls):
-        zoom.add_past_meeting(
-            MEETING + k,
-            f"race{k}==",
-            call.start_at,
-            [participant("Ana", "ana@example.org", join=call.start_at, leave=call.start_at + timedelta(minutes=9))],
-        )
+        end = call.start_at + timedelta(minutes=9)
+        ana = participant("Ana", "ana@example.org", join=call.start_at, leave=end)
+        zoom.add_past_meeting(MEETING + k, f"race{k}==", call.start_at, [ana])
     now = datetime.now(UTC)
     done: list[list[int]] = []
     barrier = threading.Barrier(4)
