@@ -216,9 +216,7 @@ def test_value_questions_the_day_after_and_the_follow_up_once_to_those_who_answe
         answered = s.get(ValueQuestion, ids["U5"])
         assert answered.answer == "Teach-back with <!here> patients"
         assert answered.evidence_ok and not answered.may_name
-        follow = s.exec(
-            select(ValueQuestion).where(ValueQuestion.stage == value.FOLLOW_UP)
-        ).all()
+        follow = s.exec(select(ValueQuestion).where(ValueQuestion.stage == value.FOLLOW_UP)).all()
     assert [q.slack_user_id for q in follow] == ["U5"]
     later = follow[0].due_at
     assert timedelta(days=59) < later - answered.answered_at <= timedelta(days=60)
@@ -266,7 +264,9 @@ def test_one_who_turned_the_questions_off_is_never_asked_again(
     assert asked == []
 
 
-def test_leaders_turn_the_question_off_for_their_community(held, as_user, slack, engine, live, client):
+def test_leaders_turn_the_question_off_for_their_community(
+    held, as_user, slack, engine, live, client
+):
     value_off = json.dumps({"community": held.community_id, "on": False})
     button_click(as_user("U5", CHANNEL), ab.VALUE_COMMUNITY_ACTION, value_off, "bo")
     with session_scope(engine) as s:
