@@ -102,10 +102,11 @@ def _attendance(deps: Deps, client: WebClient, zoom: MeetingFacts, job: AfterCal
     uuids = _instances(zoom, call, job.meeting_uuid)
     records = [p for uuid in uuids for p in zoom.participants(uuid)]
     people = attendance.merge(records)
-    matched, guests = _match(deps, client, people)
+    matched, guests, looked_up = _match(deps, client, people)
     with session_scope(deps.engine) as session:
         call = session.get(Call, job.call_id)
         counted = attendance.record(session, call, matched, guests)
+        attendance.remember_member_emails(session, call.community_id, looked_up)
         members = [a.slack_user_id for a in attendance.people_at(session, call.id) if a.member]
         value.plan_try(session, call, members)
     log.info(
@@ -140,23 +141,26 @@ def _instances(zoom: MeetingFacts, call: Call, named: str | None) -> list[str]:
 
 def _match(
     deps: Deps, client: WebClient, people: list[attendance.Attendee]
-) -> tuple[dict[str, int], list[int]]:
-    """Slack user id -> minutes for those found in Slack by email; minutes of the rest.
-    Emails are used only here: none is stored for anyone not already known to copbot."""
+) -> tuple[dict[str, int], list[int], dict[str, str]]:
+    """Slack user id -> minutes for those found in Slack by email; minutes of the rest;
+    and the emails Slack was asked about and answered (user id -> email)."""
     emails = [p.email for p in people if p.email]
     with session_scope(deps.engine) as session:
         known = attendance.known_emails(session, emails)
     matched: dict[str, int] = {}
     guests: list[int] = []
+    looked_up: dict[str, str] = {}
     for person in people:
         uid = known.get(person.email or "") if person.email else None
         if uid is None and person.email:
             uid = _lookup(client, person.email)
+            if uid is not None:
+                looked_up[uid] = person.email
         if uid is None:
             guests.append(person.minutes)
         else:
             matched[uid] = matched.get(uid, 0) + person.minutes
-    return matched, guests
+    return matched, guests, looked_up
 
 
 def _lookup(client: WebClient, email: str) -> str | None:

@@ -90,6 +90,27 @@ def known_emails(session: Session, emails: Iterable[str]) -> dict[str, str]:
     return found
 
 
+def remember_member_emails(session: Session, community_id: int, found: dict[str, str]) -> None:
+    """Keep the emails Slack gave for the community's own members on their profiles (as
+    users.info would), so the next call needs no lookup for them. Nobody else's."""
+    if not found:
+        return
+    members = set(
+        session.exec(
+            select(Membership.slack_user_id).where(
+                Membership.community_id == community_id,
+                Membership.slack_user_id.in_(list(found)),
+            )
+        ).all()
+    )
+    for uid in sorted(members):
+        person = session.get(Person, uid)
+        if person is not None and not person.email:
+            person.email = found[uid]
+            session.add(person)
+    session.flush()
+
+
 @dataclass(frozen=True)
 class Counted:
     came: int
