@@ -119,16 +119,14 @@ def fill_year(url: str, slack: SlackStandIn, zoom: zs.ZoomStandIn, calls: int, p
             ],
         )
         starts = [YEAR_START + timedelta(days=7 * k) for k in range(calls)]
-        conn.execute(
-            insert(Call), [_call(1, k, s, 90000000000 + k) for k, s in enumerate(starts)]
-        )
+        conn.execute(insert(Call), [_call(1, k, s, 90000000000 + k) for k, s in enumerate(starts)])
     for i in range(in_slack):
         slack.add_user(f"U{i:07d}", f"p{i}", email=f"p{i}@example.org")
     for k, start in enumerate(starts):
         records = []
         for i in range(people):
             email = f"p{i}@example.org" if i < in_slack else None
-            m = lambda n: start + timedelta(minutes=n)  # noqa: E731
+            m = lambda n, at=start: at + timedelta(minutes=n)  # noqa: E731
             if i % 10 == 0:  # one in ten drops out and rejoins
                 records.append(zs_participant(f"P{i}", email, m(0), m(20)))
                 records.append(zs_participant(f"P{i}", email, m(25), m(60)))
@@ -179,12 +177,12 @@ def fill_health(url: str, communities: int, calls: int) -> None:
             ],
         )
         rows = [
-            _call(c, k, YEAR_START + timedelta(days=30 * k), None) for c in ids for k in range(calls)
+            _call(c, k, YEAR_START + timedelta(days=30 * k), None)
+            for c in ids
+            for k in range(calls)
         ]
         conn.execute(insert(Call), rows)
-        made = conn.execute(
-            Call.__table__.select().where(Call.community_id >= 2)
-        ).all()
+        made = conn.execute(Call.__table__.select().where(Call.community_id >= 2)).all()
         conn.execute(
             insert(CallAttendance),
             [
@@ -270,9 +268,7 @@ def main() -> int:
         began = time.perf_counter()
         rows = health.build(session, today, first, end, "America/Chicago")
         took = time.perf_counter() - began
-    print(
-        f"health of {len(rows)} communities: {took * 1000:.0f} ms, {queries['n']} queries"
-    )
+    print(f"health of {len(rows)} communities: {took * 1000:.0f} ms, {queries['n']} queries")
     return 0
 
 
