@@ -281,3 +281,28 @@ def practice_lines(
         )
         for q in rows
     ]
+
+
+def practice_draft(
+    session: Session, community_id: int, since: datetime, until: datetime, limit: int = 12
+) -> str:
+    """A first draft of the progress report's "connection to practice": the consented
+    answers of the period, each as a quote, named only when the person said so."""
+    from storage.models import Person
+
+    lines = practice_lines(session, community_id, since, until)
+    if not lines:
+        return ""
+    shown = []
+    for line in lines[-limit:]:
+        who = "a member"
+        if line.who:
+            person = session.get(Person, line.who)
+            who = (person.real_name or person.display_name) if person else ""
+            who = who or "a member"
+        said = "will try" if line.stage == TRY else "tried"
+        shown.append(f"- {who} {said}: “{line.answer.strip()}”")
+    more = len(lines) - len(shown)
+    if more > 0:
+        shown.append(f"- and {more} more in the evidence log")
+    return "What members took from the calls into their practice:\n" + "\n".join(shown)
