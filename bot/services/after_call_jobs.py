@@ -43,8 +43,9 @@ def insert_ignoring_duplicates(session: Session, model: Any, rows: list[dict[str
     rows = [_with_defaults(model, row) for row in rows]
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    result = session.execute(insert(model).values(rows).on_conflict_do_nothing())
-    return max(0, result.rowcount or 0)
+    key = list(model.__table__.primary_key.columns)
+    statement = insert(model).values(rows).on_conflict_do_nothing().returning(*key)
+    return len(session.execute(statement).all())
 
 
 def _with_defaults(model: Any, row: dict[str, Any]) -> dict[str, Any]:
