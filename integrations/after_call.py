@@ -7,14 +7,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from integrations.conferencing import Conferencing, ZoomConferencing
-from integrations.zoom import (
-    Participant,
-    Recording,
-    ZoomAfterCall,
-    ZoomError,
-    ZoomNotFound,
-    recording_of,
-)
+from integrations.zoom import ZoomError, ZoomNotFound
+from integrations.zoom_after_call import Participant, Recording, ZoomAfterCall, recording_of
 
 __all__ = [
     "FactsError",

@@ -19,16 +19,12 @@ person, guests come without `user_email`) are listed in pages of `page_size` wit
 `next_page_token`; a UUID that starts with `/` or holds `//` must come encoded twice, as
 Zoom documents (once-encoded it is answered 404 and listed in `violations`).
 `add_recording(meeting_id, uuid, share_url, password)` gives the meeting's recording.
-`webhook(event, obj)` builds an event body, `sign_webhook(secret, body, ts)` its headers,
-and `deliver_webhook(url, body, secret)` delivers it as Zoom does: signed, and sent again
-(up to 3 more times) when the answer is not 200/204 within 3 seconds.
+Webhook deliveries are in `sandbox.zoom_webhooks`.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import itertools
 import json
 import re
@@ -42,7 +38,6 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlparse
 
 import jsonschema
-import requests
 
 SPEC_PATH = Path(__file__).with_name("specs") / "zoom_meetings_openapi.json"
 
@@ -630,60 +625,3 @@ class ZoomStandIn:
             do_GET = do_POST = do_PATCH = do_DELETE = _handle
 
         return Handler
-
-
-# ---- webhooks -----------------------------------------------------------------------------
-def webhook(event: str, obj: dict[str, Any], *, event_ts: int | None = None) -> bytes:
-    """A webhook event body as Zoom sends it (`event`, `payload.object`, `event_ts` in ms)."""
-    body = {
-        "event": event,
-        "payload": {"account_id": ACCOUNT_ID, "object": obj},
-        "event_ts": event_ts if event_ts is not None else int(time.time() * 1000),
-    }
-    return json.dumps(body, separators=(",", ":")).encode()
-
-
-def url_validation(plain_token: str) -> bytes:
-    body = {
-        "payload": {"plainToken": plain_token},
-        "event_ts": int(time.time() * 1000),
-        "event": "endpoint.url_validation",
-    }
-    return json.dumps(body, separators=(",", ":")).encode()
-
-
-def sign_webhook(secret: str, body: bytes, timestamp: int | None = None) -> dict[str, str]:
-    """The headers Zoom sends: `x-zm-request-timestamp` (seconds) and
-    `x-zm-signature` = v0= HMAC-SHA256(secret, "v0:{timestamp}:{body}") in hex."""
-    ts = int(time.time()) if timestamp is None else timestamp
-    message = f"v0:{ts}:".encode() + body
-    digest = hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
-    return {
-        "Content-Type": "application/json; charset=utf-8",
-        "x-zm-request-timestamp": str(ts),
-        "x-zm-signature": f"v0={digest}",
-        "user-agent": "Zoom Marketplace/1.0a",
-    }
-
-
-def deliver_webhook(
-    url: str,
-    body: bytes,
-    secret: str,
-    *,
-    retries: int = 3,
-    timestamp: int | None = None,
-) -> list[requests.Response]:
-    """Deliver as Zoom does: signed afresh each time, and sent again (up to `retries` more
-    times; Zoom waits 5, 20 and 60 minutes, the stand-in does not) while the answer is not
-    200/204 within 3 seconds. Returns every answer."""
-    answers = []
-    for _ in range(1 + retries):
-        started = time.monotonic()
-        response = requests.post(
-            url, data=body, headers=sign_webhook(secret, body, timestamp), timeout=10
-        )
-        answers.append(response)
-        if response.status_code in (200, 204) and time.monotonic() - started <= 3.0:
-            break
-    return answers

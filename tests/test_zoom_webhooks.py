@@ -19,7 +19,7 @@ from bot import zoom_events
 from bot.deps import Deps
 from bot.scheduler import tick
 from bot.slack_client import make_web_client
-from sandbox import zoom_standin as zs
+from sandbox import zoom_webhooks as zs
 from storage.db import session_scope
 from storage.models import AfterCallJob, Attendance, CallAttendance, CallResource, ZoomDelivery
 from tests.conftest import HOOK_SECRET, ended_call, new_community, participant
