@@ -1,4 +1,5 @@
-"""The `copbot` command line: run (Socket Mode), serve (HTTP), scheduler, tick, db upgrade.
+"""The `copbot` command line: run (Socket Mode), serve (HTTP), scheduler, tick, db upgrade,
+and `sandbox` (forwarded to the `copbot-sandbox` entry point of the sandbox extra).
 
 Configuration errors print one line naming the variable and exit with status 2.
 """
@@ -225,6 +226,27 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+SANDBOX_ENTRY_POINT = "copbot-sandbox"
+
+
+def run_sandbox(argv: list[str]) -> int:
+    """`copbot sandbox ...`: run the `copbot-sandbox` console script (sandbox/cli.py). It is
+    found through the installed entry points, so production code imports no sandbox."""
+    from importlib.metadata import entry_points
+
+    found = entry_points(group="console_scripts", name=SANDBOX_ENTRY_POINT)
+    try:
+        entry = next(iter(found)).load()
+    except (StopIteration, ImportError) as e:
+        print(
+            "copbot: `copbot sandbox` needs the sandbox extra: "
+            f".venv/bin/pip install -e '.[sandbox]' ({type(e).__name__})",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    return entry(argv)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="copbot", description="Run Communities of Practice in Slack."
@@ -272,10 +294,20 @@ def build_parser() -> argparse.ArgumentParser:
     dbsub.add_parser("upgrade", help="create or migrate the schema")
     dbsub.add_parser("status", help="show the schema revision")
     dbp.set_defaults(func=cmd_db)
+
+    sub.add_parser(
+        "sandbox",
+        add_help=False,
+        help="the bot with a local Slack and Zoom, used from a page on 127.0.0.1 "
+        "(see `copbot sandbox --help`)",
+    )
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["sandbox"]:
+        return run_sandbox(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         settings = Settings.load()

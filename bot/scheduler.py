@@ -162,9 +162,16 @@ def _quiet_apscheduler() -> None:
     )
 
 
-def _every_interval(scheduler: Any, deps: Deps, client: WebClient, first_after: float = 0.0) -> Any:
+def new_worker() -> str:
+    """A name of its own for one process's pass loop (the lease's holder)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _every_interval(
+    scheduler: Any, deps: Deps, client: WebClient, first_after: float = 0.0, worker: str = ""
+) -> Any:
     _quiet_apscheduler()
-    worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    worker = worker or new_worker()
     scheduler.add_job(
         _safe_tick,
         "interval",
@@ -178,14 +185,17 @@ def _every_interval(scheduler: Any, deps: Deps, client: WebClient, first_after: 
     return scheduler
 
 
-def start_background(deps: Deps, client: WebClient) -> Any:
+def start_background(deps: Deps, client: WebClient, worker: str = "") -> Any:
     """Passes every `COPBOT_SCHEDULER_INTERVAL` seconds in a background thread. Safe in
-    every worker: only the holder of the lease runs a pass."""
+    every worker: only the holder of the lease runs a pass. `worker` names the loop, for a
+    caller that also runs passes of its own in the same process (the sandbox's clock)."""
     from apscheduler.schedulers.background import BackgroundScheduler
 
     # the first pass waits a moment: a worker that just booted answers Slack first
     first_after = min(BOOT_GRACE_SECONDS, deps.settings.scheduler_interval)
-    scheduler = _every_interval(BackgroundScheduler(timezone="UTC"), deps, client, first_after)
+    scheduler = _every_interval(
+        BackgroundScheduler(timezone="UTC"), deps, client, first_after, worker
+    )
     scheduler.start()
     return scheduler
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import enum
 import secrets
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import (
     BigInteger,
@@ -28,9 +28,22 @@ from sqlalchemy import (
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
+# The process-wide clock offset: zero in production. `copbot sandbox` moves it forward so
+# reminders and nudges fire without waiting; everything in copbot reads time through
+# utcnow(), so this is the one place time can be moved.
+_clock_offset = timedelta(0)
+
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    return datetime.now(UTC) + _clock_offset
+
+
+def set_clock_offset(offset: timedelta) -> None:
+    """Move the process's clock by `offset` from the real time (the sandbox's clock)."""
+    global _clock_offset
+    if offset < timedelta(0):
+        raise ValueError("the clock only moves forward")
+    _clock_offset = offset
 
 
 class UTCDateTime(TypeDecorator):

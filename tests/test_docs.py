@@ -40,7 +40,8 @@ def test_quick_start_has_exactly_two_commands():
     block = quick.split("```sh", 1)[1].split("```", 1)[0]
     commands = [line for line in block.splitlines() if line.strip() and not line.startswith("#")]
     assert len(commands) == 2
-    assert commands[0].endswith("copbot run")
+    assert commands[0].endswith("copbot sandbox --demo")
+    assert "'.[sandbox]'" in commands[0]
     assert commands[1].endswith("pytest")
 
 

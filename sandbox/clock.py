@@ -1,0 +1,71 @@
+"""The sandbox's clock: it only moves forward, by a day, a week or to the next call
+reminder, through copbot's one clock seam (`storage.models.set_clock_offset`), and a
+scheduler pass runs at the moved time at once so what became due is sent.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import select
+
+from bot.deps import Deps
+from bot.scheduler import tick
+from bot.services.reminders.planning import call_reminders
+from storage.db import session_scope
+from storage.models import Call, CallStatus, Community, set_clock_offset, utcnow
+
+STEPS = {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelta(weeks=1)}
+
+
+class Clock:
+    def __init__(
+        self, deps: Deps, client: Any, offset: timedelta = timedelta(0), worker: str | None = None
+    ):
+        self.deps = deps
+        self.worker = worker
+        self.client = client
+        self.offset = offset
+        set_clock_offset(offset)
+
+    def now(self) -> datetime:
+        return utcnow()
+
+    def next_reminder(self) -> datetime | None:
+        """When the next call reminder (week, day or hour before, or the follow-up) is due."""
+        now = utcnow()
+        with session_scope(self.deps.engine) as session:
+            calls = session.exec(
+                select(Call).where(
+                    Call.status == CallStatus.SCHEDULED.value,
+                    Call.start_at > now - timedelta(days=2),
+                )
+            ).all()
+            chosen = {c.id: c.call_reminders for c in session.exec(select(Community)).all()}
+            dues = [
+                d.due_at
+                for call in calls
+                for d in call_reminders(call, [], chosen.get(call.community_id) or "")
+            ]
+        later = [d for d in dues if d > now]
+        return min(later) if later else None
+
+    def advance(self, step: str) -> list[str]:
+        """Move forward by `step` ("hour", "day", "week" or "reminder") and run a pass;
+        returns the pass's lines (what was sent, missed, ...)."""
+        if step == "reminder":
+            due = self.next_reminder()
+            if due is None:
+                return ["no call reminder is coming: schedule a call first"]
+            delta = due - utcnow() + timedelta(seconds=30)
+        elif step in STEPS:
+            delta = STEPS[step]
+        else:
+            raise ValueError(f"unknown step {step!r}: hour, day, week or reminder")
+        self.offset += delta
+        set_clock_offset(self.offset)
+        return self.run_pass()
+
+    def run_pass(self) -> list[str]:
+        return tick(self.deps, self.client, utcnow(), self.worker, hold=True).lines()

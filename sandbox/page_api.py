@@ -1,0 +1,258 @@
+"""The page and its JSON API: static files from `sandbox/static/`, the state a person
+sees (long-polled), and what they do (commands, clicks, submissions, the clock).
+
+Every answer is JSON; Slack text reaches the browser as data and the page inserts it with
+textContent, never as HTML.
+"""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+from dataclasses import asdict
+from html import escape
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
+
+from bot.blocks.help import SUBCOMMANDS
+from sandbox import world
+
+if TYPE_CHECKING:
+    from sandbox.server import Sandbox
+
+STATIC = Path(__file__).with_name("static")
+LONG_POLL_SECONDS = 20.0
+MAX_BODY = 1_000_000
+
+
+class BadRequest(ValueError):
+    pass
+
+
+class PageApp:
+    def __init__(self, sandbox: Sandbox):
+        self.sandbox = sandbox
+        self.routes = {
+            "/api/command": self.command,
+            "/api/say": self.say,
+            "/api/action": self.action,
+            "/api/submit": self.submit,
+            "/api/close": self.close,
+            "/api/home": self.home,
+            "/api/clock": self.clock,
+        }
+
+    def __call__(self, environ: dict[str, Any], start_response: Any):
+        path = environ.get("PATH_INFO", "")
+        method = environ.get("REQUEST_METHOD", "GET")
+        try:
+            if not self._same_site(environ):
+                raise BadRequest("requests come from the sandbox's own page only")
+            if method == "POST" and path in self.routes:
+                return _json(start_response, self.routes[path](_body(environ)))
+            if method == "GET" and path == "/api/config":
+                return _json(start_response, self.config())
+            if method == "GET" and path == "/api/state":
+                query = parse_qs(environ.get("QUERY_STRING", ""))
+                return _json(start_response, self.state(query))
+            if method == "GET" and path.startswith("/zoom/j/"):
+                return self.zoom_page(path, start_response)
+            if method == "GET":
+                return _static(path, start_response)
+        except BadRequest as e:
+            status = "403 Forbidden" if "own page" in str(e) else "400 Bad Request"
+            return _json(start_response, {"ok": False, "error": str(e)}, status)
+        start_response("405 Method Not Allowed", [("Content-Type", "text/plain")])
+        return [b"Method Not Allowed"]
+
+    def _same_site(self, environ: dict[str, Any]) -> bool:
+        """Only the page itself may act: the Host is the sandbox's (no DNS rebinding), a
+        POST is JSON (so another site's form cannot send it) from no other Origin."""
+        port = self.sandbox.httpd.server_port
+        if environ.get("HTTP_HOST", "") not in (f"127.0.0.1:{port}", f"localhost:{port}"):
+            return False
+        if environ.get("REQUEST_METHOD") != "POST":
+            return True
+        origin = environ.get("HTTP_ORIGIN")
+        if origin and origin not in (f"http://127.0.0.1:{port}", f"http://localhost:{port}"):
+            return False
+        return environ.get("CONTENT_TYPE", "").startswith("application/json")
+
+    # ---- reading ----------------------------------------------------------------------
+    def config(self) -> dict[str, Any]:
+        return {
+            "people": [asdict(p) for p in world.PEOPLE],
+            "subcommands": [
+                {"name": s.name, "usage": s.usage, "summary": s.summary} for s in SUBCOMMANDS
+            ],
+            "bot": {"id": "U0COPBOT", "name": "copbot"},
+        }
+
+    def state(self, query: dict[str, list[str]]) -> dict[str, Any]:
+        user = _user(query.get("user", [""])[0])
+        try:
+            since = int(query.get("since", ["-1"])[0])
+        except ValueError:
+            raise BadRequest("since is a number") from None
+        ws = self.sandbox.workspace
+        version = ws.wait_change(since, LONG_POLL_SECONDS) if since >= 0 else ws.version
+        stack = ws.stacks.get(user) or []
+        modal = None
+        if stack:
+            top = stack[-1]
+            modal = {
+                "view": ws.public_view(top),
+                "errors": ws.view_errors.get(top, {}),
+                "depth": len(stack),
+            }
+        home = ws.public_view(ws.homes[user]) if user in ws.homes else None
+        channels = [
+            {"id": c.id, "name": c.name, "is_im": c.is_im, "user": c.user}
+            for c in ws.channels.values()
+            if not c.is_im or c.user == user
+        ]
+        return {
+            "version": version,
+            "now": self.sandbox.clock.now().isoformat(),
+            "channels": channels,
+            "messages": [asdict(m) for m in ws.visible(user)],
+            "modal": modal,
+            "home": home,
+            "problems": [asdict(p) for p in ws.problems if p.user in (user, None)][-50:],
+            "users": {
+                uid: {"name": u["name"], "real_name": u["real_name"], "tz": u["tz"]}
+                for uid, u in ws.users.items()
+            },
+        }
+
+    # ---- acting -------------------------------------------------------------------------
+    def command(self, body: dict[str, Any]) -> dict[str, Any]:
+        user, channel = _user(body.get("user")), self._channel(body.get("channel"), body)
+        outcome = self.sandbox.slack.command(user, channel, str(body.get("text", ""))[:4000])
+        return {"ok": outcome.error is None, "error": outcome.error}
+
+    def say(self, body: dict[str, Any]) -> dict[str, Any]:
+        user, channel = _user(body.get("user")), self._channel(body.get("channel"), body)
+        text = str(body.get("text", "")).strip()[:4000]
+        if not text:
+            raise BadRequest("nothing to say")
+        escaped = self.sandbox.slack.escape(text)
+        thread = body.get("thread_ts") or None
+        self.sandbox.workspace.person_says(user, channel, escaped, thread)
+        return {"ok": True}
+
+    def action(self, body: dict[str, Any]) -> dict[str, Any]:
+        user = _user(body.get("user"))
+        action = body.get("action")
+        if not isinstance(action, dict) or not action.get("action_id"):
+            raise BadRequest("an action needs its action_id")
+        outcome = self.sandbox.slack.click(
+            user,
+            action,
+            channel=body.get("channel"),
+            ts=body.get("ts"),
+            view_id=body.get("view_id"),
+            values=body.get("values") or {},
+        )
+        return {"ok": outcome.error is None, "error": outcome.error}
+
+    def submit(self, body: dict[str, Any]) -> dict[str, Any]:
+        user = _user(body.get("user"))
+        outcome = self.sandbox.slack.submit(
+            user, str(body.get("view_id", "")), body.get("values") or {}
+        )
+        return {"ok": outcome.error is None, "error": outcome.error}
+
+    def close(self, body: dict[str, Any]) -> dict[str, Any]:
+        user = _user(body.get("user"))
+        outcome = self.sandbox.slack.close(user, all_views=bool(body.get("all")))
+        return {"ok": outcome.error is None, "error": outcome.error}
+
+    def home(self, body: dict[str, Any]) -> dict[str, Any]:
+        outcome = self.sandbox.slack.open_home(_user(body.get("user")))
+        return {"ok": outcome.error is None, "error": outcome.error}
+
+    def clock(self, body: dict[str, Any]) -> dict[str, Any]:
+        step = str(body.get("step", ""))
+        try:
+            lines = self.sandbox.clock.advance(step)
+        except ValueError as e:
+            raise BadRequest(str(e)) from None
+        self.sandbox.workspace.changed()
+        return {"ok": True, "now": self.sandbox.clock.now().isoformat(), "lines": lines}
+
+    def _channel(self, channel: Any, body: dict[str, Any]) -> str:
+        if not isinstance(channel, str) or channel not in self.sandbox.workspace.channels:
+            raise BadRequest("no such channel")
+        return channel
+
+    # ---- Zoom ------------------------------------------------------------------------
+    def zoom_page(self, path: str, start_response: Any):
+        meeting_id = path.rsplit("/", 1)[1]
+        meeting = self.sandbox.zoom.meetings.get(int(meeting_id)) if meeting_id.isdigit() else None
+        if meeting is None:
+            title, detail = "No such meeting", f"There is no meeting {meeting_id} in the sandbox."
+        else:
+            title = f"Zoom meeting: {meeting.get('topic') or 'untitled'}"
+            detail = (
+                f"Meeting {meeting['id']}, starting {meeting.get('start_time')} "
+                f"({meeting.get('timezone')}), {meeting.get('duration')} minutes. "
+                "In the sandbox nobody joins a real call: this page stands in for Zoom."
+            )
+        html = (
+            "<!doctype html><html><head><meta charset='utf-8'><title>"
+            f"{escape(title)}</title><link rel='stylesheet' href='/static/sandbox.css'></head>"
+            f"<body class='zoom'><main><h1 id='zoom-title'>{escape(title)}</h1>"
+            f"<p id='zoom-detail'>{escape(detail)}</p></main></body></html>"
+        ).encode()
+        start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
+        return [html]
+
+
+def _user(value: Any) -> str:
+    ids = {p.id for p in world.PEOPLE}
+    if value not in ids:
+        raise BadRequest("no such person")
+    return str(value)
+
+
+def _body(environ: dict[str, Any]) -> dict[str, Any]:
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    if length > MAX_BODY:
+        raise BadRequest("request too large")
+    raw = environ["wsgi.input"].read(length) if length else b""
+    try:
+        body = json.loads(raw or b"{}")
+    except ValueError:
+        raise BadRequest("the body is not JSON") from None
+    if not isinstance(body, dict):
+        raise BadRequest("the body is not a JSON object")
+    return body
+
+
+def _json(start_response: Any, body: Any, status: str = "200 OK"):
+    payload = json.dumps(body).encode()
+    start_response(
+        status,
+        [
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(payload))),
+            ("Cache-Control", "no-store"),
+        ],
+    )
+    return [payload]
+
+
+def _static(path: str, start_response: Any):
+    name = "index.html" if path in ("", "/") else path.removeprefix("/static/")
+    target = (STATIC / name).resolve()
+    if STATIC.resolve() not in target.parents or not target.is_file():
+        start_response("404 Not Found", [("Content-Type", "text/plain")])
+        return [b"Not Found"]
+    data = target.read_bytes()
+    kind = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+    if kind.startswith("text/") or kind.endswith("javascript"):
+        kind += "; charset=utf-8"
+    start_response("200 OK", [("Content-Type", kind), ("Content-Length", str(len(data)))])
+    return [data]

@@ -1,0 +1,39 @@
+"""Who and what is in the sandbox's workspace: the people you can switch between (a staff
+member, two leaders, members in three time zones), the channels, and the fixed fake
+credentials the bot runs with there."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SIGNING_SECRET = "sandbox-signing-secret-not-a-secret"
+BOT_TOKEN = "xoxb-sandbox-not-a-token"
+
+
+@dataclass(frozen=True)
+class Person:
+    id: str
+    name: str
+    real_name: str
+    tz: str
+    role: str  # how the page introduces them: staff, leader, member
+
+
+PEOPLE: tuple[Person, ...] = (
+    Person("USTAFF01", "sam", "Sam Rivera", "America/Chicago", "staff"),
+    Person("ULEAD001", "ana", "Ana Okafor", "America/New_York", "leader"),
+    Person("ULEAD002", "ben", "Ben Keller", "Europe/Berlin", "leader"),
+    Person("UMEMB001", "kenji", "Kenji Sato", "Asia/Tokyo", "member"),
+    Person("UMEMB002", "lena", "Lena Fischer", "Europe/Berlin", "member"),
+    Person("UMEMB003", "maya", "Maya Johnson", "America/New_York", "member"),
+)
+STAFF = PEOPLE[0]
+BY_NAME = {p.name: p for p in PEOPLE}
+
+# (id, name): two channels the demo fills, one left empty for a new community
+CHANNELS: tuple[tuple[str, str], ...] = (
+    ("CGENERAL1", "general"),
+    ("CDATA0001", "data-science"),
+    ("CDESIGN01", "design-systems"),
+    ("CNEWCOP01", "new-community"),
+)

@@ -1,0 +1,93 @@
+"""Browser tests: the sandbox page in Debian's Chromium, driven by Playwright for Python.
+
+They need /usr/bin/chromium (`apt-get install chromium`; `.ci/run` installs it) and the
+`playwright` package (the test extra); without either they are skipped, and `-rs` in the
+suite's options prints why. Playwright never downloads a browser here: it launches the
+system's Chromium by its path. Each step's screenshot goes to tests/artifacts/.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def skip_reason() -> str | None:
+    if not CHROMIUM.exists():
+        return "browser tests skipped: /usr/bin/chromium is missing (apt-get install chromium)"
+    if importlib.util.find_spec("playwright") is None:
+        return "browser tests skipped: playwright is not installed (pip install -e '.[test]')"
+    return None
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory) -> Iterator:
+    """A sandbox with the demo data, on a free port, for one test module."""
+    from sandbox.demo import fill
+    from sandbox.server import Sandbox
+
+    running = Sandbox(tmp_path_factory.mktemp("sandbox"), 0).start().serve_in_background()
+    fill(running)
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def page(browser, sandbox) -> Iterator:
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    opened = context.new_page()
+    errors: list[str] = []
+    opened.on("pageerror", lambda e: errors.append(str(e)))
+    opened.errors = errors
+    opened.goto(sandbox.url + "/?as=ULEAD001")
+    opened.wait_for_selector("#channel-list .channel")
+    yield opened
+    context.close()
+    assert errors == [], "script errors on the page"
+
+
+class Shots:
+    """Numbered screenshots of each step, under tests/artifacts/<module>/."""
+
+    def __init__(self, folder: Path):
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        self.folder = folder
+        self.n = 0
+
+    def __call__(self, page, name: str) -> Path:
+        self.n += 1
+        time.sleep(0.15)  # the last long-poll answer drawn
+        path = self.folder / f"{self.n:02d}-{name}.png"
+        page.screenshot(path=str(path))
+        return path
+
+
+@pytest.fixture(scope="module")
+def shot(request) -> Shots:
+    return Shots(ARTIFACTS / Path(request.module.__file__).stem)

@@ -1,0 +1,205 @@
+"""What people do in copbot, in a real browser against `copbot sandbox`: a leader creates
+a community and adds a co-leader, walks the plan, stops, resumes and publishes, schedules
+a call; a member in Tokyo sees the call in Tokyo time and joins; the clock moves and the
+reminder appears; staff open App Home. The tests run in order and share one sandbox."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlmodel import select
+
+from storage.db import session_scope
+from storage.models import Call, Community
+from tests.browser.conftest import skip_reason
+
+pytestmark = pytest.mark.skipif(skip_reason() is not None, reason=skip_reason() or "")
+
+ANA, KENJI, SAM = "ULEAD001", "UMEMB001", "USTAFF01"
+TIMEOUT = 15000  # ms; generous for a loaded 2-core machine
+
+
+def act_as(page, user_id: str) -> None:
+    page.select_option("#person", user_id)
+    page.wait_for_function(
+        "id => new URL(location.href).searchParams.get('as') === id", arg=user_id
+    )
+
+
+def open_channel(page, name: str) -> None:
+    page.click(f"#channel-list .channel:text-is('# {name}')")
+    page.wait_for_selector(f"#pane-title:text-is('# {name}')")
+
+
+def run(page, text: str) -> None:
+    page.fill("#composer", text)
+    page.press("#composer", "Enter")
+
+
+def modal_titled(page, title: str) -> None:
+    page.wait_for_selector("#modal-overlay:not([hidden])", timeout=TIMEOUT)
+    page.wait_for_function(
+        "t => document.getElementById('modal-title').textContent.includes(t)",
+        arg=title,
+        timeout=TIMEOUT,
+    )
+
+
+def fill_empty_inputs(page, text: str = "Written in the browser test") -> None:
+    for field in page.query_selector_all("#modal-body .bk-input .bk-text"):
+        if not field.input_value():
+            field.fill(text)
+    for group in page.query_selector_all("#modal-body .bk-input .bk-choices"):
+        if not group.query_selector("input:checked"):
+            group.query_selector("input").check()
+
+
+def message_with(page, text: str):
+    locator = page.locator("#pane .message", has_text=text).last
+    locator.wait_for(timeout=TIMEOUT)
+    return locator
+
+
+def test_leader_creates_a_community_and_adds_a_co_leader(page, shot, sandbox):
+    act_as(page, ANA)
+    open_channel(page, "new-community")
+    page.fill("#composer", "/cop n")
+    page.wait_for_selector("#suggestions:not([hidden]) li", timeout=TIMEOUT)
+    assert page.inner_text("#suggestions").startswith("/cop new")
+    shot(page, "suggestions-as-you-type")
+    page.click("#suggestions li")
+    assert page.input_value("#composer") == "/cop new "
+    page.press("#composer", "Enter")
+    modal_titled(page, "New community")
+    page.click("#modal-submit")  # empty: Slack's own field check, nothing is sent
+    page.wait_for_selector(".bk-input.has-error .bk-error")
+    shot(page, "new-community-field-error")
+    page.fill("#modal-body .bk-input:first-child .bk-text", "Research <Software> & Data")
+    page.click("#modal-submit")
+    page.wait_for_selector("#modal-overlay", state="hidden", timeout=TIMEOUT)
+    announcement = message_with(page, "Research <Software> & Data")
+    assert "<Software>" in announcement.inner_text()  # escaped by copbot, shown as text
+    shot(page, "community-created")
+
+    run(page, "/cop leaders @ana @maya")
+    confirmation = message_with(page, "told the channel")
+    assert "@maya" in confirmation.inner_text()
+    assert "Only visible to you" in confirmation.inner_text()
+    announcement = message_with(page, "(set by @ana)")
+    assert "Only visible to you" not in announcement.inner_text()
+    shot(page, "co-leader-added")
+    with session_scope(sandbox.deps.engine) as session:
+        community = session.exec(
+            select(Community).where(Community.slack_channel_id == "CNEWCOP01")
+        ).one()
+    assert community.name == "Research <Software> & Data"
+
+
+def test_leader_walks_the_plan_stops_resumes_and_publishes(page, shot):
+    act_as(page, ANA)
+    open_channel(page, "new-community")
+    run(page, "/cop plan")
+    modal_titled(page, "Plan · 1 of 7")
+    page.wait_for_selector("#modal-body .bk-header:has-text('Section 1 of 7')")
+    shot(page, "plan-section-1")
+    for number in (2, 3):
+        fill_empty_inputs(page)
+        page.click("#modal-submit")
+        page.wait_for_selector(f"#modal-body .bk-header:has-text('Section {number} of 7')")
+    shot(page, "plan-section-3")
+    page.click("#modal-body .bk-button:has-text('Save & close')")
+    page.wait_for_selector("#modal-body :text('Section 3')", timeout=TIMEOUT)
+    shot(page, "plan-saved-and-closed")
+    page.click("#modal-x")
+    page.wait_for_selector("#modal-overlay", state="hidden")
+
+    run(page, "/cop plan")  # resumes where it stopped
+    page.wait_for_selector("#modal-body .bk-header:has-text('Section 3 of 7')", timeout=TIMEOUT)
+    shot(page, "plan-resumed-at-section-3")
+    for number in range(4, 8):
+        fill_empty_inputs(page)
+        page.click("#modal-submit")
+        page.wait_for_selector(f"#modal-body .bk-header:has-text('Section {number} of 7')")
+    fill_empty_inputs(page)
+    page.click("#modal-submit")
+    modal_titled(page, "Review the plan")
+    shot(page, "plan-review")
+    page.click("#modal-submit")  # Publish
+    page.wait_for_selector("#modal-overlay", state="hidden", timeout=TIMEOUT)
+    message_with(page, "Written in the browser test")
+    shot(page, "plan-published")
+
+
+def test_leader_schedules_a_call(page, shot, sandbox):
+    act_as(page, ANA)
+    open_channel(page, "new-community")
+    run(page, "/cop schedule")
+    modal_titled(page, "Schedule a call")
+    topic = page.locator("#modal-body .bk-input", has_text="Topic").locator(".bk-text")
+    topic.fill("Open lab hour")
+    page.locator("#modal-body .bk-input", has_text="Date").locator("input").fill("2027-02-10")
+    page.locator("#modal-body .bk-input", has_text="Start time").locator("input").fill("10:30")
+    shot(page, "schedule-modal")
+    page.click("#modal-submit")
+    page.wait_for_selector("#modal-overlay", state="hidden", timeout=TIMEOUT)
+    message_with(page, "Open lab hour")
+    shot(page, "call-posted")
+
+
+def _call(sandbox, topic: str) -> Call:
+    with session_scope(sandbox.deps.engine) as session:
+        return session.exec(select(Call).where(Call.topic == topic)).one()
+
+
+def test_member_in_tokyo_sees_the_call_in_tokyo_time_and_joins(page, shot, sandbox):
+    act_as(page, KENJI)
+    open_channel(page, "data-science")
+    call = _call(sandbox, "Reproducible notebooks")
+    tokyo = call.start_at.astimezone(ZoneInfo("Asia/Tokyo"))
+    expected = f"{tokyo:%-I}:{tokyo:%M} {tokyo:%p}"
+    message = message_with(page, "Reproducible notebooks")
+    shown = message.locator("time.date").first.inner_text()
+    assert expected in shown, (expected, shown)
+    assert f"{tokyo:%B}" in shown
+    shot(page, "call-in-tokyo-time")
+    with page.context.expect_page() as opened:
+        message.locator("a.link[href*='/zoom/j/']").first.click()
+    zoom = opened.value
+    zoom.wait_for_load_state()
+    assert "Reproducible notebooks" in zoom.inner_text("#zoom-title")
+    shot(zoom, "zoom-join-page")
+    zoom.close()
+
+
+def test_the_clock_moves_and_the_reminder_appears(page, shot, sandbox):
+    act_as(page, KENJI)
+    open_channel(page, "data-science")
+    before = datetime.fromisoformat(page.get_attribute("#clock", "datetime"))
+    page.click("#clock-reminder")
+    page.wait_for_function(
+        "() => document.getElementById('clock-note').textContent.length > 0", timeout=TIMEOUT
+    )
+    note = page.inner_text("#clock-note")
+    assert "sent call_week" in note, note  # the call is more than a week away: that one first
+    reminder = message_with(page, "In a week: Reproducible notebooks")
+    page.wait_for_function(
+        "t => document.getElementById('clock').dateTime !== t",
+        arg=before.isoformat(),
+        timeout=TIMEOUT,
+    )
+    after = datetime.fromisoformat(page.get_attribute("#clock", "datetime"))
+    start = _call(sandbox, "Reproducible notebooks").start_at
+    assert timedelta(days=7) - timedelta(minutes=2) < start - after <= timedelta(days=7)
+    reminder.scroll_into_view_if_needed()
+    shot(page, "reminder-after-the-clock-moved")
+
+
+def test_staff_open_app_home(page, shot):
+    act_as(page, SAM)
+    page.click("#nav-home")
+    page.wait_for_selector("#pane .bk", timeout=TIMEOUT)
+    page.wait_for_selector("#pane :text('Data Science Practice')", timeout=TIMEOUT)
+    assert "Design Systems Guild" in page.inner_text("#pane")
+    shot(page, "staff-app-home")
