@@ -195,6 +195,9 @@ class ZoomStandIn:
         # ended instances per meeting id: {"uuid", "start_time", "participants"}
         self.past: dict[int, list[dict[str, Any]]] = {}
         self.recordings: dict[str, dict[str, Any]] = {}  # by meeting id and by uuid
+        # when set: a meeting the stand-in made, asked about after the call, was held with
+        # these participants (records as `add_past_meeting` takes them) and recorded
+        self.attendees: Any = None
         self._tokens: dict[str, float] = {}
         self._scripts: dict[str, list[_Script]] = {}
         self._lock = threading.Lock()
@@ -488,6 +491,7 @@ class ZoomStandIn:
         if route == "GET /past_meetings/{meetingUUID}/participants":
             return self._participants(values[0], query)
         if route == "GET /past_meetings/{meetingId}/instances":
+            self._held(int(values[0]))
             with self._lock:
                 past = self.past.get(int(values[0]))
             if past is None:
@@ -495,6 +499,8 @@ class ZoomStandIn:
             listed = [{"uuid": p["uuid"], "start_time": p["start_time"]} for p in past]
             return 200, {}, {"meetings": listed}
         if route == "GET /meetings/{meetingId}/recordings":
+            if values[0].isdigit():
+                self._held(int(values[0]))
             key = values[0] if values[0].isdigit() else self._uuid_of(values[0])
             with self._lock:
                 recording = self.recordings.get(key or "")
@@ -517,6 +523,22 @@ class ZoomStandIn:
                 del self.meetings[meeting_id]
             return 204, {}, None
         return 404, {}, {"code": 404, "message": "Not supported by the stand-in"}
+
+    def _held(self, meeting_id: int) -> None:
+        """With `attendees` set, a meeting it made is taken as held once asked about."""
+        with self._lock:
+            meeting = self.meetings.get(meeting_id)
+            known = meeting_id in self.past
+        if self.attendees is None or meeting is None or known:
+            return
+        start = meeting.get("start_time") or ""
+        try:
+            when = datetime.fromisoformat(start.replace("Z", "+00:00"))
+        except ValueError:
+            return
+        uuid = f"held{meeting_id}=="
+        self.add_past_meeting(meeting_id, uuid, when, self.attendees(meeting, when))
+        self.add_recording(meeting_id, uuid, f"{meeting.get('join_url', '')}&recording=1", "")
 
     def _uuid_of(self, segment: str) -> str | None:
         """The UUID a path segment names, read as Zoom reads it: decoded once, and once
