@@ -279,3 +279,32 @@ def test_leaders_turn_the_question_off_for_their_community(
         due = s.exec(select(ValueQuestion)).first().due_at
     tick(live, client, due + timedelta(hours=1))
     assert [_dms(slack, u) for u in ("U1", "U5", "U6")] == [[], [], []]
+
+
+def test_leaders_see_why_attendance_is_unavailable(session, slack, as_user, engine):
+    from storage.models import AfterCallJob
+
+    community = new_community(session, channel=CHANNEL, leader="U1")
+    svc.join(session, community, "U5")
+    start = datetime.now(UTC) - timedelta(hours=8)
+    call = ended_call(session, community, start, meeting_id=MEETING)
+    session.add(
+        AfterCallJob(
+            call_id=call.id,
+            kind="attendance",
+            state="unavailable",
+            due_at=start,
+            attempts=5,
+            last_error="Zoom refused: Invalid access token, does not contain scopes (check "
+            "the app's scopes)",
+        )
+    )
+    session.commit()
+    ana, bo = as_user("U1", CHANNEL), as_user("U5", CHANNEL)
+    button_click(ana, ab.ATTENDANCE_ACTION, str(call.id), "ana")
+    button_click(bo, ab.ATTENDANCE_ACTION, str(call.id), "bo")
+    ana.settle()
+    leader, member = said(slack)
+    assert "Attendance unavailable for *Webinar #3*: Zoom refused" in leader
+    assert "check the app's scopes" in leader
+    assert "Zoom refused" not in member and "could not read who came" in member

@@ -97,3 +97,29 @@ def test_answers_without_consent_stay_out_of_the_report(asked, session):
         session, community.id, NOW - timedelta(days=1), NOW + timedelta(days=1)
     )
     assert lines == []
+
+
+def test_racing_passes_send_each_question_once(asked, engine, settings, slack):
+    from bot.deps import Deps
+    from bot.flows import after_call
+    from bot.slack_client import make_web_client
+
+    deps, client = Deps(settings=settings, engine=engine), make_web_client(settings)
+    due = NOW + timedelta(days=3)
+    results = []
+    barrier = threading.Barrier(4)
+
+    def send() -> None:
+        result = after_call.AfterCallResult()
+        barrier.wait()
+        after_call.send_questions(deps, client, due, datetime.now(UTC), result)
+        results.append(result.asked)
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert sorted(q for asked in results for q in asked) == sorted(asked[2].values())
+    sent_to = sorted(c.args["channel"] for c in slack.calls_to("chat.postMessage"))
+    assert sent_to == ["U5", "U6"]

@@ -145,8 +145,12 @@ def attendance_text(
     return "\n".join(lines)
 
 
-def own_attendance_text(call: Call, minutes: int | None, *, ended: bool, read: bool) -> str:
+def own_attendance_text(
+    call: Call, minutes: int | None, *, ended: bool, read: bool, unavailable: bool = False
+) -> str:
     topic = escape(call.topic)
+    if unavailable and not read:
+        return f"copbot could not read who came to *{topic}*."
     if not ended or not read:
         return f"Attendance for *{topic}* is read after the call; ask again later."
     if minutes is None:

@@ -134,16 +134,20 @@ def attendance_answer(deps: Deps, session: Session, raw: str, user_id: str) -> s
     if not deps.settings.attendance:
         return "Attendance is not kept in this organisation."
     counted = attendance.of_call(session, call.id)
+    job = jobs.job_of(session, call.id, jobs.ATTENDANCE)
+    unavailable = job.last_error if job is not None and job.state == jobs.UNAVAILABLE else None
     if can(deps.actor(user_id), Action.VIEW_ATTENDANCE, role):
-        job = jobs.job_of(session, call.id, jobs.ATTENDANCE)
-        unavailable = job.last_error if job is not None and job.state == jobs.UNAVAILABLE else None
         present = [a.slack_user_id for a in attendance.people_at(session, call.id) if a.member]
         return blocks.attendance_text(call, counted, present, unavailable, ended=ended)
     if role is None:
         raise CopError("Only the community's members see attendance, each their own.")
     mine = attendance.own(session, call.id, user_id)
     return blocks.own_attendance_text(
-        call, mine.minutes if mine else None, ended=ended, read=counted is not None
+        call,
+        mine.minutes if mine else None,
+        ended=ended,
+        read=counted is not None,
+        unavailable=unavailable is not None,
     )
 
 
