@@ -205,3 +205,16 @@ def test_a_body_that_is_not_an_event_gets_400(hook_endpoint, session):
     for body in (b"not json", b"[]", b'{"payload": {}}', b'{"event": "x", "payload": 3}'):
         answer = requests.post(url, data=body, headers=zs.sign_webhook(HOOK_SECRET, body))
         assert answer.status_code == 400, body
+
+
+def test_settings_keep_the_secret_out_of_sight_and_check_the_switch():
+    from bot.config import ConfigError, Settings
+
+    settings = Settings.from_mapping(
+        {"ZOOM_WEBHOOK_SECRET": "s3cret-token", "COPBOT_ATTENDANCE": "off"}
+    )
+    assert settings.zoom_webhook_secret == "s3cret-token" and settings.attendance is False
+    assert "s3cret" not in repr(settings) and "s3cret" not in str(settings)
+    assert Settings.from_mapping({}).attendance is True
+    with pytest.raises(ConfigError, match="COPBOT_ATTENDANCE must be on or off"):
+        Settings.from_mapping({"COPBOT_ATTENDANCE": "maybe"})
