@@ -272,3 +272,46 @@ def test_recordings_are_polled_archived_and_posted_in_the_thread_once(
         assert item.url == "https://zoom.example/rec/share/xyz"
         assert s.execute(text("select recording_url from call")).scalar_one() == item.url
     assert call.id == item.call_id
+
+
+def test_a_lapsed_claim_is_taken_over_and_only_the_new_holder_may_finish(
+    community, session, engine
+):
+    from bot.services import after_call_jobs as jobs
+
+    start = datetime.now(UTC) - timedelta(hours=3)
+    call = ended_call(session, community, start, meeting_id=MEETING)
+    now = datetime.now(UTC)
+    with session_scope(engine) as s:
+        assert jobs.open_jobs(s, now, webhooks=False, attendance=True) == 2
+        assert jobs.open_jobs(s, now, webhooks=False, attendance=True) == 0
+    with session_scope(engine) as s:
+        old, [job_id] = jobs.claim(s, "attendance", now, now)
+    with session_scope(engine) as s:
+        assert jobs.claim(s, "attendance", now, now + timedelta(minutes=5))[1] == []
+        new, taken = jobs.claim(s, "attendance", now, now + timedelta(minutes=11))
+    assert taken == [job_id] and new != old
+    with session_scope(engine) as s:
+        assert not jobs.finish(s, job_id, old, now)
+        assert jobs.finish(s, job_id, new, now)
+        assert jobs.job_of(s, call.id, "attendance").state == "done"
+
+
+def test_an_unexpected_failure_is_retried_with_its_name_for_staff(
+    live, client, community, session, engine, zoom, monkeypatch
+):
+    from bot.services import attendance
+
+    start = datetime.now(UTC) - timedelta(hours=3)
+    call = ended_call(session, community, start, meeting_id=MEETING)
+    zoom.add_past_meeting(MEETING, "u==", start, _records(start)[:2])
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(attendance, "record", broken)
+    result = tick(live, client, start + timedelta(minutes=80))
+    assert result.after_call.retrying == [call.id]
+    with session_scope(engine) as s:
+        job = s.exec(select(AfterCallJob).where(AfterCallJob.kind == "attendance")).one()
+    assert job.state == "pending" and job.last_error == "copbot failed (RuntimeError); see its log"

@@ -62,10 +62,15 @@ def run(deps: Deps, client: WebClient, now: datetime, at: datetime) -> AfterCall
                 now,
                 at,
                 result,
-                lambda j: _attendance(deps, client, zoom, j, now),
+                lambda j, t: _attendance(deps, client, zoom, j, t, now),
             )
         _run_jobs(
-            deps, jobs.RECORDING, now, at, result, lambda j: _recording(deps, client, zoom, j, now)
+            deps,
+            jobs.RECORDING,
+            now,
+            at,
+            result,
+            lambda j, t: _recording(deps, client, zoom, j, t, now),
         )
     send_questions(deps, client, now, at, result)
     return result
@@ -79,9 +84,13 @@ def _run_jobs(deps, kind, now, at, result, work) -> None:
             job = session.get(AfterCallJob, job_id)
             session.expunge(job)
         try:
-            work(job)
-        except (FactsError, SlackLookupFailed) as e:
-            reason = str(e)
+            work(job, token)
+        except Exception as e:  # noqa: BLE001 - retried with back-off, then given up
+            if isinstance(e, FactsError | SlackLookupFailed):
+                reason = str(e)
+            else:
+                log.exception("after-call %s of call %s failed", kind, job.call_id)
+                reason = f"copbot failed ({type(e).__name__}); see its log"
             with session_scope(deps.engine) as session:
                 state = jobs.retry_later(session, job, token, reason, now)
             (result.unavailable if state == jobs.UNAVAILABLE else result.retrying).append(
@@ -95,7 +104,9 @@ def _run_jobs(deps, kind, now, at, result, work) -> None:
 
 
 # ---- attendance -----------------------------------------------------------------------------
-def _attendance(deps: Deps, client: WebClient, zoom: MeetingFacts, job: AfterCallJob, now) -> None:
+def _attendance(
+    deps: Deps, client: WebClient, zoom: MeetingFacts, job: AfterCallJob, token: str, now
+) -> None:
     with session_scope(deps.engine) as session:
         call = session.get(Call, job.call_id)
         session.expunge(call)
@@ -104,6 +115,9 @@ def _attendance(deps: Deps, client: WebClient, zoom: MeetingFacts, job: AfterCal
     people = attendance.merge(records)
     matched, guests, looked_up = _match(deps, client, people)
     with session_scope(deps.engine) as session:
+        if not jobs.finish(session, job.id, token, now):  # another pass took it over
+            log.info("attendance of call %s: the claim was taken over; not stored", job.call_id)
+            return
         call = session.get(Call, job.call_id)
         counted = attendance.record(session, call, matched, guests)
         attendance.remember_member_emails(session, call.community_id, looked_up)
@@ -178,7 +192,9 @@ def _lookup(client: WebClient, email: str) -> str | None:
 
 
 # ---- recordings ------------------------------------------------------------------------------
-def _recording(deps: Deps, client: WebClient, zoom: MeetingFacts, job: AfterCallJob, now) -> None:
+def _recording(
+    deps: Deps, client: WebClient, zoom: MeetingFacts, job: AfterCallJob, token: str, now
+) -> None:
     with session_scope(deps.engine) as session:
         call = session.get(Call, job.call_id)
         meeting = job.meeting_uuid or int(call.meeting_id)
