@@ -231,14 +231,19 @@ def value_modal(q: ValueQuestion, call: Call, question: str, earlier: str | None
 
 
 # ---- App Home ----------------------------------------------------------------------------------
-def health_line(row: HealthRow) -> str:
+def health_text(row: HealthRow) -> str:
+    """A community's health without its name."""
     trend = " → ".join(str(n) for n in row.attendance[-6:]) or "no attendance read yet"
     warn = flags(row)
     return (
-        f"*{escape(row.name)}*: {row.calls_held} of {plural(row.calls_planned, 'call')} "
-        f"held · attendance {trend} · {plural(row.active_90_days, 'active member')} "
-        f"in 90 days of {row.members}" + (f" · :warning: {', '.join(warn)}" if warn else "")
+        f"{row.calls_held} of {plural(row.calls_planned, 'call')} held · attendance {trend} · "
+        f"{plural(row.active_90_days, 'active member')} in 90 days of {row.members}"
+        + (f" · :warning: {', '.join(warn)}" if warn else "")
     )
+
+
+def health_line(row: HealthRow) -> str:
+    return f"*{escape(row.name)}*: {health_text(row)}"
 
 
 def home_blocks(

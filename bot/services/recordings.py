@@ -42,7 +42,7 @@ def archive_recording(
                 "call_id": call.id,
                 "community_id": call.community_id,
                 "kind": RECORDING,
-                "title": "Recording",
+                "title": "",
                 "url": url,
                 "passcode": (recording.passcode or None) and recording.passcode[:64],
                 "added_by": by,
@@ -93,7 +93,7 @@ def add_link(
                 "call_id": call.id,
                 "community_id": call.community_id,
                 "kind": kind,
-                "title": title.strip() or ("Slides" if kind == SLIDES else "Reading"),
+                "title": title.strip(),
                 "url": url,
                 "added_by": by,
             }
@@ -134,7 +134,7 @@ def _find(session: Session, call_id: int, kind: str, url: str) -> CallResource |
 @dataclass(frozen=True)
 class ArchivedCall:
     call: Call
-    items: list[tuple[str, str, str]]  # (kind, title, url), recording first
+    items: list[tuple[str, str, str]]  # (kind, title or "", url), recording first
 
 
 def archive(session: Session, community_id: int, limit: int = 20) -> list[ArchivedCall]:
@@ -161,8 +161,8 @@ def archive(session: Session, community_id: int, limit: int = 20) -> list[Archiv
         items = by_call.get(call.id, [])
         urls = {u for _, _, u in items}
         for kind, title, url in (
-            (RECORDING, "Recording", call.recording_url),
-            (SLIDES, "Slides", call.slides_url),
+            (RECORDING, "", call.recording_url),
+            (SLIDES, "", call.slides_url),
         ):
             if url and url not in urls:
                 items.append((kind, title, url))
