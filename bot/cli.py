@@ -217,15 +217,6 @@ def cmd_plan(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
-    """`copbot export health [--format csv|json]` on stdout."""
-    from bot import health_export
-
-    prepare_database(settings)
-    sys.stdout.write(health_export.export(settings, args.format))
-    return 0
-
-
 SANDBOX_ENTRY_POINT = "copbot-sandbox"
 
 
@@ -284,16 +275,15 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("md", "json"), default="md")
     planp.set_defaults(func=cmd_plan)
 
-    exportp = sub.add_parser("export", help="reports for staff, on stdout")
-    exportp.add_argument("what", choices=("health",))
-    exportp.add_argument("--format", choices=("csv", "json"), default="csv")
-    exportp.set_defaults(func=cmd_export)
-
     dbp = sub.add_parser("db", help="database schema")
     dbsub = dbp.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     dbsub.add_parser("upgrade", help="create or migrate the schema")
     dbsub.add_parser("status", help="show the schema revision")
     dbp.set_defaults(func=cmd_db)
+
+    from bot.exports import add_parser as add_export
+
+    add_export(sub)
 
     sub.add_parser(
         "sandbox",

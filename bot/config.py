@@ -7,6 +7,7 @@ print it and stop.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections.abc import Mapping
@@ -48,6 +49,7 @@ ENV_VARS = (
     "COPBOT_AGENDA_DUE",
     "COPBOT_REPORT_DUE",
     "COPBOT_SCHEDULER_INTERVAL",
+    "COPBOT_SECRET_KEY",
     "PORT",
     "ZOOM_WEBHOOK_SECRET",
     "COPBOT_ATTENDANCE",
@@ -84,6 +86,7 @@ class Settings:
     agenda_due: tuple[int, int] = (5, 1)  # the onsite agenda is due early May
     report_due: tuple[int, int] = (6, 30)  # the annual progress report
     scheduler_interval: float = 60.0  # seconds between scheduler passes
+    secret_key: str | None = None  # keys anonymous voters' hashes (COPBOT_SECRET_KEY)
     port: int = 3000  # where `copbot serve` listens unless --port says otherwise
     # the Secret Token of the Zoom app's event subscription: POST /zoom/events checks it
     zoom_webhook_secret: str | None = None
@@ -137,6 +140,7 @@ class Settings:
                 1.0,
                 _seconds("COPBOT_SCHEDULER_INTERVAL", get("COPBOT_SCHEDULER_INTERVAL") or "60"),
             ),
+            secret_key=get("COPBOT_SECRET_KEY"),
             port=_port(get("PORT") or "3000"),
             zoom_webhook_secret=get("ZOOM_WEBHOOK_SECRET"),
             attendance=_on_off("COPBOT_ATTENDANCE", get("COPBOT_ATTENDANCE") or "on"),
@@ -199,6 +203,13 @@ class Settings:
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def voter_key(self) -> bytes:
+        """The key of anonymous voters' hashes: COPBOT_SECRET_KEY, else derived from the
+        signing secret (or the bot token)."""
+        base = self.secret_key or self.slack_signing_secret or self.slack_bot_token or ""
+        return hashlib.sha256(b"copbot voter key:" + base.encode()).digest()
 
     def is_staff(self, user_id: str) -> bool:
         return user_id in self.staff

@@ -6,8 +6,12 @@ decides leases and claims, which are about which process is alive.
 A pass: take the scheduler's lease (one owner at a time across processes and workers; a
 pass that does not get it does nothing), plan what is due, then claim small batches with
 a token, renewing the lease before each, and deliver each reminder only after checking
-the claim is still its own (`bot.reminder_delivery`). A one-off pass (`copbot tick`)
-gives the lease up when done; the loops keep it and renew it each pass.
+the claim is still its own (`bot.reminder_delivery`). Before the reminders, the
+holder closes the polls whose time has come (posting their results) and sends the
+scheduled announcements now due (`_posts`): each is claimed by a conditional UPDATE, the
+lease is renewed while they go out, and one's failure is logged and left for a
+later pass without stopping this one. A one-off pass (`copbot tick`) gives the lease up
+when done; the loops keep it and renew it each pass.
 
 Each pass writes one log line (`scheduler pass now=… planned=… sent=… …`), at INFO when
 it did something and at DEBUG otherwise.
@@ -29,6 +33,8 @@ from slack_sdk import WebClient
 
 from bot.deps import Deps
 from bot.flows import after_call
+from bot.flows import announcements as announcement_flows
+from bot.flows import polls as poll_flows
 from bot.reminder_delivery import PassResult, deliver, sender
 from bot.services import reminders as rules
 from bot.services.reminders import outbox
@@ -106,7 +112,10 @@ def _run(
         )
         result.planned = planned.inserted
         result.interrupted = outbox.fail_interrupted(session, started)
-    renew = False  # the lease was just taken; renewed before each later batch
+    if not _posts(deps, client, now, worker, clock, ttl, result):
+        log.warning("scheduler %s lost its lease mid-pass: stopping", worker)
+        return
+    renew = False  # the lease was just taken (or renewed); renewed before each later batch
     while True:
         at = clock()
         with session_scope(deps.engine) as session:
@@ -126,7 +135,46 @@ def _run(
                 return
         if len(ids) < outbox.BATCH:
             break
+    with session_scope(deps.engine) as session:  # posting took a while: renewed first
+        if not outbox.take_lease(session, worker, clock(), ttl):
+            log.warning("scheduler %s lost its lease mid-pass: stopping", worker)
+            return
     result.after_call = after_call.run(deps, client, now, clock())
+
+
+def _posts(
+    deps: Deps,
+    client: WebClient,
+    now: datetime,
+    worker: str,
+    clock: Clock,
+    ttl: timedelta,
+    result: PassResult,
+) -> bool:
+    """Polls to close and announcements due as of `now` (see the module). False if the
+    lease was lost meanwhile. Sending takes time (an announcement to hundreds of
+    channels), so the lease is renewed before each poll's results and each announcement
+    once a sixth of its time has passed since it was last taken, and again at the end."""
+    kept, taken = True, time.monotonic()
+    every = ttl.total_seconds() / 6
+
+    def keep() -> bool:
+        nonlocal kept, taken
+        if time.monotonic() - taken >= every:
+            with session_scope(deps.engine) as session:
+                kept = outbox.take_lease(session, worker, clock(), ttl)
+            taken = time.monotonic()
+        return kept
+
+    steps = (("polls", poll_flows.run_due), ("announcements", announcement_flows.run_due))
+    for name, step in steps:
+        try:
+            result.sent += step(deps, client, now, keep=keep)
+        except Exception:  # noqa: BLE001 - the claims let a later pass try again
+            log.exception("scheduler pass: the %s step failed; a later pass retries", name)
+        if not kept:
+            return False
+    return keep()
 
 
 def _iso(at: datetime) -> str:

@@ -34,6 +34,7 @@ SCOPES_BY_METHOD: dict[str, str | None] = {
     "conversations.join": "channels:join",
     "conversations.members": "channels:read",
     "conversations.open": "im:write",
+    "pins.add": "pins:write",
     "files.getUploadURLExternal": "files:write",
     "files.completeUploadExternal": "files:write",
     "users.info": "users:read",

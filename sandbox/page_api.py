@@ -87,7 +87,18 @@ class PageApp:
                 {"name": s.name, "usage": s.usage, "summary": s.summary} for s in SUBCOMMANDS
             ],
             "bot": {"id": "U0COPBOT", "name": "copbot"},
+            "start_channel": self._start_channel(),
         }
+
+    def _start_channel(self) -> str:
+        """The channel the page opens on: the first with messages (the demo's community),
+        else #general."""
+        ws = self.sandbox.workspace
+        busy = {m.channel for m in ws.messages if not m.deleted and m.ephemeral_to is None}
+        for channel_id, _name in world.CHANNELS:
+            if channel_id in busy:
+                return channel_id
+        return world.CHANNELS[0][0]
 
     def state(self, query: dict[str, list[str]]) -> dict[str, Any]:
         user = _user(query.get("user", [""])[0])

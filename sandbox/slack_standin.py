@@ -169,6 +169,8 @@ class SlackStandIn:
         self.private_channels: set[str] = set()
         self.channels: dict[str, dict[str, Any]] = {}  # add_channel(); cleared by reset()
         self._failures: dict[str, list[_Failure]] = {}
+        self._post_limit: _PostRateLimit | None = None
+        self.rate_limited: list[Call] = []  # calls answered 429 by `limit_posts`
         self._lock = threading.Condition()
         self._ts = itertools.count(1)
         self._views = itertools.count(1)
@@ -298,8 +300,19 @@ class SlackStandIn:
                 _Failure(error, status, retry_after, times)
             )
 
+    def limit_posts(
+        self, per_channel: float = 1.0, burst: int = 1, workspace: float | None = None
+    ) -> None:
+        """Enforce chat.postMessage's rate limit from now on (opt-in): about `per_channel`
+        messages a second in each channel after a burst of `burst`, and optionally
+        `workspace` a second in all; beyond it, HTTP 429 `ratelimited` with Retry-After."""
+        with self._lock:
+            self._post_limit = _PostRateLimit(per_channel, burst, workspace)
+
     def reset(self) -> None:
         with self._lock:
+            self._post_limit = None
+            self.rate_limited.clear()
             self.calls.clear()
             self.violations.clear()
             self._failures.clear()
@@ -390,6 +403,13 @@ class SlackStandIn:
             return 200, {}, {"ok": False, "error": "not_authed"}
         if problems:
             return 200, {}, {"ok": False, "error": "invalid_arguments", "detail": problems}
+        if method == "chat.postMessage" and self._post_limit is not None:
+            with self._lock:
+                wait = self._post_limit.take(str(args.get("channel", "")), time.monotonic())
+                if wait:
+                    self.rate_limited.append(call)
+            if wait:
+                return 429, {"Retry-After": str(wait)}, {"ok": False, "error": "ratelimited"}
         failure = self._next_failure(method)
         if failure is not None:
             extra = (
@@ -545,6 +565,36 @@ class SlackStandIn:
             do_POST = _handle
 
         return Handler
+
+
+class _PostRateLimit:
+    """Token buckets: one per channel, and one for the workspace when it has a rate."""
+
+    def __init__(self, per_channel: float, burst: int, workspace: float | None):
+        self.rate, self.burst, self.workspace = per_channel, max(burst, 1), workspace
+        self.channels: dict[str, tuple[float, float]] = {}  # channel -> (tokens, at)
+        self.all: tuple[float, float] | None = None
+
+    @staticmethod
+    def _refill(bucket: tuple[float, float] | None, rate: float, cap: float, now: float):
+        tokens, at = bucket if bucket else (cap, now)
+        return min(cap, tokens + (now - at) * rate)
+
+    def take(self, channel: str, now: float) -> int:
+        """0 when the message may go now (and it is counted); else seconds to wait."""
+        mine = self._refill(self.channels.get(channel), self.rate, self.burst, now)
+        waits = [] if mine >= 1 else [(1 - mine) / self.rate]
+        shared = None
+        if self.workspace:
+            shared = self._refill(self.all, self.workspace, self.workspace, now)
+            if shared < 1:
+                waits.append((1 - shared) / self.workspace)
+        if waits:
+            return max(1, int(max(waits) + 0.999))
+        self.channels[channel] = (mine - 1, now)
+        if shared is not None:
+            self.all = (shared - 1, now)
+        return 0
 
 
 _WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"

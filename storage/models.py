@@ -481,6 +481,156 @@ class SchedulerLease(SQLModel, table=True):
     expires_at: datetime = Field(sa_column=_ts())
 
 
+class PollState(enum.StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class Poll(SQLModel, table=True):
+    """A question asked in one community's channel.
+
+    Votes lock the poll's row (a conditional UPDATE that also bumps `version`), so votes on
+    one poll are counted one after another by the database and none is taken once the
+    poll is closed. `shown_version` is the version the channel's message shows: the one
+    update in flight (`refresh_claimed_at`) keeps sending until it catches up, so a busy
+    poll sends far fewer `chat.update` calls than it gets votes.
+    """
+
+    __tablename__ = "poll"
+    __table_args__ = (
+        Index("ix_poll_state_closes", "state", "closes_at"),
+        Index("ix_poll_results", "results_state"),
+        CheckConstraint("state IN ('open', 'closed')", name="ck_poll_state"),
+        # one poll per community per submitted form: a replayed submission adds nothing
+        UniqueConstraint("community_id", "group_key", name="uq_poll_group"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: int = Field(
+        sa_column=Column(ForeignKey("community.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    # polls asked in several communities at once (one form) share a group
+    group_key: str = Field(default_factory=new_token, sa_column=Column(String(80), nullable=False))
+    question: str = Field(sa_column=Column(String(300), nullable=False))
+    multiple: bool = Field(default=False)
+    max_choices: int | None = Field(default=None)
+    anonymous: bool = Field(default=True)
+    live_results: bool = Field(default=True)
+    members_add_options: bool = Field(default=False)
+    closes_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    state: str = Field(default=PollState.OPEN.value, sa_column=Column(String(16), nullable=False))
+    closed_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    # none -> pending (closed, results to post) -> claimed -> posted
+    results_state: str = Field(default="none", sa_column=Column(String(16), nullable=False))
+    results_claimed_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    version: int = Field(default=0)
+    shown_version: int = Field(default=-1)
+    refresh_claimed_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    message_channel: str | None = Field(default=None, sa_column=Column(String(32)))
+    message_ts: str | None = Field(default=None, sa_column=Column(String(32)))
+    created_by: str = Field(sa_column=Column(String(32), nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class PollOption(SQLModel, table=True):
+    """One answer a poll offers; `label_key` (case and spaces ignored) is unique per poll."""
+
+    __tablename__ = "poll_option"
+    __table_args__ = (
+        UniqueConstraint("poll_id", "label_key", name="uq_poll_option_label"),
+        UniqueConstraint("poll_id", "position", name="uq_poll_option_position"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    poll_id: int = Field(
+        sa_column=Column(ForeignKey("poll.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    position: int = Field(sa_column=Column(Integer, nullable=False))
+    label: str = Field(sa_column=Column(String(75), nullable=False))
+    label_key: str = Field(sa_column=Column(String(75), nullable=False))
+
+
+class PollVote(SQLModel, table=True):
+    """One choice of one voter. `voter` is the Slack user id in a named poll; in an
+    anonymous poll it is HMAC-SHA256(secret, poll id and user id), which only the app's
+    secret can tie back to a person. No time is stored, so votes cannot be matched to
+    when someone was seen clicking."""
+
+    __tablename__ = "poll_vote"
+    __table_args__ = (
+        UniqueConstraint("poll_id", "voter", "option_id", name="uq_poll_vote"),
+        Index("ix_poll_vote_option", "option_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    poll_id: int = Field(
+        sa_column=Column(ForeignKey("poll.id", ondelete="CASCADE"), nullable=False)
+    )
+    option_id: int = Field(
+        sa_column=Column(ForeignKey("poll_option.id", ondelete="CASCADE"), nullable=False)
+    )
+    voter: str = Field(sa_column=Column(String(64), nullable=False))
+
+
+class AnnouncementState(enum.StrEnum):
+    DRAFT = "draft"  # written, shown as a preview, not sent
+    SCHEDULED = "scheduled"  # to be sent at send_at by the scheduler
+    SENDING = "sending"  # claimed by one worker that is posting the copies
+    SENT = "sent"
+    CANCELLED = "cancelled"
+    DELETED = "deleted"
+
+
+class Announcement(SQLModel, table=True):
+    """Staff's message to one, several or every community; each posted copy is an
+    AnnouncementCopy, so an edit or a delete reaches every channel."""
+
+    __tablename__ = "announcement"
+    __table_args__ = (Index("ix_announcement_state_send", "state", "send_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(sa_column=Column(String(32), nullable=False))
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    mention: str = Field(default="", sa_column=Column(String(16), nullable=False))
+    pin: bool = Field(default=False)
+    send_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    timezone: str = Field(default="UTC", sa_column=Column(String(64), nullable=False))
+    state: str = Field(
+        default=AnnouncementState.DRAFT.value, sa_column=Column(String(16), nullable=False)
+    )
+    claimed_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    sent_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    edited_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    created_by: str = Field(sa_column=Column(String(32), nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    # the form it came from (its view id): the same form submitted again adds nothing
+    source: str | None = Field(default=None, sa_column=Column(String(80), unique=True))
+
+
+class AnnouncementCopy(SQLModel, table=True):
+    """One channel's copy of an announcement: pending, posted (with its ts), failed (with
+    Slack's error) or deleted."""
+
+    __tablename__ = "announcement_copy"
+    __table_args__ = (
+        UniqueConstraint("announcement_id", "community_id", name="uq_announcement_copy"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    announcement_id: int = Field(
+        sa_column=Column(
+            ForeignKey("announcement.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    community_id: int = Field(
+        sa_column=Column(ForeignKey("community.id", ondelete="CASCADE"), nullable=False)
+    )
+    channel: str = Field(sa_column=Column(String(32), nullable=False))
+    state: str = Field(default="pending", sa_column=Column(String(16), nullable=False))
+    ts: str = Field(default="", sa_column=Column(Text, nullable=False))  # JSON list of ts
+    error: str | None = Field(default=None, sa_column=Column(String(200)))
+
+
 # ---- after the call: webhooks, attendance, recordings and slides, value created ----------
 class ZoomDelivery(SQLModel, table=True):
     """A Zoom webhook event already handled (its event name and meeting instance), so a

@@ -181,6 +181,7 @@ def deps(settings, engine) -> Deps:
 
 class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
     daemon_threads = True
+    request_queue_size = 128  # many people clicking at the same moment
 
 
 class _QuietHandler(WSGIRequestHandler):

@@ -72,9 +72,7 @@ def test_help_lists_every_subcommand_and_marks_unbuilt_ones(as_user):
         for sub in SUBCOMMANDS:
             assert f"`/cop {sub.name}" in shown
         assert "`/cop plan [N | show | publish | export]` Work through" in shown
-        assert (
-            "`/cop poll` Ask the community a question and collect answers. (coming soon)" in shown
-        )
+        assert "`/cop report` Write or collect the annual progress report. (coming soon)" in shown
         assert "`/cop join [#channel]` Join this channel's community (or the one named).\n" in shown
 
 
@@ -87,8 +85,8 @@ def test_unknown_subcommand_gets_help_and_changes_nothing(as_user, engine, slack
 
 
 def test_known_but_unbuilt_subcommand_says_coming_soon(as_user):
-    body = as_user("U1").reply("poll")
-    assert body["text"].startswith("`/cop poll` is coming soon")
+    body = as_user("U1").reply("report")
+    assert body["text"].startswith("`/cop report` is coming soon")
 
 
 # ---- /cop new -------------------------------------------------------------------------

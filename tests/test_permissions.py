@@ -25,6 +25,8 @@ TABLE = {
     Action.EDIT_PLAN:            (0, 0, 1, 1, 1),
     Action.SCHEDULE_CALL:        (0, 0, 1, 1, 1),
     Action.VIEW_ALL_COMMUNITIES: (0, 0, 0, 1, 1),
+    Action.ANNOUNCE:             (0, 0, 0, 1, 1),
+    Action.ASK_POLL:             (0, 0, 1, 1, 1),
     Action.ADD_CALL_RESOURCES:   (0, 0, 1, 1, 1),
     Action.VIEW_ATTENDANCE:      (0, 0, 1, 1, 1),
     Action.SET_VALUE_QUESTIONS:  (0, 0, 1, 1, 1),

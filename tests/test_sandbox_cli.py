@@ -99,6 +99,8 @@ def test_demo_start_ctrl_c_kept_data_and_reset(tmp_path):
         assert seconds < 30, f"the demo was ready only after {seconds:.1f} s"
         texts = [m["text"] for m in _state(url)["messages"]]
         assert any("Data Science Practice" in t for t in texts)
+        with urllib.request.urlopen(f"{url}/api/config", timeout=5) as answer:
+            assert json.loads(answer.read())["start_channel"] == "CDATA0001"  # the demo's
     finally:
         assert "stopping" in _stop(proc)
     assert (data / "copbot.db").is_file() and (data / "workspace.json").is_file()
@@ -115,6 +117,8 @@ def test_demo_start_ctrl_c_kept_data_and_reset(tmp_path):
     url = out.split("is ready at ")[1].split("/ ")[0]
     try:
         assert _state(url)["messages"] == []
+        with urllib.request.urlopen(f"{url}/api/config", timeout=5) as answer:
+            assert json.loads(answer.read())["start_channel"] == "CGENERAL1"  # nothing yet
     finally:
         _stop(proc)
 

@@ -42,7 +42,11 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand(
         "announce", "/cop announce", "Staff: post an announcement to one or all communities."
     ),
-    Subcommand("poll", "/cop poll", "Ask the community a question and collect answers."),
+    Subcommand(
+        "poll",
+        '/cop poll ["Question?" "A" "B" …]',
+        "Leaders and staff: ask a question; members vote with one click.",
+    ),
     Subcommand("report", "/cop report", "Write or collect the annual progress report."),
     Subcommand("agenda", "/cop agenda", "Submit the onsite meeting agenda (due in early May)."),
     Subcommand(

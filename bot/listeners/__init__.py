@@ -2,7 +2,17 @@
 
 from slack_bolt import App
 
-from bot.listeners import after_call, calls, commands, events, plan, reminders, views
+from bot.listeners import (
+    after_call,
+    announcements,
+    calls,
+    commands,
+    events,
+    plan,
+    polls,
+    reminders,
+    views,
+)
 
 
 def register_all(app: App) -> None:
@@ -12,4 +22,6 @@ def register_all(app: App) -> None:
     plan.register(app)
     calls.register(app)
     reminders.register(app)
+    polls.register(app)
+    announcements.register(app)
     after_call.register(app)

@@ -22,7 +22,7 @@ from bot.blocks import community as community_blocks
 from bot.blocks import escape
 from bot.blocks.help import NAMES, help_message
 from bot.deps import Deps
-from bot.listeners import calls, plan, reminders, slack_checks
+from bot.listeners import announcements, calls, plan, polls, reminders, slack_checks
 from bot.listeners.common import (
     CommandRequest,
     community_allowing,
@@ -271,6 +271,8 @@ HANDLERS: dict[str, Handler] = {
     "calls": calls.cmd_calls,
     "year": calls.cmd_year,
     "remind": reminders.cmd_remind,
+    "poll": polls.cmd_poll,
+    "announce": announcements.cmd_announce,
 }
 
 

@@ -27,6 +27,16 @@ log = logging.getLogger(__name__)
 
 USER_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 CHANNEL_MENTION = re.compile(r"<#([CG][A-Z0-9]+)(?:\|[^>]*)?>")
+MAX_ID = 2**63 - 1  # the largest id a BIGINT holds: a larger one names nothing
+
+
+def object_id(value: object) -> int | None:
+    """The id a button value, metadata field or argument names; None when it names none
+    (not a positive whole number a database id can be)."""
+    text = str(value if value is not None else "").strip()
+    if not text.isdigit() or len(text) > 19 or not 0 < int(text) <= MAX_ID:
+        return None
+    return int(text)
 
 
 def parse_mentions(text: str) -> tuple[list[str], str]:
@@ -170,7 +180,8 @@ def community_allowing(
     deps: Deps, session: Session, community_id: int, user_id: str, action: Action, what: str
 ) -> Community:
     """The community, if `user_id` may do `action` in it; CopError saying who may, else."""
-    community = session.get(Community, community_id)
+    community_id = object_id(community_id)
+    community = session.get(Community, community_id) if community_id is not None else None
     if community is None:
         raise CopError("This community no longer exists.")
     role = svc.role_of(session, community.id, user_id)

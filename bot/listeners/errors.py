@@ -16,6 +16,7 @@ from slack_bolt import BoltResponse
 from slack_bolt.request import BoltRequest
 
 from bot.blocks.help import NAMES
+from bot.blocks.polls import VOTE_ACTION, WITHDRAW_ACTION
 from bot.listeners.common import tell
 
 log = logging.getLogger("copbot.requests")
@@ -24,6 +25,7 @@ SORRY = (
     "Something went wrong on my side with that. Please try again; if it happens again, "
     "tell the people who run copbot."
 )
+_VOTES = (VOTE_ACTION, WITHDRAW_ACTION)
 _SAFE = re.compile(r"[^A-Za-z0-9_.:/#-]")
 
 
@@ -47,6 +49,8 @@ def describe(body: Any) -> tuple[str, str, str]:
         actions = body.get("actions")
         first = actions[0] if isinstance(actions, list) and actions else {}
         what = first.get("action_id") if isinstance(first, dict) else None
+        if isinstance(what, str) and what.startswith(_VOTES):
+            user_id = None  # a voter is named nowhere: anonymous polls stay anonymous
         return kind, _clean(what), _clean(user_id)
     if kind in ("view_submission", "view_closed"):
         view = body.get("view")

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.blocks.community import home_view
 from bot.deps import Deps
+from bot.flows import announcements as announcement_flows
 from bot.flows.after_call_home import with_after_call as home_sections
 from bot.services import calls, reminders
 from bot.services import communities as svc
@@ -92,6 +93,7 @@ def publish_home(client: WebClient, deps: Deps, user_id: str) -> None:
         year=calls.year_label(first),
         reminder_problems=problems,
     )
+    view = announcement_flows.with_home_blocks(view, deps, user_id, [s.community.id for s in mine])
     view = home_sections(deps, actor, [s.community.id for s in mine], view)
     client.views_publish(user_id=user_id, view=view)
 

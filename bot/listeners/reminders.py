@@ -13,7 +13,7 @@ from bot.blocks import community as community_blocks
 from bot.blocks import escape, link, safe_url
 from bot.blocks import reminders as blocks
 from bot.deps import Deps
-from bot.listeners.common import CommandRequest, modal_values, tell
+from bot.listeners.common import CommandRequest, modal_values, object_id, tell
 from bot.services import CopError
 from bot.services import communities as svc
 from bot.services import reminders as rules
@@ -67,7 +67,8 @@ def cmd_remind(req: CommandRequest) -> None:
 def _own_nudge(deps: Deps, session, value: str, user_id: str) -> Reminder:
     """The nudge a button names, if `user_id` may answer it (its recipient, a leader of
     its own community, or staff)."""
-    reminder = session.get(Reminder, int(value)) if value.isdigit() else None
+    reminder_id = object_id(value)
+    reminder = session.get(Reminder, reminder_id) if reminder_id is not None else None
     if reminder is None or reminder.series_id is None:
         raise CopError("That reminder no longer exists.")
     is_leader = user_id in svc.leaders(session, reminder.community_id)
@@ -120,7 +121,8 @@ def handle_done(ack: Ack, body: dict[str, Any], client: WebClient, context: dict
 def _call_for_links(deps: Deps, session, value: str, user_id: str) -> Call:
     """The call a button or form names, if `user_id` may add its links (its host or
     alternate, a leader of the call's own community, or staff)."""
-    call = session.get(Call, int(value)) if value.strip().isdigit() else None
+    call_id = object_id(value)
+    call = session.get(Call, call_id) if call_id is not None else None
     if call is None:
         raise CopError("That call no longer exists.")
     allowed = (

@@ -14,12 +14,15 @@ Slack delivers twice (a retry, a double click) is handled once.
 The first delivery claims a row in `handled_request` (its primary key decides between
 concurrent deliveries, whichever worker they reach) and, once answered, `remember` stores
 the answer. A replay, marked by Slack's `X-Slack-Retry-Num` or not, answers what the first
-answered (waiting briefly while the first is still running) and does nothing more.
+answered (waiting briefly while the first is still running) and does nothing more. The
+key is an HMAC with the app's secret, so no one reading the table can work out who
+clicked what (a vote in an anonymous poll).
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import logging
 import time
@@ -130,8 +133,10 @@ def replay_guard(
     if found is None:
         return next()
     kind, unique = found
-    key = hashlib.sha256(f"{kind}|{unique}".encode()).hexdigest()
-    engine = context["copbot"].engine
+    # keyed: a vote's key (user, option, time) cannot be recomputed without the secret
+    deps = context["copbot"]
+    key = hmac.new(deps.settings.voter_key, f"{kind}|{unique}".encode(), "sha256").hexdigest()
+    engine = deps.engine
     if claim(engine, key, kind):
         context[CLAIM] = key
         return next()

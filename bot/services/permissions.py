@@ -23,6 +23,8 @@ class Action(enum.StrEnum):
     EDIT_PLAN = "edit the plan"
     SCHEDULE_CALL = "schedule calls"
     VIEW_ALL_COMMUNITIES = "see every community"
+    ANNOUNCE = "post announcements"
+    ASK_POLL = "ask polls"
     ADD_CALL_RESOURCES = "add slides and readings to a call"
     VIEW_ATTENDANCE = "see who came to a call"
     SET_VALUE_QUESTIONS = "turn the after-call question on or off"
@@ -67,6 +69,8 @@ RULES: dict[Action, tuple[Rule, str]] = {
     Action.EDIT_PLAN: (_leader_or_staff, "the community's leaders and staff"),
     Action.SCHEDULE_CALL: (_leader_or_staff, "the community's leaders and staff"),
     Action.VIEW_ALL_COMMUNITIES: (_staff, "staff"),
+    Action.ANNOUNCE: (_staff, "staff"),
+    Action.ASK_POLL: (_leader_or_staff, "the community's leaders and staff"),
     Action.ADD_CALL_RESOURCES: (_leader_or_staff, "the community's leaders and staff"),
     Action.VIEW_ATTENDANCE: (_leader_or_staff, "the community's leaders and staff"),
     Action.SET_VALUE_QUESTIONS: (_leader_or_staff, "the community's leaders and staff"),

@@ -46,7 +46,7 @@
     app.version = -1;
     app.thread = null;
     app.modalKey = null;
-    app.pane = app.pane || "CGENERAL1";
+    app.pane = app.pane || app.config.start_channel || "CGENERAL1";
     $("person-tz").textContent = `in ${person(userId).tz}`;
     const url = new URL(location.href);
     url.searchParams.set("as", userId);

@@ -1,0 +1,249 @@
+"""Block Kit for announcements: the form, its preview, the posted message (split into
+sections that fit Slack's limits) and staff's list in App Home. No I/O.
+
+The text staff typed is escaped, and a typed @channel, @here or @everyone is broken with
+a zero-width space, so only the form's mention choice can notify a whole channel.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from bot.blocks import (
+    MAX_MESSAGE_BLOCKS,
+    clip,
+    context,
+    divider,
+    escape,
+    input_block,
+    mention,
+    message,
+    plain,
+    section,
+)
+from bot.blocks.polls import when
+from bot.services import announcements as rules
+from storage.models import PURPOSE_AREA_LABELS, Announcement
+
+CREATE_CALLBACK = "announce_create"
+PREVIEW_CALLBACK = "announce_preview"
+EDIT_ACTION = "announce_edit"
+DELETE_ACTION = "announce_delete"
+RETRY_ACTION = "announce_retry"
+
+SECTION_LIMIT = 2900  # under Slack's 3,000 per section, with room to spare
+_BROADCAST = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
+
+
+def neutralise(text: str) -> str:
+    """The text, escaped, with typed broadcast mentions made inert."""
+    return _BROADCAST.sub(lambda m: "@\u200b" + m.group(1), escape(text))
+
+
+def chunks(text: str, limit: int = SECTION_LIMIT) -> list[str]:
+    """The neutralised text in pieces of at most `limit` characters, split between lines
+    where possible and never inside an escape such as `&amp;`."""
+    pieces: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        shown = neutralise(line)
+        joined = f"{current}\n{shown}" if current else shown
+        if len(joined) <= limit:
+            current = joined
+            continue
+        if current:
+            pieces.append(current)
+            current = ""
+        for ch in line:
+            bit = neutralise(ch)
+            if len(current) + len(bit) > limit:
+                pieces.append(current)
+                current = ""
+            current += bit
+    if current or not pieces:
+        pieces.append(current)
+    return pieces
+
+
+def announcement_message(
+    text: str, mention_kind: str, sender: str, edited: bool = False
+) -> dict[str, Any]:
+    """The message every channel gets: who sent it, then the text."""
+    ping = f"<!{mention_kind}> " if mention_kind in ("here", "channel") else ""
+    head = f"{ping}:mega: *Announcement* from {mention(sender)}, CoP program staff"
+    if edited:
+        head += " _(edited)_"
+    parts = chunks(text)
+    blocks = [section(head), *[section(p) for p in parts]]
+    if len(blocks) > MAX_MESSAGE_BLOCKS:  # cannot happen within MAX_TEXT; refuse loudly
+        raise ValueError("announcement too long for one message")
+    fallback = clip(f"{ping}Announcement from {mention(sender)}: {neutralise(text)}", 3000)
+    return message(fallback, blocks)
+
+
+# ---- the form ------------------------------------------------------------------------------
+def announce_modal(
+    choices: list[tuple[int, str]],
+    announcement: Announcement | None = None,
+    picked: list[int] | None = None,
+) -> dict[str, Any]:
+    options = [{"text": plain("Every community", 75), "value": rules.ALL}] + [
+        {"text": plain(name, 75), "value": str(cid)} for cid, name in choices[:99]
+    ]
+    targets: dict[str, Any] = {
+        "type": "multi_static_select",
+        "options": options,
+        "placeholder": plain("Communities"),
+    }
+    initial = [o for o in options if picked and o["value"] in {str(p) for p in picked}]
+    if initial:
+        targets["initial_options"] = initial
+    text: dict[str, Any] = {"type": "plain_text_input", "multiline": True}
+    text["max_length"] = rules.MAX_TEXT
+    if announcement is not None:
+        text["initial_value"] = announcement.text
+    areas = [
+        {"text": plain(label, 75), "value": a.value} for a, label in PURPOSE_AREA_LABELS.items()
+    ]
+    mentions = [
+        {"text": plain("No mention"), "value": "none"},
+        {"text": plain("@here: notify who is online"), "value": "here"},
+        {"text": plain("@channel: notify everyone in the channel"), "value": "channel"},
+    ]
+    chosen = (announcement.mention if announcement else "") or "none"
+    sent = announcement is not None and announcement.state != "scheduled"
+    blocks = [input_block(rules.TEXT, "Announcement (Slack formatting: *bold*, _italic_)", text)]
+    if not sent:
+        blocks += [
+            input_block(rules.TARGETS, "Send to", targets, optional=True),
+            input_block(
+                rules.AREA,
+                "…and every community whose purpose includes",
+                {"type": "static_select", "options": areas, "placeholder": plain("Purpose area")},
+                optional=True,
+            ),
+        ]
+    blocks.append(
+        input_block(
+            rules.MENTION,
+            "Notify",
+            {
+                "type": "radio_buttons",
+                "options": mentions,
+                "initial_option": next(m for m in mentions if m["value"] == chosen),
+            },
+            hint="Mentions typed in the text never notify anyone.",
+        )
+    )
+    if not sent:
+        when_element: dict[str, Any] = {"type": "datetimepicker"}
+        if announcement is not None and announcement.send_at:
+            when_element["initial_date_time"] = int(announcement.send_at.timestamp())
+        blocks += [
+            input_block(
+                rules.SEND_AT,
+                "Send at (your time zone; empty: now)",
+                when_element,
+                optional=True,
+            ),
+            input_block(
+                rules.OPTIONS,
+                "Options",
+                {
+                    "type": "checkboxes",
+                    "options": [{"text": plain("Pin it in each channel"), "value": "pin"}],
+                },
+                optional=True,
+            ),
+        ]
+    meta = {"announcement": announcement.id} if announcement is not None else {}
+    return {
+        "type": "modal",
+        "callback_id": CREATE_CALLBACK,
+        "private_metadata": json.dumps(meta),
+        "title": plain("Edit announcement" if announcement else "Announce", 24),
+        "submit": plain("Save" if announcement else "Preview", 24),
+        "close": plain("Cancel", 24),
+        "blocks": blocks,
+    }
+
+
+def preview_view(announcement: Announcement, names: list[str]) -> dict[str, Any]:
+    payload = announcement_message(announcement.text, announcement.mention, announcement.created_by)
+    where = ", ".join(names[:20]) + (f" and {len(names) - 20} more" if len(names) > 20 else "")
+    where = escape(clip(where, 1500))
+    if announcement.send_at:
+        going = f"Goes to {where} at {when(announcement.send_at)}."
+    else:
+        going = f"Goes to {where} when you press Send."
+    blocks = [
+        context(going),
+        divider(),
+        *payload["blocks"][: 100 - 4],
+        divider(),
+        context(
+            "Back to change it; Send when it reads right. You can edit or delete every "
+            "copy later from copbot's Home tab."
+        ),
+    ]
+    return {
+        "type": "modal",
+        "callback_id": PREVIEW_CALLBACK,
+        "private_metadata": json.dumps({"announcement": announcement.id}),
+        "title": plain("Preview", 24),
+        "submit": plain("Schedule" if announcement.send_at else "Send", 24),
+        "close": plain("Back", 24),
+        "blocks": blocks,
+    }
+
+
+# ---- App Home --------------------------------------------------------------------------------
+def home_blocks(
+    rows: list[tuple[Announcement, str, bool]], poll_lines: list[str] | None
+) -> list[dict[str, Any]]:
+    """Staff's announcements (each with its delivery line; Retry when some failed), and
+    the open polls of the person's communities."""
+    blocks: list[dict[str, Any]] = []
+    if poll_lines:
+        blocks += [divider(), section("*Open polls in your communities*\n" + "\n".join(poll_lines))]
+    if rows:
+        blocks += [divider(), section("*Announcements*")]
+    for announcement, delivery, failed in rows:
+        first = announcement.text.strip().split("\n", 1)[0]
+        if announcement.state == "scheduled":
+            status = f"scheduled for {when(announcement.send_at)}"
+        elif announcement.state == "sending":
+            status = f"sending: {delivery}"
+        else:
+            status = f"sent {delivery}"
+        blocks.append(section(f"*{neutralise(clip(first, 120))}*\n{clip(status, 2500)}"))
+        buttons = [
+            {
+                "type": "button",
+                "action_id": EDIT_ACTION,
+                "text": plain("Edit", 75),
+                "value": str(announcement.id),
+            },
+            {
+                "type": "button",
+                "action_id": DELETE_ACTION,
+                "text": plain("Cancel" if announcement.state == "scheduled" else "Delete", 75),
+                "style": "danger",
+                "value": str(announcement.id),
+            },
+        ]
+        if failed:
+            buttons.append(
+                {
+                    "type": "button",
+                    "action_id": RETRY_ACTION,
+                    "text": plain("Retry the failed", 75),
+                    "value": str(announcement.id),
+                }
+            )
+        blocks.append(
+            {"type": "actions", "block_id": f"announce-{announcement.id}", "elements": buttons}
+        )
+    return blocks

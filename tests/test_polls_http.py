@@ -1,0 +1,766 @@
+"""Polls through the signed endpoint, against the Slack stand-in (SQLite or PostgreSQL)."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import hmac
+import io
+import json
+import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select as sa_select
+from sqlalchemy import update as sa_update
+from sqlmodel import SQLModel, select
+
+from bot.blocks import polls as pb
+from bot.cli import main
+from bot.deps import Deps
+from bot.flows import polls as flows
+from bot.listeners import replay
+from bot.scheduler import lease_ttl, tick
+from bot.services import communities as svc
+from bot.services import poll_closing as closing
+from bot.services import polls as rules
+from bot.slack_client import make_web_client
+from sandbox import slack_payloads as payloads
+from storage.db import session_scope
+from storage.models import HandledRequest, Poll, PollOption, PollVote, utcnow
+from tests.conftest import STAFF, ack_text, new_community
+
+CHANNEL = "CCOMM001"
+OTHER = "CCOMM002"
+
+
+@pytest.fixture
+def community(session):
+    c = new_community(session, team="T0STANDIN", channel=CHANNEL, name="Survivorship", leader="U1")
+    svc.join(session, c, "U2")
+    session.commit()
+    return c
+
+
+@pytest.fixture(autouse=True)
+def quick_updates(monkeypatch):
+    monkeypatch.setattr(flows, "UPDATE_INTERVAL", 0.2)
+
+
+def polls(engine) -> list[Poll]:
+    with session_scope(engine) as s:
+        return list(s.exec(select(Poll).order_by(Poll.id)).all())
+
+
+def options(engine, poll_id: int) -> list[PollOption]:
+    with session_scope(engine) as s:
+        return list(
+            s.exec(
+                select(PollOption)
+                .where(PollOption.poll_id == poll_id)
+                .order_by(PollOption.position)
+            ).all()
+        )
+
+
+def counts(engine, poll_id: int) -> dict[str, int]:
+    with session_scope(engine) as s:
+        t = rules.tally(s, poll_id)
+        return {o.label: t.counts[o.id] for o in t.options}
+
+
+def ask(user, text='"Lunch on Friday?" "Pizza" "Tacos" "Salad"') -> dict:
+    body = user.reply(f"poll {text}")
+    user.settle()
+    return body
+
+
+def click_payload(user, action_id: str, value: str, name: str = "act") -> dict:
+    """A button click; each its own (Slack gives every click a new trigger_id and
+    action_ts, so the replay layer lets it through)."""
+    return {
+        "type": "block_actions",
+        "team": {"id": "T0STANDIN"},
+        "user": {"id": user.user_id},
+        "api_app_id": "A0COPBOT",
+        "trigger_id": f"99.{uuid.uuid4().hex}.trigger",
+        "response_url": user.slack.response_url(name),
+        "container": {"type": "message", "channel_id": CHANNEL, "message_ts": "1.1"},
+        "channel": {"id": CHANNEL},
+        "actions": [
+            {
+                "type": "button",
+                "action_id": action_id,
+                "value": value,
+                "block_id": "b",
+                "action_ts": f"{time.time():.6f}{uuid.uuid4().int % 1000:03d}",
+            }
+        ],
+    }
+
+
+def click(user, action_id: str, value: str, name: str = "act"):
+    response = user.interact(click_payload(user, action_id, value, name))
+    assert response.status_code == 200, response.text
+    return response
+
+
+def vote(user, poll_id: int, option_id: int):
+    return click(user, pb.VOTE_ACTION, f"{poll_id}:{option_id}", name="vote")
+
+
+def last_answer(slack) -> str:
+    return ack_text(slack.wait_for("response_url")[-1].args)
+
+
+def poll_values(**kw) -> dict:
+    fields = dict(
+        question="Which month for the onsite meeting?",
+        options="April\nMay\nJune",
+        choice="single",
+        limit=None,
+        settings=["anonymous"],
+        closes=None,
+        targets=None,
+    )
+    fields.update(kw)
+    values = {
+        rules.QUESTION: {"value": payloads.input_value("plain_text_input", fields["question"])},
+        rules.OPTIONS: {"value": payloads.input_value("plain_text_input", fields["options"])},
+        rules.CHOICE: {"value": payloads.input_value("radio_buttons", fields["choice"])},
+        rules.SETTINGS: {"value": payloads.input_value("checkboxes", fields["settings"])},
+    }
+    if fields["limit"] is not None:
+        values[rules.LIMIT] = {"value": payloads.input_value("number_input", fields["limit"])}
+    if fields["closes"] is not None:
+        values[rules.CLOSES] = {
+            "value": {"type": "datetimepicker", "selected_date_time": fields["closes"]}
+        }
+    if fields["targets"] is not None:
+        values[rules.TARGETS] = {
+            "value": {
+                "type": "multi_static_select",
+                "selected_options": [
+                    {"text": {"type": "plain_text", "text": str(t)}, "value": str(t)}
+                    for t in fields["targets"]
+                ],
+            }
+        }
+    return values
+
+
+def submit(user, community_id, view_id="VPOLL001", **kw):
+    response = user.interact(
+        payloads.view_submission_payload(
+            pb.CREATE_CALLBACK,
+            poll_values(**kw),
+            user_id=user.user_id,
+            private_metadata=json.dumps({"community": community_id}),
+            view_id=view_id,
+        )
+    )
+    assert response.status_code == 200, response.text
+    return response.json() if response.content else {}
+
+
+# ---- asking ----------------------------------------------------------------------------------
+def test_one_line_poll_is_posted_with_a_button_per_option(community, as_user, slack, engine):
+    body = ask(as_user("U1", CHANNEL))
+    assert "going up" in body["text"]
+    [poll] = polls(engine)
+    assert (poll.question, poll.anonymous, poll.multiple) == ("Lunch on Friday?", True, False)
+    [post] = slack.wait_for("chat.postMessage")
+    assert post.args["channel"] == CHANNEL
+    blocks = post.json_arg("blocks")
+    buttons = [b["accessory"]["value"] for b in blocks if b.get("accessory")]
+    assert buttons == [f"{poll.id}:{o.id}" for o in options(engine, poll.id)]
+    assert "keyed hash" in json.dumps(blocks)
+    assert polls(engine)[0].message_ts == post.args.get("ts") or polls(engine)[0].message_ts
+
+
+def test_unbalanced_quotes_get_the_right_form_and_store_nothing(community, as_user, engine):
+    body = as_user("U1", CHANNEL).reply('poll "Lunch? "Pizza" "Tacos"')
+    assert pb.USAGE in body["text"]
+    assert polls(engine) == []
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ('"Lunch?" "Pizza"', "at least 2"),
+        ('"Lunch?" ' + " ".join(f'"o{i}"' for i in range(11)), "at most 10"),
+        ('"Lunch?" "Pizza" " pizza "', "twice"),
+        ('"" "A" "B"', "Write the question"),
+    ],
+)
+def test_one_line_bad_polls_are_refused(community, as_user, engine, text, expected):
+    body = as_user("U1", CHANNEL).reply(f"poll {text}")
+    assert expected in body["text"]
+    assert polls(engine) == []
+
+
+def test_members_cannot_ask(community, as_user, slack, engine):
+    body = as_user("U2", CHANNEL).reply('poll "Lunch?" "A" "B"')
+    assert "Only the community's leaders and staff can ask polls" in body["text"]
+    body = as_user("U2", CHANNEL).reply("poll")
+    assert "Only" in body["text"]
+    assert polls(engine) == []
+    assert slack.calls_to("views.open") == []
+
+
+def test_modal_field_errors_store_nothing(community, as_user, engine):
+    ana = as_user("U1", CHANNEL)
+    past = int((datetime.now(UTC) - timedelta(hours=1)).timestamp())
+    cases = [
+        (dict(options="Only one"), rules.OPTIONS),
+        (dict(options="\n".join(f"o{i}" for i in range(11))), rules.OPTIONS),
+        (dict(options="Yes\n  YES \nNo"), rules.OPTIONS),
+        (dict(question="   "), rules.QUESTION),
+        (dict(closes=past), rules.CLOSES),
+        (dict(limit="2"), rules.LIMIT),  # a limit on one choice
+    ]
+    for fields, block in cases:
+        body = submit(ana, community.id, **fields)
+        assert body["response_action"] == "errors", fields
+        assert block in body["errors"], (fields, body)
+    assert polls(engine) == []
+
+
+def test_modal_poll_replayed_is_posted_once(community, as_user, slack, engine):
+    ana = as_user("U1", CHANNEL)
+    closes = int((datetime.now(UTC) + timedelta(days=2)).timestamp())
+    assert submit(ana, community.id, closes=closes, settings=[]) == {}
+    assert submit(ana, community.id, closes=closes, settings=[]) == {}
+    ana.settle()
+    [poll] = polls(engine)
+    assert poll.anonymous is False and poll.closes_at == datetime.fromtimestamp(closes, UTC)
+    assert len(slack.calls_to("chat.postMessage")) == 1
+    assert "<!date^" in json.dumps(slack.calls_to("chat.postMessage")[0].json_arg("blocks"))
+
+
+def test_staff_ask_several_communities_and_results_add_up(
+    session, community, as_user, slack, engine
+):
+    other = new_community(session, team="T0STANDIN", channel=OTHER, name="Informatics", leader="U9")
+    session.commit()
+    boss = as_user(STAFF, CHANNEL)
+    boss.command("poll")
+    view = slack.wait_for("views.open")[0].json_arg("view")
+    assert any(b["block_id"] == rules.TARGETS for b in view["blocks"])
+    assert submit(boss, community.id, targets=[community.id, other.id]) == {}
+    boss.settle()
+    first, second = polls(engine)
+    assert {first.community_id, second.community_id} == {community.id, other.id}
+    assert first.group_key == second.group_key
+    posted = slack.calls_to("chat.postMessage")
+    assert sorted(c.args["channel"] for c in posted) == [CHANNEL, OTHER]
+    o1, o2 = options(engine, first.id), options(engine, second.id)
+    vote(as_user("U5"), first.id, o1[0].id)
+    vote(as_user("U6"), second.id, o2[0].id)
+    vote(as_user("U7"), second.id, o2[1].id)
+    click(boss, pb.CLOSE_ACTION, str(first.id))
+    click(boss, pb.CLOSE_ACTION, str(second.id))
+    boss.settle()
+    results = [c for c in slack.calls_to("chat.postMessage") if c.args.get("thread_ts")]
+    assert len(results) == 2
+    text = json.dumps(results[-1].json_arg("blocks"))
+    assert "In total" in text and "3 voters" in text and "2 communities" in text
+
+
+def test_a_leader_cannot_aim_a_poll_at_another_community(session, community, as_user, engine):
+    other = new_community(session, team="T0STANDIN", channel=OTHER, name="Informatics", leader="U9")
+    session.commit()
+    body = submit(as_user("U1", CHANNEL), other.id)
+    assert body["response_action"] == "errors"
+    assert "Only the community's leaders and staff" in json.dumps(body["errors"])
+    body = submit(as_user("U1", CHANNEL), community.id, targets=[other.id])
+    assert body["response_action"] == "errors"
+    assert polls(engine) == []
+
+
+# ---- voting ----------------------------------------------------------------------------------
+@pytest.fixture
+def poll(community, as_user, engine, slack):
+    ask(as_user("U1", CHANNEL))
+    slack.reset()
+    [p] = polls(engine)
+    return p
+
+
+def test_fifty_members_voting_at_once_count_fifty(poll, as_user, engine, slack):
+    opts = options(engine, poll.id)
+    users = [as_user(f"UV{i:03d}") for i in range(50)]
+    barrier = threading.Barrier(50)
+    errors = []
+
+    def go(i: int) -> None:
+        barrier.wait()
+        try:
+            vote(users[i], poll.id, opts[i % 3].id)
+        except AssertionError as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=go, args=(i,)) for i in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert counts(engine, poll.id) == {"Pizza": 17, "Tacos": 17, "Salad": 16}
+    users[0].settle()
+    # coalesced: far fewer message updates than votes, and the last shows all 50
+    updates = slack.calls_to("chat.update")
+    assert 1 <= len(updates) < 25
+    assert "50 voters" in json.dumps(updates[-1].json_arg("blocks"))
+
+
+def test_ten_clicks_at_once_by_one_member_count_one(poll, as_user, engine):
+    opt = options(engine, poll.id)[1]
+    ben = [as_user("U2") for _ in range(10)]
+    barrier = threading.Barrier(10)
+
+    def go(user) -> None:
+        barrier.wait()
+        vote(user, poll.id, opt.id)
+
+    threads = [threading.Thread(target=go, args=(u,)) for u in ben]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert counts(engine, poll.id) == {"Pizza": 0, "Tacos": 1, "Salad": 0}
+    with session_scope(engine) as s:
+        assert len(s.exec(select(PollVote)).all()) == 1
+
+
+def test_a_vote_delivered_twice_counts_once_and_answers_once(poll, as_user, engine, slack):
+    opt = options(engine, poll.id)[0]
+    ben = as_user("U2")
+    payload = click_payload(ben, pb.VOTE_ACTION, f"{poll.id}:{opt.id}", name="vote")
+    assert ben.interact(payload).status_code == 200
+    ben.settle()
+    answers = len(slack.calls_to("response_url"))
+    assert ben.interact(payload).status_code == 200  # Slack's retry of the same click
+    ben.settle()
+    assert counts(engine, poll.id)["Pizza"] == 1
+    assert len(slack.calls_to("response_url")) == answers
+
+
+def test_a_multiple_choice_limit_holds_under_concurrent_clicks(community, as_user, engine):
+    ana = as_user("U1", CHANNEL)
+    submit(ana, community.id, options="A\nB\nC\nD", choice="multiple", limit="2")
+    ana.settle()
+    [p] = polls(engine)
+    opts = options(engine, p.id)
+    clicks = [(as_user("U2"), o) for o in opts for _ in range(3)]
+    barrier = threading.Barrier(len(clicks))
+
+    def go(user, option) -> None:
+        barrier.wait()
+        vote(user, p.id, option.id)
+
+    threads = [threading.Thread(target=go, args=c) for c in clicks]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(counts(engine, p.id).values()) == 2
+
+
+def test_a_voter_sees_their_choice_and_can_change_it(poll, as_user, engine, slack):
+    ben = as_user("U2")
+    pizza, tacos, _ = options(engine, poll.id)
+    vote(ben, poll.id, pizza.id)
+    ben.settle()
+    assert "Your vote is in: *Pizza*" in last_answer(slack)
+    vote(ben, poll.id, tacos.id)
+    ben.settle()
+    assert "*Tacos*" in last_answer(slack)
+    assert counts(engine, poll.id) == {"Pizza": 0, "Tacos": 1, "Salad": 0}
+    click(ben, f"{pb.WITHDRAW_ACTION}-{tacos.id}", f"{poll.id}:{tacos.id}")
+    ben.settle()
+    assert counts(engine, poll.id) == {"Pizza": 0, "Tacos": 0, "Salad": 0}
+    assert "no vote" in last_answer(slack)
+
+
+def test_guests_outside_the_community_vote_once_like_anyone(poll, as_user, engine):
+    guest = as_user("UGUEST1")
+    opt = options(engine, poll.id)[2]
+    vote(guest, poll.id, opt.id)
+    vote(guest, poll.id, opt.id)
+    assert counts(engine, poll.id)["Salad"] == 1
+
+
+def test_malformed_and_unknown_buttons_get_a_message(poll, as_user, slack, engine):
+    ben = as_user("U2")
+    for value in ("abc", "1:2:3", "99999:1", f"{poll.id}:99999", ""):
+        response = click(ben, pb.VOTE_ACTION, value)
+        assert response.status_code == 200
+        ben.settle()
+        assert (
+            "vote copbot knows" in last_answer(slack)
+            or "no longer exists" in last_answer(slack)
+            or "not part of this poll" in last_answer(slack)
+        )
+    click(ben, pb.CLOSE_ACTION, "'; drop")
+    ben.settle()
+    assert "not a poll copbot knows" in last_answer(slack)
+    assert sum(counts(engine, poll.id).values()) == 0
+
+
+# ---- closing ---------------------------------------------------------------------------------
+def test_close_freezes_the_message_posts_results_and_refuses_later_votes(
+    poll, as_user, engine, slack
+):
+    ben, ana = as_user("U2"), as_user("U1", CHANNEL)
+    pizza = options(engine, poll.id)[0]
+    vote(ben, poll.id, pizza.id)
+    click(ben, pb.CLOSE_ACTION, str(poll.id))
+    ben.settle()
+    assert "Only the one who asked" in last_answer(slack)
+    assert polls(engine)[0].state == "open"
+    click(ana, pb.CLOSE_ACTION, str(poll.id))
+    ana.settle()
+    assert polls(engine)[0].state == "closed"
+    [results] = [c for c in slack.calls_to("chat.postMessage") if c.args.get("thread_ts")]
+    assert results.args["thread_ts"] == poll.message_ts
+    assert "Pizza" in json.dumps(results.json_arg("blocks"))
+    final = slack.calls_to("chat.update")[-1].json_arg("blocks")
+    assert not any(b.get("accessory") for b in final)
+    assert "closed" in json.dumps(final)
+    vote(as_user("U3"), poll.id, pizza.id)
+    ana.settle()
+    assert "This poll closed" in last_answer(slack)
+    assert counts(engine, poll.id)["Pizza"] == 1
+    click(ana, pb.CLOSE_ACTION, str(poll.id))
+    ana.settle()
+    assert "closed already" in last_answer(slack)
+    assert len([c for c in slack.calls_to("chat.postMessage") if c.args.get("thread_ts")]) == 1
+
+
+def test_scheduled_close_goes_out_once_with_racing_passes_and_a_restart(
+    community, as_user, engine, slack, settings, deps
+):
+    ana = as_user("U1", CHANNEL)
+    closes = int((datetime.now(UTC) + timedelta(minutes=5)).timestamp())
+    submit(ana, community.id, closes=closes)
+    ana.settle()
+    [p] = polls(engine)
+    vote(as_user("U2"), p.id, options(engine, p.id)[0].id)
+    ana.settle()
+    slack.reset()
+    client = make_web_client(settings)
+    later = datetime.fromtimestamp(closes, UTC) + timedelta(seconds=1)
+    assert flows.run_due(deps, client, later - timedelta(minutes=1)) == []
+    barrier = threading.Barrier(4)
+    lines: list[str] = []
+
+    def one_pass() -> None:
+        barrier.wait()
+        lines.extend(flows.run_due(deps, client, later))
+
+    threads = [threading.Thread(target=one_pass) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # a restart: a new process, a new pass
+    assert flows.run_due(Deps(settings=settings, engine=engine), client, later) == []
+    results = [c for c in slack.calls_to("chat.postMessage") if c.args.get("thread_ts")]
+    assert len(results) == 1
+    assert lines == [f"the results of poll {p.id}"]
+    vote(as_user("U3"), p.id, options(engine, p.id)[0].id)
+    assert counts(engine, p.id)["April"] == 1
+
+
+def _due_poll(community, as_user, engine) -> tuple[Poll, datetime]:
+    """A poll with one vote, closing in five minutes; (the poll, a moment after it closes)."""
+    ana = as_user("U1", CHANNEL)
+    closes = int((datetime.now(UTC) + timedelta(minutes=5)).timestamp())
+    submit(ana, community.id, closes=closes)
+    ana.settle()
+    [p] = polls(engine)
+    vote(as_user("U2"), p.id, options(engine, p.id)[0].id)
+    ana.settle()
+    return p, datetime.fromtimestamp(closes, UTC) + timedelta(seconds=1)
+
+
+def _thread_posts(slack) -> list:
+    return [c for c in slack.calls_to("chat.postMessage") if c.args.get("thread_ts")]
+
+
+def test_scheduler_passes_close_a_poll_once_and_only_the_lease_holder_acts(
+    community, as_user, engine, slack, settings
+):
+    p, later = _due_poll(community, as_user, engine)
+    client = make_web_client(settings)
+    wall = utcnow()
+    held = tick(Deps(settings=settings, engine=engine), client, later, "w-1", clock=lambda: wall)
+    assert held.owner  # a one-off pass: it closed the poll and gave the lease up
+    assert held.sent == [f"the results of poll {p.id}"] and polls(engine)[0].state == "closed"
+    # a holder keeps the lease: another worker's pass does nothing meanwhile
+    with session_scope(engine) as s:
+        s.execute(sa_update(Poll).values(state="open", results_state="none", closed_at=None))
+    tick(Deps(settings=settings, engine=engine), client, later - timedelta(hours=1), "w-2",
+         clock=lambda: wall, hold=True)  # fmt: skip
+    skipped = tick(Deps(settings=settings, engine=engine), client, later, "w-3", clock=lambda: wall)
+    assert not skipped.owner and skipped.sent == [] and polls(engine)[0].state == "open"
+    # the lease lapses; four workers race, then a restart: the results go out once more
+    lapsed = wall + lease_ttl(settings) + timedelta(seconds=1)
+    barrier, passes = threading.Barrier(4), []
+
+    def one_pass(worker: str) -> None:
+        deps = Deps(settings=settings, engine=engine)
+        barrier.wait()
+        passes.append(tick(deps, client, later, worker, clock=lambda: lapsed))
+
+    threads = [threading.Thread(target=one_pass, args=(f"r-{i}",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    again = tick(Deps(settings=settings, engine=engine), client, later, "r-9", clock=lambda: lapsed)
+    assert again.sent == []
+    assert sum(len(r.sent) for r in passes) == 1
+    assert len(_thread_posts(slack)) == 2  # once before the reopening, once after
+
+
+def test_a_failing_poll_step_is_logged_and_the_next_pass_closes_the_poll(
+    community, as_user, engine, slack, settings, monkeypatch, caplog
+):
+    p, later = _due_poll(community, as_user, engine)
+    client = make_web_client(settings)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(closing, "close_due", broken)
+    result = tick(Deps(settings=settings, engine=engine), client, later, "w-1")
+    assert result.owner and result.sent == []
+    assert "the polls step failed" in caplog.text
+    monkeypatch.undo()
+    result = tick(Deps(settings=settings, engine=engine), client, later, "w-1")
+    assert result.sent == [f"the results of poll {p.id}"]
+    assert len(_thread_posts(slack)) == 1
+
+
+def test_results_rate_limited_in_a_pass_go_out_in_the_next(
+    community, as_user, engine, slack, settings
+):
+    p, later = _due_poll(community, as_user, engine)
+    client = make_web_client(settings)
+    slack.fail("chat.postMessage", "ratelimited", status=429, retry_after=1)
+    assert tick(Deps(settings=settings, engine=engine), client, later, "w-1").sent == []
+    assert polls(engine)[0].results_state == "pending"
+    assert len(_thread_posts(slack)) == 1  # the one answered 429
+    result = tick(Deps(settings=settings, engine=engine), client, later, "w-1")
+    assert result.sent == [f"the results of poll {p.id}"]
+    assert polls(engine)[0].results_state == "posted"
+    refused, results = _thread_posts(slack)
+    assert "April" in json.dumps(results.json_arg("blocks"))
+    assert tick(Deps(settings=settings, engine=engine), client, later, "w-1").sent == []
+
+
+# ---- named and anonymous ---------------------------------------------------------------------
+def test_named_polls_show_votes_and_anonymous_ones_never(community, as_user, engine, slack):
+    ana = as_user("U1", CHANNEL)
+    submit(ana, community.id, settings=[], view_id="VNAMED")
+    ana.settle()
+    [named] = polls(engine)
+    vote(as_user("U2"), named.id, options(engine, named.id)[1].id)
+    click(as_user("U3"), pb.SHOW_VOTES_ACTION, str(named.id))
+    ana.settle()
+    assert "<@U2>" in last_answer(slack)
+    submit(ana, community.id, view_id="VANON")
+    ana.settle()
+    anon = polls(engine)[1]
+    click(as_user("U3"), pb.SHOW_VOTES_ACTION, str(anon.id))
+    ana.settle()
+    assert "anonymous" in last_answer(slack)
+
+
+def test_anonymous_voters_appear_nowhere(
+    community, as_user, engine, slack, caplog, db_url, monkeypatch, capsys, settings
+):
+    caplog.set_level("DEBUG")
+    ana = as_user("U1", CHANNEL)
+    submit(ana, community.id, options="A\nB", view_id="VANON2")
+    ana.settle()
+    [p] = polls(engine)
+    voters = [f"UANON{i:03d}" for i in range(12)]
+    opts = options(engine, p.id)
+    clicks = []
+    for i, uid in enumerate(voters):
+        clicks.append(click_payload(as_user(uid), pb.VOTE_ACTION, f"{p.id}:{opts[i % 2].id}"))
+        assert as_user(uid).interact(clicks[-1]).status_code == 200
+    click(ana, pb.CLOSE_ACTION, str(p.id))
+    ana.settle()
+    assert counts(engine, p.id) == {"A": 6, "B": 6}
+    recorded = json.dumps([c.args for c in slack.calls])
+    logged = caplog.text
+    with engine.connect() as conn:  # every table the app has, as a reader sees it
+        rows = [
+            json.dumps([str(v) for v in row])
+            for table in SQLModel.metadata.sorted_tables
+            for row in conn.execute(sa_select(table)).all()
+        ]
+        keys = set(conn.execute(sa_select(HandledRequest.request_key)).scalars())
+    # the replay layer's key of a vote cannot be recomputed from who, what and when
+    # without the app's secret
+    for payload in clicks:
+        kind, unique = replay.identity(payload)
+        assert hashlib.sha256(f"{kind}|{unique}".encode()).hexdigest() not in keys
+        keyed = hmac.new(settings.voter_key, f"{kind}|{unique}".encode(), "sha256")
+        assert keyed.hexdigest() in keys
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    assert main(["export", "polls", "--format", "json"]) == 0
+    exported = capsys.readouterr().out
+    assert json.loads(exported)[0]["options"] == [
+        {"option": "A", "votes": 6},
+        {"option": "B", "votes": 6},
+    ]
+    assert main(["export", "polls"]) == 0
+    exported += capsys.readouterr().out
+    for uid in voters:
+        assert uid not in recorded
+        assert uid not in logged
+        assert uid not in exported
+        assert not any(uid in row for row in rows)
+
+
+def test_export_gives_counts_per_community_and_named_voters(
+    community, as_user, engine, db_url, monkeypatch, capsys
+):
+    ana = as_user("U1", CHANNEL)
+    submit(ana, community.id, settings=[], view_id="VEXPORT")
+    ana.settle()
+    [p] = polls(engine)
+    april, may, _ = options(engine, p.id)
+    vote(as_user("U2"), p.id, april.id)
+    vote(as_user("U3"), p.id, april.id)
+    vote(as_user("U4"), p.id, may.id)
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    assert main(["export", "polls", "--since", "2000-01-01"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [(r["community"], r["option"], r["votes"], r["voters"]) for r in rows] == [
+        ("Survivorship", "April", "2", "U2 U3"),
+        ("Survivorship", "May", "1", "U4"),
+        ("Survivorship", "June", "0", ""),
+    ]
+    assert main(["export", "polls", "--since", "2999-01-01", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+    assert main(["export", "polls", "--since", "soon"]) == 1
+    assert "not a date" in capsys.readouterr().err
+
+
+def test_typographic_quotes_work_in_the_one_line_form(community, as_user, engine):
+    ask(as_user("U1", CHANNEL), "“Lunch on Friday?” “Pizza” “Tacos”")
+    [p] = polls(engine)
+    assert p.question == "Lunch on Friday?"
+    assert [o.label for o in options(engine, p.id)] == ["Pizza", "Tacos"]
+
+
+def test_hidden_results_show_only_when_the_poll_closes(community, as_user, engine, slack):
+    ana = as_user("U1", CHANNEL)
+    submit(ana, community.id, settings=["hidden"], view_id="VHIDDEN")
+    ana.settle()
+    [p] = polls(engine)
+    april = options(engine, p.id)[0]
+    vote(as_user("U2"), p.id, april.id)
+    ana.settle()
+    shown = json.dumps(slack.calls_to("chat.update")[-1].json_arg("blocks"))
+    assert "1 voter" in shown and "results show when the poll closes" in shown
+    assert "(100%)" not in shown
+    assert "(100%)" not in last_answer(slack)
+    click(as_user("U3"), pb.SHOW_VOTES_ACTION, str(p.id))
+    ana.settle()
+    assert "show when the poll closes" in last_answer(slack)
+    click(ana, pb.CLOSE_ACTION, str(p.id))
+    ana.settle()
+    assert "1 (100%)" in json.dumps(slack.calls_to("chat.update")[-1].json_arg("blocks"))
+
+
+def test_members_add_options_when_the_poll_allows_it(community, as_user, engine, slack):
+    ana, ben = as_user("U1", CHANNEL), as_user("U2")
+    submit(ana, community.id, settings=["add"], view_id="VADD")
+    ana.settle()
+    [p] = polls(engine)
+    click(ben, pb.ADD_OPTION_ACTION, str(p.id))
+    ben.settle()
+    view = slack.wait_for("views.open")[-1].json_arg("view")
+    meta = view["private_metadata"]
+
+    def add(label: str) -> dict:
+        response = ben.interact(
+            payloads.view_submission_payload(
+                pb.ADD_OPTION_CALLBACK,
+                {pb.ADD_OPTION: {"value": payloads.input_value("plain_text_input", label)}},
+                user_id="U2",
+                private_metadata=meta,
+            )
+        )
+        assert response.status_code == 200
+        return response.json() if response.content else {}
+
+    assert add("July") == {}
+    assert "already" in add(" JULY ")["errors"][pb.ADD_OPTION]
+    ben.settle()
+    labels = [o.label for o in options(engine, p.id)]
+    assert labels == ["April", "May", "June", "July"]
+    assert "July" in json.dumps(slack.calls_to("chat.update")[-1].json_arg("blocks"))
+    vote(ben, p.id, options(engine, p.id)[3].id)
+    assert counts(engine, p.id)["July"] == 1
+    for i in range(6):
+        add(f"Month {i}")
+    assert len(options(engine, p.id)) == 10
+    assert "10 options already" in add("One too many")["errors"][pb.ADD_OPTION]
+    assert len(options(engine, p.id)) == 10
+
+
+def test_a_message_left_behind_by_a_dead_worker_is_caught_up_by_the_scheduler(
+    poll, as_user, engine, slack, deps, settings
+):
+    from sqlalchemy import update
+
+    vote(as_user("U2"), poll.id, options(engine, poll.id)[0].id)
+    as_user("U2").settle()
+    now = datetime.now(UTC)
+    with session_scope(engine) as s:  # a worker claimed the update and died
+        s.execute(
+            update(Poll)
+            .where(Poll.id == poll.id)
+            .values(version=Poll.version + 1, refresh_claimed_at=now - timedelta(seconds=5))
+        )
+    slack.reset()
+    client = make_web_client(settings)
+    flows.run_due(deps, client, now)
+    assert slack.calls_to("chat.update") == []  # the claim is still fresh
+    flows.run_due(deps, client, now + closing.REFRESH_LEASE)
+    assert len(slack.calls_to("chat.update")) == 1
+    [p] = polls(engine)
+    assert p.shown_version == p.version and p.refresh_claimed_at is None
+
+
+def test_a_poll_at_every_limit_fits_slack_and_shows_text_as_typed(community, as_user, slack):
+    ana = as_user("U1", CHANNEL)
+    question = ("Is <!channel> & <@U2> ok? " * 12)[: rules.MAX_QUESTION]
+    labels = [(f"{i} <!here> & <b> " * 8)[: rules.MAX_OPTION] for i in range(rules.MAX_OPTIONS)]
+    body = submit(
+        ana,
+        community.id,
+        question=question,
+        options="\n".join(labels),
+        choice="multiple",
+        limit="10",
+        settings=["add"],
+        view_id="VLIMITS",
+    )
+    assert body == {}
+    ana.settle()
+    [post] = slack.calls_to("chat.postMessage")
+    shown = post.args["text"] + json.dumps(post.json_arg("blocks"))
+    assert "<!channel>" not in shown and "<!here>" not in shown and "<@U2>" not in shown
+    assert "&lt;!channel&gt;" in shown
+    # the stand-in checks every payload against Block Kit's limits (slack fixture)
