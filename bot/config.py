@@ -51,6 +51,7 @@ ENV_VARS = (
     "COPBOT_SCHEDULER_INTERVAL",
     "COPBOT_SECRET_KEY",
     "PORT",
+    "COPBOT_RESOURCES",
     "ZOOM_WEBHOOK_SECRET",
     "COPBOT_ATTENDANCE",
 )
@@ -88,6 +89,8 @@ class Settings:
     scheduler_interval: float = 60.0  # seconds between scheduler passes
     secret_key: str | None = None  # keys anonymous voters' hashes (COPBOT_SECRET_KEY)
     port: int = 3000  # where `copbot serve` listens unless --port says otherwise
+    resources_path: str | None = None  # the resources YAML; None: the shipped example
+    resources: tuple = ()  # its sections, read and checked at start-up
     # the Secret Token of the Zoom app's event subscription: POST /zoom/events checks it
     zoom_webhook_secret: str | None = None
     attendance: bool = True  # read who came to each call (COPBOT_ATTENDANCE=off: never)
@@ -142,6 +145,8 @@ class Settings:
             ),
             secret_key=get("COPBOT_SECRET_KEY"),
             port=_port(get("PORT") or "3000"),
+            resources_path=get("COPBOT_RESOURCES"),
+            resources=_resources(get("COPBOT_RESOURCES")),
             zoom_webhook_secret=get("ZOOM_WEBHOOK_SECRET"),
             attendance=_on_off("COPBOT_ATTENDANCE", get("COPBOT_ATTENDANCE") or "on"),
         )
@@ -313,6 +318,15 @@ def _month_day(value: str, name: str = "COPBOT_PROGRAM_YEAR_START") -> tuple[int
         except ValueError:
             pass
     raise ConfigError(f"{name} must be a month and day like 08-01, got {value!r}")
+
+
+def _resources(path: str | None) -> tuple:
+    from bot.services.resources import ResourcesError, load
+
+    try:
+        return load(path)
+    except ResourcesError as e:
+        raise ConfigError(f"COPBOT_RESOURCES: {e}") from None
 
 
 def _on_off(name: str, value: str) -> bool:

@@ -1,7 +1,6 @@
 """`copbot export polls [--since DATE] [--format csv|json]`: every poll's question,
 options and counts, per community; named polls with who voted for what, anonymous polls
-with counts only (their voters are keyed hashes, never written out). `copbot export
-health` is written by `bot.health_export`."""
+with counts only (their voters are keyed hashes, never written out)."""
 
 from __future__ import annotations
 
@@ -100,11 +99,6 @@ def cmd_export(settings: Any, args: argparse.Namespace) -> int:
     from bot.cli import prepare_database
 
     prepare_database(settings)
-    if args.what == "health":
-        from bot import health_export
-
-        sys.stdout.write(health_export.export(settings, args.format))
-        return 0
     since = None
     if args.since:
         try:
@@ -121,13 +115,9 @@ def cmd_export(settings: Any, args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parser(sub: Any) -> None:
-    export = sub.add_parser(
-        "export", help="write polls' results or communities' health to stdout (CSV or JSON)"
-    )
-    export.add_argument("what", choices=("polls", "health"))
-    export.add_argument(
-        "--since", help="polls: only those asked on or after this date (YYYY-MM-DD)"
-    )
+def add_subcommands(what: Any) -> None:
+    """`what`: the subparsers of `copbot export`."""
+    export = what.add_parser("polls", help="write polls' results to stdout (CSV or JSON)")
+    export.add_argument("--since", help="only polls asked on or after this date (YYYY-MM-DD)")
     export.add_argument("--format", choices=("csv", "json"), default="csv")
     export.set_defaults(func=cmd_export)

@@ -4,15 +4,17 @@ call, members active in 90 days, the leader and no-call flags)."""
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import json
+import sys
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-from bot.config import Settings
-from bot.services import calls, health
-from storage import db
-from storage.models import utcnow
+if TYPE_CHECKING:  # the command line imports this module: its work is imported when run
+    from bot.config import Settings
+    from bot.services.health import HealthRow
 
 COLUMNS = (
     "community_id",
@@ -29,7 +31,11 @@ COLUMNS = (
 )
 
 
-def rows(settings: Settings, now: datetime | None = None) -> list[health.HealthRow]:
+def rows(settings: Settings, now: datetime | None = None) -> list[HealthRow]:
+    from bot.services import calls, health
+    from storage import db
+    from storage.models import utcnow
+
     now = now or utcnow()
     first, end = calls.program_year(
         now.astimezone(settings.zone).date(), settings.program_year_start
@@ -38,11 +44,11 @@ def rows(settings: Settings, now: datetime | None = None) -> list[health.HealthR
         return health.build(session, now, first, end, settings.timezone)
 
 
-def to_json(found: list[health.HealthRow]) -> str:
+def to_json(found: list[HealthRow]) -> str:
     return json.dumps([r.as_dict() for r in found], indent=2, ensure_ascii=False) + "\n"
 
 
-def to_csv(found: list[health.HealthRow]) -> str:
+def to_csv(found: list[HealthRow]) -> str:
     """One line a community; attendance as counts joined by spaces, flags as yes/no."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -82,3 +88,18 @@ def from_csv(text: str) -> list[dict]:
 def export(settings: Settings, fmt: str) -> str:
     found = rows(settings)
     return to_json(found) if fmt == "json" else to_csv(found)
+
+
+def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.cli import prepare_database
+
+    prepare_database(settings)
+    sys.stdout.write(export(settings, args.format))
+    return 0
+
+
+def add_subcommands(what: Any) -> None:
+    """`what`: the subparsers of `copbot export`."""
+    health = what.add_parser("health", help="every community's health for staff")
+    health.add_argument("--format", choices=("csv", "json"), default="csv")
+    health.set_defaults(func=cmd_export)

@@ -7,11 +7,11 @@ A pass: take the scheduler's lease (one owner at a time across processes and wor
 pass that does not get it does nothing), plan what is due, then claim small batches with
 a token, renewing the lease before each, and deliver each reminder only after checking
 the claim is still its own (`bot.reminder_delivery`). Before the reminders, the
-holder closes the polls whose time has come (posting their results) and sends the
-scheduled announcements now due (`_posts`): each is claimed by a conditional UPDATE, the
-lease is renewed while they go out, and one's failure is logged and left for a
-later pass without stopping this one. A one-off pass (`copbot tick`) gives the lease up
-when done; the loops keep it and renew it each pass.
+holder closes the polls whose time has come (posting their results), sends the
+scheduled announcements now due and the monthly digests of shares (`_posts`): each is
+claimed by a conditional UPDATE, the lease is renewed while they go out, and one's
+failure is logged and left for a later pass without stopping this one. A one-off pass
+(`copbot tick`) gives the lease up when done; the loops keep it and renew it each pass.
 
 Each pass writes one log line (`scheduler pass now=… planned=… sent=… …`), at INFO when
 it did something and at DEBUG otherwise.
@@ -31,6 +31,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 
+from bot import digest_delivery
 from bot.deps import Deps
 from bot.flows import after_call
 from bot.flows import announcements as announcement_flows
@@ -151,10 +152,11 @@ def _posts(
     ttl: timedelta,
     result: PassResult,
 ) -> bool:
-    """Polls to close and announcements due as of `now` (see the module). False if the
-    lease was lost meanwhile. Sending takes time (an announcement to hundreds of
-    channels), so the lease is renewed before each poll's results and each announcement
-    once a sixth of its time has passed since it was last taken, and again at the end."""
+    """Polls to close, announcements and share digests due as of `now` (see the
+    module). False if the lease was lost meanwhile. Sending takes time (an announcement
+    to hundreds of channels), so the lease is renewed before each poll's results, each
+    announcement and each digest once a sixth of its time has passed since it was last
+    taken, and again at the end."""
     kept, taken = True, time.monotonic()
     every = ttl.total_seconds() / 6
 
@@ -166,7 +168,11 @@ def _posts(
             taken = time.monotonic()
         return kept
 
-    steps = (("polls", poll_flows.run_due), ("announcements", announcement_flows.run_due))
+    steps = (
+        ("polls", poll_flows.run_due),
+        ("announcements", announcement_flows.run_due),
+        ("share digests", digest_delivery.run_due),
+    )
     for name, step in steps:
         try:
             result.sent += step(deps, client, now, keep=keep)

@@ -112,6 +112,10 @@ def calendar_file(deps: Deps, path: str) -> bytes | None:
     from storage.db import session_scope
     from storage.models import Call, Community
 
+    if path.startswith("/calendar/onsite/"):
+        from integrations.onsite_calendar import onsite_file
+
+        return onsite_file(deps.engine, path)
     with session_scope(deps.engine) as session:
         if match := _ONE_CALL.match(path):
             call = session.exec(select(Call).where(Call.uid == match.group(1))).first()

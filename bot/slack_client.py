@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 SCOPES_BY_METHOD: dict[str, str | None] = {
     "auth.test": None,
     "chat.delete": "chat:write",
+    "chat.getPermalink": None,
     "chat.postMessage": "chat:write",
     "chat.postEphemeral": "chat:write",
     "chat.update": "chat:write",

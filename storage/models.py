@@ -631,6 +631,195 @@ class AnnouncementCopy(SQLModel, table=True):
     error: str | None = Field(default=None, sa_column=Column(String(200)))
 
 
+# ---- the year's deliverables: the Annual Meeting's onsite blocks and agendas ----------
+class OnsiteMeeting(SQLModel, table=True):
+    """The Annual Meeting of a year: where (its venue's zone) and when (its days)."""
+
+    __tablename__ = "onsite_meeting"
+
+    id: int | None = Field(default=None, primary_key=True)
+    year: int = Field(sa_column=Column(Integer, nullable=False, unique=True))
+    name: str = Field(sa_column=Column(String(120), nullable=False))
+    timezone: str = Field(sa_column=Column(String(64), nullable=False))
+    start_date: date = Field(sa_column=Column(Date, nullable=False))
+    end_date: date = Field(sa_column=Column(Date, nullable=False))
+    updated_by: str = Field(sa_column=Column(String(32), nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class OnsiteRoom(SQLModel, table=True):
+    __tablename__ = "onsite_room"
+    __table_args__ = (UniqueConstraint("meeting_id", "name", name="uq_onsite_room"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(
+        sa_column=Column(ForeignKey("onsite_meeting.id", ondelete="CASCADE"), nullable=False)
+    )
+    name: str = Field(sa_column=Column(String(80), nullable=False))
+    capacity: int = Field(sa_column=Column(Integer, nullable=False))
+
+
+class OnsiteBlock(SQLModel, table=True):
+    """A community's two hours at the Annual Meeting, in one room: one per community."""
+
+    __tablename__ = "onsite_block"
+    __table_args__ = (
+        UniqueConstraint("meeting_id", "community_id", name="uq_onsite_block_community"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    uid: str = Field(
+        default_factory=new_token, sa_column=Column(String(64), nullable=False, unique=True)
+    )
+    meeting_id: int = Field(
+        sa_column=Column(ForeignKey("onsite_meeting.id", ondelete="CASCADE"), nullable=False)
+    )
+    community_id: int = Field(
+        sa_column=Column(ForeignKey("community.id", ondelete="CASCADE"), nullable=False)
+    )
+    room_id: int = Field(
+        sa_column=Column(ForeignKey("onsite_room.id", ondelete="CASCADE"), nullable=False)
+    )
+    start_at: datetime = Field(sa_column=_ts())
+    end_at: datetime = Field(sa_column=_ts())
+    sequence: int = Field(default=0)  # iCalendar SEQUENCE: bumped by every move
+    assigned_by: str = Field(sa_column=Column(String(32), nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class OnsiteRoomSlot(SQLModel, table=True):
+    """A room's half-hour taken by a block: the primary key lets one block hold it."""
+
+    __tablename__ = "onsite_room_slot"
+
+    room_id: int = Field(
+        sa_column=Column(ForeignKey("onsite_room.id", ondelete="CASCADE"), primary_key=True)
+    )
+    starts_at: datetime = Field(sa_column=Column(UTCDateTime(), primary_key=True))
+    block_id: int = Field(
+        sa_column=Column(
+            ForeignKey("onsite_block.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+
+
+class OnsiteAgenda(SQLModel, table=True):
+    """A community's agenda for its onsite block: sessions as JSON, a draft or submitted."""
+
+    __tablename__ = "onsite_agenda"
+    __table_args__ = (
+        UniqueConstraint("community_id", "year", name="uq_onsite_agenda"),
+        CheckConstraint("state IN ('draft', 'submitted')", name="ck_onsite_agenda_state"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: int = Field(
+        sa_column=Column(ForeignKey("community.id", ondelete="CASCADE"), nullable=False)
+    )
+    year: int = Field(sa_column=Column(Integer, nullable=False))
+    items: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    state: str = Field(default="draft", sa_column=Column(String(16), nullable=False))
+    submitted_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    submitted_by: str | None = Field(default=None, sa_column=Column(String(32)))
+    updated_by: str = Field(sa_column=Column(String(32), nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class Evidence(SQLModel, table=True):
+    """An item of a community's evidence log: a saved Slack message or a note."""
+
+    __tablename__ = "evidence"
+    __table_args__ = (
+        # a message is saved once per community, however often the shortcut is used
+        UniqueConstraint("community_id", "message_channel", "message_ts", name="uq_evidence_msg"),
+        Index("ix_evidence_community", "community_id", "added_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: int = Field(
+        sa_column=Column(ForeignKey("community.id", ondelete="CASCADE"), nullable=False)
+    )
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    author: str | None = Field(default=None, sa_column=Column(String(32)))  # who wrote it
+    message_channel: str | None = Field(default=None, sa_column=Column(String(32)))
+    message_ts: str | None = Field(default=None, sa_column=Column(String(32)))
+    permalink: str | None = Field(default=None, sa_column=Column(Text))
+    added_by: str = Field(sa_column=Column(String(32), nullable=False))
+    added_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class ProgressReport(SQLModel, table=True):
+    """A community's annual progress report for a program year (`year`: the year it
+    ends in): the leaders' words, and what copbot knew (`facts`, JSON) when last saved."""
+
+    __tablename__ = "progress_report"
+    __table_args__ = (
+        UniqueConstraint("community_id", "year", name="uq_progress_report"),
+        CheckConstraint("state IN ('draft', 'submitted')", name="ck_progress_report_state"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: int = Field(
+        sa_column=Column(ForeignKey("community.id", ondelete="CASCADE"), nullable=False)
+    )
+    year: int = Field(sa_column=Column(Integer, nullable=False))
+    results: str = Field(default="", sa_column=Column(Text, nullable=False))
+    celebrations: str = Field(default="", sa_column=Column(Text, nullable=False))
+    practice: str = Field(default="", sa_column=Column(Text, nullable=False))
+    facts: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+    state: str = Field(default="draft", sa_column=Column(String(16), nullable=False))
+    submitted_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    submitted_by: str | None = Field(default=None, sa_column=Column(String(32)))
+    updated_by: str = Field(sa_column=Column(String(32), nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class ResourceAck(SQLModel, table=True):
+    """A community's leaders acknowledged the guidelines for a program year (once)."""
+
+    __tablename__ = "resource_ack"
+    __table_args__ = (UniqueConstraint("community_id", "year", name="uq_resource_ack"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: int = Field(
+        sa_column=Column(ForeignKey("community.id", ondelete="CASCADE"), nullable=False)
+    )
+    year: int = Field(sa_column=Column(Integer, nullable=False))
+    acknowledged_by: str = Field(sa_column=Column(String(32), nullable=False))
+    acknowledged_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class Share(SQLModel, table=True):
+    """A learning opportunity a member shared with the community (`/cop share`)."""
+
+    __tablename__ = "share"
+    __table_args__ = (Index("ix_share_community", "community_id", "shared_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: int = Field(
+        sa_column=Column(ForeignKey("community.id", ondelete="CASCADE"), nullable=False)
+    )
+    url: str = Field(sa_column=Column(Text, nullable=False))
+    note: str = Field(default="", sa_column=Column(Text, nullable=False))
+    event_date: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    region: str | None = Field(default=None, sa_column=Column(String(80)))
+    shared_by: str = Field(sa_column=Column(String(32), nullable=False))
+    shared_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class ShareDigest(SQLModel, table=True):
+    """A community's monthly digest of shares: on or off, and the last month sent."""
+
+    __tablename__ = "share_digest"
+
+    community_id: int = Field(
+        sa_column=Column(ForeignKey("community.id", ondelete="CASCADE"), primary_key=True)
+    )
+    enabled: bool = Field(default=True, sa_column=Column(Boolean, nullable=False))
+    last_month: str | None = Field(default=None, sa_column=Column(String(7)))  # YYYY-MM
+    updated_by: str = Field(sa_column=Column(String(32), nullable=False))
+
+
 # ---- after the call: webhooks, attendance, recordings and slides, value created ----------
 class ZoomDelivery(SQLModel, table=True):
     """A Zoom webhook event already handled (its event name and meeting instance), so a

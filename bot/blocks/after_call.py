@@ -232,7 +232,7 @@ def value_modal(q: ValueQuestion, call: Call, question: str, earlier: str | None
 
 # ---- App Home ----------------------------------------------------------------------------------
 def health_text(row: HealthRow) -> str:
-    """A community's health without its name."""
+    """A community's health without its name (a line of staff's table)."""
     trend = " → ".join(str(n) for n in row.attendance[-6:]) or "no attendance read yet"
     warn = flags(row)
     return (
@@ -247,20 +247,19 @@ def health_line(row: HealthRow) -> str:
 
 
 def home_blocks(
-    staff_rows: Sequence[HealthRow] | None,
     own_rows: Sequence[HealthRow],
     archives: Sequence[tuple[Community, Sequence[ArchivedCall]]],
     value_switches: Sequence[tuple[Community, bool]],
     room: int,
 ) -> list[Block]:
-    """Health lines (staff: every community; leaders: their own), the switch of value
-    questions for communities one leads, and the archive by call; at most `room` blocks."""
+    """A leader's health lines of their own communities, the switch of value questions
+    for them, and the archive by call; at most `room` blocks. (Staff see every
+    community's health in the table of all communities.)"""
     blocks: list[Block] = []
-    rows = staff_rows if staff_rows is not None else own_rows
-    if rows:
+    if own_rows:
         blocks += [divider(), header("Community health")]
         text = ""
-        for row in rows:
+        for row in own_rows:
             line = health_line(row) + "\n"
             if len(text) + len(line) > 2900:
                 blocks.append(section(text))

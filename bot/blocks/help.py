@@ -30,6 +30,7 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
         "leave", "/cop leave [#channel]", "Leave this channel's community (or the one named)."
     ),
     Subcommand("members", "/cop members", "List the community's leaders and members."),
+    Subcommand("edit", "/cop edit", "Change the name, mission, description and purpose areas."),
     Subcommand(
         "schedule", "/cop schedule", "Schedule a community call; it becomes a Zoom meeting."
     ),
@@ -47,15 +48,41 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
         '/cop poll ["Question?" "A" "B" …]',
         "Leaders and staff: ask a question; members vote with one click.",
     ),
-    Subcommand("report", "/cop report", "Write or collect the annual progress report."),
-    Subcommand("agenda", "/cop agenda", "Submit the onsite meeting agenda (due in early May)."),
+    Subcommand(
+        "onsite",
+        "/cop onsite [meeting | assign | move | free #channel]",
+        "The community's two-hour block at the Annual Meeting; staff assign rooms.",
+    ),
+    Subcommand(
+        "report",
+        "/cop report [export | status]",
+        "Write and submit the annual progress report; export it as a file.",
+    ),
+    Subcommand(
+        "agenda",
+        "/cop agenda [show | status]",
+        "Write and submit the onsite meeting agenda (due in early May).",
+    ),
     Subcommand(
         "year",
         "/cop year [next | 2027]",
         "Start from the sample August-May year of calls and milestones.",
     ),
-    Subcommand("share", "/cop share", "Share a learning opportunity with the community."),
-    Subcommand("resources", "/cop resources", "Guidelines, readings, recordings and slides."),
+    Subcommand(
+        "evidence",
+        "/cop evidence [note | list | remove N]",
+        "The community's evidence log; the message shortcut Save as evidence adds a message.",
+    ),
+    Subcommand(
+        "share",
+        "/cop share URL [note] [date:YYYY-MM-DD] [region:Name] | digest on|off",
+        "Share a learning opportunity with the community.",
+    ),
+    Subcommand(
+        "resources",
+        "/cop resources [status]",
+        "Guides and guidelines, the community's recordings and slides.",
+    ),
 )
 
 NAMES = frozenset(s.name for s in SUBCOMMANDS)

@@ -163,7 +163,11 @@ def deadline_nudge(
         left = due_in(deadline, now)
         body = f":memo: {what.capitalize()} of *{name}* is due {_date(deadline)} ({left})."
         text = f"{what.capitalize()} of {name} is due {left}."
-    body += "\nPress *Done* once it is in; *Snooze a week* to be reminded later."
+    command = "/cop agenda" if reminder.kind == "agenda_due" else "/cop report"
+    body += (
+        f"\n`{command}` in {channel_link(community.slack_channel_id)} writes and submits it; "
+        "these reminders stop once it is submitted. *Snooze a week* to be reminded later."
+    )
     return message(text, [section(body), _nudge_buttons(reminder)])
 
 

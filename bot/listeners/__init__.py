@@ -4,13 +4,20 @@ from slack_bolt import App
 
 from bot.listeners import (
     after_call,
+    agenda,
     announcements,
     calls,
     commands,
     events,
+    evidence,
+    home_year,
+    onsite,
     plan,
     polls,
+    profile,
     reminders,
+    report,
+    resources,
     views,
 )
 
@@ -22,6 +29,13 @@ def register_all(app: App) -> None:
     plan.register(app)
     calls.register(app)
     reminders.register(app)
+    profile.register(app)
+    onsite.register(app)
+    agenda.register(app)
+    evidence.register(app)
+    report.register(app)
+    resources.register(app)
+    home_year.register(app)
     polls.register(app)
     announcements.register(app)
     after_call.register(app)

@@ -22,7 +22,21 @@ from bot.blocks import community as community_blocks
 from bot.blocks import escape
 from bot.blocks.help import NAMES, help_message
 from bot.deps import Deps
-from bot.listeners import announcements, calls, plan, polls, reminders, slack_checks
+from bot.listeners import (
+    agenda,
+    announcements,
+    calls,
+    evidence,
+    onsite,
+    plan,
+    polls,
+    profile,
+    reminders,
+    report,
+    resources,
+    shares,
+    slack_checks,
+)
 from bot.listeners.common import (
     CommandRequest,
     community_allowing,
@@ -273,6 +287,13 @@ HANDLERS: dict[str, Handler] = {
     "remind": reminders.cmd_remind,
     "poll": polls.cmd_poll,
     "announce": announcements.cmd_announce,
+    "edit": profile.cmd_edit,
+    "onsite": onsite.cmd_onsite,
+    "agenda": agenda.cmd_agenda,
+    "evidence": evidence.cmd_evidence,
+    "report": report.cmd_report,
+    "resources": resources.cmd_resources,
+    "share": shares.cmd_share,
 }
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.blocks.community import home_view
 from bot.deps import Deps
 from bot.flows import announcements as announcement_flows
+from bot.flows import home
 from bot.flows.after_call_home import with_after_call as home_sections
 from bot.services import calls, reminders
 from bot.services import communities as svc
@@ -61,7 +62,9 @@ def handle_app_home_opened(
     deps.later(publish_home, client, deps, event["user"])
 
 
-def publish_home(client: WebClient, deps: Deps, user_id: str) -> None:
+def publish_home(
+    client: WebClient, deps: Deps, user_id: str, page: int = 0, show: str = "all"
+) -> None:
     actor = deps.actor(user_id)
     settings = deps.settings
     first, end = calls.program_year(
@@ -94,6 +97,8 @@ def publish_home(client: WebClient, deps: Deps, user_id: str) -> None:
         reminder_problems=problems,
     )
     view = announcement_flows.with_home_blocks(view, deps, user_id, [s.community.id for s in mine])
+    with session_scope(deps.engine) as session:
+        view = home.with_year(deps, session, user_id, view, page, show)
     view = home_sections(deps, actor, [s.community.id for s in mine], view)
     client.views_publish(user_id=user_id, view=view)
 

@@ -1,7 +1,8 @@
 """Community health for staff (and a leader's own line): per community, calls held
 against planned this program year, the attendance of each of the year's calls, members
-active in the last 90 days (attended a call or answered a value question; other kinds of
-activity join through `ACTIVITY`), and two flags: one leader or none, no call in 90 days.
+active in the last 90 days (attended a call, answered a value question or shared a
+learning opportunity; other kinds of activity join through `ACTIVITY`), and two flags:
+one leader or none, no call in 90 days.
 
 Built for every community at once in a handful of grouped queries.
 """
@@ -24,6 +25,7 @@ from storage.models import (
     Community,
     Membership,
     Role,
+    Share,
     ValueQuestion,
 )
 
@@ -51,7 +53,14 @@ def _answered(session: Session, since: datetime) -> set[tuple[int, str]]:
     return {(c, u) for c, u in rows}
 
 
-ACTIVITY: list[Activity] = [_attended, _answered]
+def _shared(session: Session, since: datetime) -> set[tuple[int, str]]:
+    rows = session.exec(
+        select(Share.community_id, Share.shared_by).where(Share.shared_at >= since).distinct()
+    ).all()
+    return {(c, u) for c, u in rows}
+
+
+ACTIVITY: list[Activity] = [_attended, _answered, _shared]
 
 
 @dataclass

@@ -23,6 +23,11 @@ class Action(enum.StrEnum):
     EDIT_PLAN = "edit the plan"
     SCHEDULE_CALL = "schedule calls"
     VIEW_ALL_COMMUNITIES = "see every community"
+    EDIT_PROFILE = "edit the community's profile"
+    MANAGE_ONSITE = "assign onsite meeting blocks"
+    EDIT_AGENDA = "write the onsite agenda"
+    ADD_EVIDENCE = "add to the evidence log"
+    MANAGE_EVIDENCE = "remove items from the evidence log"
     ANNOUNCE = "post announcements"
     ASK_POLL = "ask polls"
     ADD_CALL_RESOURCES = "add slides and readings to a call"
@@ -59,6 +64,10 @@ def _in_it(_a: Actor, r: Role | None) -> bool:
     return r is not None
 
 
+def _in_it_or_staff(a: Actor, r: Role | None) -> bool:
+    return a.is_staff or r is not None
+
+
 RULES: dict[Action, tuple[Rule, str]] = {
     Action.CREATE_COMMUNITY: (_anyone, "anyone"),
     Action.CREATE_FOR_OTHERS: (_staff, "staff"),
@@ -69,6 +78,11 @@ RULES: dict[Action, tuple[Rule, str]] = {
     Action.EDIT_PLAN: (_leader_or_staff, "the community's leaders and staff"),
     Action.SCHEDULE_CALL: (_leader_or_staff, "the community's leaders and staff"),
     Action.VIEW_ALL_COMMUNITIES: (_staff, "staff"),
+    Action.EDIT_PROFILE: (_leader_or_staff, "the community's leaders and staff"),
+    Action.MANAGE_ONSITE: (_staff, "staff"),
+    Action.EDIT_AGENDA: (_leader_or_staff, "the community's leaders and staff"),
+    Action.ADD_EVIDENCE: (_in_it_or_staff, "the community's members, leaders and staff"),
+    Action.MANAGE_EVIDENCE: (_leader_or_staff, "the community's leaders and staff"),
     Action.ANNOUNCE: (_staff, "staff"),
     Action.ASK_POLL: (_leader_or_staff, "the community's leaders and staff"),
     Action.ADD_CALL_RESOURCES: (_leader_or_staff, "the community's leaders and staff"),

@@ -246,9 +246,23 @@ def save_answer(
 
 
 def to_evidence(session: Session, q: ValueQuestion) -> None:
-    """The seam to the community's evidence log: a consented answer becomes an item
-    (anonymised unless the person may be named)."""
-    return None
+    """A consented answer becomes an item of the community's evidence log, added by
+    copbot, with the person as its author only when they may be named."""
+    from bot.services.evidence import BY_COPBOT, MAX_TEXT
+    from storage.models import Evidence
+
+    call = session.get(Call, q.call_id)
+    said = "will try" if q.stage == TRY else "tried"
+    text = f"After “{call.topic}”, a member {said}: {q.answer or ''}"
+    session.add(
+        Evidence(
+            community_id=q.community_id,
+            text=text[:MAX_TEXT],
+            author=q.slack_user_id if q.may_name else None,
+            added_by=BY_COPBOT,
+        )
+    )
+    session.flush()
 
 
 @dataclass(frozen=True)

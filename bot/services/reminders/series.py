@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlmodel import Session
 
+from bot.services import submissions
 from bot.services.reminders.kinds import NUDGE_USEFUL, Due
 from bot.services.reminders.planning import insert_missing
 from storage.models import Milestone, NudgeSeries, Reminder, ReminderState
@@ -52,10 +53,15 @@ def snooze(session: Session, reminder: Reminder, until: datetime, user_id: str) 
 
 
 def quiet(session: Session, reminder: Reminder, now: datetime) -> str | None:
-    """Why a nudge is not to be sent now (its series is done or snoozed), if so."""
+    """Why a nudge is not to be sent now (what it asks for is submitted, or its series is
+    done or snoozed), if so."""
     row = series_of(session, reminder)
     if row is None:
         return None
+    if row.year is not None and submissions.nudge_answered(
+        session, reminder.kind, reminder.community_id, row.year
+    ):
+        return "submitted"
     if row.done_at is not None:
         return "marked done"
     if (

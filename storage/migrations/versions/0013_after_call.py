@@ -3,7 +3,7 @@ attendance per call and per person, a call's recording, slides and readings, the
 value-creation questions and the switches that turn them off.
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-11-23
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from storage.models import UTCDateTime
 
 revision = "0013"
-down_revision = "0011"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,187 @@
+"""Block Kit for the onsite agenda: the sessions modal, what staff are told when an agenda
+comes in, the agenda shown in Slack, and staff's list of who has submitted."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from bot.blocks import (
+    Block,
+    context,
+    divider,
+    escape,
+    header,
+    input_block,
+    mention,
+    message,
+    plain,
+    section,
+)
+from bot.blocks.onsite import venue_time, when
+from bot.services.agenda import MAX_SESSIONS, SUBMITTED, Session_, field
+from storage.models import Community, OnsiteAgenda, OnsiteBlock, OnsiteMeeting, OnsiteRoom
+
+AGENDA_CALLBACK = "onsite_agenda"
+ACTION = "action"
+DRAFT_CHOICE, SUBMIT_CHOICE = "draft", "submit"
+
+
+def _date(at: datetime) -> str:
+    return f"<!date^{int(at.timestamp())}^{{date_long_pretty}}|{at:%Y-%m-%d}>"
+
+
+def agenda_modal(
+    community: Community,
+    meeting: OnsiteMeeting,
+    block: OnsiteBlock,
+    room: OnsiteRoom,
+    sessions: Sequence[Session_],
+    *,
+    state: str,
+    deadline: datetime,
+) -> dict[str, Any]:
+    rows = min(MAX_SESSIONS, max(4, len(sessions) + 2))
+    intro = (
+        f"*{escape(community.name)}* at *{escape(meeting.name)}*: "
+        f"{venue_time(block.start_at, block.end_at, meeting.timezone)}, {escape(room.name)}. "
+        "Sessions use the venue's time, fit inside the two hours and do not overlap. "
+        f"Leaders can change the agenda until {_date(deadline)}."
+    )
+    if state == SUBMITTED:
+        intro += "\n:white_check_mark: Submitted; what you save now updates it."
+    blocks: list[Block] = [section(intro)]
+    for n in range(1, rows + 1):
+        s = sessions[n - 1] if n <= len(sessions) else None
+        blocks.append(context(f"*Session {n}*"))
+        start: dict[str, Any] = {"type": "timepicker"}
+        minutes: dict[str, Any] = {"type": "number_input", "is_decimal_allowed": False}
+        title: dict[str, Any] = {"type": "plain_text_input", "max_length": 150}
+        speakers: dict[str, Any] = {"type": "plain_text_input", "max_length": 300}
+        description: dict[str, Any] = {
+            "type": "plain_text_input",
+            "multiline": True,
+            "max_length": 1000,
+        }
+        if s is not None:
+            start["initial_time"] = s.start
+            minutes["initial_value"] = str(s.minutes)
+            title["initial_value"] = s.title
+            if s.speakers:
+                speakers["initial_value"] = s.speakers
+            if s.description:
+                description["initial_value"] = s.description
+        blocks += [
+            input_block(field("start", n), "Starts", start, optional=True),
+            input_block(field("minutes", n), "Length (minutes)", minutes, optional=True),
+            input_block(field("title", n), "Title", title, optional=True),
+            input_block(field("speakers", n), "Speakers", speakers, optional=True),
+            input_block(field("description", n), "Description", description, optional=True),
+        ]
+    if state != SUBMITTED:
+        options = [
+            {"text": plain("Save as a draft"), "value": DRAFT_CHOICE},
+            {"text": plain("Submit to staff"), "value": SUBMIT_CHOICE},
+        ]
+        blocks.append(
+            input_block(
+                ACTION,
+                "When you save",
+                {"type": "radio_buttons", "options": options, "initial_option": options[0]},
+            )
+        )
+    return {
+        "type": "modal",
+        "callback_id": AGENDA_CALLBACK,
+        "title": plain("Onsite agenda", 24),
+        "submit": plain("Save", 24),
+        "close": plain("Cancel", 24),
+        "private_metadata": json.dumps({"community": community.id, "year": meeting.year}),
+        "blocks": blocks,
+    }
+
+
+def read_metadata(view: dict[str, Any]) -> tuple[int, int] | None:
+    try:
+        meta = json.loads(view.get("private_metadata") or "{}")
+        cid, year = meta["community"], meta["year"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in (cid, year)):
+        return cid, year
+    return None
+
+
+def _session_lines(sessions: Sequence[Session_]) -> list[str]:
+    lines = []
+    for s in sessions:
+        end = s.window()[1]
+        line = f"• *{s.start}-{end // 60:02d}:{end % 60:02d}* {escape(s.title)}"
+        if s.speakers:
+            line += f" ({escape(s.speakers)})"
+        if s.description:
+            line += f"\n   {escape(s.description)[:400]}"
+        lines.append(line)
+    return lines
+
+
+def agenda_message(
+    community: Community,
+    meeting: OnsiteMeeting,
+    block: OnsiteBlock | None,
+    agenda: OnsiteAgenda | None,
+    sessions: Sequence[Session_],
+    note: str | None = None,
+) -> dict[str, Any]:
+    name = escape(community.name)
+    where = when(block.start_at, block.end_at, meeting.timezone) if block else "(no block yet)"
+    state = "no agenda yet" if agenda is None else agenda.state
+    blocks: list[Block] = []
+    if note:
+        blocks.append(section(note))
+    blocks.append(section(f"*Onsite agenda of {name}* at {escape(meeting.name)}, {where}: {state}"))
+    lines = _session_lines(sessions) or ["_No sessions yet._"]
+    blocks.append(section("\n".join(lines)[:2900]))
+    text = (note + " " if note else "") + f"Onsite agenda of {name}: {state}."
+    return {"response_type": "ephemeral", **message(text, blocks)}
+
+
+def submitted_notice(
+    community: Community, meeting: OnsiteMeeting, sessions: Sequence[Session_], by: str
+) -> dict[str, Any]:
+    text = (
+        f"{mention(by)} submitted the onsite agenda of {escape(community.name)} for "
+        f"{escape(meeting.name)} ({len(sessions)} session{'s' if len(sessions) != 1 else ''})."
+    )
+    lines = _session_lines(sessions)
+    return message(text, [section(f":inbox_tray: {text}"), section("\n".join(lines)[:2900])])
+
+
+def status_message(
+    meeting: OnsiteMeeting,
+    rows: Sequence[tuple[Community, OnsiteAgenda | None, OnsiteBlock | None]],
+) -> dict[str, Any]:
+    """Staff: every community's agenda state for the meeting."""
+    done = sum(1 for _c, a, _b in rows if a is not None and a.state == SUBMITTED)
+    blocks: list[Block] = [
+        header(f"Onsite agendas: {meeting.name}"),
+        section(f"{done} of {len(rows)} communities have submitted."),
+        divider(),
+    ]
+    lines = []
+    for c, a, b in rows:
+        state = "submitted" if a and a.state == SUBMITTED else ("draft" if a else "not started")
+        mark = ":white_check_mark:" if state == "submitted" else ":hourglass:"
+        lines.append(f"{mark} *{escape(c.name)}*: {state}" + ("" if b else " · _no onsite block_"))
+    chunk = ""
+    for line in lines:
+        if len(chunk) + len(line) + 1 > 2900:
+            blocks.append(section(chunk))
+            chunk = ""
+        chunk += ("\n" if chunk else "") + line
+    if chunk:
+        blocks.append(section(chunk))
+    text = f"Onsite agendas for {escape(meeting.name)}: {done} of {len(rows)} submitted."
+    return {"response_type": "ephemeral", **message(text, blocks[:49])}

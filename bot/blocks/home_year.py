@@ -1,0 +1,205 @@
+"""App Home for the year's deliverables: staff's table of every community (a page at a
+time, with a filter, inside Slack's 100 blocks), and a leader's to-do list with deadlines
+shown in the reader's own zone."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from bot.blocks import (
+    MAX_HOME_BLOCKS,
+    Block,
+    context,
+    divider,
+    escape,
+    header,
+    link,
+    plain,
+    plural,
+    section,
+)
+from bot.blocks.onsite import grid_lines, venue_time
+from bot.services.overview import FILTERS, Row, Todo
+
+PAGE_ACTION = "home_page"
+FILTER_ACTION = "home_filter"
+PAGE_SIZE = 25
+
+
+def _row(r: Row, year: str) -> str:
+    leaders = (
+        f"{plural(r.leaders, 'leader')} (at most 2), "
+        f"{plural(r.members, 'person', 'people')} in all"
+        + (" :warning: *no leader*" if r.leaders == 0 else "")
+    )
+    calls = f"{plural(r.calls, 'community call')} in {year}" + (
+        " :warning: the year needs at least 3" if r.calls < 3 else " (3 to 6 planned)"
+    )
+    failed = f" · :x: {plural(r.failed, 'failed reminder')}" if r.failed else ""
+    return (
+        f"*{escape(r.community.name)}* <#{r.community.slack_channel_id}> · {leaders} · {calls}"
+        f"\nplan {r.plan_done}/7 · onsite {escape(r.block) if r.block else '_none_'} · "
+        f"agenda {r.agenda} · report {r.report} · guidelines "
+        f"{'yes' if r.guidelines else 'no'}{failed}" + (f"\n{r.health}" if r.health else "")
+    )
+
+
+def staff_table(rows: Sequence[Row], *, page: int, show: str, room: int, year: str) -> list[Block]:
+    """The table's blocks, at most `room` of them: a page of the filtered rows; `year`
+    names the program year the calls are counted in ("2026–27")."""
+    show = show if show in FILTERS else "all"
+    chosen = [r for r in rows if r.matches(show)]
+    fixed = 4  # header, filter, page note, navigation
+    size = max(1, min(PAGE_SIZE, room - fixed))
+    pages = max(1, -(-len(chosen) // size))
+    page = min(max(page, 0), pages - 1)
+    shown = chosen[page * size : (page + 1) * size]
+    options = [{"text": plain(label), "value": key} for key, label in FILTERS.items()]
+    blocks: list[Block] = [
+        header(f"All communities ({len(rows)})"),
+        {
+            "type": "actions",
+            "block_id": "home_filter",
+            "elements": [
+                {
+                    "type": "static_select",
+                    "action_id": FILTER_ACTION,
+                    "placeholder": plain("Show"),
+                    "options": options,
+                    "initial_option": next(o for o in options if o["value"] == show),
+                }
+            ],
+        },
+    ]
+    blocks += [section(_row(r, year)) for r in shown]
+    if not shown:
+        blocks.append(section("_No community matches._"))
+    first = page * size + 1 if shown else 0
+    blocks.append(
+        context(
+            f"{FILTERS[show]}: {first}–{page * size + len(shown)} of {len(chosen)} "
+            f"(page {page + 1} of {pages})."
+        )
+    )
+    nav = []
+    for label, target in (("← Previous", page - 1), ("Next →", page + 1)):
+        if 0 <= target < pages:
+            nav.append(
+                {
+                    "type": "button",
+                    "action_id": f"{PAGE_ACTION}_{'prev' if target < page else 'next'}",
+                    "text": plain(label),
+                    "value": json.dumps({"page": target, "show": show}),
+                }
+            )
+    if nav:
+        blocks.append({"type": "actions", "block_id": "home_nav", "elements": nav})
+    return blocks[:room]
+
+
+def todo_blocks(todo: Sequence[Todo]) -> list[Block]:
+    if not todo:
+        return []
+    lines = []
+    for t in todo[:40]:
+        due = (
+            f" (due <!date^{int(t.due.timestamp())}^{{date_long_pretty}}|{t.due:%Y-%m-%d}>)"
+            if t.due
+            else ""
+        )
+        lines.append(f"• *{escape(t.community.name)}*: {t.what}{due}")
+    out: list[Block] = [header("Your to-do list")]
+    chunk = ""
+    for line in lines:
+        if len(chunk) + len(line) + 1 > 2900:
+            out.append(section(chunk))
+            chunk = ""
+        chunk += ("\n" if chunk else "") + line
+    if chunk:
+        out.append(section(chunk))
+    return out
+
+
+def next_calls_blocks(calls: Sequence[tuple[Any, Any]]) -> list[Block]:
+    if not calls:
+        return []
+    lines = [
+        f"• <!date^{int(call.start_at.timestamp())}^{{date_short_pretty}} {{time}}|"
+        f"{call.start_at:%Y-%m-%d %H:%M} UTC> *{escape(community.name)}*: {escape(call.topic)}"
+        + (f" · {link(call.join_url, 'join')}" if call.join_url else "")
+        for community, call in calls
+    ]
+    return [header("Your next calls"), section("\n".join(lines)[:2900])]
+
+
+BLOCK_MENU_ACTION = "home_onsite_block"
+MAX_BLOCK_MENUS = 15
+
+
+def onsite_blocks(grid: Any) -> list[Block]:
+    """The meeting's rooms and blocks; with few blocks, a Move/Free menu on each."""
+    if not grid:
+        return []
+    meeting, rooms, entries = grid
+    lines = [f"*{escape(meeting.name)}* ({escape(meeting.timezone)})"]
+    lines += grid_lines(meeting, rooms, entries)
+    text = "\n".join(lines)
+    out = [section(text if len(text) <= 2900 else text[:2899] + "…")]
+    if len(entries) <= MAX_BLOCK_MENUS:
+        for e in entries:
+            options = [
+                {"text": plain("Move…"), "value": f"move:{e.block.id}"},
+                {"text": plain("Free the block"), "value": f"free:{e.block.id}"},
+            ]
+            out.append(
+                section(
+                    f"{venue_time(e.block.start_at, e.block.end_at, meeting.timezone)} "
+                    f"*{escape(e.community.name)}* in {escape(e.room.name)}",
+                    accessory={
+                        "type": "overflow",
+                        "action_id": BLOCK_MENU_ACTION,
+                        "options": options,
+                    },
+                )
+            )
+    return out
+
+
+def extend_home(
+    view: dict[str, Any],
+    *,
+    rows: Sequence[Row] | None,
+    todo: Sequence[Todo],
+    page: int = 0,
+    show: str = "all",
+    calls: Sequence[tuple[Any, Any]] = (),
+    onsite: Any = None,
+    year: str = "",
+) -> dict[str, Any]:
+    """The home view with the leader's to-do list and the person's next calls first;
+    for staff, the Annual Meeting's rooms and the table in place of the plain list of all
+    communities; within 100 blocks."""
+    blocks = list(view.get("blocks", []))
+    tail = blocks[-1:]  # the help line
+    body = blocks[:-1]
+    if rows is not None:
+        cut = next(
+            (
+                i
+                for i, b in enumerate(body)
+                if b.get("type") == "header"
+                and b.get("text", {}).get("text", "").startswith("All communities")
+            ),
+            None,
+        )
+        if cut is not None:
+            rest = [b for b in body[cut + 1 :] if "Reminders that could not be sent" in str(b)]
+            body = body[: max(0, cut - 1)] + rest
+    body = todo_blocks(todo) + next_calls_blocks(calls) + body
+    if rows is not None:
+        body += onsite_blocks(onsite)
+        room = MAX_HOME_BLOCKS - len(body) - len(tail) - 1
+        body += [divider(), *staff_table(rows, page=page, show=show, room=room, year=year)]
+    return {**view, "blocks": (body + tail)[:MAX_HOME_BLOCKS]}

@@ -1,0 +1,102 @@
+"""Block Kit for `/cop resources`: the organisation's guides and guidelines, this
+community's recordings and slides, and the leaders' acknowledgement button."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from bot.blocks import Block, context, escape, header, link, mention, message, plain, section
+from bot.services.recordings import ArchivedCall
+from bot.services.resources import Section
+from storage.models import Community, ResourceAck
+
+ACK_ACTION = "resources_ack"
+
+
+def resources_message(
+    community: Community | None,
+    sections: Sequence[Section],
+    archived: Sequence[ArchivedCall],
+    ack: ResourceAck | None,
+    *,
+    may_ack: bool,
+    year_label: str,
+) -> dict[str, Any]:
+    blocks: list[Block] = [header("Resources")]
+    for s in sections:
+        lines = [
+            f"*{escape(s.title)}*" + (" _(leaders acknowledge these)_" if s.guidelines else "")
+        ]
+        for item in s.items:
+            line = f"• {link(item.url, item.title)}"
+            if item.description:
+                line += f": {escape(item.description)}"
+            lines.append(line)
+        blocks.append(section("\n".join(lines)))
+    if community is not None:
+        lines = [f"*Recordings, slides and readings of {escape(community.name)}*"]
+        for entry in archived[:20]:
+            parts = [link(url, title or kind) for kind, title, url in entry.items]
+            call = entry.call
+            lines.append(f"• {call.start_at:%Y-%m-%d} {escape(call.topic)}: " + ", ".join(parts))
+        if len(lines) == 1:
+            lines.append(
+                "_None yet: recordings come from Zoom after each call, and leaders add "
+                "slides and readings with the call's Add slides button._"
+            )
+        blocks.append(section("\n".join(lines)))
+        if ack is not None:
+            blocks.append(
+                context(
+                    f":white_check_mark: {mention(ack.acknowledged_by)} acknowledged the "
+                    f"guidelines for {year_label}."
+                )
+            )
+        elif may_ack:
+            blocks.append(
+                {
+                    "type": "actions",
+                    "block_id": "resources_ack",
+                    "elements": [
+                        {
+                            "type": "button",
+                            "action_id": ACK_ACTION,
+                            "style": "primary",
+                            "text": plain("We follow the guidelines"),
+                            "value": str(community.id),
+                        }
+                    ],
+                }
+            )
+            blocks.append(
+                context(
+                    f"Leaders acknowledge the guidelines once each program year ({year_label})."
+                )
+            )
+    text = "Resources: " + ", ".join(escape(s.title) for s in sections) + "."
+    return {"response_type": "ephemeral", **message(text, blocks)}
+
+
+def ack_status(
+    year_label: str, rows: Sequence[tuple[Community, ResourceAck | None]]
+) -> dict[str, Any]:
+    done = sum(1 for _c, a in rows if a is not None)
+    lines = [
+        (f":white_check_mark: *{escape(c.name)}*: {mention(a.acknowledged_by)}" if a else
+         f":hourglass: *{escape(c.name)}*: not yet")
+        for c, a in rows
+    ]  # fmt: skip
+    blocks: list[Block] = [
+        section(f"*Guidelines acknowledged for {year_label}:* {done} of {len(rows)} communities")
+    ]
+    chunk = ""
+    for line in lines:
+        if len(chunk) + len(line) + 1 > 2900:
+            blocks.append(section(chunk))
+            chunk = ""
+        chunk += ("\n" if chunk else "") + line
+    if chunk:
+        blocks.append(section(chunk))
+    text = f"Guidelines acknowledged for {year_label}: {done} of {len(rows)} communities."
+    return {"response_type": "ephemeral", **message(text, blocks[:49])}

@@ -1,0 +1,167 @@
+"""`/cop agenda`: the leaders write their onsite agenda (sessions inside the community's
+two-hour block), as a draft or submitted; staff are told of a submission.
+
+`/cop agenda` opens the modal (others see the agenda) · `/cop agenda show` ·
+`/cop agenda status` (staff: who has submitted).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from sqlmodel import Session, select
+
+from bot.blocks import agenda as blocks
+from bot.deps import Deps
+from bot.listeners.common import CommandRequest, modal_values, post_message
+from bot.services import CopError, onsite
+from bot.services import agenda as rules
+from bot.services import communities as svc
+from bot.services.agenda import AgendaError, RawSession
+from bot.services.permissions import Action, can, who_can
+from storage.db import session_scope
+from storage.models import Community, OnsiteMeeting, OnsiteRoom, utcnow
+
+
+def _today(deps: Deps) -> date:
+    return utcnow().astimezone(deps.settings.zone).date()
+
+
+def _deadline(deps: Deps, meeting: OnsiteMeeting):
+    return rules.due_at(meeting.year, deps.settings.agenda_due, deps.settings.zone)
+
+
+def cmd_agenda(req: CommandRequest) -> None:
+    words = req.args.split()
+    sub = words[0].lower() if words else ""
+    meeting = onsite.current_meeting(req.session, _today(req.deps))
+    if sub == "status":
+        if not can(req.actor, Action.VIEW_ALL_COMMUNITIES):
+            raise CopError(f"Only {who_can(Action.VIEW_ALL_COMMUNITIES)} see every agenda.")
+        if meeting is None:
+            raise CopError("The Annual Meeting has not been set up yet (`/cop onsite meeting`).")
+        req.reply(_status(req.session, meeting))
+        return
+    if sub not in ("", "show"):
+        raise CopError(
+            f"I don't know `/cop agenda {sub[:20]}`. `/cop agenda` writes the onsite agenda · "
+            "`/cop agenda show` shows it · `/cop agenda status` (staff) lists who has submitted."
+        )
+    community = req.community()
+    if meeting is None:
+        raise CopError(
+            "The Annual Meeting has not been set up yet; once staff give "
+            f"*{community.name}* its onsite block, the agenda fits inside it."
+        )
+    block = onsite.block_of(req.session, meeting.id, community.id)
+    current = rules.load(req.session, community.id, meeting.year)
+    sessions = rules.sessions_of(current)
+    role = svc.role_of(req.session, community.id, req.user_id)
+    if sub == "show" or not can(req.actor, Action.EDIT_AGENDA, role):
+        req.reply(blocks.agenda_message(community, meeting, block, current, sessions))
+        return
+    if block is None:
+        raise CopError(
+            f"*{community.name}* has no onsite block at {meeting.name} yet; staff assign it "
+            "with `/cop onsite`, and the agenda fits inside it."
+        )
+    deadline = _deadline(req.deps, meeting)
+    if not rules.may_edit(req.actor.is_staff, utcnow(), deadline):
+        raise CopError(
+            f"The onsite agenda was due {deadline:%B %-d, %Y}; only staff can change it now. "
+            "`/cop agenda show` shows it."
+        )
+    room = req.session.get(OnsiteRoom, block.room_id)
+    view = blocks.agenda_modal(
+        community,
+        meeting,
+        block,
+        room,
+        sessions,
+        state=current.state if current else rules.DRAFT,
+        deadline=deadline,
+    )
+    req.ack()
+    req.later(req.client.views_open, trigger_id=req.trigger_id, view=view)
+
+
+def _status(session: Session, meeting: OnsiteMeeting) -> dict[str, Any]:
+    agendas = rules.status(session, meeting.year)
+    blocks_by = {b.community_id: b for b in onsite.blocks_of(session, meeting.id)}
+    rows = [(c, agendas.get(c.id), blocks_by.get(c.id)) for c in svc.all_by_name(session)]
+    return blocks.status_message(meeting, rows)
+
+
+def _raw(values: dict[str, Any]) -> list[RawSession]:
+    out = []
+    for n in range(1, rules.MAX_SESSIONS + 1):
+        get = values.get
+        out.append(
+            RawSession(
+                n,
+                get(rules.field("start", n)),
+                get(rules.field("minutes", n)),
+                get(rules.field("title", n)),
+                get(rules.field("speakers", n)),
+                get(rules.field("description", n)),
+            )
+        )
+    return out
+
+
+def handle_agenda_submission(
+    ack: Ack, body: dict[str, Any], client: WebClient, context: dict[str, Any]
+) -> None:
+    deps: Deps = context["copbot"]
+    view = body["view"]
+    user_id = body["user"]["id"]
+    values = modal_values(view)
+    meta = blocks.read_metadata(view)
+    first = rules.field("title", 1)
+    submit = values.get(blocks.ACTION) == blocks.SUBMIT_CHOICE
+    try:
+        if meta is None:
+            raise AgendaError(first, "This form is out of date; run `/cop agenda` again.")
+        community_id, year = meta
+        with session_scope(deps.engine) as session:
+            community, meeting, block = _editable(deps, session, community_id, year, user_id)
+            start = rules.block_start(block, meeting)
+            sessions = rules.validate(_raw(values), start, submit=submit)
+            saved = rules.save(session, community.id, year, sessions, user_id, submit=submit)
+    except AgendaError as e:
+        ack(response_action="errors", errors={e.field: str(e)})
+        return
+    except CopError as e:
+        ack(response_action="errors", errors={first: str(e)})
+        return
+    ack()
+    if saved.newly_submitted:
+        notice = blocks.submitted_notice(community, meeting, sessions, user_id)
+        for staff in sorted(deps.settings.staff):
+            deps.later(post_message, client, staff, notice)
+
+
+def _editable(deps: Deps, session: Session, community_id: int, year: int, user_id: str):
+    community = session.get(Community, community_id)
+    if community is None:
+        raise CopError("This community no longer exists.")
+    actor = deps.actor(user_id)
+    if not can(actor, Action.EDIT_AGENDA, svc.role_of(session, community.id, user_id)):
+        raise CopError(f"Only {who_can(Action.EDIT_AGENDA)} can write the onsite agenda.")
+    meeting = session.exec(select(OnsiteMeeting).where(OnsiteMeeting.year == year)).first()
+    block = onsite.block_of(session, meeting.id, community.id) if meeting else None
+    if meeting is None or block is None:
+        raise CopError(f"*{community.name}* has no onsite block for {year}; staff assign it.")
+    deadline = _deadline(deps, meeting)
+    if not rules.may_edit(actor.is_staff, utcnow(), deadline):
+        raise CopError(
+            f"The onsite agenda was due {deadline:%B %-d, %Y}; only staff can change it now."
+        )
+    return community, meeting, block
+
+
+def register(app: App) -> None:
+    app.view(blocks.AGENDA_CALLBACK)(handle_agenda_submission)

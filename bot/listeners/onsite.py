@@ -1,0 +1,282 @@
+"""`/cop onsite`: staff define the Annual Meeting and give each community a two-hour block
+on a Friday or Saturday in a room; they move or free blocks, and the community's channel
+is told each time. Others see their community's block.
+
+`/cop onsite` (staff: the grid, or the meeting form when there is none yet) ·
+`/cop onsite meeting` · `/cop onsite assign [#channel]` · `/cop onsite move #channel` ·
+`/cop onsite free #channel`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, time
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from sqlmodel import Session
+
+from bot.blocks import onsite as blocks
+from bot.blocks.home_year import BLOCK_MENU_ACTION
+from bot.deps import Deps
+from bot.listeners.common import CommandRequest, modal_values, parse_channel, post_message
+from bot.services import CopError, onsite, people
+from bot.services import communities as svc
+from bot.services.onsite import SlotError
+from bot.services.permissions import Action, can, who_can
+from storage.db import session_scope
+from storage.models import Community, OnsiteBlock, OnsiteMeeting, OnsiteRoom, utcnow
+
+USAGE = (
+    "`/cop onsite` shows the blocks · `/cop onsite meeting` sets up the Annual Meeting · "
+    "`/cop onsite assign #channel` gives a community a block · `/cop onsite move #channel` "
+    "moves it · `/cop onsite free #channel` frees it."
+)
+
+
+def ics_url(deps: Deps, block: OnsiteBlock) -> str | None:
+    base = deps.settings.public_url
+    return f"{base}/calendar/onsite/{block.uid}.ics" if base else None
+
+
+def _today(deps: Deps) -> date:
+    return utcnow().astimezone(deps.settings.zone).date()
+
+
+def cmd_onsite(req: CommandRequest) -> None:
+    words = req.args.split()
+    sub = words[0].lower() if words else ""
+    staff = can(req.actor, Action.MANAGE_ONSITE)
+    meeting = onsite.current_meeting(req.session, _today(req.deps))
+    if not staff:
+        if sub:
+            raise CopError(f"Only {who_can(Action.MANAGE_ONSITE)} can {Action.MANAGE_ONSITE}.")
+        community = req.community()
+        block = onsite.block_of(req.session, meeting.id, community.id) if meeting else None
+        room = req.session.get(OnsiteRoom, block.room_id) if block else None
+        req.reply(blocks.community_block_message(community, meeting, block, room))
+        return
+    if sub == "meeting" or (sub == "" and meeting is None):
+        person = people.get(req.session, req.user_id)
+        zone = (person.tz if person and person.tz else None) or req.deps.settings.timezone
+        rooms = onsite.rooms_of(req.session, meeting.id) if meeting else []
+        req.ack()
+        view = blocks.meeting_modal(meeting, rooms, zone)
+        req.later(req.client.views_open, trigger_id=req.trigger_id, view=view)
+        return
+    if meeting is None:
+        raise CopError("Set up the Annual Meeting first with `/cop onsite meeting`.")
+    if sub == "":
+        req.reply(_grid(req.session, meeting))
+        return
+    if sub not in ("assign", "move", "free"):
+        raise CopError(f"I don't know `/cop onsite {sub[:20]}`. {USAGE}")
+    channel, _ = parse_channel(" ".join(words[1:]))
+    if sub == "free":
+        if channel is None:
+            raise CopError("Name the community's channel: `/cop onsite free #channel`.")
+        community = req.community(channel)
+        block = onsite.free(req.session, meeting, community)
+        if block is None:
+            req.say_ephemeral(f"*{community.name}* has no block to free; nothing changed.")
+            return
+        req.say_ephemeral(f"Freed the block of *{community.name}*; I've told its channel.")
+        note = blocks.freed_announcement(community, meeting, block, req.user_id)
+        req.later(post_message, req.client, community.slack_channel_id, note)
+        return
+    block = None
+    if sub == "move":
+        if channel is None:
+            raise CopError("Name the community's channel: `/cop onsite move #channel`.")
+        community = req.community(channel)
+        block = onsite.block_of(req.session, meeting.id, community.id)
+        if block is None:
+            raise CopError(
+                f"*{community.name}* has no block yet; `/cop onsite assign #channel` gives one."
+            )
+    rooms = onsite.rooms_of(req.session, meeting.id)
+    req.ack()
+    view = blocks.assign_modal(meeting, rooms, channel or req.channel_id, block)
+    req.later(req.client.views_open, trigger_id=req.trigger_id, view=view)
+
+
+def _grid(session: Session, meeting: OnsiteMeeting) -> dict[str, Any]:
+    rooms = onsite.rooms_of(session, meeting.id)
+    entries = onsite.grid(session, meeting)
+    have = {e.community.id for e in entries}
+    unassigned = [c for c in svc.all_by_name(session) if c.id not in have]
+    return blocks.grid_message(meeting, rooms, entries, unassigned)
+
+
+def _date(value: Any) -> date | None:
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def _time(value: Any) -> time | None:
+    try:
+        return time.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def _staff_only(deps: Deps, user_id: str) -> None:
+    if not can(deps.actor(user_id), Action.MANAGE_ONSITE):
+        raise SlotError("name", f"Only {who_can(Action.MANAGE_ONSITE)} can set up onsite blocks.")
+
+
+def handle_meeting_submission(
+    ack: Ack, body: dict[str, Any], client: WebClient, context: dict[str, Any]
+) -> None:
+    deps: Deps = context["copbot"]
+    user_id = body["user"]["id"]
+    values = modal_values(body["view"])
+    start, end = _date(values.get(blocks.START)), _date(values.get(blocks.END))
+    try:
+        _staff_only(deps, user_id)
+        if start is None:
+            raise SlotError(blocks.START, "Choose the meeting's first day.")
+        if end is None:
+            raise SlotError(blocks.END, "Choose the meeting's last day.")
+        rooms = onsite.parse_rooms(values.get(blocks.ROOMS) or "")
+        with session_scope(deps.engine) as session:
+            onsite.save_meeting(
+                session,
+                name=values.get(blocks.NAME) or "",
+                timezone=values.get(blocks.TIMEZONE) or "",
+                start=start,
+                end=end,
+                rooms=rooms,
+                user_id=user_id,
+            )
+    except SlotError as e:
+        ack(response_action="errors", errors={e.field: str(e)})
+        return
+    ack()
+
+
+def handle_assign_submission(
+    ack: Ack, body: dict[str, Any], client: WebClient, context: dict[str, Any]
+) -> None:
+    deps: Deps = context["copbot"]
+    user_id = body["user"]["id"]
+    view = body["view"]
+    values = modal_values(view)
+    meta = blocks.read_metadata(view)
+    team_id = (body.get("team") or {}).get("id") or view.get("team_id", "")
+    try:
+        _staff_only(deps, user_id)
+        day, start, end = (
+            _date(values.get(blocks.DAY)),
+            _time(values.get(blocks.BLOCK_START)),
+            _time(values.get(blocks.BLOCK_END)),
+        )
+        if day is None:
+            raise SlotError(blocks.DAY, "Choose the day.")
+        if start is None or end is None:
+            raise SlotError(blocks.BLOCK_START, "Choose when the block starts and ends.")
+        room_id = values.get(blocks.ROOM)
+        if not (isinstance(room_id, str) and room_id.isdigit()):
+            raise SlotError(blocks.ROOM, "Choose one of the meeting's rooms.")
+        with session_scope(deps.engine) as session:
+            meeting = _meeting(session, meta.get("meeting"))
+            community = svc.by_channel(session, team_id, values.get(blocks.COMMUNITY) or "")
+            if community is None:
+                raise SlotError(blocks.COMMUNITY, "That channel has no community.")
+            moving = meta.get("block") is not None
+            if moving:
+                block = session.get(OnsiteBlock, meta["block"]) if _is_id(meta["block"]) else None
+                if block is None or block.community_id != community.id:
+                    raise SlotError(
+                        blocks.COMMUNITY, "That block is no longer this community's; start again."
+                    )
+            done = onsite.assign(
+                session, meeting, community, int(room_id), day, start, end, user_id, move=moving
+            )
+    except SlotError as e:
+        ack(response_action="errors", errors={_field(e.field): str(e)})
+        return
+    ack()
+    if done.changed:
+        note = blocks.block_announcement(
+            community,
+            meeting,
+            done.block,
+            done.room,
+            ics_url(deps, done.block),
+            moved=done.moved_from is not None,
+        )
+        deps.later(post_message, client, community.slack_channel_id, note)
+
+
+_FIELDS = {
+    "day": blocks.DAY,
+    "start": blocks.BLOCK_START,
+    "end": blocks.BLOCK_END,
+    "room": blocks.ROOM,
+    "community": blocks.COMMUNITY,
+}
+
+
+def _field(name: str) -> str:
+    return _FIELDS.get(name, name)
+
+
+def _is_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _meeting(session: Session, meeting_id: Any) -> OnsiteMeeting:
+    meeting = session.get(OnsiteMeeting, meeting_id) if _is_id(meeting_id) else None
+    if meeting is None:
+        raise SlotError(blocks.COMMUNITY, "This meeting no longer exists; run `/cop onsite` again.")
+    return meeting
+
+
+def block_for(session: Session, community: Community, today: date):
+    """(meeting, block, room) of the community's onsite meeting, each None if missing."""
+    meeting = onsite.current_meeting(session, today)
+    block = onsite.block_of(session, meeting.id, community.id) if meeting else None
+    room = session.get(OnsiteRoom, block.room_id) if block else None
+    return meeting, block, room
+
+
+def handle_home_block_menu(
+    ack: Ack, body: dict[str, Any], client: WebClient, context: dict[str, Any]
+) -> None:
+    """Staff's Move/Free menu on a block in App Home."""
+    ack()
+    deps: Deps = context["copbot"]
+    user_id = body["user"]["id"]
+    action = (body.get("actions") or [{}])[0]
+    kind, _, raw = ((action.get("selected_option") or {}).get("value") or "").partition(":")
+    if not can(deps.actor(user_id), Action.MANAGE_ONSITE) or not raw.isdigit():
+        return
+    with session_scope(deps.engine) as session:
+        block = session.get(OnsiteBlock, int(raw))
+        if block is None:
+            freed = None
+        else:
+            meeting = session.get(OnsiteMeeting, block.meeting_id)
+            community = session.get(Community, block.community_id)
+            if kind == "move":
+                view = blocks.assign_modal(
+                    meeting, onsite.rooms_of(session, meeting.id), community.slack_channel_id, block
+                )
+                deps.later(client.views_open, trigger_id=body.get("trigger_id"), view=view)
+                return
+            freed = onsite.free(session, meeting, community) if kind == "free" else None
+    if freed is not None:
+        note = blocks.freed_announcement(community, meeting, freed, user_id)
+        deps.later(post_message, client, community.slack_channel_id, note)
+    from bot.listeners.events import publish_home
+
+    deps.later(publish_home, client, deps, user_id)
+
+
+def register(app: App) -> None:
+    app.view(blocks.MEETING_CALLBACK)(handle_meeting_submission)
+    app.view(blocks.ASSIGN_CALLBACK)(handle_assign_submission)
+    app.action(BLOCK_MENU_ACTION)(handle_home_block_menu)

@@ -1,0 +1,170 @@
+"""Exports of the year's deliverables for staff: onsite agendas as CSV (one row a
+session) or JSON. A year with nothing stored gives the header row (or `[]`)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from sqlmodel import Session, select
+
+from bot.services.agenda import sessions_of
+from storage.models import Community, OnsiteAgenda
+
+AGENDA_COLUMNS = (
+    "community",
+    "channel",
+    "year",
+    "state",
+    "submitted_at",
+    "submitted_by",
+    "session",
+    "start",
+    "minutes",
+    "title",
+    "speakers",
+    "description",
+)
+
+
+def agendas(session: Session, year: int) -> list[dict[str, Any]]:
+    """Every stored agenda of `year`, by community name, with its sessions."""
+    rows = session.exec(
+        select(OnsiteAgenda, Community)
+        .join(Community, Community.id == OnsiteAgenda.community_id)
+        .where(OnsiteAgenda.year == year)
+        .order_by(Community.name_key)
+    ).all()
+    return [
+        {
+            "community": c.name,
+            "channel": c.slack_channel_id,
+            "year": a.year,
+            "state": a.state,
+            "submitted_at": a.submitted_at.isoformat() if a.submitted_at else "",
+            "submitted_by": a.submitted_by or "",
+            "sessions": [s.__dict__ for s in sessions_of(a)],
+        }
+        for a, c in rows
+    ]
+
+
+def agendas_csv(records: list[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(AGENDA_COLUMNS)
+    for r in records:
+        head = [r[k] for k in AGENDA_COLUMNS[:6]]
+        if not r["sessions"]:
+            writer.writerow([*head, "", "", "", "", "", ""])
+        for n, s in enumerate(r["sessions"], start=1):
+            writer.writerow(
+                [*head, n, s["start"], s["minutes"], s["title"], s["speakers"], s["description"]]
+            )
+    return out.getvalue()
+
+
+def render(records: list[dict[str, Any]], fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(records, indent=2, ensure_ascii=False) + "\n"
+    return agendas_csv(records)
+
+
+REPORT_COLUMNS = (
+    "community",
+    "channel",
+    "year",
+    "state",
+    "submitted_at",
+    "submitted_by",
+    "purpose",
+    "calls_held",
+    "calls_scheduled",
+    "recordings",
+    "onsite",
+    "agenda",
+    "evidence_items",
+    "shares",
+    "results",
+    "celebrations",
+    "practice",
+)
+
+
+def reports(session: Session, year: int) -> list[dict[str, Any]]:
+    """Every stored progress report of `year`, by community name, with the facts copbot
+    recorded when it was last saved."""
+    from bot.services.reports import stored_facts
+    from storage.models import ProgressReport
+
+    rows = session.exec(
+        select(ProgressReport, Community)
+        .join(Community, Community.id == ProgressReport.community_id)
+        .where(ProgressReport.year == year)
+        .order_by(Community.name_key)
+    ).all()
+    out = []
+    for r, c in rows:
+        known = stored_facts(r)
+        out.append(
+            {
+                "community": c.name,
+                "channel": c.slack_channel_id,
+                "year": r.year,
+                "state": r.state,
+                "submitted_at": r.submitted_at.isoformat() if r.submitted_at else "",
+                "submitted_by": r.submitted_by or "",
+                **{k: known.get(k, "") for k in REPORT_COLUMNS[6:14]},
+                "results": r.results,
+                "celebrations": r.celebrations,
+                "practice": r.practice,
+            }
+        )
+    return out
+
+
+def reports_csv(records: list[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(REPORT_COLUMNS)
+    for r in records:
+        writer.writerow([r[k] for k in REPORT_COLUMNS])
+    return out.getvalue()
+
+
+def reports_markdown(records: list[dict[str, Any]], year: int) -> str:
+    lines = [f"# Progress reports {year}", ""]
+    if not records:
+        lines.append("No reports yet.")
+    for r in records:
+        lines += [
+            f"## {r['community']} ({r['state']})",
+            "",
+            f"- Calls: {r['calls_held']} held, {r['calls_scheduled']} scheduled",
+            f"- Recordings: {r['recordings']}; evidence items: {r['evidence_items']}",
+            f"- Onsite: {r['onsite']}; agenda {r['agenda']}",
+            "",
+            "### Results",
+            "",
+            r["results"] or "-",
+            "",
+            "### Celebrations",
+            "",
+            r["celebrations"] or "-",
+            "",
+            "### Connection to professional practice",
+            "",
+            r["practice"] or "-",
+            "",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def render_reports(records: list[dict[str, Any]], fmt: str, year: int) -> str:
+    if fmt == "json":
+        return json.dumps(records, indent=2, ensure_ascii=False) + "\n"
+    if fmt == "md":
+        return reports_markdown(records, year)
+    return reports_csv(records)

@@ -1,0 +1,185 @@
+"""`/cop report` through the signed endpoint: the modal pre-filled with what copbot knows,
+draft and submit (staff told once), who may write, the Markdown file, the nudges that
+stop on submission, and `copbot export reports` round-trips."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlmodel import select
+
+from bot.blocks import report as rb
+from bot.cli import main
+from bot.scheduler import tick
+from bot.services import reports
+from bot.services.communities import join, set_leaders
+from bot.services.deliverables_export import REPORT_COLUMNS
+from bot.slack_client import make_web_client
+from integrations.block_kit import check_view
+from sandbox import slack_payloads as payloads
+from sandbox.slack_standin import TEAM_ID
+from storage.db import session_scope
+from storage.models import Call, ProgressReport, Reminder, utcnow
+from tests.conftest import STAFF, ack_text, new_community
+
+CHANNEL = "CREPORT1"
+
+
+@pytest.fixture
+def community(as_user, engine, slack, settings):
+    year, _first, _end = reports.year_of(
+        utcnow().astimezone(settings.zone).date(), settings.program_year_start
+    )
+    now = utcnow()
+    with session_scope(engine) as s:
+        c = new_community(
+            s, name="Survivorship", channel=CHANNEL, leader="U1", team=TEAM_ID, mission="Care"
+        )
+        set_leaders(s, c, ["U1", "U2"])
+        join(s, c, "U5")
+        # one call an hour ago (held, with a recording), one in two hours (scheduled)
+        for i, (delta, recording) in enumerate(
+            ((timedelta(hours=-1), "https://rec.example/1"), (timedelta(hours=2), None))
+        ):
+            s.add(
+                Call(
+                    community_id=c.id, start_at=now + delta, timezone="America/Chicago",
+                    topic=f"Call {i}", host_user_id="U1", created_by="U1",
+                    recording_url=recording,
+                )
+            )  # fmt: skip
+        return c.id, year
+
+
+def values(results="", celebrations="", practice="", action="draft"):
+    state = {
+        rb.RESULTS: {"value": payloads.input_value("plain_text_input", results)},
+        rb.CELEBRATIONS: {"value": payloads.input_value("plain_text_input", celebrations)},
+        rb.PRACTICE: {"value": payloads.input_value("plain_text_input", practice)},
+    }
+    if action:
+        state[rb.ACTION] = {"value": payloads.input_value("radio_buttons", action)}
+    return state
+
+
+def submit(user, cid, year, meta=None, **kw):
+    metadata = meta if meta is not None else json.dumps({"community": cid, "year": year})
+    response = user.interact(
+        payloads.view_submission_payload(
+            rb.REPORT_CALLBACK, values(**kw), user_id=user.user_id, private_metadata=metadata
+        )
+    )
+    assert response.status_code == 200, response.text
+    return response.json() if response.content else {}
+
+
+def stored(engine):
+    with session_scope(engine) as s:
+        return s.exec(select(ProgressReport)).first()
+
+
+def test_modal_shows_what_copbot_knows(community, as_user, slack):
+    leader = as_user("U1", CHANNEL)
+    assert "Added your note" in leader.reply("evidence We held a journal club")["text"]
+    assert "Shared in" in leader.reply("share https://learn.example/a A course")["text"]
+    leader.command("report")
+    view = slack.wait_for("views.open")[0].json_arg("view")
+    assert check_view(view) == []
+    text = json.dumps(view)
+    assert "Community calls: 1 held, 1 scheduled (2 of 3\\u20136) :warning:" in text
+    assert "Recordings archived: 1" in text
+    assert "Evidence log: 1 item" in text
+    assert "Learning opportunities shared: 1" in text
+    assert "Onsite meeting: no block assigned; agenda not started" in text
+    assert "Purpose: Care" in text
+    body = as_user("U5", CHANNEL).reply("report")
+    assert "Only the community's leaders and staff write the progress report" in body["text"]
+
+
+def test_draft_submit_staff_told_once_and_refusals(community, as_user, engine, slack):
+    cid, year = community
+    leader = as_user("U1", CHANNEL)
+    body = submit(leader, cid, year, action="submit")
+    assert body["errors"][rb.RESULTS] == "Write the year's results before submitting."
+    assert stored(engine) is None
+    assert submit(leader, cid, year, results="Draft, <b>") == {}
+    assert stored(engine).state == "draft"
+    assert submit(as_user("U5", CHANNEL), cid, year, results="x")["response_action"] == "errors"
+    for meta in ("{}", "nope", json.dumps({"community": cid, "year": year - 3})):
+        assert submit(leader, cid, year, meta=meta, results="x")["response_action"] == "errors"
+    words = dict(results="12 new mentors", celebrations="A dinner", practice="New clinic")
+    assert submit(leader, cid, year, action="submit", **words) == {}
+    assert submit(as_user("U2", CHANNEL), cid, year, action="submit", **words) == {}
+    leader.settle()
+    [dm] = slack.wait_for("chat.postMessage", where=lambda c: c.args["channel"] == STAFF)
+    assert "submitted the" in dm.args["text"] and "Survivorship" in dm.args["text"]
+    assert len(slack.calls_to("chat.postMessage")) == 1
+    report = stored(engine)
+    assert (report.state, report.submitted_by, report.results) == (
+        "submitted",
+        "U1",
+        words["results"],
+    )
+    assert json.loads(report.facts)["calls_held"] == 1
+    body = as_user(STAFF, CHANNEL).reply("report status")
+    assert "1 of 1 communities have submitted" in ack_text(body)
+    assert "Only staff" in as_user("U1", CHANNEL).reply("report status")["text"]
+
+
+def test_report_export_sends_a_markdown_file(community, as_user, slack):
+    cid, year = community
+    leader = as_user("U1", CHANNEL)
+    assert submit(leader, cid, year, results="Grew to 40 members") == {}
+    leader.reply("evidence Journal club:\n12 came")
+    body = leader.reply("report export")
+    assert "Markdown file" in body["text"]
+    leader.settle()
+    [complete] = slack.calls_to("files.completeUploadExternal")
+    [asked] = slack.calls_to("files.getUploadURLExternal")
+    assert asked.args["filename"] == f"survivorship-report-{year}.md"
+    content = slack.uploaded(json.loads(complete.args["files"])[0]["id"])
+    assert content.startswith("# Survivorship: annual progress report")
+    assert "## Results\n\nGrew to 40 members" in content
+    assert "## Evidence log\n\n- " in content and "Journal club: 12 came" in content
+
+
+def test_report_nudges_stop_on_submission(community, as_user, deps, engine, slack):
+    cid, year = community
+    client = make_web_client(deps.settings)
+    month, day = deps.settings.report_due
+    due = datetime(year, month, day, 9, 0, tzinfo=deps.settings.zone).astimezone(UTC)
+    first = tick(deps, client, due - timedelta(days=28))
+    assert [x for x in first.sent if x.startswith("report_due")]
+    leader = as_user("U1", CHANNEL)
+    assert submit(leader, cid, year, action="submit", results="Done well") == {}
+    for step in (timedelta(days=-14), timedelta(days=-3), timedelta(days=1)):
+        assert [x for x in tick(deps, client, due + step).sent if x.startswith("report_due")] == []
+    with session_scope(engine) as s:
+        voided = s.exec(select(Reminder).where(Reminder.kind == "report_due")).all()
+        assert {r.last_error for r in voided if r.state == "void"} == {"submitted"}
+
+
+def test_export_reports_round_trip(community, as_user, db_url, monkeypatch, tmp_path, capsys):
+    cid, year = community
+    words = dict(
+        results='Mentors, "peer" coaches\nand 東京 visits',
+        celebrations="Смотр; fête",
+        practice="=1+1, checklists",
+    )
+    assert submit(as_user("U1", CHANNEL), cid, year, action="submit", **words) == {}
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    assert main(["export", "reports", "--year", str(year)]) == 0
+    [row] = list(csv.DictReader(io.StringIO(capsys.readouterr().out, newline="")))
+    assert {k: row[k] for k in words} == words
+    assert (row["community"], row["state"], row["calls_held"]) == ("Survivorship", "submitted", "1")
+    assert main(["export", "reports", "--year", str(year), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["celebrations"] == "Смотр; fête"
+    assert main(["export", "reports", "--year", str(year), "--format", "md"]) == 0
+    assert "## Survivorship (submitted)" in capsys.readouterr().out
+    assert main(["export", "reports", "--year", "1999"]) == 0
+    assert capsys.readouterr().out == ",".join(REPORT_COLUMNS) + "\r\n"
