@@ -182,8 +182,13 @@ def extend_home(
     for staff, the Annual Meeting's rooms and the table in place of the plain list of all
     communities; within 100 blocks."""
     blocks = list(view.get("blocks", []))
-    tail = blocks[-1:]  # the help line
-    body = blocks[:-1]
+    # the help line, and whatever follows it (open polls, staff's announcements)
+    at = next(
+        (i for i in range(len(blocks) - 1, -1, -1) if "`/cop help`" in str(blocks[i])),
+        len(blocks) - 1,
+    )
+    tail = blocks[at:]
+    body = blocks[:at]
     if rows is not None:
         cut = next(
             (

@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 
 from bot.blocks import resources as blocks
 from bot.deps import Deps
-from bot.listeners.common import CommandRequest, tell
+from bot.listeners.common import CommandRequest, object_id, tell
 from bot.services import CopError, recordings, reports, resources
 from bot.services import communities as svc
 from bot.services.calls import year_label
@@ -62,11 +62,12 @@ def handle_ack(ack: Ack, body: dict[str, Any], client: WebClient, context: dict[
     value = (body.get("actions") or [{}])[0].get("value", "")
     answer = body.get("response_url") or ""
     year, label = _year(deps)
-    if not value.isdigit():
+    community_id = object_id(value)
+    if community_id is None:
         tell(answer, "That button is out of date; run `/cop resources` again.")
         return
     with session_scope(deps.engine) as session:
-        community = session.get(Community, int(value))
+        community = session.get(Community, community_id)
         if community is None:
             tell(answer, "This community no longer exists.")
             return
