@@ -24,6 +24,24 @@ if TYPE_CHECKING:
 DATA, DESIGN = "CDATA0001", "CDESIGN01"
 
 
+# the demo's answers to the first three sections of the planning tool (by question key)
+PLAN_ANSWERS = {
+    "purpose.interest": "Data science in day-to-day research: notebooks, pipelines, models.",
+    "purpose.concern": "Analyses that cannot be reproduced a year later.",
+    "purpose.convening": "To share methods and review each other's code and models.",
+    "purpose.statement": "We help researchers make their data work reproducible and "
+    "reviewable, by sharing methods and reviewing each other's work.",
+    "membership.profile": "Researchers and analysts who write code for their analyses.",
+    "membership.essential": "At least one research software engineer.",
+    "membership.roles": "Core members who present; others who join calls and review.",
+    "membership.size": "15 to 30 people.",
+    "membership.invitation": "An open invitation in #general and at department meetings.",
+    "leadership.structure": "Two co-leaders for the program year.",
+    "leadership.roles": "Ana runs the calls; Ben keeps the plan and the evidence log.",
+    "leadership.communication": "Pinned in the channel and said at the first call.",
+}
+
+
 class DemoError(RuntimeError):
     pass
 
@@ -99,9 +117,10 @@ class _Demo:
         )
 
     def half_plan(self, name: str, channel: str, sections: int) -> None:
+        """The first `sections` sections answered, as two leaders would after a first call."""
         self.command(name, channel, "/cop plan")
         for _ in range(sections):
-            self.submit(name)
+            self.submit(name, PLAN_ANSWERS)
         self.slack.close(self._id(name), all_views=True)
 
     def schedule(self, name: str, channel: str, topic: str, days: int, at: str) -> None:

@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -19,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from bot import cli
+from sandbox.demo import PLAN_ANSWERS
 from storage.models import set_clock_offset, utcnow
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,6 +106,10 @@ def test_demo_start_ctrl_c_kept_data_and_reset(tmp_path):
     finally:
         assert "stopping" in _stop(proc)
     assert (data / "copbot.db").is_file() and (data / "workspace.json").is_file()
+    with sqlite3.connect(data / "copbot.db") as db:  # "a plan 3 sections along", answered
+        answered = dict(db.execute("SELECT question_key, answer FROM plan_answer").fetchall())
+    assert {k: answered[k] for k in PLAN_ANSWERS} == PLAN_ANSWERS  # 12 written answers
+    assert answered["purpose.areas"]  # and the community's purpose area
 
     proc, out, _ = _start(data, "--demo")  # kept: nothing is filled twice
     url = out.split("is ready at ")[1].split("/ ")[0]

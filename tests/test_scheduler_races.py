@@ -139,9 +139,10 @@ def test_two_scheduler_loops_send_500_reminders_exactly_once(
     sent = [line for results in passes.values() for r in results for line in r.sent]
     assert len(sent) == len(set(sent)) == 500
     owners = {w for w, results in passes.items() if any(r.sent for r in results)}
-    taken = sum(r.taken_over for results in passes.values() for r in results)
-    # the lease changed hands while a batch was being posted, and the claim check held
-    assert owners == {"loop-a", "loop-b"} and taken > 0
+    # the lease changed hands between the loops and each sent a share, once each. Whether
+    # a claim is also taken over in the middle of a post depends on the machine's timing;
+    # that path is shown deterministically by test_a_claim_taken_over_is_not_sent_by_its_old_holder
+    assert owners == {"loop-a", "loop-b"}
 
 
 def test_one_owner_at_a_time_and_a_lapsed_lease_is_taken_over(

@@ -19,7 +19,13 @@ from sqlmodel import Session
 from bot.blocks import onsite as blocks
 from bot.blocks.home_year import BLOCK_MENU_ACTION
 from bot.deps import Deps
-from bot.listeners.common import CommandRequest, modal_values, parse_channel, post_message
+from bot.listeners.common import (
+    CommandRequest,
+    modal_values,
+    object_id,
+    parse_channel,
+    post_message,
+)
 from bot.services import CopError, onsite, people
 from bot.services import communities as svc
 from bot.services.onsite import SlotError
@@ -178,7 +184,7 @@ def handle_assign_submission(
         if start is None or end is None:
             raise SlotError(blocks.BLOCK_START, "Choose when the block starts and ends.")
         room_id = values.get(blocks.ROOM)
-        if not (isinstance(room_id, str) and room_id.isdigit()):
+        if object_id(room_id) is None:
             raise SlotError(blocks.ROOM, "Choose one of the meeting's rooms.")
         with session_scope(deps.engine) as session:
             meeting = _meeting(session, meta.get("meeting"))
@@ -225,7 +231,8 @@ def _field(name: str) -> str:
 
 
 def _is_id(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+    """A whole number from copbot's own metadata that a database id can be."""
+    return isinstance(value, int) and not isinstance(value, bool) and object_id(value) is not None
 
 
 def _meeting(session: Session, meeting_id: Any) -> OnsiteMeeting:
@@ -252,10 +259,10 @@ def handle_home_block_menu(
     user_id = body["user"]["id"]
     action = (body.get("actions") or [{}])[0]
     kind, _, raw = ((action.get("selected_option") or {}).get("value") or "").partition(":")
-    if not can(deps.actor(user_id), Action.MANAGE_ONSITE) or not raw.isdigit():
+    if not can(deps.actor(user_id), Action.MANAGE_ONSITE) or object_id(raw) is None:
         return
     with session_scope(deps.engine) as session:
-        block = session.get(OnsiteBlock, int(raw))
+        block = session.get(OnsiteBlock, object_id(raw))
         if block is None:
             freed = None
         else:
