@@ -1,5 +1,6 @@
 """The `copbot` command line: run (Socket Mode), serve (HTTP), scheduler, tick, db upgrade,
-`export` (the year's agendas and reports, `bot.deliverables_cli`; polls, `bot.exports`),
+`export` (the year's agendas and reports, `bot.deliverables_cli`; polls, `bot.exports`;
+communities' health, `bot.health_export`),
 and `sandbox` (forwarded to the `copbot-sandbox` entry point of the sandbox extra).
 
 Configuration errors print one line naming the variable and exit with status 2.
@@ -18,6 +19,7 @@ from sqlalchemy.exc import OperationalError
 from bot.config import APP_SETTINGS_URL, ConfigError, Settings, redacted_url
 from bot.deliverables_cli import add_subcommands as add_deliverables
 from bot.exports import add_subcommands as add_polls
+from bot.health_export import add_subcommands as add_health
 from storage import db
 
 log = logging.getLogger("copbot")
@@ -282,6 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
     exports = exportp.add_subparsers(dest="what", required=True, metavar="WHAT")
     add_deliverables(exports)
     add_polls(exports)
+    add_health(exports)
 
     dbp = sub.add_parser("db", help="database schema")
     dbsub = dbp.add_subparsers(dest="db_command", required=True, metavar="ACTION")

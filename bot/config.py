@@ -52,6 +52,8 @@ ENV_VARS = (
     "COPBOT_SECRET_KEY",
     "PORT",
     "COPBOT_RESOURCES",
+    "ZOOM_WEBHOOK_SECRET",
+    "COPBOT_ATTENDANCE",
 )
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
@@ -89,6 +91,9 @@ class Settings:
     port: int = 3000  # where `copbot serve` listens unless --port says otherwise
     resources_path: str | None = None  # the resources YAML; None: the shipped example
     resources: tuple = ()  # its sections, read and checked at start-up
+    # the Secret Token of the Zoom app's event subscription: POST /zoom/events checks it
+    zoom_webhook_secret: str | None = None
+    attendance: bool = True  # read who came to each call (COPBOT_ATTENDANCE=off: never)
 
     # ---- construction -------------------------------------------------------------
     @classmethod
@@ -142,6 +147,8 @@ class Settings:
             port=_port(get("PORT") or "3000"),
             resources_path=get("COPBOT_RESOURCES"),
             resources=_resources(get("COPBOT_RESOURCES")),
+            zoom_webhook_secret=get("ZOOM_WEBHOOK_SECRET"),
+            attendance=_on_off("COPBOT_ATTENDANCE", get("COPBOT_ATTENDANCE") or "on"),
         )
         settings._check_token_shapes()
         return settings
@@ -320,6 +327,15 @@ def _resources(path: str | None) -> tuple:
         return load(path)
     except ResourcesError as e:
         raise ConfigError(f"COPBOT_RESOURCES: {e}") from None
+
+
+def _on_off(name: str, value: str) -> bool:
+    word = value.strip().lower()
+    if word in ("on", "true", "yes", "1"):
+        return True
+    if word in ("off", "false", "no", "0"):
+        return False
+    raise ConfigError(f"{name} must be on or off, got {value!r}")
 
 
 def _log_level(value: str) -> str:

@@ -52,6 +52,7 @@ class PassResult:
     owner: bool = True  # False: another scheduler holds the lease; nothing was done
     holder: str | None = None
     ms: float = 0.0
+    after_call: Any = None  # what the after-call work of the pass did (bot.flows.after_call)
 
     def lines(self) -> list[str]:
         out = [f"sent {line}" for line in self.sent]

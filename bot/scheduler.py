@@ -33,6 +33,7 @@ from slack_sdk import WebClient
 
 from bot import digest_delivery
 from bot.deps import Deps
+from bot.flows import after_call
 from bot.flows import announcements as announcement_flows
 from bot.flows import polls as poll_flows
 from bot.reminder_delivery import PassResult, deliver, sender
@@ -134,7 +135,12 @@ def _run(
                     log.info("%d reminder(s) wait for Slack's rate limit", len(ids) - position - 1)
                 return
         if len(ids) < outbox.BATCH:
+            break
+    with session_scope(deps.engine) as session:  # posting took a while: renewed first
+        if not outbox.take_lease(session, worker, clock(), ttl):
+            log.warning("scheduler %s lost its lease mid-pass: stopping", worker)
             return
+    result.after_call = after_call.run(deps, client, now, clock())
 
 
 def _posts(

@@ -1,5 +1,5 @@
-"""The HTTP surface: a WSGI application (`POST /slack/events`, `GET /healthz`) and the
-gunicorn runner behind `copbot serve`.
+"""The HTTP surface: a WSGI application (`POST /slack/events`, `POST /zoom/events`,
+`GET /healthz`) and the gunicorn runner behind `copbot serve`.
 
 Workers build their own app after the fork, so no database connection or HTTP session
 crosses a process boundary.
@@ -20,6 +20,8 @@ from bot.app import build_app
 from bot.config import Settings
 from bot.deps import Deps
 from bot.slack_client import SlackCheck
+from bot.zoom_events import PATH as ZOOM_EVENTS_PATH
+from bot.zoom_events import make_handler as make_zoom_handler
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,7 @@ def make_wsgi_app(
     app = build_app(settings, deps=deps)
     slack = slack_check or SlackCheck(settings).start()
     bolt = SlackRequestHandler(app, path=EVENTS_PATH)
+    zoom_events = make_zoom_handler(deps, app.client)
     if scheduler:
         from bot.scheduler import start_background
 
@@ -80,6 +83,8 @@ def make_wsgi_app(
         path = environ.get("PATH_INFO", "")
         if path == "/healthz" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             return healthz(start_response)
+        if path == ZOOM_EVENTS_PATH and environ.get("REQUEST_METHOD") == "POST":
+            return zoom_events(environ, start_response)
         if path.startswith("/calendar/") and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             return calendar(path, start_response)
         try:

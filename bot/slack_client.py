@@ -39,6 +39,7 @@ SCOPES_BY_METHOD: dict[str, str | None] = {
     "files.getUploadURLExternal": "files:write",
     "files.completeUploadExternal": "files:write",
     "users.info": "users:read",
+    "users.lookupByEmail": "users:read.email",
     "views.open": None,
     "views.publish": None,
     "views.update": None,

@@ -11,6 +11,8 @@
   searched for it before another create is tried, so a retry never makes two meetings.
 - A create has a deadline: no request starts after `max_total_seconds`, so the whole
   create takes at most `longest_create_seconds`.
+- After a call, `integrations.zoom_after_call` reads the meeting's past instances, every
+  page of their participants and the recording with this client.
 
 Errors, also those of the token endpoint (no connection, timeout, 5xx, an answer that is
 not JSON), surface as `ZoomError` subclasses carrying Zoom's code and message; the

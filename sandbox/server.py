@@ -115,6 +115,7 @@ class Sandbox:
         self.workspace.restore(saved)
         self.workspace.start()
         self.zoom = SandboxZoom(self.url, self.data_dir / "zoom.json").start()
+        self.zoom.attendees = world.attendees
         db_url = f"sqlite:///{(self.data_dir / 'copbot.db').resolve()}"
         self.settings = Settings.from_mapping(
             {
@@ -132,6 +133,7 @@ class Sandbox:
                 "COPBOT_TIMEZONE": "America/Chicago",
                 "COPBOT_PUBLIC_URL": self.url,
                 "COPBOT_LOG_LEVEL": "WARNING",
+                "ZOOM_WEBHOOK_SECRET": world.ZOOM_WEBHOOK_SECRET,
             }
         )
         db.upgrade(db_url)
@@ -172,7 +174,7 @@ class Sandbox:
     # ---- serving ------------------------------------------------------------------------
     def _dispatch(self, environ: dict[str, Any], start_response: Any):
         path = environ.get("PATH_INFO", "")
-        if path.startswith(("/slack/", "/healthz", "/calendar/")):
+        if path.startswith(("/slack/", "/healthz", "/calendar/")) or path == "/zoom/events":
             return self.bot(environ, start_response)
         return self.page(environ, start_response)
 

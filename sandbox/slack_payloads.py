@@ -85,7 +85,7 @@ def input_value(kind: str, value: Any) -> dict[str, Any]:
         return {"type": kind, "selected_date": value}
     if kind == "timepicker":
         return {"type": kind, "selected_time": value}
-    if kind == "number_input":
+    if kind in ("number_input", "url_text_input"):
         return {"type": kind, "value": value}
     if kind == "radio_buttons":
         return {

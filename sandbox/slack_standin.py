@@ -469,6 +469,12 @@ class SlackStandIn:
             return {"ok": True, "channel": {"id": channel, "is_member": True}}
         if method in ("conversations.info", "conversations.members"):
             return self._conversation(method, args)
+        if method == "users.lookupByEmail":
+            wanted = str(args.get("email", "")).strip().lower()
+            for user in self.users.values():
+                if (user["profile"].get("email") or "").lower() == wanted and wanted:
+                    return {"ok": True, "user": user}
+            return {"ok": False, "error": "users_not_found"}
         if method == "users.info":
             user = self.users.get(str(args.get("user", "")))
             if user is None:

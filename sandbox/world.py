@@ -5,6 +5,7 @@ credentials the bot runs with there."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 SIGNING_SECRET = "sandbox-signing-secret-not-a-secret"
 BOT_TOKEN = "xoxb-sandbox-not-a-token"
@@ -37,3 +38,28 @@ CHANNELS: tuple[tuple[str, str], ...] = (
     ("CDESIGN01", "design-systems"),
     ("CNEWCOP01", "new-community"),
 )
+
+# the Secret Token of the stand-in Zoom's event subscription (POST /zoom/events)
+ZOOM_WEBHOOK_SECRET = "sandbox-zoom-webhook-secret-not-a-secret"
+
+
+def attendees(meeting: dict, start: datetime) -> list[dict]:
+    """Who the stand-in Zoom says came to a call: the leaders and members of the world
+    (Kenji drops out and rejoins) and a guest who is not in Slack."""
+
+    def record(name: str, email: str, begin: int, end: int) -> dict:
+        join, leave = start + timedelta(minutes=begin), start + timedelta(minutes=end)
+        return {
+            "id": "",
+            "name": name,
+            "user_email": email,
+            "join_time": f"{join:%Y-%m-%dT%H:%M:%SZ}",
+            "leave_time": f"{leave:%Y-%m-%dT%H:%M:%SZ}",
+            "duration": (end - begin) * 60,
+        }
+
+    came = [p for p in PEOPLE if p.role != "staff"]
+    records = [record(p.real_name, f"{p.name}@example.org", 0, 55) for p in came]
+    records.append(record("Kenji Sato", "kenji@example.org", 58, 60))
+    records.append(record("A guest", "", 5, 40))
+    return records

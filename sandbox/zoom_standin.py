@@ -12,6 +12,14 @@ bad_json=True)`, `standin.fail_token(drop=True)` (the connection closes unanswer
 pages of `page_size` (`page_number` from 1) and shows only the first 250 characters of
 each agenda. Anything that does not fit the spec is answered 400 and listed in
 `violations`.
+
+After a call: `add_past_meeting(meeting_id, uuid, start, participants)` records an ended
+instance whose participants (one record per join, as Zoom gives them: rejoins repeat a
+person, guests come without `user_email`) are listed in pages of `page_size` with a
+`next_page_token`; a UUID that starts with `/` or holds `//` must come encoded twice, as
+Zoom documents (once-encoded it is answered 404 and listed in `violations`).
+`add_recording(meeting_id, uuid, share_url, password)` gives the meeting's recording.
+Webhook deliveries are in `sandbox.zoom_webhooks`.
 """
 
 from __future__ import annotations
@@ -27,7 +35,7 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlparse
+from urllib.parse import parse_qsl, unquote, urlparse
 
 import jsonschema
 
@@ -184,6 +192,12 @@ class ZoomStandIn:
         self.token_requests = 0
         self.violations: list[str] = []
         self.meetings: dict[int, dict[str, Any]] = {}
+        # ended instances per meeting id: {"uuid", "start_time", "participants"}
+        self.past: dict[int, list[dict[str, Any]]] = {}
+        self.recordings: dict[str, dict[str, Any]] = {}  # by meeting id and by uuid
+        # when set: a meeting the stand-in made, asked about after the call, was held with
+        # these participants (records as `add_past_meeting` takes them) and recorded
+        self.attendees: Any = None
         self._tokens: dict[str, float] = {}
         self._scripts: dict[str, list[_Script]] = {}
         self._lock = threading.Lock()
@@ -284,7 +298,70 @@ class ZoomStandIn:
             self.violations.clear()
             self._scripts.clear()
             self.meetings.clear()
+            self.past.clear()
+            self.recordings.clear()
             self.token_requests = 0
+
+    def add_past_meeting(
+        self,
+        meeting_id: int,
+        uuid: str,
+        start: datetime,
+        participants: list[dict[str, Any]],
+    ) -> None:
+        """An ended instance of `meeting_id` and its participant records (fields as
+        Zoom's current API gives them: id, name, user_email, join_time, leave_time,
+        duration in seconds)."""
+        with self._lock:
+            self.past.setdefault(int(meeting_id), []).append(
+                {
+                    "uuid": uuid,
+                    "start_time": start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "participants": list(participants),
+                }
+            )
+
+    def add_recording(
+        self,
+        meeting_id: int,
+        uuid: str,
+        share_url: str,
+        password: str = "",
+        start: datetime | None = None,
+    ) -> dict[str, Any]:
+        """The meeting's cloud recording, as GET /meetings/{id}/recordings answers it."""
+        when = (start or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        recording = {
+            "uuid": uuid,
+            "id": int(meeting_id),
+            "account_id": ACCOUNT_ID,
+            "host_id": "standin-host",
+            "topic": "",
+            "start_time": when,
+            "duration": 60,
+            "total_size": 1000,
+            "recording_count": 1,
+            "share_url": share_url,
+            "password": password,
+            "recording_files": [
+                {
+                    "id": f"file-{meeting_id}",
+                    "meeting_id": uuid,
+                    "recording_start": when,
+                    "recording_end": when,
+                    "file_type": "MP4",
+                    "file_size": 1000,
+                    "play_url": f"{share_url}/play",
+                    "download_url": f"{share_url}/download",
+                    "status": "completed",
+                    "recording_type": "shared_screen_with_speaker_view",
+                }
+            ],
+        }
+        with self._lock:
+            self.recordings[str(int(meeting_id))] = recording
+            self.recordings[uuid] = recording
+        return recording
 
     def calls_to(self, route: str) -> list[ZoomCall]:
         with self._lock:
@@ -411,6 +488,25 @@ class ZoomStandIn:
             return 201, {}, meeting
         if route == "GET /users/{userId}/meetings":
             return 200, {}, self._list_page(query)
+        if route == "GET /past_meetings/{meetingUUID}/participants":
+            return self._participants(values[0], query)
+        if route == "GET /past_meetings/{meetingId}/instances":
+            self._held(int(values[0]))
+            with self._lock:
+                past = self.past.get(int(values[0]))
+            if past is None:
+                return 404, {}, {"code": 3001, "message": "Meeting does not exist."}
+            listed = [{"uuid": p["uuid"], "start_time": p["start_time"]} for p in past]
+            return 200, {}, {"meetings": listed}
+        if route == "GET /meetings/{meetingId}/recordings":
+            if values[0].isdigit():
+                self._held(int(values[0]))
+            key = values[0] if values[0].isdigit() else self._uuid_of(values[0])
+            with self._lock:
+                recording = self.recordings.get(key or "")
+            if recording is None:
+                return 404, {}, {"code": 3301, "message": "This recording does not exist."}
+            return 200, {}, recording
         meeting_id = int(values[0])
         with self._lock:
             meeting = self.meetings.get(meeting_id)
@@ -427,6 +523,63 @@ class ZoomStandIn:
                 del self.meetings[meeting_id]
             return 204, {}, None
         return 404, {}, {"code": 404, "message": "Not supported by the stand-in"}
+
+    def _held(self, meeting_id: int) -> None:
+        """With `attendees` set, a meeting it made is taken as held once asked about."""
+        with self._lock:
+            meeting = self.meetings.get(meeting_id)
+            known = meeting_id in self.past
+        if self.attendees is None or meeting is None or known:
+            return
+        start = meeting.get("start_time") or ""
+        try:
+            when = datetime.fromisoformat(start.replace("Z", "+00:00"))
+        except ValueError:
+            return
+        uuid = f"held{meeting_id}=="
+        self.add_past_meeting(meeting_id, uuid, when, self.attendees(meeting, when))
+        self.add_recording(meeting_id, uuid, f"{meeting.get('join_url', '')}&recording=1", "")
+
+    def _uuid_of(self, segment: str) -> str | None:
+        """The UUID a path segment names, read as Zoom reads it: decoded once, and once
+        more if it was encoded twice. A UUID with `/` that came encoded only once is what
+        Zoom cannot read: None, and a violation."""
+        once = unquote(segment)
+        if "/" in once:
+            with self._lock:
+                self.violations.append(f"meeting UUID {once!r} holds '/': it must be encoded twice")
+            return None
+        return unquote(once) if "%" in once else once
+
+    def _participants(self, segment: str, query: dict[str, str]) -> tuple[int, dict, Any]:
+        uuid = self._uuid_of(segment)
+        with self._lock:
+            found = [p for past in self.past.values() for p in past if uuid and p["uuid"] == uuid]
+        if not found:
+            return 404, {}, {"code": 3001, "message": "Meeting does not exist."}
+        size = int(query.get("page_size", 30))
+        if not 1 <= size <= 300:
+            with self._lock:
+                self.violations.append(f"participants page_size {size} is not 1 to 300")
+            return 400, {}, {"code": 300, "message": "page_size must be 1 to 300"}
+        token = query.get("next_page_token", "")
+        start = int(token.removeprefix("page-")) if token.startswith("page-") else 0
+        if token and not token.startswith("page-"):
+            return 400, {}, {"code": 300, "message": "Invalid next_page_token"}
+        everyone = found[0]["participants"]
+        page = everyone[start : start + size]
+        following = start + size
+        return (
+            200,
+            {},
+            {
+                "page_count": -(-len(everyone) // size) if everyone else 0,
+                "page_size": size,
+                "total_records": len(everyone),
+                "next_page_token": f"page-{following}" if following < len(everyone) else "",
+                "participants": page,
+            },
+        )
 
     def _list_page(self, query: dict[str, str]) -> dict[str, Any]:
         """One page of the user's meetings, as Zoom lists them: agendas cut to 250."""

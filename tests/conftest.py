@@ -361,3 +361,102 @@ def assert_inert(payload) -> None:
     for text in mrkdwn_texts(payload):
         assert "<!channel>" not in text and "<!here>" not in text, text
         assert "<@UHOSTILE>" not in text and "<http://evil" not in text, text
+
+
+# ---- after the call ------------------------------------------------------------------------
+HOOK_SECRET = "zoom-webhook-secret-for-tests"
+
+
+@pytest.fixture(scope="session")
+def hook_settings(db_url, slack_session, zoom_session) -> Settings:
+    """Settings with Zoom webhooks configured (ZOOM_WEBHOOK_SECRET)."""
+    return make_settings(
+        db_url,
+        slack_session.url,
+        ZOOM_WEBHOOK_SECRET=HOOK_SECRET,
+        **zoom_env(zoom_session),
+    )
+
+
+@pytest.fixture(scope="session")
+def hook_endpoint(hook_settings) -> Iterator[str]:
+    """copbot's WSGI application with Zoom webhooks configured; yields its base URL."""
+    yield from serve(hook_settings)
+
+
+def ended_call(
+    session,
+    community,
+    start,
+    *,
+    meeting_id: int = 85000000001,
+    topic: str = "Webinar #3",
+    minutes: int = 60,
+    message_ts: str | None = "1700000000.000100",
+):
+    """A call of `community` with a Zoom meeting, starting at `start` (UTC) and posted in
+    its channel."""
+    from storage.models import Call, MeetingState
+
+    call = Call(
+        community_id=community.id,
+        start_at=start,
+        duration_minutes=minutes,
+        timezone="America/Chicago",
+        topic=topic,
+        host_user_id="U1",
+        created_by="U1",
+        meeting_state=MeetingState.READY.value,
+        meeting_id=meeting_id,
+        join_url=f"https://zoom.example/j/{meeting_id}",
+        message_channel=community.slack_channel_id if message_ts else None,
+        message_ts=message_ts,
+    )
+    session.add(call)
+    session.commit()
+    return call
+
+
+def participant(name: str, email: str | None = None, *, join, leave, zoom_id: str = "") -> dict:
+    """One participant record as Zoom's past-meeting participants API gives it."""
+    record = {
+        "id": zoom_id,
+        "name": name,
+        "user_email": email or "",
+        "join_time": join.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "leave_time": leave.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "duration": int((leave - join).total_seconds()),
+    }
+    return record
+
+
+def button_click(user: SlackUser, action_id: str, value: str, name: str = "button") -> dict:
+    """A button in a message clicked by `user`, as Slack POSTs it; returns the payload."""
+    import time as _time
+
+    payload = {
+        "type": "block_actions",
+        "team": {"id": "T0STANDIN"},
+        "user": {"id": user.user_id},
+        "api_app_id": "A0COPBOT",
+        "trigger_id": f"{_time.time_ns()}.trigger",
+        "response_url": user.slack.response_url(name),
+        "container": {"type": "message", "channel_id": user.channel_id},
+        "actions": [
+            {
+                "type": "button",
+                "action_id": action_id,
+                "value": value,
+                "block_id": "b",
+                "action_ts": f"{_time.time():.6f}",
+            }
+        ],
+    }
+    response = user.interact(payload)
+    assert response.status_code == 200, response.text
+    return payload
+
+
+def said(slack: SlackStandIn) -> list[str]:
+    """Everything copbot answered through response_urls, as text."""
+    return [ack_text(c.args) for c in slack.calls_to("response_url")]

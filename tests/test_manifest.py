@@ -104,5 +104,15 @@ def test_the_usage_hint_lists_every_subcommand():
 
 def test_no_scope_is_asked_for_that_the_code_does_not_use():
     scopes = set(MANIFEST["oauth_config"]["scopes"]["bot"])
-    assert "users:read.email" not in scopes  # emails are never read
+    # emails are read for one thing only: matching a call's Zoom participants to Slack
+    assert {m for m, scope in SCOPES_BY_METHOD.items() if scope == "users:read.email"} == {
+        "users.lookupByEmail"
+    }
+    callers = [
+        p.relative_to(ROOT).as_posix()
+        for p in (ROOT / "bot").rglob("*.py")
+        if "users_lookupByEmail" in p.read_text()
+    ]
+    assert callers == ["bot/flows/after_call.py"]
+    assert "users:read.email" in scopes
     assert {"files:write", "im:write"} <= scopes  # the plan export: a file in a DM

@@ -32,6 +32,9 @@ TABLE = {
     Action.MANAGE_EVIDENCE:      (0, 0, 1, 1, 1),
     Action.ANNOUNCE:             (0, 0, 0, 1, 1),
     Action.ASK_POLL:             (0, 0, 1, 1, 1),
+    Action.ADD_CALL_RESOURCES:   (0, 0, 1, 1, 1),
+    Action.VIEW_ATTENDANCE:      (0, 0, 1, 1, 1),
+    Action.SET_VALUE_QUESTIONS:  (0, 0, 1, 1, 1),
 }
 # fmt: on
 ACTORS = (OUTSIDER, MEMBER, LEADER, STAFF, STAFF_MEMBER)

@@ -24,6 +24,7 @@ from bot.blocks import (
     safe_url,
     section,
 )
+from bot.blocks.after_call import call_buttons as after_call_buttons
 from bot.services import calls as rules
 from storage.models import Call, CallKind, CallStatus, Community, MeetingState
 
@@ -180,7 +181,7 @@ def call_message(
                     "url": calendar_url,
                 }
             )
-        buttons += _manage_buttons(call)
+        buttons += _manage_buttons(call) + after_call_buttons(call)
         blocks.append({"type": "actions", "block_id": f"call-{call.id}", "elements": buttons})
         blocks.append(context("Times show in your own time zone."))
     local = call.start_at.astimezone(ZoneInfo(call.timezone))
@@ -273,7 +274,7 @@ def calls_list(
                 }
             )
         if may_manage:
-            buttons += _manage_buttons(call)
+            buttons += _manage_buttons(call) + after_call_buttons(call)
         if buttons:
             blocks.append({"type": "actions", "block_id": f"calls-{call.id}", "elements": buttons})
     if len(calls) > 12:

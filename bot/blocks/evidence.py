@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.blocks import Block, context, escape, link, mention, message, plain, plural, section
+from bot.services.evidence import BY_COPBOT
 from storage.models import Community, Evidence
 
 SHORTCUT_CALLBACK = "save_evidence"
@@ -17,7 +18,8 @@ def _line(item: Evidence) -> str:
     text = escape(item.text if len(item.text) <= 280 else item.text[:279] + "…")
     source = f" · {link(item.permalink, 'message')}" if item.permalink else ""
     by = f"{mention(item.author)}, " if item.author and item.author != item.added_by else ""
-    return f"{text}\n_{by}added by {mention(item.added_by)} {when}{source}_"
+    adder = "copbot" if item.added_by == BY_COPBOT else mention(item.added_by)
+    return f"{text}\n_{by}added by {adder} {when}{source}_"
 
 
 def evidence_list(

@@ -42,7 +42,7 @@ def _row(r: Row, year: str) -> str:
         f"*{escape(r.community.name)}* <#{r.community.slack_channel_id}> · {leaders} · {calls}"
         f"\nplan {r.plan_done}/7 · onsite {escape(r.block) if r.block else '_none_'} · "
         f"agenda {r.agenda} · report {r.report} · guidelines "
-        f"{'yes' if r.guidelines else 'no'}{failed}"
+        f"{'yes' if r.guidelines else 'no'}{failed}" + (f"\n{r.health}" if r.health else "")
     )
 
 

@@ -36,6 +36,7 @@ def facts_text(known: Facts) -> str:
             f"• Community calls: {known.calls_held} held, {known.calls_scheduled} scheduled "
             f"({known.calls_total} of 3–6){warn}",
             f"• Recordings archived: {known.recordings}",
+            f"• Attendance: {escape(known.attended) or '_not read yet_'}",
             f"• Onsite meeting: {escape(known.onsite)}; agenda {known.agenda}",
             f"• Evidence log: {plural(known.evidence_items, 'item')}",
             f"• Learning opportunities shared: {known.shares}",
@@ -73,7 +74,7 @@ def report_modal(
         input_block(
             PRACTICE,
             "Connection to professional practice",
-            area(report.practice if report else ""),
+            area((report.practice if report else "") or known.practice_draft),
             optional=True,
             hint="How what members learned shows in their practice.",
         ),

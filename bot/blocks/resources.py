@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.blocks import Block, context, escape, header, link, mention, message, plain, section
+from bot.services.recordings import ArchivedCall
 from bot.services.resources import Section
-from storage.models import Call, Community, ResourceAck
+from storage.models import Community, ResourceAck
 
 ACK_ACTION = "resources_ack"
 
@@ -16,7 +17,7 @@ ACK_ACTION = "resources_ack"
 def resources_message(
     community: Community | None,
     sections: Sequence[Section],
-    archived: Sequence[Call],
+    archived: Sequence[ArchivedCall],
     ack: ResourceAck | None,
     *,
     may_ack: bool,
@@ -34,16 +35,16 @@ def resources_message(
             lines.append(line)
         blocks.append(section("\n".join(lines)))
     if community is not None:
-        lines = [f"*Recordings and slides of {escape(community.name)}*"]
-        for call in archived[:20]:
-            parts = [
-                link(url, label)
-                for url, label in ((call.recording_url, "recording"), (call.slides_url, "slides"))
-                if url
-            ]
+        lines = [f"*Recordings, slides and readings of {escape(community.name)}*"]
+        for entry in archived[:20]:
+            parts = [link(url, title or kind) for kind, title, url in entry.items]
+            call = entry.call
             lines.append(f"• {call.start_at:%Y-%m-%d} {escape(call.topic)}: " + ", ".join(parts))
         if len(lines) == 1:
-            lines.append("_None yet: the host adds them after each call._")
+            lines.append(
+                "_None yet: recordings come from Zoom after each call, and leaders add "
+                "slides and readings with the call's Add slides button._"
+            )
         blocks.append(section("\n".join(lines)))
         if ack is not None:
             blocks.append(

@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from bot.blocks.home_year import extend_home
 from bot.deps import Deps
+from bot.flows.after_call_home import with_health
 from bot.services import calls, overview
 from bot.services.permissions import Action, can
 from storage.models import utcnow
@@ -27,6 +28,8 @@ def with_year(
         if staff
         else None
     )
+    if rows is not None:
+        rows = with_health(session, rows, deps.settings)
     todo = overview.leader_todo(
         session,
         user_id,

@@ -3,6 +3,7 @@
 from slack_bolt import App
 
 from bot.listeners import (
+    after_call,
     agenda,
     announcements,
     calls,
@@ -37,3 +38,4 @@ def register_all(app: App) -> None:
     home_year.register(app)
     polls.register(app)
     announcements.register(app)
+    after_call.register(app)

@@ -16,6 +16,7 @@ from bot.blocks.community import home_view
 from bot.deps import Deps
 from bot.flows import announcements as announcement_flows
 from bot.flows import home
+from bot.flows.after_call_home import with_after_call as home_sections
 from bot.services import calls, reminders
 from bot.services import communities as svc
 from bot.services.permissions import Action, can
@@ -98,6 +99,7 @@ def publish_home(
     view = announcement_flows.with_home_blocks(view, deps, user_id, [s.community.id for s in mine])
     with session_scope(deps.engine) as session:
         view = home.with_year(deps, session, user_id, view, page, show)
+    view = home_sections(deps, actor, [s.community.id for s in mine], view)
     client.views_publish(user_id=user_id, view=view)
 
 

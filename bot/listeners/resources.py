@@ -8,17 +8,16 @@ from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
-from sqlmodel import select
 
 from bot.blocks import resources as blocks
 from bot.deps import Deps
 from bot.listeners.common import CommandRequest, object_id, tell
-from bot.services import CopError, reports, resources
+from bot.services import CopError, recordings, reports, resources
 from bot.services import communities as svc
 from bot.services.calls import year_label
 from bot.services.permissions import Action, can, who_can
 from storage.db import session_scope
-from storage.models import Call, Community, utcnow
+from storage.models import Community, utcnow
 
 
 def _year(deps: Deps) -> tuple[int, str]:
@@ -27,18 +26,9 @@ def _year(deps: Deps) -> tuple[int, str]:
     return year, year_label(first)
 
 
-def _archived(session, community_id: int) -> list[Call]:
-    return list(
-        session.exec(
-            select(Call)
-            .where(
-                Call.community_id == community_id,
-                (Call.recording_url.is_not(None)) | (Call.slides_url.is_not(None)),
-            )
-            .order_by(Call.start_at.desc())
-            .limit(20)
-        ).all()
-    )
+def _archived(session, community_id: int) -> list:
+    """The community's archive by call (recordings, slides, readings), newest first."""
+    return recordings.archive(session, community_id, 20)
 
 
 def cmd_resources(req: CommandRequest) -> None:

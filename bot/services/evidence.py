@@ -11,6 +11,7 @@ from bot.services import CopError
 from storage.models import Evidence
 
 MAX_TEXT = 3000
+BY_COPBOT = "copbot"  # `added_by` of items copbot adds itself (answers to the value questions)
 PAGE = 20
 
 

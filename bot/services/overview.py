@@ -44,6 +44,7 @@ class Row:
     report: str
     guidelines: bool
     failed: int
+    health: str = ""  # the after-call health line (bot.flows.after_call_home)
 
     def matches(self, show: str) -> bool:
         return {

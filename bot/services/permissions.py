@@ -30,6 +30,9 @@ class Action(enum.StrEnum):
     MANAGE_EVIDENCE = "remove items from the evidence log"
     ANNOUNCE = "post announcements"
     ASK_POLL = "ask polls"
+    ADD_CALL_RESOURCES = "add slides and readings to a call"
+    VIEW_ATTENDANCE = "see who came to a call"
+    SET_VALUE_QUESTIONS = "turn the after-call question on or off"
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,9 @@ RULES: dict[Action, tuple[Rule, str]] = {
     Action.MANAGE_EVIDENCE: (_leader_or_staff, "the community's leaders and staff"),
     Action.ANNOUNCE: (_staff, "staff"),
     Action.ASK_POLL: (_leader_or_staff, "the community's leaders and staff"),
+    Action.ADD_CALL_RESOURCES: (_leader_or_staff, "the community's leaders and staff"),
+    Action.VIEW_ATTENDANCE: (_leader_or_staff, "the community's leaders and staff"),
+    Action.SET_VALUE_QUESTIONS: (_leader_or_staff, "the community's leaders and staff"),
 }
 
 

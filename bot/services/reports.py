@@ -14,7 +14,8 @@ from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from bot.services import CopError, agenda, evidence, onsite, plans, shares
+from bot.services import CopError, agenda, attendance, evidence, onsite, plans, shares
+from bot.services import value as value_answers
 from bot.services.calls import program_year, year_label
 from storage.models import (
     Call,
@@ -45,6 +46,8 @@ class Facts:
     agenda: str
     evidence_items: int
     shares: int = 0
+    attended: str = ""  # the attendance of the year's calls (bot.services.attendance)
+    practice_draft: str = ""  # consented value answers (bot.services.value)
 
     @property
     def calls_total(self) -> int:
@@ -102,6 +105,8 @@ def facts(session: Session, community: Community, first: date, end: date, now: d
         agenda=current.state if current else "not started",
         evidence_items=evidence.count(session, community.id),
         shares=shares.count_between(session, community.id, lo, hi),
+        attended=attendance.year_summary(session, community.id, lo, hi),
+        practice_draft=value_answers.practice_draft(session, community.id, lo, hi),
     )
 
 

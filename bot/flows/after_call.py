@@ -1,0 +1,290 @@
+"""After the call, the part that talks to Zoom and Slack: one `run` in the scheduler's
+pass opens the jobs of calls that ended, reads attendance and recordings for the due ones
+(claimed with a token, so two passes never do one twice), and sends the value questions
+that are due. Webhooks (`bot.zoom_events`) only make jobs due sooner, or archive a
+recording they carry.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.blocks import after_call as blocks
+from bot.deps import Deps
+from bot.services import after_call_jobs as jobs
+from bot.services import attendance, recordings, value
+from integrations.after_call import FactsError, MeetingFacts, NotFound, meeting_facts
+from storage.db import session_scope
+from storage.models import AfterCallJob, Call, CallResource, Community
+
+log = logging.getLogger(__name__)
+
+# instances of the meeting that started this long around the call count as the call's
+BEFORE, AFTER = timedelta(hours=2), timedelta(hours=6)
+
+
+@dataclass
+class AfterCallResult:
+    opened: int = 0
+    attendance: list[int] = field(default_factory=list)  # calls whose attendance was read
+    recordings: list[int] = field(default_factory=list)
+    retrying: list[int] = field(default_factory=list)
+    unavailable: list[int] = field(default_factory=list)
+    asked: list[int] = field(default_factory=list)  # value questions sent
+
+
+class SlackLookupFailed(Exception):
+    """Slack could not say who an email belongs to (no scope, rate limit): retry later."""
+
+
+def run(deps: Deps, client: WebClient, now: datetime, at: datetime) -> AfterCallResult:
+    """One pass of after-call work as of `now` (`at`: the wall clock, for claims)."""
+    result = AfterCallResult()
+    settings = deps.settings
+    zoom = meeting_facts(deps.conferencing)
+    if zoom is not None:
+        with session_scope(deps.engine) as session:
+            result.opened = jobs.open_jobs(
+                session,
+                now,
+                webhooks=bool(settings.zoom_webhook_secret),
+                attendance=settings.attendance,
+            )
+        if settings.attendance:
+            _run_jobs(
+                deps,
+                jobs.ATTENDANCE,
+                now,
+                at,
+                result,
+                lambda j, t: _attendance(deps, client, zoom, j, t, now),
+            )
+        _run_jobs(
+            deps,
+            jobs.RECORDING,
+            now,
+            at,
+            result,
+            lambda j, t: _recording(deps, client, zoom, j, t, now),
+        )
+    send_questions(deps, client, now, at, result)
+    return result
+
+
+def _run_jobs(deps, kind, now, at, result, work) -> None:
+    with session_scope(deps.engine) as session:
+        token, ids = jobs.claim(session, kind, now, at)
+    for job_id in ids:
+        with session_scope(deps.engine) as session:
+            job = session.get(AfterCallJob, job_id)
+            session.expunge(job)
+        try:
+            work(job, token)
+        except Exception as e:  # noqa: BLE001 - retried with back-off, then given up
+            if isinstance(e, FactsError | SlackLookupFailed):
+                reason = str(e)
+            else:
+                log.exception("after-call %s of call %s failed", kind, job.call_id)
+                reason = f"copbot failed ({type(e).__name__}); see its log"
+            with session_scope(deps.engine) as session:
+                state = jobs.retry_later(session, job, token, reason, now)
+            (result.unavailable if state == jobs.UNAVAILABLE else result.retrying).append(
+                job.call_id
+            )
+            log.info("after-call %s of call %s: %s (%s)", kind, job.call_id, reason, state)
+            continue
+        with session_scope(deps.engine) as session:
+            jobs.finish(session, job_id, token, now)
+        (result.attendance if kind == jobs.ATTENDANCE else result.recordings).append(job.call_id)
+
+
+# ---- attendance -----------------------------------------------------------------------------
+def _attendance(
+    deps: Deps, client: WebClient, zoom: MeetingFacts, job: AfterCallJob, token: str, now
+) -> None:
+    with session_scope(deps.engine) as session:
+        call = session.get(Call, job.call_id)
+        session.expunge(call)
+    uuids = _instances(zoom, call, job.meeting_uuid)
+    records = [p for uuid in uuids for p in zoom.participants(uuid)]
+    people = attendance.merge(records)
+    matched, guests, looked_up = _match(deps, client, people)
+    with session_scope(deps.engine) as session:
+        if not jobs.finish(session, job.id, token, now):  # another pass took it over
+            log.info("attendance of call %s: the claim was taken over; not stored", job.call_id)
+            return
+        call = session.get(Call, job.call_id)
+        counted = attendance.record(session, call, matched, guests)
+        attendance.remember_member_emails(session, call.community_id, looked_up)
+        members = [a.slack_user_id for a in attendance.people_at(session, call.id) if a.member]
+        value.plan_try(session, call, members)
+    log.info(
+        "attendance of call %s: %d came (%d members, %d not in Slack)",
+        call.id,
+        counted.came,
+        counted.members,
+        counted.guests,
+    )
+
+
+def _instances(zoom: MeetingFacts, call: Call, named: str | None) -> list[str]:
+    """The meeting instances that were this call (a restarted meeting has several)."""
+    try:
+        listed = zoom.instances(int(call.meeting_id))
+    except NotFound:
+        if named:
+            return [named]
+        raise
+    end = jobs.call_end(call)
+    found = [
+        uuid
+        for uuid, start in listed
+        if start is None or call.start_at - BEFORE <= start <= end + AFTER
+    ]
+    if named and named not in found:
+        found.append(named)
+    if not found:
+        raise NotFound("Zoom has no instance of the meeting around the call's time")
+    return found
+
+
+def _match(
+    deps: Deps, client: WebClient, people: list[attendance.Attendee]
+) -> tuple[dict[str, int], list[int], dict[str, str]]:
+    """Slack user id -> minutes for those found in Slack by email; minutes of the rest;
+    and the emails Slack was asked about and answered (user id -> email)."""
+    emails = [p.email for p in people if p.email]
+    with session_scope(deps.engine) as session:
+        known = attendance.known_emails(session, emails)
+    matched: dict[str, int] = {}
+    guests: list[int] = []
+    looked_up: dict[str, str] = {}
+    for person in people:
+        uid = known.get(person.email or "") if person.email else None
+        if uid is None and person.email:
+            uid = _lookup(client, person.email)
+            if uid is not None:
+                looked_up[uid] = person.email
+        if uid is None:
+            guests.append(person.minutes)
+        else:
+            matched[uid] = matched.get(uid, 0) + person.minutes
+    return matched, guests, looked_up
+
+
+def _lookup(client: WebClient, email: str) -> str | None:
+    try:
+        answer = client.users_lookupByEmail(email=email)
+    except SlackApiError as e:
+        error = e.response.get("error") if isinstance(e.response.data, dict) else None
+        if error == "users_not_found":
+            return None
+        raise SlackLookupFailed(f"Slack could not look people up by email ({error})") from None
+    user = answer.get("user") or {}
+    if user.get("is_bot") or user.get("deleted"):
+        return None
+    return user.get("id")
+
+
+# ---- recordings ------------------------------------------------------------------------------
+def _recording(
+    deps: Deps, client: WebClient, zoom: MeetingFacts, job: AfterCallJob, token: str, now
+) -> None:
+    with session_scope(deps.engine) as session:
+        call = session.get(Call, job.call_id)
+        meeting = job.meeting_uuid or int(call.meeting_id)
+    found = zoom.recording(meeting)
+    if found is None:
+        raise NotFound("no cloud recording of the call (yet)")
+    with session_scope(deps.engine) as session:
+        call = session.get(Call, job.call_id)
+        item = recordings.archive_recording(session, call, found)
+        item_id = item.id if item is not None else None
+    if item_id is not None:
+        post_in_thread(deps, client, item_id, now)
+
+
+def recording_from_webhook(deps: Deps, client: WebClient, call_id: int, found, now) -> None:
+    """A recording.completed event named it: archive it, post it, and the job is done."""
+    with session_scope(deps.engine) as session:
+        call = session.get(Call, call_id)
+        item = recordings.archive_recording(session, call, found)
+        item_id = item.id if item is not None else None
+        jobs.insert_ignoring_duplicates(
+            session,
+            AfterCallJob,
+            [
+                {
+                    "call_id": call_id,
+                    "kind": jobs.RECORDING,
+                    "state": jobs.DONE,
+                    "attempts": 0,
+                    "due_at": now,
+                    "done_at": now,
+                }
+            ],
+        )
+        session.execute(
+            AfterCallJob.__table__.update()
+            .where(
+                AfterCallJob.call_id == call_id,
+                AfterCallJob.kind == jobs.RECORDING,
+                AfterCallJob.state == jobs.PENDING,
+            )
+            .values(state=jobs.DONE, done_at=now)
+        )
+    if item_id is not None:
+        post_in_thread(deps, client, item_id, now)
+
+
+def post_in_thread(deps: Deps, client: WebClient, resource_id: int, now: datetime) -> bool:
+    """Post an archived item in its call's thread, once whoever asks."""
+    with session_scope(deps.engine) as session:
+        if not recordings.claim_post(session, resource_id, now):
+            return False
+        item = session.get(CallResource, resource_id)
+        call = session.get(Call, item.call_id)
+        community = session.get(Community, call.community_id)
+        payload = blocks.thread_post(call, item.kind, item.title, item.url, item.passcode)
+        channel = call.message_channel or community.slack_channel_id
+        thread = call.message_ts
+    try:
+        if thread:
+            client.chat_postMessage(channel=channel, thread_ts=thread, **payload)
+        else:
+            client.chat_postMessage(channel=channel, **payload)
+    except SlackApiError as e:
+        log.warning("posting call %s's %s failed: %s", call.id, item.kind, e.response.get("error"))
+        return False
+    return True
+
+
+# ---- value questions ---------------------------------------------------------------------------
+def send_questions(
+    deps: Deps, client: WebClient, now: datetime, at: datetime, result: AfterCallResult
+) -> None:
+    with session_scope(deps.engine) as session:
+        token, ids = value.claim(session, now, at)
+    for question_id in ids:
+        with session_scope(deps.engine) as session:
+            q = session.get(value.ValueQuestion, question_id)
+            call = session.get(Call, q.call_id)
+            community = session.get(Community, q.community_id)
+            payload = blocks.value_dm(
+                q, call, community, value.QUESTION[q.stage], value.earlier_answer(session, q)
+            )
+            user = q.slack_user_id
+        try:
+            client.chat_postMessage(channel=user, **payload)
+            state = value.SENT
+        except SlackApiError as e:
+            log.warning("value question %s not sent: %s", question_id, e.response.get("error"))
+            state = value.FAILED
+        with session_scope(deps.engine) as session:
+            if value.mark(session, question_id, token, state, at) and state == value.SENT:
+                result.asked.append(question_id)
