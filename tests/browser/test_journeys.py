@@ -110,7 +110,8 @@ def test_leader_walks_the_plan_stops_resumes_and_publishes(page, shot):
         page.wait_for_selector(f"#modal-body .bk-header:has-text('Section {number} of 7')")
     shot(page, "plan-section-3")
     page.click("#modal-body .bk-button:has-text('Save & close')")
-    page.wait_for_selector("#modal-body :text('Section 3')", timeout=TIMEOUT)
+    modal_titled(page, "Plan saved")  # not the section's own modal, still open a moment
+    page.wait_for_selector("#modal-body :text('Saved 3. Leadership')", timeout=TIMEOUT)
     shot(page, "plan-saved-and-closed")
     page.click("#modal-x")
     page.wait_for_selector("#modal-overlay", state="hidden")
