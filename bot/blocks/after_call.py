@@ -25,6 +25,7 @@ from bot.blocks import (
 )
 from bot.services.health import HealthRow, flags
 from bot.services.recordings import ArchivedCall
+from integrations.block_kit import MAX_SECTION_TEXT
 from storage.models import Call, CallAttendance, CallStatus, Community, ValueQuestion
 
 ADD_RESOURCE_ACTION = "after_call_add"
@@ -289,7 +290,7 @@ def home_blocks(
     for community, calls in archives:
         if not calls:
             continue
-        lines = []
+        lines: list[str] = []
         for archived in calls:
             links = " · ".join(
                 link(url, title or KIND_LABELS.get(kind, kind))
@@ -298,5 +299,41 @@ def home_blocks(
             lines.append(
                 f"• {escape(archived.call.topic)} ({archived.call.start_at:%b %-d, %Y}): {links}"
             )
-        blocks.append(section(f"*Archive of {escape(community.name)}*\n" + "\n".join(lines)))
+        blocks += packed_sections(
+            f"*Archive of {escape(community.name)}*", lines, room - len(blocks), "call"
+        )
     return blocks[: max(0, room)]
+
+
+def packed_sections(
+    heading: str, lines: Sequence[str], room: int, noun: str, limit: int = MAX_SECTION_TEXT
+) -> list[Block]:
+    """`heading` and whole `lines` in as many sections of at most `limit` characters as
+    they need, at most `room` of them (a line is never cut, so neither is a link in it);
+    what does not fit (or a line longer than a section) is told as "…and N more"."""
+    if room <= 0:
+        return []
+    chunks: list[list[str]] = [[heading]]
+    left: list[str] = []  # lines not shown
+    size = len(heading)
+    for n, line in enumerate(lines):
+        if size + 1 + len(line) <= limit:
+            chunks[-1].append(line)
+            size += 1 + len(line)
+        elif len(line) > limit:
+            left.append(line)
+        elif len(chunks) < room:
+            chunks.append([line])
+            size = len(line)
+        else:
+            left += lines[n:]
+            break
+
+    def tail() -> str:
+        return f"_…and {plural(len(left), 'more ' + noun, 'more ' + noun + 's')}_"
+
+    if left:
+        while chunks[-1] and sum(len(x) + 1 for x in chunks[-1]) + len(tail()) > limit:
+            left.append(chunks[-1].pop())
+        chunks[-1].append(tail())
+    return [section("\n".join(chunk)) for chunk in chunks]

@@ -6,7 +6,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from bot.blocks import Block, context, escape, header, link, mention, message, plain, section
+from bot.blocks import (
+    MAX_MESSAGE_BLOCKS,
+    Block,
+    context,
+    escape,
+    header,
+    link,
+    mention,
+    message,
+    plain,
+    section,
+)
+from bot.blocks.after_call import packed_sections
 from bot.services.recordings import ArchivedCall
 from bot.services.resources import Section
 from storage.models import Community, ResourceAck
@@ -35,17 +47,19 @@ def resources_message(
             lines.append(line)
         blocks.append(section("\n".join(lines)))
     if community is not None:
-        lines = [f"*Recordings, slides and readings of {escape(community.name)}*"]
+        heading = f"*Recordings, slides and readings of {escape(community.name)}*"
+        lines = []
         for entry in archived[:20]:
             parts = [link(url, title or kind) for kind, title, url in entry.items]
             call = entry.call
             lines.append(f"• {call.start_at:%Y-%m-%d} {escape(call.topic)}: " + ", ".join(parts))
-        if len(lines) == 1:
+        if not lines:
             lines.append(
                 "_None yet: recordings come from Zoom after each call, and leaders add "
                 "slides and readings with the call's Add slides button._"
             )
-        blocks.append(section("\n".join(lines)))
+        # room for the archive: what the message allows after the acknowledgement's 2
+        blocks += packed_sections(heading, lines, MAX_MESSAGE_BLOCKS - len(blocks) - 2, "call")
         if ack is not None:
             blocks.append(
                 context(
