@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy import update
 
 from bot.blocks import after_call as blocks
 from bot.deps import Deps
@@ -26,6 +27,8 @@ log = logging.getLogger(__name__)
 
 # instances of the meeting that started this long around the call count as the call's
 BEFORE, AFTER = timedelta(hours=2), timedelta(hours=6)
+# how long to wait when Slack says `ratelimited`: its Retry-After, within these bounds
+DEFAULT_WAIT, MIN_WAIT, MAX_WAIT = 60, 1, 3600  # seconds
 
 
 @dataclass
@@ -39,7 +42,39 @@ class AfterCallResult:
 
 
 class SlackLookupFailed(Exception):
-    """Slack could not say who an email belongs to (no scope, rate limit): retry later."""
+    """Slack could not say who an email belongs to (no scope, an error): retry later."""
+
+
+class SlackRateLimited(Exception):
+    """Slack answered `ratelimited`: stop this pass's work of the kind, no attempt counted,
+    and come back after `wait`."""
+
+    def __init__(self, wait: timedelta, what: str):
+        super().__init__(f"Slack's rate limit on {what}; again in {int(wait.total_seconds())} s")
+        self.wait = wait
+
+
+class PostFailed(Exception):
+    """Slack did not take a post for the call's thread; its claim was given back."""
+
+
+def _error(e: SlackApiError) -> str | None:
+    return e.response.get("error") if isinstance(e.response.data, dict) else None
+
+
+def _rate_limited(e: SlackApiError) -> timedelta | None:
+    """Slack's wait when `e` is a rate limit (bounded), else None."""
+    if e.response.status_code != 429 and _error(e) != "ratelimited":
+        return None
+    headers = {k.lower(): v for k, v in (e.response.headers or {}).items()}
+    raw = headers.get("retry-after")
+    if isinstance(raw, list):
+        raw = raw[0] if raw else None
+    try:
+        seconds = int(raw) if raw is not None else DEFAULT_WAIT
+    except (TypeError, ValueError):
+        seconds = DEFAULT_WAIT
+    return timedelta(seconds=min(max(seconds, MIN_WAIT), MAX_WAIT))
 
 
 def run(deps: Deps, client: WebClient, now: datetime, at: datetime) -> AfterCallResult:
@@ -79,14 +114,20 @@ def run(deps: Deps, client: WebClient, now: datetime, at: datetime) -> AfterCall
 def _run_jobs(deps, kind, now, at, result, work) -> None:
     with session_scope(deps.engine) as session:
         token, ids = jobs.claim(session, kind, now, at)
-    for job_id in ids:
+    for n, job_id in enumerate(ids):
         with session_scope(deps.engine) as session:
             job = session.get(AfterCallJob, job_id)
             session.expunge(job)
         try:
             work(job, token)
+        except SlackRateLimited as e:  # not the job's fault: no attempt counted
+            with session_scope(deps.engine) as session:
+                _put_back(session, ids[n:], token, now + e.wait, str(e))
+            result.retrying.append(job.call_id)
+            log.info("after-call %s of call %s: %s", kind, job.call_id, e)
+            return
         except Exception as e:  # noqa: BLE001 - retried with back-off, then given up
-            if isinstance(e, FactsError | SlackLookupFailed):
+            if isinstance(e, FactsError | SlackLookupFailed | PostFailed):
                 reason = str(e)
             else:
                 log.exception("after-call %s of call %s failed", kind, job.call_id)
@@ -103,6 +144,21 @@ def _run_jobs(deps, kind, now, at, result, work) -> None:
         (result.attendance if kind == jobs.ATTENDANCE else result.recordings).append(job.call_id)
 
 
+def _put_back(session, ids: list[int], token: str, due: datetime, reason: str) -> None:
+    """The claimed jobs `ids` (still held by `token`) are pending again, due at `due`,
+    with no attempt counted."""
+    session.execute(
+        update(AfterCallJob)
+        .where(
+            AfterCallJob.id.in_(ids),
+            AfterCallJob.state == jobs.CLAIMED,
+            AfterCallJob.claim_token == token,
+        )
+        .values(state=jobs.PENDING, due_at=due, last_error=reason[:300], claim_token=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
 # ---- attendance -----------------------------------------------------------------------------
 def _attendance(
     deps: Deps, client: WebClient, zoom: MeetingFacts, job: AfterCallJob, token: str, now
@@ -113,7 +169,7 @@ def _attendance(
     uuids = _instances(zoom, call, job.meeting_uuid)
     records = [p for uuid in uuids for p in zoom.participants(uuid)]
     people = attendance.merge(records)
-    matched, guests, looked_up = _match(deps, client, people)
+    matched, guests, looked_up = _match(deps, client, people, call.community_id)
     with session_scope(deps.engine) as session:
         if not jobs.finish(session, job.id, token, now):  # another pass took it over
             log.info("attendance of call %s: the claim was taken over; not stored", job.call_id)
@@ -154,10 +210,11 @@ def _instances(zoom: MeetingFacts, call: Call, named: str | None) -> list[str]:
 
 
 def _match(
-    deps: Deps, client: WebClient, people: list[attendance.Attendee]
+    deps: Deps, client: WebClient, people: list[attendance.Attendee], community_id: int
 ) -> tuple[dict[str, int], list[int], dict[str, str]]:
     """Slack user id -> minutes for those found in Slack by email; minutes of the rest;
-    and the emails Slack was asked about and answered (user id -> email)."""
+    and the emails Slack was asked about and answered (user id -> email). Stopped by a
+    rate limit, the members' emails found so far are kept, so the next pass skips them."""
     emails = [p.email for p in people if p.email]
     with session_scope(deps.engine) as session:
         known = attendance.known_emails(session, emails)
@@ -167,7 +224,12 @@ def _match(
     for person in people:
         uid = known.get(person.email or "") if person.email else None
         if uid is None and person.email:
-            uid = _lookup(client, person.email)
+            try:
+                uid = _lookup(client, person.email)
+            except SlackRateLimited:
+                with session_scope(deps.engine) as session:
+                    attendance.remember_member_emails(session, community_id, looked_up)
+                raise
             if uid is not None:
                 looked_up[uid] = person.email
         if uid is None:
@@ -181,9 +243,12 @@ def _lookup(client: WebClient, email: str) -> str | None:
     try:
         answer = client.users_lookupByEmail(email=email)
     except SlackApiError as e:
-        error = e.response.get("error") if isinstance(e.response.data, dict) else None
+        error = _error(e)
         if error == "users_not_found":
             return None
+        wait = _rate_limited(e)
+        if wait is not None:
+            raise SlackRateLimited(wait, "looking people up by email") from None
         raise SlackLookupFailed(f"Slack could not look people up by email ({error})") from None
     user = answer.get("user") or {}
     if user.get("is_bot") or user.get("deleted"):
@@ -239,11 +304,31 @@ def recording_from_webhook(deps: Deps, client: WebClient, call_id: int, found, n
             .values(state=jobs.DONE, done_at=now)
         )
     if item_id is not None:
-        post_in_thread(deps, client, item_id, now)
+        try:
+            post_in_thread(deps, client, item_id, now)
+        except PostFailed as e:  # the recording job is due again, to post it then
+            with session_scope(deps.engine) as session:
+                session.execute(
+                    AfterCallJob.__table__.update()
+                    .where(
+                        AfterCallJob.call_id == call_id,
+                        AfterCallJob.kind == jobs.RECORDING,
+                        AfterCallJob.state == jobs.DONE,
+                    )
+                    .values(
+                        state=jobs.PENDING,
+                        due_at=now + jobs.FIRST_RETRY,
+                        done_at=None,
+                        last_error=str(e)[:300],
+                    )
+                )
+            log.warning("%s; the recording job of call %s is due again", e, call_id)
 
 
 def post_in_thread(deps: Deps, client: WebClient, resource_id: int, now: datetime) -> bool:
-    """Post an archived item in its call's thread, once whoever asks."""
+    """Post an archived item in its call's thread, once whoever asks. When Slack does not
+    take it, the claim is given back (if still this one) and PostFailed is raised, so the
+    caller's retry posts it later."""
     with session_scope(deps.engine) as session:
         if not recordings.claim_post(session, resource_id, now):
             return False
@@ -259,8 +344,16 @@ def post_in_thread(deps: Deps, client: WebClient, resource_id: int, now: datetim
         else:
             client.chat_postMessage(channel=channel, **payload)
     except SlackApiError as e:
-        log.warning("posting call %s's %s failed: %s", call.id, item.kind, e.response.get("error"))
-        return False
+        with session_scope(deps.engine) as session:
+            session.execute(
+                update(CallResource)
+                .where(CallResource.id == resource_id, CallResource.posted_at == now)
+                .values(posted_at=None)
+                .execution_options(synchronize_session=False)
+            )
+        raise PostFailed(
+            f"Slack did not take the post of call {call.id}'s {item.kind} ({_error(e)})"
+        ) from None
     return True
 
 
@@ -270,7 +363,7 @@ def send_questions(
 ) -> None:
     with session_scope(deps.engine) as session:
         token, ids = value.claim(session, now, at)
-    for question_id in ids:
+    for n, question_id in enumerate(ids):
         with session_scope(deps.engine) as session:
             q = session.get(value.ValueQuestion, question_id)
             call = session.get(Call, q.call_id)
@@ -283,8 +376,28 @@ def send_questions(
             client.chat_postMessage(channel=user, **payload)
             state = value.SENT
         except SlackApiError as e:
-            log.warning("value question %s not sent: %s", question_id, e.response.get("error"))
+            wait = _rate_limited(e)
+            if wait is not None:  # not the question's fault: it and the rest wait, then go
+                with session_scope(deps.engine) as session:
+                    _questions_back(session, ids[n:], token, now + wait)
+                log.info("value questions wait %s for Slack's rate limit", wait)
+                return
+            log.warning("value question %s not sent: %s", question_id, _error(e))
             state = value.FAILED
         with session_scope(deps.engine) as session:
             if value.mark(session, question_id, token, state, at) and state == value.SENT:
                 result.asked.append(question_id)
+
+
+def _questions_back(session, ids: list[int], token: str, due: datetime) -> None:
+    """The claimed questions `ids` (still held by `token`) are pending again, due at `due`."""
+    session.execute(
+        update(value.ValueQuestion)
+        .where(
+            value.ValueQuestion.id.in_(ids),
+            value.ValueQuestion.state == value.CLAIMED,
+            value.ValueQuestion.claim_token == token,
+        )
+        .values(state=value.PENDING, due_at=due, claim_token=None)
+        .execution_options(synchronize_session=False)
+    )
