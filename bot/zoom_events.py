@@ -55,11 +55,13 @@ def verified(secret: str, headers: dict[str, str], body: bytes, now: float) -> s
     """None when the request is Zoom's; else why not (for the log line)."""
     timestamp = headers.get("x-zm-request-timestamp", "")
     given = headers.get("x-zm-signature", "")
-    if not timestamp.isdigit() or not given:
+    # ASCII digits only (str.isdigit also takes "²"), and a length a clock can have
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12) or not given:
         return "no signature"
     if abs(now - int(timestamp)) > WINDOW_SECONDS:
         return "stale timestamp"
-    if not hmac.compare_digest(signature(secret, timestamp, body), given):
+    expected = signature(secret, timestamp, body).encode()
+    if not hmac.compare_digest(expected, given.encode("utf-8", "surrogateescape")):
         return "wrong signature"
     return None
 
@@ -68,9 +70,19 @@ def encrypted_token(secret: str, plain_token: str) -> str:
     return hmac.new(secret.encode(), plain_token.encode(), hashlib.sha256).hexdigest()
 
 
+def _key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _forget(deps: Deps, key: str) -> None:
+    """The event was not handled after all: Zoom's retry may handle it."""
+    with session_scope(deps.engine) as session:
+        session.exec(delete(ZoomDelivery).where(ZoomDelivery.event_key == _key(key)))
+
+
 def _first_time(deps: Deps, key: str, event: str) -> bool:
     """Record the event as handled; False when it was already (Zoom retried it)."""
-    digest = hashlib.sha256(key.encode()).hexdigest()
+    digest = _key(key)
     try:
         with session_scope(deps.engine) as session:
             session.add(ZoomDelivery(event_key=digest, event=event[:64]))
@@ -83,10 +95,10 @@ def _first_time(deps: Deps, key: str, event: str) -> bool:
 
 
 def _call_of(deps: Deps, meeting_id: Any) -> int | None:
-    try:
-        number = int(meeting_id)
-    except (TypeError, ValueError):
+    text = str(meeting_id) if isinstance(meeting_id, int | str) else ""
+    if not (text.isascii() and text.isdigit() and len(text) <= 19 and 0 < int(text) < 2**63):
         return None
+    number = int(text)
     with session_scope(deps.engine) as session:
         return session.exec(
             select(Call.id).where(Call.meeting_id == number).order_by(Call.start_at.desc())
@@ -96,13 +108,25 @@ def _call_of(deps: Deps, meeting_id: Any) -> int | None:
 def handle(deps: Deps, client: WebClient, event: str, payload: dict[str, Any]) -> None:
     """A verified event (not the URL validation)."""
     obj = payload.get("object") if isinstance(payload.get("object"), dict) else {}
-    uuid = str(obj.get("uuid") or "")
+    uuid = obj.get("uuid") if isinstance(obj.get("uuid"), str) else ""
     if event not in ("meeting.ended", "recording.completed"):
         log.info("Zoom event %s ignored: copbot does not use it", event[:64])
         return
-    if not _first_time(deps, f"{event}:{uuid or obj.get('id')}", event):
+    if not uuid or len(uuid) > 200:
+        log.info("Zoom event %s without a meeting instance (uuid) ignored", event)
+        return
+    key = f"{event}:{uuid}"
+    if not _first_time(deps, key, event):
         log.info("Zoom event %s for %s already handled; ignoring the retry", event, uuid)
         return
+    try:
+        _handle_first(deps, client, event, obj, uuid)
+    except Exception:
+        _forget(deps, key)  # not handled: Zoom's retry will be
+        raise
+
+
+def _handle_first(deps: Deps, client: WebClient, event: str, obj: dict, uuid: str) -> None:
     call_id = _call_of(deps, obj.get("id"))
     if call_id is None:
         log.info("Zoom event %s for meeting %s: no call has it; ignored", event, obj.get("id"))
@@ -169,7 +193,11 @@ def make_handler(deps: Deps, client: WebClient) -> Callable[..., Iterable[bytes]
                 "200 OK",
                 {"plainToken": plain, "encryptedToken": encrypted_token(secret, plain)},
             )
-        handle(deps, client, event, payload)
+        try:
+            handle(deps, client, event, payload)
+        except Exception:  # noqa: BLE001 - Zoom retries a 500; the event was not recorded
+            log.exception("Zoom event %s could not be handled", event[:64])
+            return respond(start_response, "500 Internal Server Error")
         return respond(start_response, "200 OK", {})
 
     return handler

@@ -77,11 +77,14 @@ def recording_of(data: dict[str, Any]) -> Recording | None:
     `share_url`, else the play link of its first finished file."""
     url = data.get("share_url")
     if not url:
-        for item in data.get("recording_files") or []:
+        files = data.get("recording_files")
+        for item in files if isinstance(files, list) else []:
+            if not isinstance(item, dict):
+                continue
             if item.get("play_url") and item.get("status", "completed") == "completed":
                 url = item["play_url"]
                 break
-    if not url:
+    if not isinstance(url, str) or not url.lower().startswith(("https://", "http://")):
         return None
     passcode = data.get("password") or data.get("recording_play_passcode") or None
     return Recording(str(url), passcode, _time(data.get("start_time")))

@@ -21,6 +21,9 @@ from storage.models import (
     CallAttendance,
     CallStatus,
     Membership,
+    Poll,
+    PollOption,
+    PollVote,
     Role,
     ValueQuestion,
 )
@@ -82,6 +85,17 @@ def communities(session, settings):
             answered_at=NOW - timedelta(days=8),
         )
     )
+    # U7 voted in a named poll lately: active; a vote in an anonymous poll cannot count
+    named = Poll(community_id=a.id, question="Q?", anonymous=False, created_by="U1")
+    old = Poll(community_id=a.id, question="Old?", anonymous=False, created_by="U1")
+    old.created_at = NOW - timedelta(days=120)
+    session.add_all([named, old])
+    session.commit()
+    for poll, voter in ((named, "U7"), (old, "U2")):
+        option = PollOption(poll_id=poll.id, position=0, label="A", label_key="a")
+        session.add(option)
+        session.commit()
+        session.add(PollVote(poll_id=poll.id, option_id=option.id, voter=voter))
     # Beta: a call long ago, none since
     ended_call(session, b, NOW - timedelta(days=120), meeting_id=5)
     session.commit()
@@ -97,7 +111,7 @@ def test_health_numbers_per_community(communities, session, settings):
     alpha, beta, gamma = rows["Alpha"], rows["Beta"], rows["Gamma"]
     assert (alpha.leaders, alpha.members) == (2, 5)
     assert (alpha.calls_planned, alpha.calls_held, alpha.attendance) == (3, 2, [6, 4])
-    assert alpha.active_90_days == 2  # U5 came, U6 answered
+    assert alpha.active_90_days == 3  # U5 came, U6 answered, U7 voted (U2 voted long ago)
     assert not alpha.one_leader_or_none and not alpha.no_call_in_90_days
     assert beta.one_leader_or_none and beta.no_call_in_90_days and beta.leaders == 1
     assert gamma.leaders == 0 and gamma.one_leader_or_none and gamma.last_call is None
@@ -131,7 +145,7 @@ def test_home_shows_staff_every_line_and_a_leader_their_own(communities, deps, s
     staff_view = json.loads(staff_view) if isinstance(staff_view, str) else staff_view
     text = json.dumps(staff_view, ensure_ascii=False)
     # each community's line of staff's table carries its health
-    assert "2 of 3 calls held · attendance 6 → 4 · 2 active members in 90 days of 5" in text
+    assert "2 of 3 calls held · attendance 6 → 4 · 3 active members in 90 days of 5" in text
     assert "0 of 0 calls held · attendance no attendance read yet" in text
     assert ":warning: no leader, no call in 90 days" in text
     assert check_view(staff_view) == []

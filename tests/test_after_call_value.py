@@ -87,6 +87,22 @@ def test_the_report_draft_names_only_those_who_agreed(asked, session):
     assert nothing == ""
 
 
+def test_the_report_draft_fits_the_field_with_long_answers(asked, session):
+    """Two answers of 2,000 characters: the draft stays within the field's 3,000
+    characters (Slack refuses a longer initial value), each quote cut, none dropped."""
+    community, _, ids = asked
+    for user in ("U5", "U6"):
+        value.save_answer(
+            session, ids[user], user, "word " * 400, evidence_ok=True, may_name=False, now=NOW
+        )
+    session.commit()
+    draft = value.practice_draft(
+        session, community.id, NOW - timedelta(days=1), NOW + timedelta(days=1)
+    )
+    assert len(draft) <= value.DRAFT_MAX
+    assert draft.count("- a member will try: “word word") == 2 and draft.count("…”") == 2
+
+
 def test_answers_without_consent_stay_out_of_the_report(asked, session):
     community, _, ids = asked
     value.save_answer(

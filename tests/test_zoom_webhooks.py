@@ -218,3 +218,50 @@ def test_settings_keep_the_secret_out_of_sight_and_check_the_switch():
     assert Settings.from_mapping({}).attendance is True
     with pytest.raises(ConfigError, match="COPBOT_ATTENDANCE must be on or off"):
         Settings.from_mapping({"COPBOT_ATTENDANCE": "maybe"})
+
+
+def test_hostile_signature_headers_get_401_not_500(hook_endpoint, call, engine):
+    """Without the secret, no header makes the route fail: a non-ASCII signature, a
+    timestamp of non-ASCII digits or of thousands of digits."""
+    url = f"{hook_endpoint}/zoom/events"
+    body = zs.webhook("meeting.ended", {"id": MEETING, "uuid": "abcUUID=="})
+    signed = zs.sign_webhook(HOOK_SECRET, body)
+    cases = [
+        {**signed, "x-zm-signature": "v0=\u00e9".encode().decode("latin-1")},
+        {**signed, "x-zm-request-timestamp": "\u00b2"},
+        {**signed, "x-zm-request-timestamp": "9" * 5000},
+    ]
+    for headers in cases:
+        raw = {
+            k: v.encode("utf-8") if v.isascii() else v.encode("latin-1") for k, v in headers.items()
+        }
+        answer = requests.post(url, data=body, headers=raw, timeout=5)
+        assert answer.status_code == 401, headers
+    assert _count(engine, ZoomDelivery) == 0 and _count(engine, AfterCallJob) == 0
+
+
+@pytest.mark.parametrize(
+    "obj",
+    [
+        {"id": 1e400, "uuid": "u1=="},
+        {"id": 2**70, "uuid": "u2=="},
+        {"id": MEETING, "uuid": "u" * 300},
+        {"id": MEETING},
+        {"id": MEETING, "uuid": ["not", "text"]},
+        {"id": MEETING, "uuid": "u3==", "recording_files": ["x", 3, None]},
+        {"id": MEETING, "uuid": "u4==", "share_url": "javascript:alert(1)"},
+    ],
+)
+def test_oddly_typed_signed_events_are_answered_and_change_nothing_visible(
+    hook_endpoint, call, engine, slack, obj
+):
+    url = f"{hook_endpoint}/zoom/events"
+    body = (
+        json.dumps({"event": "recording.completed", "payload": {"object": obj}})
+        .replace("Infinity", "1e400")
+        .encode()
+    )
+    answer = requests.post(url, data=body, headers=zs.sign_webhook(HOOK_SECRET, body), timeout=5)
+    assert answer.status_code == 200
+    assert _count(engine, CallResource) == 0
+    assert slack.calls_to("chat.postMessage") == []

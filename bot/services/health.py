@@ -24,6 +24,8 @@ from storage.models import (
     CallStatus,
     Community,
     Membership,
+    Poll,
+    PollVote,
     Role,
     Share,
     ValueQuestion,
@@ -60,7 +62,19 @@ def _shared(session: Session, since: datetime) -> set[tuple[int, str]]:
     return {(c, u) for c, u in rows}
 
 
-ACTIVITY: list[Activity] = [_attended, _answered, _shared]
+def _voted(session: Session, since: datetime) -> set[tuple[int, str]]:
+    """Voters in named polls asked since then. A vote keeps no time, and an anonymous
+    poll's voters are keyed hashes no one can turn back into people: those count not."""
+    rows = session.exec(
+        select(Poll.community_id, PollVote.voter)
+        .join(PollVote, PollVote.poll_id == Poll.id)
+        .where(Poll.created_at >= since, Poll.anonymous.is_(False))
+        .distinct()
+    ).all()
+    return {(c, u) for c, u in rows}
+
+
+ACTIVITY: list[Activity] = [_attended, _answered, _shared, _voted]
 
 
 @dataclass

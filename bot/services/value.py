@@ -297,11 +297,16 @@ def practice_lines(
     ]
 
 
+DRAFT_MAX = 3000  # the report field's max_length: Slack refuses a longer initial value
+QUOTE_MAX = 400  # one answer's share of the draft
+
+
 def practice_draft(
     session: Session, community_id: int, since: datetime, until: datetime, limit: int = 12
 ) -> str:
     """A first draft of the progress report's "connection to practice": the consented
-    answers of the period, each as a quote, named only when the person said so."""
+    answers of the period, each as a quote (long ones cut), named only when the person
+    said so; never longer than the field takes (`DRAFT_MAX`)."""
     from storage.models import Person
 
     lines = practice_lines(session, community_id, since, until)
@@ -315,8 +320,16 @@ def practice_draft(
             who = (person.real_name or person.display_name) if person else ""
             who = who or "a member"
         said = "will try" if line.stage == TRY else "tried"
-        shown.append(f"- {who} {said}: “{line.answer.strip()}”")
-    more = len(lines) - len(shown)
-    if more > 0:
-        shown.append(f"- and {more} more in the evidence log")
-    return "What members took from the calls into their practice:\n" + "\n".join(shown)
+        answer = line.answer.strip()
+        if len(answer) > QUOTE_MAX:
+            answer = answer[: QUOTE_MAX - 1].rstrip() + "…"
+        shown.append(f"- {who} {said}: “{answer}”")
+    head = "What members took from the calls into their practice:\n"
+    tail = "- and {} more in the evidence log"
+    while shown:
+        more = len(lines) - len(shown)
+        text = head + "\n".join(shown + ([tail.format(more)] if more else []))
+        if len(text) <= DRAFT_MAX:
+            return text
+        shown.pop()  # the newest quotes come last: keep the earlier ones whole
+    return (head + tail.format(len(lines)))[:DRAFT_MAX]
