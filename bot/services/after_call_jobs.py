@@ -139,18 +139,26 @@ def claim(
             and_(AfterCallJob.state == CLAIMED, AfterCallJob.claimed_at < at - CLAIM_TIMEOUT),
         ),
     )
+    return claim_where(session, AfterCallJob, ready, at, limit)
+
+
+def claim_where(session: Session, model: Any, ready: Any, at: datetime, limit: int):
+    """Claim up to `limit` rows of `model` (with id, due_at, state, claimed_at and
+    claim_token columns) that `ready` selects, earliest due first, with a new token:
+    (token, their ids). The conditional UPDATE decides between racing passes; on
+    PostgreSQL the candidates are also locked, skipping rows another pass holds."""
     token = uuid.uuid4().hex
-    candidates = select(AfterCallJob.id).where(ready).order_by(AfterCallJob.due_at).limit(limit)
+    candidates = select(model.id).where(ready).order_by(model.due_at).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
         candidates = candidates.with_for_update(skip_locked=True)
     ids = list(session.execute(candidates).scalars().all())
     if not ids:
         return token, []
     taken = session.execute(
-        update(AfterCallJob)
-        .where(AfterCallJob.id.in_(ids), ready)
+        update(model)
+        .where(model.id.in_(ids), ready)
         .values(state=CLAIMED, claimed_at=at, claim_token=token)
-        .returning(AfterCallJob.id)
+        .returning(model.id)
         .execution_options(synchronize_session=False)
     )
     return token, sorted(taken.scalars().all())

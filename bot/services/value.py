@@ -13,7 +13,6 @@ evidence log when the person agrees, anonymised unless they tick "you may name m
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -22,7 +21,7 @@ from sqlalchemy import and_, or_, update
 from sqlmodel import Session, select
 
 from bot.services import CopError
-from bot.services.after_call_jobs import insert_ignoring_duplicates
+from bot.services.after_call_jobs import claim_where, insert_ignoring_duplicates
 from storage.models import (
     Call,
     CommunityAfterCall,
@@ -117,21 +116,7 @@ def claim(session: Session, now: datetime, at: datetime, limit: int = 50) -> tup
         ~stopped.exists(),
         ~community_off.exists(),
     )
-    token = uuid.uuid4().hex
-    candidates = select(ValueQuestion.id).where(ready).order_by(ValueQuestion.due_at).limit(limit)
-    if session.get_bind().dialect.name == "postgresql":
-        candidates = candidates.with_for_update(skip_locked=True)
-    ids = list(session.execute(candidates).scalars().all())
-    if not ids:
-        return token, []
-    taken = session.execute(
-        update(ValueQuestion)
-        .where(ValueQuestion.id.in_(ids), ready)
-        .values(state=CLAIMED, claimed_at=at, claim_token=token)
-        .returning(ValueQuestion.id)
-        .execution_options(synchronize_session=False)
-    )
-    return token, sorted(taken.scalars().all())
+    return claim_where(session, ValueQuestion, ready, at, limit)
 
 
 def mark(session: Session, question_id: int, token: str, state: str, now: datetime) -> bool:
