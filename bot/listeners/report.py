@@ -11,6 +11,7 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.blocks import escape
 from bot.blocks import report as blocks
 from bot.deps import Deps
 from bot.listeners.common import CommandRequest, modal_values, post_message, tell
@@ -122,7 +123,7 @@ def send_export(
             filename=f"{slug}-report-{year}.md",
             title=f"Progress report: {community.name}",
             content=reports.to_markdown(community, report, known, log_lines),
-            initial_comment=f"The {known.year} progress report of *{community.name}*.",
+            initial_comment=f"The {known.year} progress report of *{escape(community.name)}*.",
         )
     except SlackApiError as e:
         tell(response_url or "", f"I couldn't send the report ({e.response.get('error')}).")
