@@ -14,11 +14,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from dotenv import dotenv_values
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+
+from bot.zones import ZoneError, parse_zone
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_ZOOM_API_URL = "https://api.zoom.us/v2"
@@ -270,12 +272,9 @@ def _staff(value: str | None) -> frozenset[str]:
 
 def _timezone(value: str) -> str:
     try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(
-            f"COPBOT_TIMEZONE {value!r} is not an IANA time zone (e.g. America/Chicago)"
-        ) from None
-    return value
+        return parse_zone(value)
+    except ZoneError as e:
+        raise ConfigError(f"COPBOT_TIMEZONE {value[:60]!r}: {e.message}") from None
 
 
 def _seconds(name: str, value: str) -> float:

@@ -137,6 +137,12 @@ def test_staff_without_a_meeting_get_the_meeting_form_others_are_refused(as_user
     "kw, field, words",
     [
         ({"tz": "Mars/Olympus"}, ob.TIMEZONE, "is not a time zone"),
+        # directories and over-long names in the zone database: OSError inside ZoneInfo
+        ({"tz": "America"}, ob.TIMEZONE, "Did you mean America/New_York or America/Chicago"),
+        ({"tz": "Etc"}, ob.TIMEZONE, "Etc/UTC"),
+        ({"tz": "x" * 300}, ob.TIMEZONE, "is not a time zone: use a name like America/Chicago"),
+        ({"tz": "../../etc/passwd"}, ob.TIMEZONE, "is not a time zone"),
+        ({"tz": "Europe/Berln"}, ob.TIMEZONE, "Did you mean Europe/Berlin"),
         ({"start": SAT, "end": THU}, ob.END, "ends before it starts"),
         ({"start": THU, "end": THU}, ob.END, "has neither"),
         ({"rooms": "Room A 40"}, ob.ROOMS, "Line 1 should be a room and its capacity"),

@@ -13,13 +13,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from bot.services import CopError
+from bot.zones import ZoneError, parse_zone
 from storage.models import (
     Community,
     OnsiteBlock,
@@ -74,13 +75,11 @@ def parse_rooms(text: str) -> list[tuple[str, int]]:
 
 
 def check_zone(name: str) -> str:
+    """The venue's zone (`parse_zone`), or the field's error with the closest names."""
     try:
-        ZoneInfo(name.strip())
-    except (ZoneInfoNotFoundError, ValueError):
-        raise SlotError(
-            "timezone", f"{name.strip()[:60]} is not a time zone; use a name like America/Chicago."
-        ) from None
-    return name.strip()
+        return parse_zone(name)
+    except ZoneError as e:
+        raise SlotError("timezone", e.message) from None
 
 
 def save_meeting(
