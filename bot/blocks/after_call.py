@@ -234,13 +234,18 @@ def value_modal(q: ValueQuestion, call: Call, question: str, earlier: str | None
 # ---- App Home ----------------------------------------------------------------------------------
 def health_text(row: HealthRow) -> str:
     """A community's health without its name (a line of staff's table)."""
-    trend = " → ".join(str(n) for n in row.attendance[-6:]) or "no attendance read yet"
+    parts = [
+        f"{row.calls_held} of {plural(row.calls_planned, 'call')} held"
+        if row.calls_planned
+        else "no calls planned this year yet"
+    ]
+    if row.attendance:
+        parts.append("attendance " + " → ".join(str(n) for n in row.attendance[-6:]))
+    elif row.calls_held:
+        parts.append("attendance not recorded yet")
+    parts.append(f"{plural(row.active_90_days, 'active member')} in 90 days of {row.members}")
     warn = flags(row)
-    return (
-        f"{row.calls_held} of {plural(row.calls_planned, 'call')} held · attendance {trend} · "
-        f"{plural(row.active_90_days, 'active member')} in 90 days of {row.members}"
-        + (f" · :warning: {', '.join(warn)}" if warn else "")
-    )
+    return " · ".join(parts) + (f" · :warning: {', '.join(warn)}" if warn else "")
 
 
 def health_line(row: HealthRow) -> str:
