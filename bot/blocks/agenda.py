@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.blocks import (
+    MAX_MESSAGE_BLOCKS,
     Block,
     context,
     divider,
@@ -17,6 +18,7 @@ from bot.blocks import (
     input_block,
     mention,
     message,
+    packed_sections,
     plain,
     section,
 )
@@ -143,7 +145,7 @@ def agenda_message(
         blocks.append(section(note))
     blocks.append(section(f"*Onsite agenda of {name}* at {escape(meeting.name)}, {where}: {state}"))
     lines = _session_lines(sessions) or ["_No sessions yet._"]
-    blocks.append(section("\n".join(lines)[:2900]))
+    blocks += packed_sections("", lines, MAX_MESSAGE_BLOCKS - len(blocks), "session")
     text = (note + " " if note else "") + f"Onsite agenda of {name}: {state}."
     return {"response_type": "ephemeral", **message(text, blocks)}
 
@@ -155,8 +157,9 @@ def submitted_notice(
         f"{mention(by)} submitted the onsite agenda of {escape(community.name)} for "
         f"{escape(meeting.name)} ({len(sessions)} session{'s' if len(sessions) != 1 else ''})."
     )
-    lines = _session_lines(sessions)
-    return message(text, [section(f":inbox_tray: {text}"), section("\n".join(lines)[:2900])])
+    blocks = [section(f":inbox_tray: {text}")]
+    blocks += packed_sections("", _session_lines(sessions), MAX_MESSAGE_BLOCKS - 1, "session")
+    return message(text, blocks)
 
 
 def status_message(
@@ -175,13 +178,7 @@ def status_message(
         state = "submitted" if a and a.state == SUBMITTED else ("draft" if a else "not started")
         mark = ":white_check_mark:" if state == "submitted" else ":hourglass:"
         lines.append(f"{mark} *{escape(c.name)}*: {state}" + ("" if b else " · _no onsite block_"))
-    chunk = ""
-    for line in lines:
-        if len(chunk) + len(line) + 1 > 2900:
-            blocks.append(section(chunk))
-            chunk = ""
-        chunk += ("\n" if chunk else "") + line
-    if chunk:
-        blocks.append(section(chunk))
+    room = MAX_MESSAGE_BLOCKS - len(blocks)
+    blocks += packed_sections("", lines, room, "community", "communities")
     text = f"Onsite agendas for {escape(meeting.name)}: {done} of {len(rows)} submitted."
-    return {"response_type": "ephemeral", **message(text, blocks[:49])}
+    return {"response_type": "ephemeral", **message(text, blocks)}

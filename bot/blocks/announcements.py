@@ -22,6 +22,7 @@ from bot.blocks import (
     message,
     plain,
     section,
+    text_pieces,
 )
 from bot.blocks.polls import when
 from bot.services import announcements as rules
@@ -43,28 +44,9 @@ def neutralise(text: str) -> str:
 
 
 def chunks(text: str, limit: int = SECTION_LIMIT) -> list[str]:
-    """The neutralised text in pieces of at most `limit` characters, split between lines
-    where possible and never inside an escape such as `&amp;`."""
-    pieces: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        shown = neutralise(line)
-        joined = f"{current}\n{shown}" if current else shown
-        if len(joined) <= limit:
-            current = joined
-            continue
-        if current:
-            pieces.append(current)
-            current = ""
-        for ch in line:
-            bit = neutralise(ch)
-            if len(current) + len(bit) > limit:
-                pieces.append(current)
-                current = ""
-            current += bit
-    if current or not pieces:
-        pieces.append(current)
-    return pieces
+    """The neutralised text in pieces of at most `limit` characters (`text_pieces`: split
+    between lines, then words, never inside an escape such as `&amp;`)."""
+    return text_pieces(neutralise(text), limit)
 
 
 def announcement_message(

@@ -16,6 +16,7 @@ from bot.blocks import (
     escape,
     header,
     link,
+    packed_sections,
     plain,
     plural,
     section,
@@ -99,30 +100,21 @@ def staff_table(rows: Sequence[Row], *, page: int, show: str, room: int, year: s
     return blocks[:room]
 
 
-def todo_blocks(todo: Sequence[Todo]) -> list[Block]:
+def todo_blocks(todo: Sequence[Todo], room: int = 6) -> list[Block]:
     if not todo:
         return []
     lines = []
-    for t in todo[:40]:
+    for t in todo:
         due = (
             f" (due <!date^{int(t.due.timestamp())}^{{date_long_pretty}}|{t.due:%Y-%m-%d}>)"
             if t.due
             else ""
         )
         lines.append(f"• *{escape(t.community.name)}*: {t.what}{due}")
-    out: list[Block] = [header("Your to-do list")]
-    chunk = ""
-    for line in lines:
-        if len(chunk) + len(line) + 1 > 2900:
-            out.append(section(chunk))
-            chunk = ""
-        chunk += ("\n" if chunk else "") + line
-    if chunk:
-        out.append(section(chunk))
-    return out
+    return [header("Your to-do list"), *packed_sections("", lines, room, "to-do")]
 
 
-def next_calls_blocks(calls: Sequence[tuple[Any, Any]]) -> list[Block]:
+def next_calls_blocks(calls: Sequence[tuple[Any, Any]], room: int = 3) -> list[Block]:
     if not calls:
         return []
     lines = [
@@ -131,22 +123,20 @@ def next_calls_blocks(calls: Sequence[tuple[Any, Any]]) -> list[Block]:
         + (f" · {link(call.join_url, 'join')}" if call.join_url else "")
         for community, call in calls
     ]
-    return [header("Your next calls"), section("\n".join(lines)[:2900])]
+    return [header("Your next calls"), *packed_sections("", lines, room, "call")]
 
 
 BLOCK_MENU_ACTION = "home_onsite_block"
 MAX_BLOCK_MENUS = 15
 
 
-def onsite_blocks(grid: Any) -> list[Block]:
+def onsite_blocks(grid: Any, room: int = 4) -> list[Block]:
     """The meeting's rooms and blocks; with few blocks, a Move/Free menu on each."""
     if not grid:
         return []
     meeting, rooms, entries = grid
-    lines = [f"*{escape(meeting.name)}* ({escape(meeting.timezone)})"]
-    lines += grid_lines(meeting, rooms, entries)
-    text = "\n".join(lines)
-    out = [section(text if len(text) <= 2900 else text[:2899] + "…")]
+    heading = f"*{escape(meeting.name)}* ({escape(meeting.timezone)})"
+    out = packed_sections(heading, grid_lines(meeting, rooms, entries), room, "room")
     if len(entries) <= MAX_BLOCK_MENUS:
         for e in entries:
             options = [

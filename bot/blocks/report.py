@@ -8,12 +8,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.blocks import (
+    MAX_MESSAGE_BLOCKS,
     Block,
     escape,
     header,
     input_block,
     mention,
     message,
+    packed_sections,
     plain,
     plural,
     section,
@@ -133,13 +135,7 @@ def status_message(
         header(f"Progress reports {year_label}"),
         section(f"{done} of {len(rows)} communities have submitted."),
     ]
-    chunk = ""
-    for line in lines:
-        if len(chunk) + len(line) + 1 > 2900:
-            blocks.append(section(chunk))
-            chunk = ""
-        chunk += ("\n" if chunk else "") + line
-    if chunk:
-        blocks.append(section(chunk))
+    room = MAX_MESSAGE_BLOCKS - len(blocks)
+    blocks += packed_sections("", lines, room, "community", "communities")
     text = f"Progress reports {year_label}: {done} of {len(rows)} submitted."
-    return {"response_type": "ephemeral", **message(text, blocks[:49])}
+    return {"response_type": "ephemeral", **message(text, blocks)}

@@ -18,6 +18,7 @@ from bot.listeners import (
     reminders,
     report,
     resources,
+    shares,
     views,
 )
 
@@ -39,3 +40,4 @@ def register_all(app: App) -> None:
     polls.register(app)
     announcements.register(app)
     after_call.register(app)
+    shares.register(app)
