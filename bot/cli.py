@@ -89,9 +89,11 @@ def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
     from bot.deps import Deps
     from bot.scheduler import start_background
     from bot.slack_client import TOKEN_ERRORS
+    from bot.zoom_setup import warn_missing_scopes
 
     wait_for_slack(settings)
     deps = Deps.create(settings)
+    warn_missing_scopes(settings, deps.conferencing)
     app = build_app(settings, deps=deps, socket_mode=True)
     handler = SocketModeHandler(app, settings.slack_app_token)
     log.info("copbot is connecting to Slack over Socket Mode")
@@ -118,7 +120,11 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     port = args.port if args.port is not None else settings.port
     prepare_database(settings)
     db.dispose_engines()  # no connection crosses the fork into the workers
+    from bot.deps import make_conferencing
     from bot.server import run_gunicorn
+    from bot.zoom_setup import warn_missing_scopes
+
+    warn_missing_scopes(settings, make_conferencing(settings))
 
     log.info(
         "copbot serves POST /slack/events and GET /healthz on %s:%s with %d worker(s)",
@@ -177,8 +183,10 @@ def cmd_tick(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_scheduler(settings: Settings, _args: argparse.Namespace) -> int:
     from bot.scheduler import run_forever
+    from bot.zoom_setup import warn_missing_scopes
 
     deps, client = _scheduler_parts(settings)
+    warn_missing_scopes(settings, deps.conferencing)
     log.info("copbot scheduler: a pass every %.0f s", settings.scheduler_interval)
     run_forever(deps, client)
     return 0

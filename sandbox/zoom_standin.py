@@ -8,9 +8,13 @@ scripted: `standin.fail("POST /users/{userId}/meetings", 500, times=2)`,
 `standin.fail(..., 429, retry_after=1)`, `standin.delay(..., seconds=2)` (for timeouts),
 and the token endpoint too: `standin.fail_token(503)`, `standin.fail_token(200,
 bad_json=True)`, `standin.fail_token(drop=True)` (the connection closes unanswered),
-`standin.delay_token(seconds)`. As Zoom does, the list of a user's meetings comes in
-pages of `page_size` (`page_number` from 1) and shows only the first 250 characters of
-each agenda. Anything that does not fit the spec is answered 400 and listed in
+`standin.delay_token(seconds)`. Scopes as Zoom has them: a token carries the app's
+`scopes` of the moment it is made (default: every granular scope copbot needs), the
+token answer lists them in `scope`, and a route whose scope (from
+`integrations.zoom_scopes`) the token lacks is refused with HTTP 400, code 4711,
+"Invalid access token, does not contain scopes:[…]". As Zoom does, the list of a user's
+meetings comes in pages of `page_size` (`page_number` from 1) and shows only the first
+250 characters of each agenda. Anything that does not fit the spec is answered 400 and listed in
 `violations`.
 
 After a call: `add_past_meeting(meeting_id, uuid, start, participants)` records an ended
@@ -38,6 +42,8 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlparse
 
 import jsonschema
+
+from integrations import zoom_scopes
 
 SPEC_PATH = Path(__file__).with_name("specs") / "zoom_meetings_openapi.json"
 
@@ -185,9 +191,14 @@ class ZoomStandIn:
         host: str = "127.0.0.1",
         port: int = 0,
         token_lifetime: int = 3599,
+        scopes: list[str] | tuple[str, ...] | None = None,
     ):
         self.spec = spec or ZoomSpec()
         self.token_lifetime = token_lifetime
+        # the scopes the app holds: a token carries those of the moment it is made; by
+        # default every granular scope copbot needs, so the sandbox works
+        self.scopes: tuple[str, ...] = tuple(scopes if scopes is not None else zoom_scopes.needed())
+        self._token_scopes: dict[str, frozenset[str]] = {}
         self.calls: list[ZoomCall] = []
         self.token_requests = 0
         self.violations: list[str] = []
@@ -301,6 +312,7 @@ class ZoomStandIn:
             self.past.clear()
             self.recordings.clear()
             self.token_requests = 0
+            self.scopes = zoom_scopes.needed()
 
     def add_past_meeting(
         self,
@@ -398,6 +410,8 @@ class ZoomStandIn:
         token = f"standin-token-{next(self._token_ids)}"
         with self._lock:
             self._tokens[token] = time.monotonic() + self.token_lifetime
+            self._token_scopes[token] = frozenset(self.scopes)
+            granted = " ".join(self.scopes)
         return (
             200,
             {},
@@ -405,9 +419,26 @@ class ZoomStandIn:
                 "access_token": token,
                 "token_type": "bearer",
                 "expires_in": self.token_lifetime,
-                "scope": "meeting:write:admin",
+                "scope": granted,
+                "api_url": self.base_url,
             },
         )
+
+    def _scope_refusal(self, route: str, token: str) -> dict[str, Any] | None:
+        """Zoom's answer to a token without the route's scope: HTTP 400, code 4711, naming
+        the scopes that would do (granular user- and admin-level; classic for a token of
+        classic scopes)."""
+        row = zoom_scopes.of_route(route)
+        with self._lock:
+            held = self._token_scopes.get(token, frozenset())
+        if row is None or row.covered_by(held):
+            return None
+        classic = any(name in zoom_scopes.CLASSIC for name in held)
+        names = [*row.classic] if classic and row.classic else [row.user_level, row.granular]
+        return {
+            "code": 4711,
+            "message": f"Invalid access token, does not contain scopes:[{', '.join(names)}].",
+        }
 
     def _next_script(self, route: str) -> _Script | None:
         with self._lock:
@@ -441,6 +472,9 @@ class ZoomStandIn:
             valid = self._tokens.get(token, 0.0) > time.monotonic()
         if not valid:
             return 401, {}, {"code": 124, "message": "Invalid access token."}
+        refusal = self._scope_refusal(route, token)
+        if refusal is not None:
+            return 400, {}, refusal
         problems = self.spec.check(route, values, query, body)
         if problems:
             with self._lock:
