@@ -1,4 +1,5 @@
 """The `copbot` command line: run (Socket Mode), serve (HTTP), scheduler, tick, db upgrade,
+`doctor` (the set-up's checks, `bot.doctor`),
 `export` (the year's agendas and reports, `bot.deliverables_cli`; polls, `bot.exports`;
 communities' health, `bot.health_export`),
 and `sandbox` (forwarded to the `copbot-sandbox` entry point of the sandbox extra).
@@ -300,6 +301,12 @@ def build_parser() -> argparse.ArgumentParser:
     dbsub.add_parser("status", help="show the schema revision")
     dbp.set_defaults(func=cmd_db)
 
+    doctor = sub.add_parser(
+        "doctor",
+        help="check the set-up, one line per check (ok or FAIL); exit 1 when any FAILs",
+    )
+    doctor.set_defaults(func=None)
+
     sub.add_parser(
         "sandbox",
         add_help=False,
@@ -314,6 +321,10 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["sandbox"]:
         return run_sandbox(argv[1:])
     args = build_parser().parse_args(argv)
+    if args.command == "doctor":  # it loads the settings itself: a bad one is a FAIL line
+        from bot import doctor
+
+        return doctor.main()
     try:
         settings = Settings.load()
         _setup_logging(settings.log_level)

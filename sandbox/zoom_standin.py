@@ -199,6 +199,9 @@ class ZoomStandIn:
         # default every granular scope copbot needs, so the sandbox works
         self.scopes: tuple[str, ...] = tuple(scopes if scopes is not None else zoom_scopes.needed())
         self._token_scopes: dict[str, frozenset[str]] = {}
+        # the account's users, by id and by email (GET /users/{userId}); "me" is the
+        # app's creator
+        self.users: dict[str, dict[str, Any]] = {}
         self.calls: list[ZoomCall] = []
         self.token_requests = 0
         self.violations: list[str] = []
@@ -216,6 +219,7 @@ class ZoomStandIn:
         self._token_ids = itertools.count(1)
         self._server = ThreadingHTTPServer((host, port), self._handler_class())
         self._server.daemon_threads = True
+        self.add_user("host@example.org", user_id="standin-host", me=True)
 
     @property
     def base_url(self) -> str:
@@ -313,6 +317,8 @@ class ZoomStandIn:
             self.recordings.clear()
             self.token_requests = 0
             self.scopes = zoom_scopes.needed()
+            self.users.clear()
+        self.add_user("host@example.org", user_id="standin-host", me=True)
 
     def add_past_meeting(
         self,
@@ -374,6 +380,33 @@ class ZoomStandIn:
             self.recordings[str(int(meeting_id))] = recording
             self.recordings[uuid] = recording
         return recording
+
+    def add_user(
+        self,
+        email: str,
+        *,
+        user_id: str | None = None,
+        type: int = 2,
+        status: str = "active",
+        me: bool = False,
+    ) -> dict[str, Any]:
+        """A user of the account, as GET /users/{userId} answers it (type 1 Basic, 2
+        Licensed; status active, inactive or pending)."""
+        user = {
+            "id": user_id or f"user-{len(self.users) + 1}",
+            "email": email,
+            "first_name": email.split("@")[0],
+            "last_name": "",
+            "type": type,
+            "status": status,
+            "timezone": "UTC",
+        }
+        with self._lock:
+            self.users[user["id"]] = user
+            self.users[email.lower()] = user
+            if me:
+                self.users["me"] = user
+        return user
 
     def calls_to(self, route: str) -> list[ZoomCall]:
         with self._lock:
@@ -522,6 +555,13 @@ class ZoomStandIn:
             return 201, {}, meeting
         if route == "GET /users/{userId}/meetings":
             return 200, {}, self._list_page(query)
+        if route == "GET /users/{userId}":
+            with self._lock:
+                named = unquote(values[0])
+                user = self.users.get(named) or self.users.get(named.lower())
+            if user is None:
+                return 404, {}, {"code": 1001, "message": f"User does not exist: {values[0]}."}
+            return 200, {}, user
         if route == "GET /past_meetings/{meetingUUID}/participants":
             return self._participants(values[0], query)
         if route == "GET /past_meetings/{meetingId}/instances":
