@@ -283,8 +283,10 @@ def _staff(value: str | None) -> frozenset[str]:
 def _timezone(value: str) -> str:
     try:
         return parse_zone(value)
-    except ZoneError as e:
-        raise ConfigError(f"COPBOT_TIMEZONE {value[:60]!r}: {e.message}") from None
+    except ZoneError:
+        raise ConfigError(
+            f"COPBOT_TIMEZONE {value[:60]!r} is not an IANA time zone (e.g. America/Chicago)"
+        ) from None
 
 
 def _seconds(name: str, value: str) -> float:
