@@ -358,6 +358,6 @@ def test_a_member_saves_a_message_as_evidence_from_its_menu(page, shot):
     item = said.locator(".more-actions .bk-menu-item", has_text="Save as evidence")
     shot(page, "message-menu-save-as-evidence")
     item.click()
-    answer = message_with(page, "evidence")
+    answer = message_with(page, "evidence log")
     assert "Only visible to you" in answer.inner_text()
     shot(page, "saved-as-evidence")
