@@ -263,17 +263,21 @@
     loose.forEach((p) => bar.appendChild(problemNode(p)));
   }
 
+  // a click carries the state of its surface's inputs, as Slack's block_actions does:
+  // the view's (modal, Home) or the message's (state.values)
   function blocks(list, where) {
-    return BlockKit.render(list, {
+    let drawn = null;
+    drawn = BlockKit.render(list, {
       errors: where.errors,
       dispatch: (blockId) => where.surface !== "modal" || !isInput(where, blockId),
       confirm: confirmDialog,
       onAction: async (action) => {
-        const root = where.root ? where.root() : null;
+        const root = where.root ? where.root() : drawn;
         const values = root ? BlockKit.values(root) : {};
         await api("/api/action", { user: app.user, action, channel: where.channel, ts: where.ts, view_id: where.view_id, values });
       },
     });
+    return drawn;
   }
 
   function isInput(where, blockId) {

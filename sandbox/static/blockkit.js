@@ -129,14 +129,14 @@ const BlockKit = (() => {
 
   const TEXT_INPUTS = ["plain_text_input", "number_input", "url_text_input", "email_text_input"];
   const SELECTS = {
-    static_select: [staticOptions, (e) => e.initial_option && e.initial_option.value, false],
-    multi_static_select: [staticOptions, (e) => (e.initial_options || []).map((o) => o.value), true],
-    users_select: [peopleEntries, (e) => e.initial_user, false],
-    multi_users_select: [peopleEntries, (e) => e.initial_users, true],
-    conversations_select: [conversationEntries, (e) => e.initial_conversation, false],
-    multi_conversations_select: [conversationEntries, (e) => e.initial_conversations, true],
-    channels_select: [conversationEntries, (e) => e.initial_channel, false],
-    multi_channels_select: [conversationEntries, (e) => e.initial_channels, true],
+    "static_select": [staticOptions, (e) => e.initial_option && e.initial_option.value, false],
+    "multi_static_select": [staticOptions, (e) => (e.initial_options || []).map((o) => o.value), true],
+    "users_select": [peopleEntries, (e) => e.initial_user, false],
+    "multi_users_select": [peopleEntries, (e) => e.initial_users, true],
+    "conversations_select": [conversationEntries, (e) => e.initial_conversation, false],
+    "multi_conversations_select": [conversationEntries, (e) => e.initial_conversations, true],
+    "channels_select": [conversationEntries, (e) => e.initial_channel, false],
+    "multi_channels_select": [conversationEntries, (e) => e.initial_channels, true],
   };
 
   function picker(element, blockId, hooks) {
