@@ -2,8 +2,8 @@
 again as every quarter hour its time touches, so two blocks that overlap in a room by any
 instant share a cell, and the room-and-cell key refuses the second.
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-06
 """
 
@@ -14,8 +14,8 @@ from alembic import op
 
 from storage.models import UTCDateTime
 
-revision = "0014"
-down_revision = "0013"
+revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
