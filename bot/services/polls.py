@@ -24,6 +24,7 @@ from datetime import datetime
 from sqlalchemy import delete, insert, or_, update
 from sqlmodel import Session, select
 
+from bot.ops import metrics
 from bot.services import CopError
 from storage.models import Community, Poll, PollOption, PollState, PollVote
 
@@ -269,6 +270,7 @@ def vote(
         session.rollback()
         return VoteResult("limit", poll, chosen)
     session.execute(insert(PollVote).values(poll_id=poll.id, option_id=option_id, voter=voter))
+    metrics.vote()
     return VoteResult("added", poll, [*chosen, option_id])
 
 
