@@ -453,6 +453,32 @@ def test_buttons_on_another_communitys_call_are_refused(leader, other_community,
         assert s.get(Call, their_call).status == "scheduled"
 
 
+def test_a_member_pressing_a_call_button_is_told_who_may_do_that_very_thing(
+    leader, as_user, slack, zoom, engine
+):
+    submit(leader, engine)
+    leader.settle()
+    [call] = stored_calls(engine)
+    bob = as_user("U5")
+    bob.reply("join")
+    slack.reset()
+    tried = {
+        cb.CANCEL_ACTION: "can cancel its calls.",
+        cb.RESCHEDULE_ACTION: "can move its calls.",
+        cb.RETRY_ACTION: "can retry its calls' meetings.",
+    }
+    for action in tried:
+        assert click(bob, action, call).status_code == 200
+    bob.settle()
+    said = [c.args["text"] for c in slack.calls_to("response_url")]
+    assert len(said) == 3
+    for words, text in zip(tried.values(), said, strict=True):
+        assert text == f"Only the community's leaders and staff {words}", text
+    assert not any("schedule" in t for t in said)
+    [call] = stored_calls(engine)
+    assert call.status == "scheduled" and zoom.meetings
+
+
 @pytest.mark.parametrize("value", ["abc", "", "99999999999999999999999", "-1", "1.5", "0"])
 def test_malformed_button_values_get_a_message_not_a_500(leader, slack, engine, value):
     for action in (cb.CANCEL_ACTION, cb.RETRY_ACTION, cb.RESCHEDULE_ACTION):
