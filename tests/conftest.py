@@ -19,7 +19,7 @@ from sqlalchemy import MetaData, delete
 
 from bot.config import Settings
 from bot.deps import Deps
-from integrations.block_kit import check_message
+from integrations.block_kit import check_message, check_view
 from sandbox import slack_payloads as payloads
 from sandbox import zoom_standin as zs
 from sandbox.slack_standin import SlackStandIn
@@ -73,6 +73,16 @@ def session(engine):
     _wipe(engine)
     with db.session_scope(engine) as s:
         yield s
+
+
+def accepted(body: dict) -> bool:
+    """A modal's form was accepted and the modal now says what happened (Slack's
+    `response_action: update` with a valid view), rather than closing in silence."""
+    return (
+        body.get("response_action") == "update"
+        and body["view"]["type"] == "modal"
+        and check_view(body["view"]) == []
+    )
 
 
 def new_community(

@@ -24,7 +24,7 @@ from sandbox import slack_payloads as payloads
 from sandbox.slack_standin import TEAM_ID
 from storage.db import session_scope
 from storage.models import Call, ProgressReport, Reminder, utcnow
-from tests.conftest import STAFF, ack_text, new_community
+from tests.conftest import STAFF, accepted, ack_text, new_community
 
 CHANNEL = "CREPORT1"
 
@@ -106,14 +106,14 @@ def test_draft_submit_staff_told_once_and_refusals(community, as_user, engine, s
     body = submit(leader, cid, year, action="submit")
     assert body["errors"][rb.RESULTS] == "Write the year's results before submitting."
     assert stored(engine) is None
-    assert submit(leader, cid, year, results="Draft, <b>") == {}
+    assert accepted(submit(leader, cid, year, results="Draft, <b>"))
     assert stored(engine).state == "draft"
     assert submit(as_user("U5", CHANNEL), cid, year, results="x")["response_action"] == "errors"
     for meta in ("{}", "nope", json.dumps({"community": cid, "year": year - 3})):
         assert submit(leader, cid, year, meta=meta, results="x")["response_action"] == "errors"
     words = dict(results="12 new mentors", celebrations="A dinner", practice="New clinic")
-    assert submit(leader, cid, year, action="submit", **words) == {}
-    assert submit(as_user("U2", CHANNEL), cid, year, action="submit", **words) == {}
+    assert accepted(submit(leader, cid, year, action="submit", **words))
+    assert accepted(submit(as_user("U2", CHANNEL), cid, year, action="submit", **words))
     leader.settle()
     [dm] = slack.wait_for("chat.postMessage", where=lambda c: c.args["channel"] == STAFF)
     assert "submitted the" in dm.args["text"] and "Survivorship" in dm.args["text"]
@@ -133,7 +133,7 @@ def test_draft_submit_staff_told_once_and_refusals(community, as_user, engine, s
 def test_report_export_sends_a_markdown_file(community, as_user, slack):
     cid, year = community
     leader = as_user("U1", CHANNEL)
-    assert submit(leader, cid, year, results="Grew to 40 members") == {}
+    assert accepted(submit(leader, cid, year, results="Grew to 40 members"))
     leader.reply("evidence Journal club:\n12 came")
     body = leader.reply("report export")
     assert "Markdown file" in body["text"]
@@ -155,7 +155,7 @@ def test_report_nudges_stop_on_submission(community, as_user, deps, engine, slac
     first = tick(deps, client, due - timedelta(days=28))
     assert [x for x in first.sent if x.startswith("report_due")]
     leader = as_user("U1", CHANNEL)
-    assert submit(leader, cid, year, action="submit", results="Done well") == {}
+    assert accepted(submit(leader, cid, year, action="submit", results="Done well"))
     for step in (timedelta(days=-14), timedelta(days=-3), timedelta(days=1)):
         assert [x for x in tick(deps, client, due + step).sent if x.startswith("report_due")] == []
     with session_scope(engine) as s:
@@ -170,7 +170,7 @@ def test_export_reports_round_trip(community, as_user, db_url, monkeypatch, tmp_
         celebrations="Смотр; fête",
         practice="=1+1, checklists",
     )
-    assert submit(as_user("U1", CHANNEL), cid, year, action="submit", **words) == {}
+    assert accepted(submit(as_user("U1", CHANNEL), cid, year, action="submit", **words))
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DATABASE_URL", db_url)
     assert main(["export", "reports", "--year", str(year)]) == 0
@@ -183,3 +183,30 @@ def test_export_reports_round_trip(community, as_user, db_url, monkeypatch, tmp_
     assert "## Survivorship (submitted)" in capsys.readouterr().out
     assert main(["export", "reports", "--year", "1999"]) == 0
     assert capsys.readouterr().out == ",".join(REPORT_COLUMNS) + "\r\n"
+
+
+def _said(body: dict) -> str:
+    assert accepted(body)
+    return ack_text({"blocks": body["view"]["blocks"]})
+
+
+def test_every_save_says_what_happened_and_where_to_see_it(community, as_user, engine, slack):
+    cid, year = community
+    leader = as_user("U1", CHANNEL)
+    said = _said(submit(leader, cid, year, results="Draft"))
+    assert "as a draft" in said and "Staff do not see it yet" in said
+    assert f"`/cop report` in <#{CHANNEL}> opens it again" in said
+    assert "`/cop report export` sends it to you as a Markdown file" in said
+    said = _said(submit(leader, cid, year, action="submit", results="Grew"))
+    assert "Submitted the" in said and "staff have been told" in said
+    said = _said(submit(leader, cid, year, results="Grew more"))
+    assert "Updated the submitted" in said and "staff see this version" in said
+    # a replay of the submission answers as the first did
+    payload = payloads.view_submission_payload(
+        rb.REPORT_CALLBACK,
+        {rb.RESULTS: {"value": payloads.input_value("plain_text_input", "Once")}},
+        user_id="U1",
+        private_metadata=json.dumps({"community": cid, "year": year}),
+    )
+    first, again = leader.interact(payload), leader.interact(payload)
+    assert first.json() == again.json() and accepted(first.json())

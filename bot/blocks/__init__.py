@@ -124,6 +124,17 @@ def join_words(items: list[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def done_view(title: str, what_happened: str, where_to_see: str) -> dict[str, Any]:
+    """What a modal turns into once its form is accepted (`response_action: update`):
+    what happened, then where to see it. Shown to the one who submitted, once."""
+    return {
+        "type": "modal",
+        "title": plain(title, 24),
+        "close": plain("Done", 24),
+        "blocks": [section(what_happened), context(where_to_see)],
+    }
+
+
 def message(text: str, blocks: list[Block]) -> dict[str, Any]:
     """A message payload: blocks plus the plain-text fallback Slack shows in notifications."""
     return {"text": text, "blocks": blocks[:MAX_MESSAGE_BLOCKS]}

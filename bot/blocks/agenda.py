@@ -10,8 +10,10 @@ from typing import Any
 
 from bot.blocks import (
     Block,
+    channel_link,
     context,
     divider,
+    done_view,
     escape,
     header,
     input_block,
@@ -101,6 +103,39 @@ def agenda_modal(
         "private_metadata": json.dumps({"community": community.id, "year": meeting.year}),
         "blocks": blocks,
     }
+
+
+def saved_view(
+    community: Community,
+    meeting: OnsiteMeeting,
+    count: int,
+    *,
+    state: str,
+    newly_submitted: bool,
+    deadline: datetime,
+) -> dict[str, Any]:
+    """What the agenda modal turns into once saved: as a draft, submitted, or updated."""
+    name, sessions = escape(community.name), f"{count} session{'s' if count != 1 else ''}"
+    if newly_submitted:
+        done = (
+            f":inbox_tray: Submitted the onsite agenda of *{name}* for {escape(meeting.name)} "
+            f"to staff ({sessions}); staff have been told."
+        )
+    elif state == SUBMITTED:
+        done = (
+            f":white_check_mark: Updated the submitted onsite agenda of *{name}* ({sessions}); "
+            "staff see this version."
+        )
+    else:
+        done = (
+            f":floppy_disk: Saved the onsite agenda of *{name}* as a draft ({sessions}). "
+            "Staff do not see it yet: choose *Submit to staff* when it is ready."
+        )
+    where = (
+        f"`/cop agenda show` in {channel_link(community.slack_channel_id)} shows it; "
+        f"`/cop agenda` there changes it until {_date(deadline)}."
+    )
+    return done_view("Onsite agenda", done, where)
 
 
 def read_metadata(view: dict[str, Any]) -> tuple[int, int] | None:

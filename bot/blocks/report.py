@@ -9,6 +9,8 @@ from typing import Any
 
 from bot.blocks import (
     Block,
+    channel_link,
+    done_view,
     escape,
     header,
     input_block,
@@ -102,6 +104,33 @@ def report_modal(
         "private_metadata": json.dumps({"community": community.id, "year": year}),
         "blocks": blocks,
     }
+
+
+def saved_view(
+    community: Community, year_label: str, *, state: str, newly_submitted: bool
+) -> dict[str, Any]:
+    """What the report modal turns into once saved: as a draft, submitted, or updated."""
+    name = escape(community.name)
+    if newly_submitted:
+        done = (
+            f":inbox_tray: Submitted the {year_label} progress report of *{name}*; "
+            "staff have been told."
+        )
+    elif state == SUBMITTED:
+        done = (
+            f":white_check_mark: Updated the submitted {year_label} progress report of "
+            f"*{name}*; staff see this version."
+        )
+    else:
+        done = (
+            f":floppy_disk: Saved the {year_label} progress report of *{name}* as a draft. "
+            "Staff do not see it yet: choose *Submit to staff* when it is ready."
+        )
+    where = (
+        f"`/cop report` in {channel_link(community.slack_channel_id)} opens it again; "
+        "`/cop report export` sends it to you as a Markdown file."
+    )
+    return done_view("Progress report", done, where)
 
 
 def read_metadata(view: dict[str, Any]) -> tuple[int, int] | None:

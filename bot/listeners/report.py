@@ -93,7 +93,10 @@ def handle_report_submission(
     except CopError as e:
         ack(response_action="errors", errors={blocks.RESULTS: str(e)})
         return
-    ack()
+    done = blocks.saved_view(
+        community, known.year, state=saved.report.state, newly_submitted=saved.newly_submitted
+    )
+    ack(response_action="update", view=done)
     if saved.newly_submitted:
         notice = blocks.submitted_notice(community, known.year, user_id)
         for staff in sorted(deps.settings.staff):
