@@ -5,6 +5,7 @@ agenda nudges stopping at once on submission and never resuming."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
@@ -269,3 +270,23 @@ def test_every_save_says_what_happened_and_where_to_see_it(agenda_setup, as_user
     assert "staff have been told" in said
     said = _said(submit(ana, cid, year, [("10:00", "45", "Welcome")], action=None))
     assert "Updated the submitted onsite agenda" in said
+
+
+def test_agenda_show_and_staffs_notice_use_the_venue_zone_and_name_it(
+    agenda_setup, as_user, slack
+):
+    cid, year = agenda_setup
+    ana = as_user("U1", CHANNEL)
+    submit(ana, cid, year, [("10:00", "30", "Welcome"), ("10:30", "60", "Panel")], "submit")
+    ana.settle()
+    [dm] = slack.wait_for("chat.postMessage", where=lambda c: c.args["channel"] == STAFF)
+    shown = {
+        "show": ack_text(as_user("U5", CHANNEL).reply("agenda show")),
+        "notice": ack_text({"blocks": dm.json_arg("blocks")}),
+    }
+    for where, text in shown.items():
+        # one zone: no <!date^…> token (the reader's zone) beside the venue's session times
+        assert "<!date^" not in text, where
+        assert re.search(r"All times are the venue's: America/Chicago \(C[SD]T\)", text), where
+        assert "*10:00-10:30* Welcome" in text and "*10:30-11:30* Panel" in text, where
+        assert re.search(r"10:00-12:00 C[SD]T", text), where  # the block, in the same zone

@@ -7,6 +7,7 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.blocks import (
     Block,
@@ -22,7 +23,7 @@ from bot.blocks import (
     plain,
     section,
 )
-from bot.blocks.onsite import venue_time, when
+from bot.blocks.onsite import venue_time
 from bot.services.agenda import MAX_SESSIONS, SUBMITTED, Session_, field
 from storage.models import Community, OnsiteAgenda, OnsiteBlock, OnsiteMeeting, OnsiteRoom
 
@@ -162,6 +163,16 @@ def _session_lines(sessions: Sequence[Session_]) -> list[str]:
     return lines
 
 
+def venue_note(meeting: OnsiteMeeting, block: OnsiteBlock | None) -> str:
+    """The one zone an agenda is shown in, named: the venue's (with its abbreviation on
+    the block's day, when there is a block)."""
+    zone = escape(meeting.timezone)
+    if block is None:
+        return f":clock3: All times are the venue's: {zone}."
+    abbr = block.start_at.astimezone(ZoneInfo(meeting.timezone)).tzname()
+    return f":clock3: All times are the venue's: {zone} ({abbr})."
+
+
 def agenda_message(
     community: Community,
     meeting: OnsiteMeeting,
@@ -171,7 +182,9 @@ def agenda_message(
     note: str | None = None,
 ) -> dict[str, Any]:
     name = escape(community.name)
-    where = when(block.start_at, block.end_at, meeting.timezone) if block else "(no block yet)"
+    where = (
+        venue_time(block.start_at, block.end_at, meeting.timezone) if block else "(no block yet)"
+    )
     state = "no agenda yet" if agenda is None else agenda.state
     blocks: list[Block] = []
     if note:
@@ -179,19 +192,30 @@ def agenda_message(
     blocks.append(section(f"*Onsite agenda of {name}* at {escape(meeting.name)}, {where}: {state}"))
     lines = _session_lines(sessions) or ["_No sessions yet._"]
     blocks.append(section("\n".join(lines)[:2900]))
+    blocks.append(context(venue_note(meeting, block)))
     text = (note + " " if note else "") + f"Onsite agenda of {name}: {state}."
     return {"response_type": "ephemeral", **message(text, blocks)}
 
 
 def submitted_notice(
-    community: Community, meeting: OnsiteMeeting, sessions: Sequence[Session_], by: str
+    community: Community,
+    meeting: OnsiteMeeting,
+    block: OnsiteBlock | None,
+    sessions: Sequence[Session_],
+    by: str,
 ) -> dict[str, Any]:
     text = (
         f"{mention(by)} submitted the onsite agenda of {escape(community.name)} for "
         f"{escape(meeting.name)} ({len(sessions)} session{'s' if len(sessions) != 1 else ''})."
     )
     lines = _session_lines(sessions)
-    return message(text, [section(f":inbox_tray: {text}"), section("\n".join(lines)[:2900])])
+    head = f":inbox_tray: {text}"
+    if block is not None:
+        head += f"\nIts block: {venue_time(block.start_at, block.end_at, meeting.timezone)}."
+    return message(
+        text,
+        [section(head), section("\n".join(lines)[:2900]), context(venue_note(meeting, block))],
+    )
 
 
 def status_message(

@@ -147,7 +147,7 @@ def handle_agenda_submission(
     )
     ack(response_action="update", view=done)
     if saved.newly_submitted:
-        notice = blocks.submitted_notice(community, meeting, sessions, user_id)
+        notice = blocks.submitted_notice(community, meeting, block, sessions, user_id)
         for staff in sorted(deps.settings.staff):
             deps.later(post_message, client, staff, notice)
 
