@@ -272,9 +272,7 @@ def test_every_save_says_what_happened_and_where_to_see_it(agenda_setup, as_user
     assert "Updated the submitted onsite agenda" in said
 
 
-def test_agenda_show_and_staffs_notice_use_the_venue_zone_and_name_it(
-    agenda_setup, as_user, slack
-):
+def test_agenda_show_and_staffs_notice_use_the_venue_zone_and_name_it(agenda_setup, as_user, slack):
     cid, year = agenda_setup
     ana = as_user("U1", CHANNEL)
     submit(ana, cid, year, [("10:00", "30", "Welcome"), ("10:30", "60", "Panel")], "submit")
