@@ -128,6 +128,7 @@ def slack(slack_session: SlackStandIn) -> Iterator[SlackStandIn]:
     for background in _BACKGROUNDS:
         assert background.wait_idle(10), "work after an ack still running 10 s after the test"
     assert slack_session.violations == [], "calls that do not fit Slack's spec"
+    assert slack_session.raw_markup == [], "formatting Slack would show as typed"
 
 
 @pytest.fixture(scope="session")

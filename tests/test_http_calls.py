@@ -340,7 +340,7 @@ def test_home_warns_leaders_and_staff_below_three_community_calls(leader, as_use
     text = json.dumps(view.json_arg("view"), ensure_ascii=False)
     first, _ = rules.program_year(today, (8, 1))
     expected = 3 if date(Y, 1, 13) < date(first.year + 1, 8, 1) else 0
-    assert f"{expected} community calls in" in text
+    assert f"*Community calls {rules.year_label(first)}*\\n{expected} of 3 to 6" in text
 
 
 # ---- hardening: races, forged ids, slow Zoom, zones -------------------------------------

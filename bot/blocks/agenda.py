@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from bot.blocks import (
     Block,
     channel_link,
+    clip,
     context,
     divider,
     done_view,
@@ -158,7 +159,7 @@ def _session_lines(sessions: Sequence[Session_]) -> list[str]:
         if s.speakers:
             line += f" ({escape(s.speakers)})"
         if s.description:
-            line += f"\n   {escape(s.description)[:400]}"
+            line += f"\n   {clip(escape(s.description), 400)}"
         lines.append(line)
     return lines
 

@@ -10,6 +10,7 @@ from typing import Any
 from bot.blocks import (
     Block,
     channel_link,
+    clip,
     done_view,
     escape,
     header,
@@ -33,8 +34,8 @@ def facts_text(known: Facts) -> str:
     return "\n".join(
         [
             f"*Program year {known.year}: what copbot knows*",
-            f"• Purpose: {escape(known.purpose)[:600] or '_not written yet_'}",
-            f"• Evidence planned: {escape(known.evidence_plan)[:600] or '_not written yet_'}",
+            f"• Purpose: {clip(escape(known.purpose), 600) or '_not written yet_'}",
+            f"• Evidence planned: {clip(escape(known.evidence_plan), 600) or '_not written yet_'}",
             f"• Community calls: {known.calls_held} held, {known.calls_scheduled} scheduled "
             f"({known.calls_total} of 3–6){warn}",
             f"• Recordings archived: {known.recordings}",
