@@ -143,7 +143,10 @@ def _payloads(words: str, long: bool = False, free: str | None = None):
         facts="{}",
     )  # fmt: skip
     yield "report_modal", report.report_modal(c, 2027, facts, pr)
-    yield "report notice", report.submitted_notice(c, "2026–27", "U1")
+    yield "report notice", report.submitted_notice(c, "2026–27", "U1", 1)
+    pr.id, pr.state, pr.submitted_by, pr.submitted_at = 1, "submitted", "U1", NOW
+    for page in range(3):
+        yield f"report read {page}", report.read_view(c, pr, facts, "2026–27", page)
     yield "report status", report.status_message("2026–27", [(c, pr), (c, None)])
     for text_typed in (words, FORMATTED, FORMATTED + "\n" + text, text):
         a = Announcement(

@@ -210,3 +210,111 @@ def test_every_save_says_what_happened_and_where_to_see_it(community, as_user, e
     )
     first, again = leader.interact(payload), leader.interact(payload)
     assert first.json() == again.json() and accepted(first.json())
+
+
+# ---- staff read a submitted report in Slack -----------------------------------------------
+def _press(user, action_id: str, value: str, *, view: dict | None = None):
+    """A button on the staff notice (a message) or, with `view`, in the open report."""
+    where = (
+        {"container": {"type": "view", "view_id": "VREAD"}, "view": view}
+        if view is not None
+        else {
+            "container": {"type": "message", "channel_id": "D1", "message_ts": "1.1"},
+            "response_url": user.slack.response_url("notice"),
+        }
+    )
+    return user.interact(
+        {
+            "type": "block_actions",
+            "team": {"id": TEAM_ID},
+            "user": {"id": user.user_id},
+            "api_app_id": "A0COPBOT",
+            "trigger_id": f"{datetime.now(UTC).timestamp()}.trigger",
+            **where,
+            "actions": [
+                {
+                    "type": "button",
+                    "action_id": action_id,
+                    "value": value,
+                    "block_id": "b",
+                    "action_ts": f"{datetime.now(UTC).timestamp():.6f}",
+                }
+            ],
+        }
+    )
+
+
+def test_staff_read_a_submitted_report_in_slack_page_by_page_and_get_the_file(
+    community, as_user, engine, slack
+):
+    cid, year = community
+    long = "Mentors & mentees <!channel> met weekly. " * 70  # 3,000 characters, escaped longer
+    words = dict(results=long[:3000], celebrations="A dinner *with* everyone", practice=long[:2900])
+    leader = as_user("U1", CHANNEL)
+    assert accepted(submit(leader, cid, year, action="submit", **words))
+    leader.settle()
+    [dm] = slack.wait_for("chat.postMessage", where=lambda c: c.args["channel"] == STAFF)
+    buttons = {
+        e["action_id"]: e["value"]
+        for b in dm.json_arg("blocks")
+        if b["type"] == "actions"
+        for e in b["elements"]
+    }
+    assert set(buttons) == {rb.READ_ACTION, rb.FILE_ACTION}
+    assert "copbot export reports" not in dm.args["text"]  # the notice no longer sends staff away
+    boss = as_user(STAFF)
+    _press(boss, rb.READ_ACTION, buttons[rb.READ_ACTION])
+    [opened] = slack.wait_for("views.open")
+    view = opened.json_arg("view")
+    assert check_view(view) == [] and "submit" not in view  # read-only
+    shown = ack_text({"blocks": view["blocks"]})
+    assert "*Survivorship*: progress report" in shown and "submitted by <@U1>" in shown
+    assert "Mentors &amp; mentees &lt;!channel&gt; met weekly." in shown
+    assert "<!channel>" not in shown
+    assert all(len(b["text"]["text"]) <= 3000 for b in view["blocks"] if b["type"] == "section")
+    pages = int(view["blocks"][-2]["elements"][0]["text"].rsplit(" ", 1)[1])
+    assert pages >= 2  # long: paged
+    nav = {e["action_id"]: e["value"] for e in view["blocks"][-1]["elements"]}
+    assert f"{rb.PAGE_ACTION}_next" in nav and f"{rb.PAGE_ACTION}_prev" not in nav
+    seen = shown
+    for n in range(2, pages + 1):
+        _press(boss, f"{rb.PAGE_ACTION}_next", nav[f"{rb.PAGE_ACTION}_next"], view={
+            "id": "VREAD", "hash": f"h{n}", "type": "modal", "blocks": []})  # fmt: skip
+        updated = slack.wait_for("views.update", count=n - 1)[n - 2].json_arg("view")
+        assert check_view(updated) == []
+        assert f"Page {n} of {pages}" in ack_text({"blocks": updated["blocks"]})
+        seen += ack_text({"blocks": updated["blocks"]})
+        nav = {e["action_id"]: e["value"] for e in updated["blocks"][-1]["elements"]}
+    assert "A dinner *with* everyone" in seen and "*Connection to professional practice*" in seen
+    # the Markdown file, in a direct message to the one who asked
+    _press(boss, rb.FILE_ACTION, buttons[rb.FILE_ACTION])
+    boss.settle()
+    [complete] = slack.wait_for("files.completeUploadExternal")
+    assert complete.args["channel_id"].startswith("D") or complete.args.get("channel_id")
+    content = slack.uploaded(json.loads(complete.args["files"])[0]["id"])
+    assert content.startswith("# Survivorship: annual progress report") and "A dinner" in content
+
+
+@pytest.mark.parametrize("value", ["abc", "", "99999999999999999999999", "-1", "0", "424242"])
+def test_report_buttons_check_the_report_s_own_community(community, as_user, engine, slack, value):
+    cid, year = community
+    assert accepted(submit(as_user("U1", CHANNEL), cid, year, action="submit", results="Grew"))
+    with session_scope(engine) as s:
+        report_id = s.exec(select(ProgressReport)).one().id
+        other = new_community(s, name="Informatics", channel="COTHER01", leader="U7", team=TEAM_ID)
+        assert other.id != cid
+    slack.reset()
+    for who, pressed in (("U5", str(report_id)), ("U7", str(report_id)), (STAFF, value)):
+        for action in (rb.READ_ACTION, rb.FILE_ACTION):
+            assert _press(as_user(who), action, pressed).status_code == 200
+    as_user(STAFF).settle()
+    said = [c.args["text"] for c in slack.calls_to("response_url")]
+    assert len(said) == 6
+    refused = "Only staff and the leaders of *Survivorship* can read its progress report."
+    assert sorted(said) == [refused] * 4 + ["That progress report no longer exists."] * 2
+    assert (
+        slack.calls_to("views.open") == [] and slack.calls_to("files.completeUploadExternal") == []
+    )
+    # the report's own leader may read it
+    _press(as_user("U2"), rb.READ_ACTION, str(report_id))
+    assert slack.wait_for("views.open")
