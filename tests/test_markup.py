@@ -5,7 +5,6 @@ receives in any test is checked the same way (tests/conftest.py)."""
 
 from __future__ import annotations
 
-import inspect
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -21,15 +20,18 @@ from bot.blocks import (
     help,
     home_year,
     onsite,
+    profile,
     reminders,
     report,
     resources,
     shares,
 )
 from bot.services.agenda import Session_
+from bot.services.communities import RosterEntry
 from bot.services.onsite import GridEntry
 from bot.services.overview import Row, Todo
 from bot.services.reports import Facts
+from bot.services.summaries import CommunitySummary
 from integrations.block_kit import marker_problems, markup_problems
 from storage.models import (
     Announcement,
@@ -43,6 +45,7 @@ from storage.models import (
     OnsiteRoom,
     ProgressReport,
     Reminder,
+    Role,
     Share,
 )
 
@@ -185,7 +188,17 @@ def _payloads(words: str, long: bool = False, free: str | None = None):
     )
     yield "todo", {"blocks": home_year.todo_blocks([Todo(c, words, NOW)])}
     yield "next calls", {"blocks": home_year.next_calls_blocks([(c, call)])}
-    yield "call_message", calls.call_message(call, c) if _takes(calls.call_message, 2) else {}
+    yield "call_message", calls.call_message(call, c, calendar_url="https://x.example/c.ics")
+    cancelled = call.model_copy(update={"status": "cancelled"})
+    yield "call cancelled", calls.call_message(cancelled, c)
+    yield "calls_list", calls.calls_list(c, [call, cancelled], note=words, may_manage=True)
+    yield "schedule_modal", calls.schedule_modal(c, host="U1", zone="UTC", day="", call=call)
+    yield "roster", community.roster_message(c, [RosterEntry("U1", Role.LEADER)])
+    yield "home", community.home_view(
+        "U1", [CommunitySummary(c, Role.LEADER, 1, 3)], [CommunitySummary(c, None, 0, 0)],
+        call_counts={7: 1}, year="2026–27", reminder_problems=[words],
+    )  # fmt: skip
+    yield "profile modal", profile.edit_modal(c)
     yield "call_reminder", reminders.call_reminder("call_day", call, c, NOW)
     yield "followup", reminders.followup(call, c)
     reminder = Reminder(
@@ -215,17 +228,11 @@ def _payloads(words: str, long: bool = False, free: str | None = None):
     yield "digest", shares.digest(c, "March 2027", [share])
     yield (
         "resources",
-        resources.resources_message(c, [], acknowledged=None)
-        if _takes(resources.resources_message, 3)
-        else {},
+        resources.resources_message(c, [], [], None, may_ack=True, year_label="2026–27"),
     )
     yield "call buttons", {"blocks": [after_call.call_buttons(call)]}
     yield "resource modal", after_call.resource_modal(call)
     yield "done_view", blocks_pkg.done_view("Saved", f"*{blocks_pkg.escape(words)}*", words)
-
-
-def _takes(fn, n: int) -> bool:
-    return len(inspect.signature(fn).parameters) == n
 
 
 @pytest.mark.parametrize("words", [REALISTIC, HOSTILE], ids=["realistic", "hostile"])

@@ -79,7 +79,7 @@ def clip(text: str, limit: int) -> str:
         return text
     cut = text[: limit - 1]
     line_start = cut.rfind("\n") + 1
-    opened = first_unclosed_marker(cut[line_start:])
+    opened = first_unclosed_marker(cut[line_start:] + "…")  # as it will be shown
     if opened is not None:
         cut = cut[: line_start + opened].rstrip()
     return cut + "…"
