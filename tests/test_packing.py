@@ -110,7 +110,7 @@ def test_a_full_agenda_shows_every_session():
     agenda = OnsiteAgenda(community_id=1, year=2030, state="submitted", updated_by="U1")
     for payload in (
         agenda_blocks.agenda_message(_community(), MEETING, None, agenda, sessions),
-        agenda_blocks.submitted_notice(_community(), MEETING, sessions, "U1"),
+        agenda_blocks.submitted_notice(_community(), MEETING, None, sessions, "U1"),
     ):
         text = "\n".join(_texts(payload))
         assert [k for k in range(1, 9) if f"Session {k} " in text] == list(range(1, 9))

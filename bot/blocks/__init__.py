@@ -56,6 +56,16 @@ def link(url: str | None, label: str) -> str:
     return f"<{escape(safe)}|{shown}>" if safe else shown
 
 
+_EDGE_MARK = re.compile(r"(?<![0-9A-Za-z])[*_~`]+|[*_~`]+(?![0-9A-Za-z])")
+
+
+def unmarked(text: str) -> str:
+    """People's text to set inside copbot's own formatting (a bold title): the mrkdwn
+    markers they typed at word edges removed ("*Save* the date" -> "Save the date"), so
+    theirs cannot pair with ours; markers inside words (snake_case) stay. Not escaped."""
+    return _EDGE_MARK.sub("", text)
+
+
 def plural(count: int, word: str, words: str | None = None) -> str:
     """A count and its noun: "1 leader", "2 leaders"; `words` for irregular plurals
     (plural(2, "person", "people"))."""
@@ -63,7 +73,40 @@ def plural(count: int, word: str, words: str | None = None) -> str:
 
 
 def clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """`text` in at most `limit` characters, ending in "…" when cut. A cut never leaves a
+    *bold*, _italic_, ~strike~ or `code` open: the line is cut before the marker whose
+    closing half fell away, so Slack shows no marker as typed."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    line_start = cut.rfind("\n") + 1
+    opened = first_unclosed_marker(cut[line_start:] + "…")  # as it will be shown
+    if opened is not None:
+        cut = cut[: line_start + opened].rstrip()
+    return cut + "…"
+
+
+def first_unclosed_marker(line: str) -> int | None:
+    """Where the first marker of `line` opens that nothing closes (Slack's rule: an
+    opener after a space or punctuation, a closer before one), or None."""
+    first: int | None = None
+    code = [i for i, ch in enumerate(line) if ch == "`"]
+    if len(code) % 2:
+        first = code[-1]
+    for mark in "*_~":
+        opened = None
+        for i, ch in enumerate(line):
+            if ch != mark:
+                continue
+            before = line[i - 1] if i else " "
+            after = line[i + 1] if i + 1 < len(line) else " "
+            if opened is not None and not before.isspace() and not after.isalnum():
+                opened = None
+            elif not before.isalnum() and not after.isspace():
+                opened = i
+        if opened is not None and (first is None or opened < first):
+            first = opened
+    return first
 
 
 def plain(text: str, limit: int = MAX_HEADER_TEXT) -> dict[str, Any]:
@@ -125,6 +168,17 @@ def join_words(items: list[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def done_view(title: str, what_happened: str, where_to_see: str) -> dict[str, Any]:
+    """What a modal turns into once its form is accepted (`response_action: update`):
+    what happened, then where to see it. Shown to the one who submitted, once."""
+    return {
+        "type": "modal",
+        "title": plain(title, 24),
+        "close": plain("Done", 24),
+        "blocks": [section(what_happened), context(where_to_see)],
+    }
+
+
 def message(text: str, blocks: list[Block]) -> dict[str, Any]:
     """A message payload: blocks plus the plain-text fallback Slack shows in notifications."""
     return {"text": text, "blocks": blocks[:MAX_MESSAGE_BLOCKS]}
@@ -150,7 +204,7 @@ def _short_token(token: str, limit: int) -> str:
 def text_pieces(text: str, limit: int = MAX_SECTION_TEXT) -> list[str]:
     """Escaped mrkdwn `text` in pieces of at most `limit` characters: whole lines while
     they fit, a longer line split between words, never inside a link, a mention, a date
-    or an entity."""
+    or an entity, and never leaving a *bold* or _italic_ phrase open."""
     pieces: list[str] = []
     current: str | None = None
     for line in text.split("\n"):
@@ -166,8 +220,11 @@ def text_pieces(text: str, limit: int = MAX_SECTION_TEXT) -> list[str]:
         current = ""
         for word in _words(line, limit):
             if len(current) + len(word) > limit and current.strip():
-                pieces.append(current.rstrip())
-                current = word.lstrip()
+                # a formatted phrase the cut would leave open moves whole to the next piece
+                opened = first_unclosed_marker(current.rstrip())
+                carry = current[opened:] if opened and len(current) - opened < limit // 2 else ""
+                pieces.append(current[: len(current) - len(carry)].rstrip())
+                current = (carry + word).lstrip()
             else:
                 current += word
     pieces.append(current or "")

@@ -23,6 +23,7 @@ from bot.blocks import (
     plain,
     section,
     text_pieces,
+    unmarked,
 )
 from bot.blocks.polls import when
 from bot.services import announcements as rules
@@ -45,7 +46,8 @@ def neutralise(text: str) -> str:
 
 def chunks(text: str, limit: int = SECTION_LIMIT) -> list[str]:
     """The neutralised text in pieces of at most `limit` characters (`text_pieces`: split
-    between lines, then words, never inside an escape such as `&amp;`)."""
+    between lines, then words, never inside an escape such as `&amp;`, and no *bold* or
+    _italic_ left open: a formatted phrase moves whole to the next piece)."""
     return text_pieces(neutralise(text), limit)
 
 
@@ -200,7 +202,8 @@ def home_blocks(
             status = f"sending: {delivery}"
         else:
             status = f"sent {delivery}"
-        blocks.append(section(f"*{neutralise(clip(first, 120))}*\n{clip(status, 2500)}"))
+        title = neutralise(clip(unmarked(first), 120)).strip() or "(no text)"
+        blocks.append(section(f"*{title}*\n{clip(status, 2500)}"))
         buttons = [
             {
                 "type": "button",
