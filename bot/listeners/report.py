@@ -156,7 +156,8 @@ def _readable(deps: Deps, session, report_id: int | None, user_id: str):
     role = svc.role_of(session, community.id, user_id)
     if not (can(actor, Action.VIEW_ALL_COMMUNITIES) or can(actor, Action.EDIT_PLAN, role)):
         raise CopError(
-            f"Only staff and the leaders of *{community.name}* can read its progress report."
+            f"Only staff and the leaders of *{escape(community.name)}* can read its "
+            "progress report."
         )
     return report, community
 
