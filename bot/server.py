@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -26,6 +27,10 @@ from bot.zoom_events import make_handler as make_zoom_handler
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
+# on SIGTERM: a worker answers the requests in flight, then its scheduler pass and the
+# work after acks get STOP_SECONDS; gunicorn kills what is left at GRACEFUL_SECONDS
+STOP_SECONDS = 20.0
+GRACEFUL_SECONDS = 30
 
 
 def make_wsgi_app(
@@ -40,11 +45,23 @@ def make_wsgi_app(
     slack = slack_check or SlackCheck(settings).start()
     bolt = SlackRequestHandler(app, path=EVENTS_PATH)
     zoom_events = make_zoom_handler(deps, app.client)
+    loop = None
     if scheduler:
         from bot.scheduler import start_background
 
-        start_background(deps, app.client)
+        loop = start_background(deps, app.client)
     engine = deps.engine
+
+    def stop(timeout: float = STOP_SECONDS) -> None:
+        """The worker is going away (its requests are answered): the scheduler's pass
+        and the work after acks get up to `timeout` seconds, then the lease is given up."""
+        deadline = time.monotonic() + timeout
+        if loop is not None:
+            from bot.scheduler import stop_background
+
+            stop_background(loop, timeout)
+        deps.drain(max(0.0, deadline - time.monotonic()))
+        slack.stop()
 
     def healthz(start_response: Callable[..., Any]) -> Iterable[bytes]:
         try:
@@ -97,6 +114,7 @@ def make_wsgi_app(
 
     application.deps = deps
     application.slack_check = slack
+    application.stop = stop
     return application
 
 
@@ -155,7 +173,8 @@ def run_gunicorn(
             self.cfg.set("worker_class", "gthread")
             self.cfg.set("threads", threads)
             self.cfg.set("timeout", 30)
-            self.cfg.set("graceful_timeout", 10)
+            self.cfg.set("graceful_timeout", GRACEFUL_SECONDS)
+            self.cfg.set("worker_exit", _stop_worker)
             self.cfg.set("accesslog", None)
             self.cfg.set("proc_name", "copbot")
 
@@ -163,3 +182,11 @@ def run_gunicorn(
             return make_wsgi_app(settings, scheduler=scheduler)
 
     CopbotServer().run()
+
+
+def _stop_worker(_arbiter: Any, worker: Any) -> None:
+    """gunicorn's worker_exit hook; in the worker, after its last request was answered
+    (gunicorn also calls it in the master, where there is no app to stop)."""
+    stop = getattr(getattr(worker, "wsgi", None), "stop", None)
+    if stop is not None:
+        stop()
