@@ -17,7 +17,7 @@ from typing import Any
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from sqlalchemy import text
 
-from bot.app import build_app
+from bot.app import after_the_answer, build_app
 from bot.config import Settings
 from bot.deps import Deps
 from bot.slack_client import SlackCheck
@@ -104,18 +104,39 @@ def make_wsgi_app(
             return zoom_events(environ, start_response)
         if path.startswith("/calendar/") and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             return calendar(path, start_response)
-        try:
-            return bolt(environ, start_response)
-        except Exception as e:  # noqa: BLE001 - listener errors are handled inside Bolt:
-            # what escapes is a body Bolt cannot read (a payload that is not a JSON object)
-            log.warning("request with a malformed body refused: %s", type(e).__name__)
-            start_response("400 Bad Request", [("Content-Type", "text/plain")])
-            return [b"Bad Request"]
+        with after_the_answer() as pending:
+            try:
+                body = bolt(environ, start_response)
+            except Exception as e:  # noqa: BLE001 - listener errors are handled inside Bolt:
+                # what escapes is a body Bolt cannot read (a payload not a JSON object)
+                log.warning("request with a malformed body refused: %s", type(e).__name__)
+                start_response("400 Bad Request", [("Content-Type", "text/plain")])
+                return [b"Bad Request"]
+        return _ThenAfter(body, pending)
 
     application.deps = deps
     application.slack_check = slack
     application.stop = stop
     return application
+
+
+class _ThenAfter:
+    """A response body whose `close()`, which the WSGI server calls once the body is
+    written, does what the request left for after its answer."""
+
+    def __init__(self, body: Iterable[bytes], pending: list[Callable[[], None]]):
+        self._body = body
+        self._pending = pending
+
+    def __iter__(self):
+        return iter(self._body)
+
+    def close(self) -> None:
+        for work in self._pending:
+            try:
+                work()
+            except Exception:  # noqa: BLE001 - the answer is out; log and go on
+                log.exception("work after a request's answer failed")
 
 
 _FEED = re.compile(r"^/calendar/([A-Za-z0-9_-]{16,64})\.ics$")
