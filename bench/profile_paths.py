@@ -73,7 +73,9 @@ def call(app, request: bytes) -> int:
         elif key != "CONTENT_LENGTH":
             environ[f"HTTP_{key}"] = value
     status = []
-    out = b"".join(app(environ, lambda s, h, *a: status.append(s)))
+    response = app(environ, lambda s, h, *a: status.append(s))
+    out = b"".join(response)
+    getattr(response, "close", lambda: None)()  # as a WSGI server does once it is written
     code = int(status[0].split()[0])
     if code != 200:
         raise SystemExit(f"HTTP {code}: {out[:200]!r}")
