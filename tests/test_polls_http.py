@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import csv
-import hashlib
-import hmac
 import io
 import json
 import threading
@@ -348,6 +346,44 @@ def test_a_vote_delivered_twice_counts_once_and_answers_once(poll, as_user, engi
     assert len(slack.calls_to("response_url")) == answers
 
 
+def test_a_click_delivered_at_once_by_several_workers_is_counted_and_answered_once(
+    poll, as_user, engine, slack
+):
+    pizza, tacos, _ = options(engine, poll.id)
+    ben = as_user("U2")
+    vote(ben, poll.id, pizza.id)
+    ben.settle()
+    slack.reset()
+    with session_scope(engine) as s:
+        version = s.get(Poll, poll.id).version
+    payload = click_payload(ben, pb.VOTE_ACTION, f"{poll.id}:{tacos.id}", name="vote")
+    barrier = threading.Barrier(6)
+
+    def go() -> None:
+        barrier.wait()
+        assert ben.interact(payload).status_code == 200
+
+    threads = [threading.Thread(target=go) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    ben.settle()
+    assert counts(engine, poll.id) == {"Pizza": 0, "Tacos": 1, "Salad": 0}
+    assert len(slack.calls_to("response_url")) == 1
+    # a click that changed nothing ("already") is remembered too: its retry says nothing
+    again = click_payload(ben, pb.VOTE_ACTION, f"{poll.id}:{tacos.id}", name="vote")
+    for _ in range(3):
+        assert ben.interact(again).status_code == 200
+    ben.settle()
+    assert len(slack.calls_to("response_url")) == 2
+    assert "Your vote is in: *Tacos*" in last_answer(slack)
+    with session_scope(engine) as s:
+        assert s.get(Poll, poll.id).version == version + 1  # the one change, not the retries
+        kinds = s.exec(select(HandledRequest.kind)).all()
+        assert kinds == ["command"]  # the /cop poll that asked it; no vote click kept there
+
+
 def test_a_multiple_choice_limit_holds_under_concurrent_clicks(community, as_user, engine):
     ana = as_user("U1", CHANNEL)
     submit(ana, community.id, options="A\nB\nC\nD", choice="multiple", limit="2")
@@ -570,6 +606,7 @@ def test_named_polls_show_votes_and_anonymous_ones_never(community, as_user, eng
     ana.settle()
     [named] = polls(engine)
     vote(as_user("U2"), named.id, options(engine, named.id)[1].id)
+    ana.settle()
     click(as_user("U3"), pb.SHOW_VOTES_ACTION, str(named.id))
     ana.settle()
     assert "<@U2>" in last_answer(slack)
@@ -606,14 +643,10 @@ def test_anonymous_voters_appear_nowhere(
             for table in SQLModel.metadata.sorted_tables
             for row in conn.execute(sa_select(table)).all()
         ]
-        keys = set(conn.execute(sa_select(HandledRequest.request_key)).scalars())
-    # the replay layer's key of a vote cannot be recomputed from who, what and when
-    # without the app's secret
-    for payload in clicks:
-        kind, unique = replay.identity(payload)
-        assert hashlib.sha256(f"{kind}|{unique}".encode()).hexdigest() not in keys
-        keyed = hmac.new(settings.voter_key, f"{kind}|{unique}".encode(), "sha256")
-        assert keyed.hexdigest() in keys
+        kinds = list(conn.execute(sa_select(HandledRequest.kind)).scalars())
+    # the replay layer keeps no vote click: only the Close click (and the form) are there
+    assert all(replay.identity(payload) is None for payload in clicks)
+    assert kinds.count("block_actions") == 1
     monkeypatch.setenv("DATABASE_URL", db_url)
     assert main(["export", "polls", "--format", "json"]) == 0
     exported = capsys.readouterr().out
@@ -764,3 +797,140 @@ def test_a_poll_at_every_limit_fits_slack_and_shows_text_as_typed(community, as_
     assert "<!channel>" not in shown and "<!here>" not in shown and "<@U2>" not in shown
     assert "&lt;!channel&gt;" in shown
     # the stand-in checks every payload against Block Kit's limits (slack fixture)
+
+
+# ---- every id checked against its own poll's community and channel --------------------------
+@pytest.fixture
+def elsewhere(session, as_user, engine, slack):
+    """A named poll in another community's channel (OTHER), where members add options, with
+    a vote by that community's member U8."""
+    other = new_community(session, team="T0STANDIN", channel=OTHER, name="Informatics", leader="U9")
+    svc.join(session, other, "U8")
+    session.commit()
+    leader = as_user("U9", OTHER)
+    assert submit(leader, other.id, settings=["add"], view_id="VOTHER") == {}
+    leader.settle()
+    [p] = [p for p in polls(engine) if p.community_id == other.id]
+    vote(as_user("U8"), p.id, options(engine, p.id)[0].id)
+    leader.settle()
+    slack.reset()
+    return p
+
+
+def in_channel(payload: dict, channel: str) -> dict:
+    payload["channel"] = {"id": channel}
+    payload["container"]["channel_id"] = channel
+    return payload
+
+
+def test_show_votes_names_no_one_to_someone_outside_the_poll_s_channel_and_community(
+    community, elsewhere, as_user, slack
+):
+    ben = as_user("U2")  # a member of Survivorship only, clicking in Survivorship's channel
+    click(ben, pb.SHOW_VOTES_ACTION, str(elsewhere.id))
+    ben.settle()
+    answer = last_answer(slack)
+    assert "not one you can see" in answer and "<@U8>" not in answer
+    # in the poll's own channel anyone sees the votes (as its message shows them), and so
+    # do its community's members anywhere, and staff
+    guest = as_user("UGUEST1")
+    guest.interact(in_channel(click_payload(guest, pb.SHOW_VOTES_ACTION, str(elsewhere.id)), OTHER))
+    guest.settle()
+    assert "<@U8>" in last_answer(slack)
+    for uid in ("U8", STAFF):
+        click(as_user(uid), pb.SHOW_VOTES_ACTION, str(elsewhere.id))
+        ben.settle()
+        assert "<@U8>" in last_answer(slack)
+
+
+def test_a_forged_add_option_naming_another_channel_s_poll_is_refused(
+    community, elsewhere, as_user, slack, engine
+):
+    ben = as_user("U2")
+    before = [o.label for o in options(engine, elsewhere.id)]
+    click(ben, pb.ADD_OPTION_ACTION, str(elsewhere.id))
+    ben.settle()
+    assert "not one you can see" in last_answer(slack)
+    assert slack.calls_to("views.open") == []
+
+    def add(user, meta: dict, label: str) -> dict:
+        response = user.interact(
+            payloads.view_submission_payload(
+                pb.ADD_OPTION_CALLBACK,
+                {pb.ADD_OPTION: {"value": payloads.input_value("plain_text_input", label)}},
+                user_id=user.user_id,
+                private_metadata=json.dumps(meta),
+            )
+        )
+        assert response.status_code == 200
+        return response.json() if response.content else {}
+
+    for meta in ({"poll": elsewhere.id}, {"poll": elsewhere.id, "tag": "0" * 32}):
+        refused = add(ben, meta, "Injected")
+        assert "not one you can see" in refused["errors"][pb.ADD_OPTION]
+    assert [o.label for o in options(engine, elsewhere.id)] == before
+    # a guest in the poll's own channel gets the form, and it is taken
+    guest = as_user("UGUEST1", OTHER)
+    guest.interact(in_channel(click_payload(guest, pb.ADD_OPTION_ACTION, str(elsewhere.id)), OTHER))
+    guest.settle()
+    meta = json.loads(slack.wait_for("views.open")[-1].json_arg("view")["private_metadata"])
+    assert add(guest, meta, "From a guest") == {}
+    assert add(ben, meta, "Someone else's form")["errors"]  # the form is the guest's alone
+    assert [o.label for o in options(engine, elsewhere.id)] == [*before, "From a guest"]
+
+
+@pytest.mark.parametrize(
+    "typed, other",
+    [("Yes", "Ye\u200bs"), ("Yes", "Ｙｅｓ"), ("No", "No\u2060"), ("Oui", "\u202eOui\u202c")],
+)
+def test_lookalike_options_are_one_option(community, as_user, engine, typed, other):
+    ana = as_user("U1", CHANNEL)
+    body = ana.reply(f'poll "Which?" "{typed}" "{other}"')
+    assert "twice" in body["text"]
+    body = submit(ana, community.id, options=f"{typed}\n{other}\nMaybe")
+    assert "twice" in body["errors"][rules.OPTIONS]
+    assert polls(engine) == []
+
+
+def test_options_are_stored_and_shown_normalised(community, as_user, engine, slack):
+    ana, ben = as_user("U1", CHANNEL), as_user("U2")
+    submit(ana, community.id, options="Ｍａｙ\nJu\u200bne\n\u202eApril", settings=["add"])
+    ana.settle()
+    [p] = polls(engine)
+    assert [o.label for o in options(engine, p.id)] == ["May", "June", "April"]
+    shown = json.dumps(slack.calls_to("chat.postMessage")[-1].json_arg("blocks"))
+    assert "*May*" in shown and "\\u200b" not in shown and "\\u202e" not in shown
+    click(ben, pb.ADD_OPTION_ACTION, str(p.id))
+    ben.settle()
+    meta = slack.wait_for("views.open")[-1].json_arg("view")["private_metadata"]
+
+    def add(label: str) -> dict:
+        response = ben.interact(
+            payloads.view_submission_payload(
+                pb.ADD_OPTION_CALLBACK,
+                {pb.ADD_OPTION: {"value": payloads.input_value("plain_text_input", label)}},
+                user_id="U2",
+                private_metadata=meta,
+            )
+        )
+        return response.json() if response.content else {}
+
+    assert "“June” is an option already" in add("Ｊｕｎｅ")["errors"][pb.ADD_OPTION]
+    assert add("Ju\u2060ly") == {}
+    assert [o.label for o in options(engine, p.id)] == ["May", "June", "April", "July"]
+
+
+def test_close_asks_first_as_cancel_call_does(poll, as_user, slack, engine):
+    vote(as_user("U2"), poll.id, options(engine, poll.id)[0].id)
+    as_user("U2").settle()
+    blocks = slack.calls_to("chat.update")[-1].json_arg("blocks")
+    [close] = [e for b in blocks if b["type"] == "actions" for e in b["elements"]
+               if e["action_id"] == pb.CLOSE_ACTION]  # fmt: skip
+    confirm = close["confirm"]
+    assert confirm["title"]["text"] == "Close this poll?" and confirm["style"] == "danger"
+    assert "no more votes" in confirm["text"]["text"]
+    assert "who voted is forgotten" in confirm["text"]["text"]
+    assert (confirm["confirm"]["text"], confirm["deny"]["text"]) == (
+        "Close the poll",
+        "Keep it open",
+    )

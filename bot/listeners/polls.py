@@ -3,11 +3,16 @@ Take back, Close, Show votes and Add an option buttons.
 
 A vote is counted in the request itself (the database decides, in milliseconds), then
 acked; the voter's confirmation goes through the action's response_url (so it names no
-user in any Slack call) and the channel's message is refreshed after the ack.
+user in any Slack call) and the channel's message is refreshed after the ack. A vote
+click is remembered in the vote's own transaction by a key of the poll and the click's
+trigger_id and action_ts (`rules.click_key`), never by who clicked or what they chose:
+Slack's retry of it is answered with the same empty ack and changes nothing.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
 import re
@@ -71,7 +76,9 @@ def cmd_poll(req: CommandRequest) -> None:
     draft, errors = rules.validate(rules.PollForm(question, options), now=utcnow())
     if errors:
         raise CopError(" ".join(errors.values()) + f" Write it like this: {blocks.USAGE}.")
-    polls = rules.create(req.session, [community], draft, req.user_id)
+    polls = rules.create(
+        req.session, [community], draft, req.user_id, key=req.deps.settings.voter_key
+    )
     req.say_ephemeral(
         "Your poll is going up in this channel (one choice, anonymous, results live). "
         "`/cop poll` alone opens the form with every setting."
@@ -141,7 +148,12 @@ def handle_create(
         with session_scope(deps.engine) as session:
             communities = _targets(deps, session, values, meta, user_id)
             polls = rules.create(
-                session, communities, draft, user_id, source=f"view:{view.get('id')}"
+                session,
+                communities,
+                draft,
+                user_id,
+                source=f"view:{view.get('id')}",
+                key=deps.settings.voter_key,
             )
             poll_ids = [p.id for p in polls]
     except CopError as e:
@@ -160,8 +172,9 @@ def handle_add_option(
     deps: Deps = context["copbot"]
     view = body["view"]
     try:
-        poll_id = int(json.loads(view.get("private_metadata") or "{}")["poll"])
-    except (ValueError, TypeError, KeyError):
+        meta = json.loads(view.get("private_metadata") or "{}")
+        poll_id, tag = int(meta["poll"]), str(meta.get("tag") or "")
+    except (ValueError, TypeError, KeyError, AttributeError, OverflowError):
         ack(
             response_action="errors",
             errors={blocks.ADD_OPTION: "This form is not one copbot knows."},
@@ -170,13 +183,18 @@ def handle_add_option(
     label = modal_values(view).get(blocks.ADD_OPTION) or ""
     try:
         with session_scope(deps.engine) as session:
+            poll = rules.load(session, poll_id)
+            if not _may_see(deps, session, poll, body["user"]["id"], body, tag):
+                raise CopError(NOT_YOURS)
+        with session_scope(deps.engine) as session:
             rules.add_option(session, poll_id, label, utcnow())
     except CopError as e:
         ack(response_action="errors", errors={blocks.ADD_OPTION: str(e)})
         return
     except IntegrityError:
+        shown = rules.clean_label(label)
         ack(
-            response_action="errors", errors={blocks.ADD_OPTION: f"“{label}” is an option already."}
+            response_action="errors", errors={blocks.ADD_OPTION: f"“{shown}” is an option already."}
         )
         return
     ack()
@@ -193,6 +211,43 @@ def _ids(body: dict[str, Any]) -> tuple[int, int] | None:
     return (int(match.group(1)), int(match.group(2))) if match else None
 
 
+def _team(body: dict[str, Any]) -> str | None:
+    team = body.get("team")
+    return team.get("id") if isinstance(team, dict) else None
+
+
+def _channel(body: dict[str, Any]) -> str | None:
+    channel = body.get("channel")
+    container = body.get("container")
+    if isinstance(channel, dict) and channel.get("id"):
+        return str(channel["id"])
+    return str(container.get("channel_id") or "") if isinstance(container, dict) else None
+
+
+def _may_see(deps: Deps, session, poll, user_id: str, body: dict[str, Any], tag: str = "") -> bool:
+    """Whether `user_id` may act on `poll` from this request: its workspace, and either
+    the poll's own channel (where everyone sees it), a role in the poll's own community,
+    staff, or a form copbot opened for them from the poll (`tag`)."""
+    community = session.get(Community, poll.community_id)
+    if community is None or _team(body) not in (None, community.team_id):
+        return False
+    if _channel(body) and _channel(body) in (community.slack_channel_id, poll.message_channel):
+        return True
+    if tag and hmac.compare_digest(tag, _form_tag(deps, poll.id, user_id)):
+        return True
+    role = svc.role_of(session, community.id, user_id)
+    return role is not None or can(deps.actor(user_id), Action.ASK_POLL, None)
+
+
+def _form_tag(deps: Deps, poll_id: int, user_id: str) -> str:
+    """Marks an Add an option form copbot opened for `user_id` from the poll's message."""
+    text = f"poll add option|{poll_id}|{user_id}".encode()
+    return hmac.new(deps.settings.voter_key, text, hashlib.sha256).hexdigest()[:32]
+
+
+NOT_YOURS = "That poll is not one you can see from here."
+
+
 def _poll_id(body: dict[str, Any]) -> int | None:
     value = str((body.get("actions") or [{}])[0].get("value", ""))
     return int(value) if value.isdigit() and len(value) <= 12 else None
@@ -200,6 +255,15 @@ def _poll_id(body: dict[str, Any]) -> int | None:
 
 def _answer(deps: Deps, body: dict[str, Any], payload: dict[str, Any]) -> None:
     deps.later(respond, body.get("response_url", ""), payload)
+
+
+def _click_key(deps: Deps, body: dict[str, Any], poll_id: int) -> str | None:
+    """The key a Vote or Take back click is remembered by (None: no click ids to key)."""
+    action = (body.get("actions") or [{}])[0]
+    trigger, action_ts = body.get("trigger_id"), action.get("action_ts")
+    if not (isinstance(trigger, str) and trigger and isinstance(action_ts, str) and action_ts):
+        return None
+    return rules.click_key(poll_id, trigger, action_ts, deps.settings.voter_key)
 
 
 # SQLite has one writer at a time and makes the others poll for it with growing sleeps;
@@ -223,17 +287,23 @@ def _choose(
     poll_id, option_id = ids
     user_id = body["user"]["id"]
     act = rules.withdraw if take_back else rules.vote
+    click = _click_key(deps, body, poll_id)
     try:
         with session_scope(deps.engine) as session:
             b = rules.ballot(session, poll_id)
         with _writing(deps), session_scope(deps.engine) as session:
-            result = act(session, b, option_id, user_id, deps.settings.voter_key, utcnow())
+            result = act(
+                session, b, option_id, user_id, deps.settings.voter_key, utcnow(), click=click
+            )
         labels = b.labels
     except CopError as e:
         ack()
         _answer(deps, body, blocks.note(str(e)))
         return
     ack()
+    if result.outcome == "replay":  # Slack's retry of a counted click: answered already
+        context["copbot_replay"] = True
+        return
     _answer(deps, body, blocks.vote_answer(result, labels))
     if result.outcome in ("added", "withdrawn"):
         deps.later(flows.refresh, client, deps, poll_id)
@@ -284,6 +354,8 @@ def handle_show_votes(ack: Ack, body: dict[str, Any], context: dict[str, Any]) -
         if poll_id is None:
             raise CopError("That button is not a poll copbot knows.")
         with session_scope(deps.engine) as session:
+            if not _may_see(deps, session, rules.load(session, poll_id), body["user"]["id"], body):
+                raise CopError(NOT_YOURS)
             t = rules.tally(session, poll_id, with_voters=True)
         if t.poll.anonymous:
             raise CopError("This poll is anonymous: no one can see who voted for what.")
@@ -306,12 +378,15 @@ def handle_add_option_open(
             raise CopError("That button is not a poll copbot knows.")
         with session_scope(deps.engine) as session:
             poll = rules.load(session, poll_id)
+            if not _may_see(deps, session, poll, body["user"]["id"], body):
+                raise CopError(NOT_YOURS)
         if not poll.members_add_options or poll.state != "open":
             raise CopError("This poll does not take new options.")
     except CopError as e:
         _answer(deps, body, blocks.note(str(e)))
         return
-    view = blocks.add_option_modal(poll.id, poll.question)
+    tag = _form_tag(deps, poll.id, body["user"]["id"])
+    view = blocks.add_option_modal(poll.id, poll.question, tag)
     deps.open_view(client, body.get("trigger_id", ""), view)
 
 

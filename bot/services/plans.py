@@ -185,8 +185,8 @@ def save_section(
     `shown` holds the fingerprint (`fingerprint()`) of each answer as the person's modal
     showed it: an answer they left as it was is not written, so a co-leader's change
     saved meanwhile survives. The others are upserted (one statement for the section)
-    writing only a changed text, so "changed last by" stays true. The section becomes the one the plan
-    resumes at.
+    writing only a changed text, so "changed last by" stays true. The section becomes
+    the one the plan resumes at.
     """
     section(section_number)  # range check
     errors = answer_errors(section_number, answers)
