@@ -13,9 +13,12 @@ machine load:
   and the next section's view).
 
 Prints p50/p95/p99 per path and app, copbot's ratio to the bare app, the server CPU per
-request, and whether the stored votes equal each member's last click.
+request, and whether the stored votes equal each member's last click. By default each
+of the 20 clients sends its next request the moment it has an answer, which keeps the
+server saturated (latency then follows CPU per request); `--rate N` sends N requests a
+second on a schedule instead, as people click, counting each from when it was due.
 
-    .venv/bin/python bench/ack_latency.py [--requests 300] [--concurrency 20]
+    .venv/bin/python bench/ack_latency.py [--requests 300] [--concurrency 20] [--rate 20]
         [--database-url postgresql://...] [--paths command button vote modal]
 """
 
@@ -208,9 +211,18 @@ def back_click(community_id: int, words: str) -> bytes:
     return interactive(payload)
 
 
-def send(port: int, requests: list[bytes], concurrency: int) -> list[float]:
-    """Send over `concurrency` keep-alive connections; each request's latency in ms."""
+def send(
+    port: int, requests: list[bytes], concurrency: int, rate: float | None = None
+) -> list[float]:
+    """Send over `concurrency` keep-alive connections; each request's latency in ms. With
+    `rate`, request i is due at i/rate seconds (an open loop, as people click) and its
+    latency counts from when it was due, so a client waiting for a free connection
+    counts too; without, each connection sends its next request at once (a closed loop:
+    the server is kept saturated)."""
     local = threading.local()
+    begin = time.perf_counter()
+    due = iter(range(len(requests)))
+    due_lock = threading.Lock()
 
     def one(request: bytes) -> float:
         conn = getattr(local, "conn", None)
@@ -218,6 +230,12 @@ def send(port: int, requests: list[bytes], concurrency: int) -> list[float]:
             conn = local.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
             conn.connect()
         started = time.perf_counter()
+        if rate:
+            with due_lock:
+                at = begin + next(due) / rate
+            if at > started:
+                time.sleep(at - started)
+            started = at
         conn.sock.sendall(request)
         response = http.client.HTTPResponse(conn.sock)
         response.begin()
@@ -270,6 +288,12 @@ def main() -> int:
         "--database-url", help="a PostgreSQL DATABASE_URL, emptied first (default: SQLite)"
     )
     parser.add_argument("--no-scheduler", action="store_true", help="copbot serve without passes")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        help="requests a second per app, arriving on a schedule (an open loop); "
+        "default: each client sends its next request at once (saturated)",
+    )
     args = parser.parse_args()
 
     url = args.database_url or (f"sqlite:///{tempfile.mkdtemp(prefix='copbot-bench-')}/bench.db")
@@ -344,14 +368,19 @@ def main() -> int:
             per_round = max(1, args.requests // args.rounds)
             for path in args.paths:
                 for app in ("bare", "copbot"):  # warm-up: connections, caches, imports
-                    send(ports[app], batch(path, app, min(60, per_round)), args.concurrency)
+                    send(
+                        ports[app],
+                        batch(path, app, min(60, per_round)),
+                        args.concurrency,
+                        args.rate,
+                    )
                 for r in range(args.rounds):
                     order = ("bare", "copbot") if r % 2 == 0 else ("copbot", "bare")
                     for app in order:
                         requests = batch(path, app, per_round)
                         before = tree_cpu_seconds(servers[app].pid)
                         samples.setdefault((path, app), []).extend(
-                            send(ports[app], requests, args.concurrency)
+                            send(ports[app], requests, args.concurrency, args.rate)
                         )
                         spent = tree_cpu_seconds(servers[app].pid) - before
                         cpu[(path, app)] = cpu.get((path, app), 0.0) + spent
@@ -371,8 +400,13 @@ def main() -> int:
                 proc.wait(timeout=30)
 
     database = "PostgreSQL" if not db.is_sqlite(url) else "SQLite"
+    arrivals = (
+        f"arriving at {args.rate:g} a second (open loop)"
+        if args.rate
+        else "each client sending its next at once (saturated)"
+    )
     print(
-        f"{database}; {per_round * args.rounds} timed requests per path and app in "
+        f"{database}; {arrivals}; {per_round * args.rounds} timed requests per path and app in "
         f"{args.rounds} alternating rounds; {args.concurrency} concurrent clients; "
         f"{args.workers} workers x {args.threads} threads each; {args.members} members; "
         f"{os.cpu_count()} cores; load average after: {load_average()}"
