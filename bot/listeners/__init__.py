@@ -24,7 +24,10 @@ from bot.listeners import (
 
 
 def register_all(app: App) -> None:
+    # Bolt tries each listener's matchers in turn until one matches: the busiest requests
+    # (/cop, then votes) come first, so a vote is not matched against thirty others
     commands.register(app)
+    polls.register(app)
     views.register(app)
     events.register(app)
     plan.register(app)
@@ -37,7 +40,6 @@ def register_all(app: App) -> None:
     report.register(app)
     resources.register(app)
     home_year.register(app)
-    polls.register(app)
     announcements.register(app)
     after_call.register(app)
     shares.register(app)
