@@ -1,5 +1,6 @@
 """The scheduler: `tick(now)` is one pass; `start_background` runs passes every interval
-inside `copbot run` and in every `copbot serve` worker; `run_forever` is
+inside `copbot run` and in every `copbot serve` worker, and `stop_background` ends such a
+loop and gives its lease up (a stopped `copbot serve`); `run_forever` is
 `copbot scheduler`. `now` (what is due) is passed in; the wall clock (`clock`) only
 decides leases and claims, which are about which process is alive.
 
@@ -45,10 +46,18 @@ from storage.models import utcnow
 
 log = logging.getLogger(__name__)
 
-__all__ = ["PassResult", "tick", "start_background", "run_forever", "lease_ttl"]
+__all__ = [
+    "PassResult",
+    "tick",
+    "start_background",
+    "stop_background",
+    "run_forever",
+    "lease_ttl",
+]
 
 Clock = Callable[[], datetime]
 BOOT_GRACE_SECONDS = 3.0
+JOB_ID = "copbot-pass"
 
 
 def worker_name() -> str:
@@ -264,7 +273,7 @@ def _every_interval(
         max_instances=1,
         coalesce=True,
         next_run_time=utcnow() + timedelta(seconds=first_after),
-        id="copbot-pass",
+        id=JOB_ID,
     )
     return scheduler
 
@@ -282,6 +291,28 @@ def start_background(deps: Deps, client: WebClient, worker: str = "") -> Any:
     )
     scheduler.start()
     return scheduler
+
+
+def stop_background(scheduler: Any, timeout: float) -> bool:
+    """Stop a loop of `start_background`: no pass starts any more, the running one has up
+    to `timeout` seconds to end, then the lease is given up, so another process's pass (or
+    `copbot tick`) runs at once rather than when the lease would have expired. False
+    when the pass was still running (its lease then lapses on its own)."""
+    job = scheduler.get_job(JOB_ID)
+    stopper = threading.Thread(
+        target=scheduler.shutdown, kwargs={"wait": True}, name="copbot-stop", daemon=True
+    )
+    stopper.start()
+    stopper.join(timeout)
+    if stopper.is_alive():
+        log.warning("scheduler: a pass was still running after %.0f s; not waiting", timeout)
+        return False
+    if job is not None:
+        deps, _client, worker = job.args
+        with session_scope(deps.engine) as session:
+            outbox.release_lease(session, worker, utcnow())
+        log.info("scheduler %s stopped; its lease is given up", worker)
+    return True
 
 
 def run_forever(deps: Deps, client: WebClient) -> None:
