@@ -20,6 +20,7 @@ it did something and at DEBUG otherwise.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import socket
@@ -71,6 +72,35 @@ def lease_ttl(settings: Any) -> timedelta:
     return timedelta(seconds=max(60.0, 3 * settings.scheduler_interval))
 
 
+def _counted(run_pass: Callable[..., PassResult]) -> Callable[..., PassResult]:
+    """A pass is one request in the logs (kind `scheduler`, an id of its own) and is
+    counted in the metrics: ran or skipped or failed, its duration, the reminders it
+    sent, and whether this process holds the lease after it."""
+
+    @functools.wraps(run_pass)
+    def counted(*args: Any, **kwargs: Any) -> PassResult:
+        with logs.request_scope("scheduler"):
+            try:
+                result = run_pass(*args, **kwargs)
+            except Exception:
+                metrics.scheduler_pass("failed")
+                logs.note(outcome="error")
+                raise
+            if result.owner:
+                metrics.scheduler_pass("ran", result.ms / 1000)
+                metrics.reminders("sent", len(result.sent))
+                metrics.reminders("late", result.late)
+                metrics.reminders("missed", len(result.missed))
+                metrics.reminders("failed", len(result.failed) + result.interrupted)
+            else:
+                metrics.scheduler_pass("skipped")
+            metrics.lease_held(bool(result.owner and kwargs.get("hold")))
+            return result
+
+    return counted
+
+
+@_counted
 def tick(
     deps: Deps,
     client: WebClient,
@@ -81,36 +111,7 @@ def tick(
     hold: bool = False,
 ) -> PassResult:
     """One pass as of `now` (see the module). With `hold`, the lease is kept for the next
-    pass of the same `worker`; otherwise it is given up at the end. The pass is one
-    request in the logs (kind `scheduler`) and in the metrics."""
-    with logs.request_scope("scheduler"):
-        try:
-            result = _tick(deps, client, now, worker, clock=clock, hold=hold)
-        except Exception:
-            metrics.scheduler_pass("failed")
-            logs.note(outcome="error")
-            raise
-        if result.owner:
-            metrics.scheduler_pass("ran", result.ms / 1000)
-            metrics.reminders("sent", len(result.sent))
-            metrics.reminders("late", result.late)
-            metrics.reminders("missed", len(result.missed))
-            metrics.reminders("failed", len(result.failed) + result.interrupted)
-        else:
-            metrics.scheduler_pass("skipped")
-        metrics.lease_held(result.owner and hold)
-        return result
-
-
-def _tick(
-    deps: Deps,
-    client: WebClient,
-    now: datetime,
-    worker: str | None = None,
-    *,
-    clock: Clock = utcnow,
-    hold: bool = False,
-) -> PassResult:
+    pass of the same `worker`; otherwise it is given up at the end."""
     worker = worker or worker_name()
     started, began = clock(), time.perf_counter()
     result = PassResult()
