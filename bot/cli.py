@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import threading
 import time
@@ -114,11 +115,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     port = args.port if args.port is not None else settings.port
     prepare_database(settings)
     db.dispose_engines()  # no connection crosses the fork into the workers
-    if not metrics.multiprocess():
-        # every worker writes its metrics here; /metrics adds them up
-        import tempfile
-
-        metrics.prepare_multiprocess_dir(tempfile.mkdtemp(prefix="copbot-metrics-"))
+    # every worker writes its metrics in one directory; /metrics adds them up
+    metrics.prepare_multiprocess_dir(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None)
     from bot.deps import make_conferencing
     from bot.server import run_gunicorn
     from bot.zoom_setup import warn_missing_scopes

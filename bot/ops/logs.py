@@ -148,4 +148,6 @@ def setup(level: str = "INFO", kind: str = "text") -> None:
         logging.getLogger(name).setLevel(quiet)
     # slack_sdk logs request headers and bodies at DEBUG: never below INFO, so tokens
     # stay out of the logs
-    logging.getLogger("slack_sdk").setLevel(max(logging.INFO, getattr(logging, level)))
+    # and Bolt logs every answer's body at DEBUG (field errors can quote what people typed)
+    for name in ("slack_sdk", "slack_bolt", "copbot.bolt"):
+        logging.getLogger(name).setLevel(max(logging.INFO, getattr(logging, level)))
