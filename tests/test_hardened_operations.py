@@ -8,6 +8,7 @@ and a closed anonymous poll's voters are not left in SQLite's files."""
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
@@ -19,7 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from bot.blocks import polls as pb
-from bot.ops import metrics
+from bot.ops import logs, metrics
 from bot.ops.error_reports import scrub
 from bot.services import communities as svc
 from bot.services import polls as rules
@@ -64,7 +65,13 @@ def test_a_failing_statement_s_error_names_no_value(engine, session, community):
     with pytest.raises(IntegrityError) as failed, session_scope(engine) as s:
         s.add(Community(**{**community.model_dump(exclude={"id"}), "mission": secret}))
     assert "[SQL parameters hidden" in str(failed.value)
-    assert secret not in str(failed.value) and "CCOMM001" not in str(failed.value)
+    record = logging.LogRecord(
+        "copbot", logging.ERROR, __file__, 1, "failed", None, (IntegrityError, failed.value, None)
+    )
+    for formatter in (logs.TextFormatter(), logs.JsonFormatter()):
+        line = formatter.format(record)
+        assert "IntegrityError" in line  # the error is there, named
+        assert secret not in line and "CCOMM001" not in line  # its values are not
 
 
 # ---- metrics never fail what they measure -----------------------------------------------------

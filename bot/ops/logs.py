@@ -41,8 +41,15 @@ _SECRETS = re.compile(
 )
 
 
+# PostgreSQL's error details quote the row or key at fault ("DETAIL:  Key (voter)=(…)",
+# "Failing row contains (…)"): a voter key, text people typed
+_DETAIL = re.compile(r"DETAIL:[^\n]*")
+
+
 def mask(text: str) -> str:
-    """`text` with tokens and email addresses replaced by a mark naming what was there."""
+    """`text` with tokens and email addresses replaced by a mark naming what was there,
+    and a database error's quoted row or key left out."""
+    text = _DETAIL.sub("DETAIL: [values hidden]", text)
 
     def _mark(match: re.Match[str]) -> str:
         found = match.group(0)
