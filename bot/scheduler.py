@@ -35,6 +35,7 @@ from bot import digest_delivery
 from bot.deps import Deps
 from bot.flows import after_call
 from bot.flows import announcements as announcement_flows
+from bot.flows import calls as call_flows
 from bot.flows import polls as poll_flows
 from bot.reminder_delivery import PassResult, deliver, sender
 from bot.services import reminders as rules
@@ -172,6 +173,7 @@ def _posts(
         ("polls", poll_flows.run_due),
         ("announcements", announcement_flows.run_due),
         ("share digests", digest_delivery.run_due),
+        ("meetings waiting for Zoom's daily limit", call_flows.run_deferred),
     )
     for name, step in steps:
         try:
