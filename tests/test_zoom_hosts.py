@@ -377,10 +377,11 @@ def test_a_host_out_for_the_day_gets_its_meeting_made_after_midnight_utc(
     with session_scope(engine) as s:
         assert hosts.requests_today(s, [H1, H2], rules.utcnow()) == {H1: 100, H2: 100}
     # a scheduler pass before midnight leaves it; the first one after makes it
-    scheduler.tick(deps, client, midnight - timedelta(minutes=1))
+    assert scheduler.tick(deps, client, midnight - timedelta(minutes=1)).owner
     assert calls(engine)[4].meeting_state == "pending"
     zoom.clock = lambda: midnight + timedelta(minutes=1)
-    scheduler.tick(deps, client, midnight + timedelta(minutes=1))
+    result = scheduler.tick(deps, client, midnight + timedelta(minutes=1))
+    assert result.sent == [f"the Zoom meeting of call {ids[4]}"]
     last = calls(engine)[4]
     assert last.meeting_state == "ready" and last.meeting_not_before is None
     assert last.join_url in dms(slack, leader)[-1]
@@ -458,7 +459,7 @@ def test_year_plans_of_forty_communities_on_one_morning_lose_no_call(
     # the next UTC day the scheduler makes the rest
     midnight = hosts.next_utc_midnight(now)
     zoom.clock = lambda: midnight + timedelta(minutes=5)
-    scheduler.tick(deps, client, midnight + timedelta(minutes=5))
+    assert len(scheduler.tick(deps, client, midnight + timedelta(minutes=5)).sent) == 80
     assert {c.meeting_state for c in calls(engine)} == {"ready"}
     assert len(zoom.meetings) == 200
 

@@ -364,18 +364,22 @@ def cancel(client: WebClient, deps: Deps, call_id: int, user_id: str, response_u
 
 # ---- meetings that waited for the daily limit ------------------------------------------------
 def run_deferred(
-    deps: Deps, client: WebClient, now: datetime, *, keep: Callable[[], bool] = lambda: True
-) -> int:
+    deps: Deps,
+    client: WebClient,
+    now: datetime,
+    keep: Callable[[], bool] | None = None,
+) -> list[str]:
     """The scheduler's step: make the meetings that waited for 00:00 UTC (the hosts'
     daily limit), post them in their channels and tell whoever scheduled each call that
-    its link is there; the number made."""
+    its link is there, each after `keep()` says the pass may go on. Lines saying what was
+    made."""
     if not deps.conferencing.configured:
-        return 0
+        return []
     with session_scope(deps.engine) as session:
         due = rules.deferred_meetings(session, now)
-    made = 0
+    made: list[str] = []
     for call_id in due:
-        if not keep():
+        if keep is not None and not keep():
             break
         problem = ensure_meeting(deps, call_id, now)
         call, community = _load(deps, call_id)
@@ -383,7 +387,7 @@ def run_deferred(
             if problem and not isinstance(problem, Later):
                 log.warning("the waiting meeting of call %s: %s", call_id, problem)
             continue
-        made += 1
+        made.append(f"the {deps.conferencing.name} meeting of call {call_id}")
         slack_error = show_call(client, deps, call_id)
         where = (
             _not_posted(community, slack_error)
