@@ -18,6 +18,7 @@ from integrations.zoom import (
     ZoomClient,
     ZoomDailyLimit,
     ZoomError,
+    ZoomScopeMissing,
     marked_agenda,
 )
 
@@ -87,8 +88,18 @@ class NoConferencing:
         return None
 
 
+def missing_scope_words(scope: str) -> str:
+    """What a missing Zoom scope means, for whoever reads it."""
+    return (
+        f"copbot's Zoom app lacks the scope {scope}: a Zoom admin adds it in the Zoom App "
+        "Marketplace (Manage, the copbot app, Scopes, Add Scopes)"
+    )
+
+
 def zoom_in_words(error: ZoomError) -> str:
     """A Zoom failure as a leader should read it."""
+    if isinstance(error, ZoomScopeMissing):
+        return missing_scope_words(error.scope)
     if isinstance(error, ZoomBadRequest):
         return f"Zoom refused it: {error.message}"
     if isinstance(error, ZoomAuthError) or error.status == 401:

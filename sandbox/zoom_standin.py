@@ -8,9 +8,13 @@ scripted: `standin.fail("POST /users/{userId}/meetings", 500, times=2)`,
 `standin.fail(..., 429, retry_after=1)`, `standin.delay(..., seconds=2)` (for timeouts),
 and the token endpoint too: `standin.fail_token(503)`, `standin.fail_token(200,
 bad_json=True)`, `standin.fail_token(drop=True)` (the connection closes unanswered),
-`standin.delay_token(seconds)`. As Zoom does, the list of a user's meetings comes in
-pages of `page_size` (`page_number` from 1) and shows only the first 250 characters of
-each agenda. Anything that does not fit the spec is answered 400 and listed in
+`standin.delay_token(seconds)`. Scopes as Zoom has them: a token carries the app's
+`scopes` of the moment it is made (default: every granular scope copbot needs), the
+token answer lists them in `scope`, and a route whose scope (from
+`integrations.zoom_scopes`) the token lacks is refused with HTTP 400, code 4711,
+"Invalid access token, does not contain scopes:[…]". As Zoom does, the list of a user's
+meetings comes in pages of `page_size` (`page_number` from 1) and shows only the first
+250 characters of each agenda. Anything that does not fit the spec is answered 400 and listed in
 `violations`.
 
 After a call: `add_past_meeting(meeting_id, uuid, start, participants)` records an ended
@@ -22,7 +26,8 @@ Zoom documents (once-encoded it is answered 404 and listed in `violations`).
 Webhook deliveries are in `sandbox.zoom_webhooks`.
 
 Hosts, as Zoom has them: a meeting belongs to the user it was created for
-(`POST /users/{userId}/meetings`), and that user's list shows only their meetings. A
+(`POST /users/{userId}/meetings`; a user the account does not have, `add_user`, is
+answered 404 with code 1001), and that user's list shows only their meetings. A
 user makes or changes at most `daily_limit` (100) meetings a UTC day (`clock` tells the
 day): the next create or update is answered 429 with Zoom's daily-limit message and no
 Retry-After. A user hosts `concurrent_meetings` (1) meeting at a time: `start_meeting(id)`
@@ -47,6 +52,8 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlparse
 
 import jsonschema
+
+from integrations import zoom_scopes
 
 SPEC_PATH = Path(__file__).with_name("specs") / "zoom_meetings_openapi.json"
 
@@ -87,11 +94,6 @@ class _Script:
     then_succeed_slowly: bool = False
     bad_json: bool = False
     drop: bool = False
-
-
-def _user_key(user: str) -> str:
-    """A user as the API's {userId} names them (emails compare without case)."""
-    return unquote(user).strip().lower()
 
 
 def _inline(node: Any, spec: dict[str, Any], refs: int = 0) -> Any:
@@ -205,9 +207,17 @@ class ZoomStandIn:
         host: str = "127.0.0.1",
         port: int = 0,
         token_lifetime: int = 3599,
+        scopes: list[str] | tuple[str, ...] | None = None,
     ):
         self.spec = spec or ZoomSpec()
         self.token_lifetime = token_lifetime
+        # the scopes the app holds: a token carries those of the moment it is made; by
+        # default every granular scope copbot needs, so the sandbox works
+        self.scopes: tuple[str, ...] = tuple(scopes if scopes is not None else zoom_scopes.needed())
+        self._token_scopes: dict[str, frozenset[str]] = {}
+        # the account's users, by id and by email (GET /users/{userId}); "me" is the
+        # app's creator
+        self.users: dict[str, dict[str, Any]] = {}
         self.calls: list[ZoomCall] = []
         self.token_requests = 0
         self.violations: list[str] = []
@@ -233,6 +243,7 @@ class ZoomStandIn:
         self._token_ids = itertools.count(1)
         self._server = ThreadingHTTPServer((host, port), self._handler_class())
         self._server.daemon_threads = True
+        self.add_user("host@example.org", user_id="standin-host", me=True)
 
     @property
     def base_url(self) -> str:
@@ -333,6 +344,9 @@ class ZoomStandIn:
             self.requests_per_day.clear()
             self.live.clear()
             self.refused_starts.clear()
+            self.scopes = zoom_scopes.needed()
+            self.users.clear()
+        self.add_user("host@example.org", user_id="standin-host", me=True)
         self.daily_limit = 100
         self.concurrent_meetings = 1
         self.clock = lambda: datetime.now(UTC)
@@ -398,18 +412,31 @@ class ZoomStandIn:
             self.recordings[uuid] = recording
         return recording
 
+    def _key(self, user: str) -> str:
+        """The account user a {userId} names (by id, email or "me"): their id; a name
+        the account does not know, as it was written (emails compare without case)."""
+        named = unquote(user).strip()
+        found = self.users.get(named) or self.users.get(named.lower())
+        return found["id"] if found else named.lower()
+
     def meetings_of(self, user: str) -> list[dict[str, Any]]:
         """The meetings made for `user` (as the path named them: an email, an id, `me`)."""
-        key = _user_key(user)
+        key = self._key(user)
         with self._lock:
-            return [m for i, m in self.meetings.items() if self.owners.get(i, "me") == key]
+            return [
+                m for i, m in self.meetings.items() if self.owners.get(i, self._key("me")) == key
+            ]
 
     def start_meeting(self, meeting_id: int) -> bool:
         """The host starts the meeting (or, with join before host, its first participant
         joins): refused while the host has `concurrent_meetings` live already."""
         with self._lock:
             owner = self.owners.get(int(meeting_id))
-            busy = [i for i in self.live if self.owners.get(i, "me") == owner and i != meeting_id]
+            busy = [
+                i
+                for i in self.live
+                if self.owners.get(i, self._key("me")) == owner and i != meeting_id
+            ]
             if owner is None or len(busy) >= self.concurrent_meetings:
                 self.refused_starts.append(int(meeting_id))
                 return False
@@ -422,13 +449,40 @@ class ZoomStandIn:
 
     def _over_daily_limit(self, user: str) -> bool:
         """Count one create/update of `user` today; True (not counted) past the limit."""
-        key = (_user_key(user), self.clock().astimezone(UTC).date().isoformat())
+        key = (self._key(user), self.clock().astimezone(UTC).date().isoformat())
         with self._lock:
             done = self.requests_per_day.get(key, 0)
             if done >= self.daily_limit:
                 return True
             self.requests_per_day[key] = done + 1
             return False
+
+    def add_user(
+        self,
+        email: str,
+        *,
+        user_id: str | None = None,
+        type: int = 2,
+        status: str = "active",
+        me: bool = False,
+    ) -> dict[str, Any]:
+        """A user of the account, as GET /users/{userId} answers it (type 1 Basic, 2
+        Licensed; status active, inactive or pending)."""
+        user = {
+            "id": user_id or f"user-{len(self.users) + 1}",
+            "email": email,
+            "first_name": email.split("@")[0],
+            "last_name": "",
+            "type": type,
+            "status": status,
+            "timezone": "UTC",
+        }
+        with self._lock:
+            self.users[user["id"]] = user
+            self.users[email.lower()] = user
+            if me:
+                self.users["me"] = user
+        return user
 
     def calls_to(self, route: str) -> list[ZoomCall]:
         with self._lock:
@@ -465,6 +519,8 @@ class ZoomStandIn:
         token = f"standin-token-{next(self._token_ids)}"
         with self._lock:
             self._tokens[token] = time.monotonic() + self.token_lifetime
+            self._token_scopes[token] = frozenset(self.scopes)
+            granted = " ".join(self.scopes)
         return (
             200,
             {},
@@ -472,9 +528,26 @@ class ZoomStandIn:
                 "access_token": token,
                 "token_type": "bearer",
                 "expires_in": self.token_lifetime,
-                "scope": "meeting:write:admin",
+                "scope": granted,
+                "api_url": self.base_url,
             },
         )
+
+    def _scope_refusal(self, route: str, token: str) -> dict[str, Any] | None:
+        """Zoom's answer to a token without the route's scope: HTTP 400, code 4711, naming
+        the scopes that would do (granular user- and admin-level; classic for a token of
+        classic scopes)."""
+        row = zoom_scopes.of_route(route)
+        with self._lock:
+            held = self._token_scopes.get(token, frozenset())
+        if row is None or row.covered_by(held):
+            return None
+        classic = any(name in zoom_scopes.CLASSIC for name in held)
+        names = [*row.classic] if classic and row.classic else [row.user_level, row.granular]
+        return {
+            "code": 4711,
+            "message": f"Invalid access token, does not contain scopes:[{', '.join(names)}].",
+        }
 
     def _next_script(self, route: str) -> _Script | None:
         with self._lock:
@@ -508,11 +581,20 @@ class ZoomStandIn:
             valid = self._tokens.get(token, 0.0) > time.monotonic()
         if not valid:
             return 401, {}, {"code": 124, "message": "Invalid access token."}
+        refusal = self._scope_refusal(route, token)
+        if refusal is not None:
+            return 400, {}, refusal
         problems = self.spec.check(route, values, query, body)
         if problems:
             with self._lock:
                 self.violations.extend(problems)
             return 400, {}, {"code": 300, "message": "; ".join(problems)}
+        if route in (CREATE_ROUTE, "GET /users/{userId}/meetings"):
+            named = unquote(values[0])
+            with self._lock:
+                known = bool(self.users.get(named) or self.users.get(named.lower()))
+            if not known:
+                return 404, {}, {"code": 1001, "message": f"User does not exist: {named}."}
         over = None
         if route == CREATE_ROUTE:
             over = self._over_daily_limit(values[0])
@@ -561,10 +643,17 @@ class ZoomStandIn:
             }
             with self._lock:
                 self.meetings[meeting_id] = meeting
-                self.owners[meeting_id] = _user_key(values[0])
+                self.owners[meeting_id] = self._key(values[0])
             return 201, {}, meeting
         if route == "GET /users/{userId}/meetings":
-            return 200, {}, self._list_page(query, _user_key(values[0]))
+            return 200, {}, self._list_page(query, self._key(values[0]))
+        if route == "GET /users/{userId}":
+            with self._lock:
+                named = unquote(values[0])
+                user = self.users.get(named) or self.users.get(named.lower())
+            if user is None:
+                return 404, {}, {"code": 1001, "message": f"User does not exist: {values[0]}."}
+            return 200, {}, user
         if route == "GET /past_meetings/{meetingUUID}/participants":
             return self._participants(values[0], query)
         if route == "GET /past_meetings/{meetingId}/instances":
@@ -631,7 +720,7 @@ class ZoomStandIn:
             others = [
                 (i, m)
                 for i, m in self.meetings.items()
-                if i != meeting_id and self.owners.get(i, "me") == owner
+                if i != meeting_id and self.owners.get(i, self._key("me")) == owner
             ]
         earlier = 0
         for other_id, other in others:
@@ -694,7 +783,9 @@ class ZoomStandIn:
         size = min(int(query.get("page_size", 30)), 300)
         number = max(int(query.get("page_number", 1)), 1)
         with self._lock:
-            meetings = [m for i, m in self.meetings.items() if self.owners.get(i, "me") == user]
+            meetings = [
+                m for i, m in self.meetings.items() if self.owners.get(i, self._key("me")) == user
+            ]
         page = meetings[(number - 1) * size : number * size]
         shown = ("uuid", "id", "host_id", "topic", "type", "start_time", "duration")
         shown += ("timezone", "created_at", "join_url")

@@ -43,6 +43,13 @@ DAY = f"{Y}-01-13"  # a Tuesday: 12:00 America/Chicago is 18:00 UTC
 H1, H2, H3 = "h1@example.org", "h2@example.org", "h3@example.org"
 
 
+@pytest.fixture(autouse=True)
+def pool_users(zoom):
+    """The hosts are users of the Zoom account."""
+    for user in (H1, H2, H3, *(f"host{i}@example.org" for i in range(4))):
+        zoom.add_user(user)
+
+
 def pool_settings(db_url, slack, zoom, pool: str):
     return make_settings(
         db_url,
@@ -406,6 +413,10 @@ def test_the_standin_answers_the_daily_limit_as_zoom_does(zoom):
     # another host is not affected
     other = f"{zoom.api_url}/users/{H2}/meetings"
     assert requests.post(other, json=body, headers=headers, timeout=5).status_code == 201
+    # a user the account does not have
+    stranger = f"{zoom.api_url}/users/nobody@example.org/meetings"
+    answer = requests.post(stranger, json=body, headers=headers, timeout=5)
+    assert answer.status_code == 404 and answer.json()["code"] == 1001
 
 
 def test_year_plans_of_forty_communities_on_one_morning_lose_no_call(
