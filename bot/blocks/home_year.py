@@ -22,7 +22,6 @@ from bot.blocks import (
     plural,
     section,
 )
-from bot.blocks.after_call import packed_sections
 from bot.blocks.onsite import grid_lines, venue_time
 from bot.services.overview import FILTERS, Row, Todo
 
