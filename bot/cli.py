@@ -1,4 +1,5 @@
 """The `copbot` command line: run (Socket Mode), serve (HTTP), scheduler, tick, db upgrade,
+`doctor` (the set-up's checks, `bot.doctor`),
 `export` (the year's agendas and reports, `bot.deliverables_cli`; polls, `bot.exports`;
 communities' health, `bot.health_export`),
 and `sandbox` (forwarded to the `copbot-sandbox` entry point of the sandbox extra).
@@ -89,9 +90,11 @@ def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
     from bot.deps import Deps
     from bot.scheduler import start_background
     from bot.slack_client import TOKEN_ERRORS
+    from bot.zoom_setup import warn_missing_scopes
 
     wait_for_slack(settings)
     deps = Deps.create(settings)
+    warn_missing_scopes(settings, deps.conferencing)
     app = build_app(settings, deps=deps, socket_mode=True)
     handler = SocketModeHandler(app, settings.slack_app_token)
     log.info("copbot is connecting to Slack over Socket Mode")
@@ -118,7 +121,11 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     port = args.port if args.port is not None else settings.port
     prepare_database(settings)
     db.dispose_engines()  # no connection crosses the fork into the workers
+    from bot.deps import make_conferencing
     from bot.server import run_gunicorn
+    from bot.zoom_setup import warn_missing_scopes
+
+    warn_missing_scopes(settings, make_conferencing(settings))
 
     log.info(
         "copbot serves POST /slack/events and GET /healthz on %s:%s with %d worker(s)",
@@ -177,8 +184,10 @@ def cmd_tick(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_scheduler(settings: Settings, _args: argparse.Namespace) -> int:
     from bot.scheduler import run_forever
+    from bot.zoom_setup import warn_missing_scopes
 
     deps, client = _scheduler_parts(settings)
+    warn_missing_scopes(settings, deps.conferencing)
     log.info("copbot scheduler: a pass every %.0f s", settings.scheduler_interval)
     run_forever(deps, client)
     return 0
@@ -292,6 +301,12 @@ def build_parser() -> argparse.ArgumentParser:
     dbsub.add_parser("status", help="show the schema revision")
     dbp.set_defaults(func=cmd_db)
 
+    doctor = sub.add_parser(
+        "doctor",
+        help="check the set-up, one line per check (ok or FAIL); exit 1 when any FAILs",
+    )
+    doctor.set_defaults(func=None)
+
     sub.add_parser(
         "sandbox",
         add_help=False,
@@ -306,6 +321,10 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["sandbox"]:
         return run_sandbox(argv[1:])
     args = build_parser().parse_args(argv)
+    if args.command == "doctor":  # it loads the settings itself: a bad one is a FAIL line
+        from bot import doctor
+
+        return doctor.main()
     try:
         settings = Settings.load()
         _setup_logging(settings.log_level)

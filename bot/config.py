@@ -20,6 +20,8 @@ from dotenv import dotenv_values
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from integrations import zoom_scopes
+
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_ZOOM_API_URL = "https://api.zoom.us/v2"
 DEFAULT_ZOOM_OAUTH_URL = "https://zoom.us/oauth/token"
@@ -211,6 +213,17 @@ class Settings:
     @property
     def zoom_configured(self) -> bool:
         return bool(self.zoom_account_id and self.zoom_client_id and self.zoom_client_secret)
+
+    @property
+    def zoom_features(self) -> frozenset[str]:
+        """The Zoom features turned on, as `integrations.zoom_scopes` names them: each
+        needs its rows' scopes."""
+        on = {zoom_scopes.MEETINGS, zoom_scopes.RECORDINGS, zoom_scopes.HOSTS}
+        if self.attendance:
+            on.add(zoom_scopes.ATTENDANCE)
+        if self.zoom_registration:
+            on.add(zoom_scopes.REGISTRATION)
+        return frozenset(on)
 
     @property
     def zone(self) -> ZoneInfo:

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from integrations.conferencing import Conferencing, ZoomConferencing
-from integrations.zoom import ZoomError, ZoomNotFound
+from integrations.conferencing import Conferencing, ZoomConferencing, missing_scope_words
+from integrations.zoom import ZoomError, ZoomNotFound, ZoomScopeMissing
 from integrations.zoom_after_call import Participant, Recording, ZoomAfterCall, recording_of
 
 __all__ = [
@@ -30,6 +30,8 @@ class NotFound(FactsError):
 
 
 def in_words(error: ZoomError) -> str:
+    if isinstance(error, ZoomScopeMissing):
+        return missing_scope_words(error.scope)
     if isinstance(error, ZoomNotFound):
         return "Zoom has no record of it (perhaps no one joined)"
     if error.status == 429:

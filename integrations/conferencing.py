@@ -19,6 +19,7 @@ from integrations.zoom import (
     ZoomBadRequest,
     ZoomClient,
     ZoomError,
+    ZoomScopeMissing,
     marked_agenda,
 )
 
@@ -110,8 +111,18 @@ class NoConferencing:
         return None
 
 
+def missing_scope_words(scope: str) -> str:
+    """What a missing Zoom scope means, for whoever reads it."""
+    return (
+        f"copbot's Zoom app lacks the scope {scope}: a Zoom admin adds it in the Zoom App "
+        "Marketplace (Manage, the copbot app, Scopes, Add Scopes)"
+    )
+
+
 def zoom_in_words(error: ZoomError) -> str:
     """A Zoom failure as a leader should read it."""
+    if isinstance(error, ZoomScopeMissing):
+        return missing_scope_words(error.scope)
     if isinstance(error, ZoomBadRequest) and error.code == REGISTRATION_OFF:
         return "Zoom refused it: registration is not turned on for the meeting"
     if isinstance(error, ZoomBadRequest):

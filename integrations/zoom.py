@@ -3,6 +3,9 @@
 - The access token (`grant_type=account_credentials`, Basic auth of client id and secret)
   is cached until shortly before it expires and shared by threads.
 - A 401 (or Zoom error code 124, invalid token) refreshes the token once.
+- Code 4711 (the token lacks a scope) also gets one fresh token (an admin may have added
+  the scope since), then raises `ZoomScopeMissing` naming the scope to add; the token
+  answer's `scope` field is kept as `granted_scopes` (see `integrations.zoom_scopes`).
 - 429 and 5xx are retried with exponential back-off and jitter, honouring `Retry-After`,
   within a bounded total time; every request has a timeout.
 - Creating a meeting is idempotent per `marker`: the marker opens the meeting's agenda
@@ -38,10 +41,13 @@ from typing import Any
 
 import requests
 
+from integrations import zoom_scopes
+
 log = logging.getLogger(__name__)
 
 TOKEN_MARGIN_SECONDS = 60
 INVALID_TOKEN_CODE = 124
+MISSING_SCOPE_CODE = 4711  # "Invalid access token, does not contain scopes:[…]"
 LIST_PAGE_SIZE = 300  # the most Zoom's list returns a page
 REGISTRANT_BATCH = 30  # the most registrants Zoom takes in one batch or status update
 REGISTRATION_OFF = 3000  # Zoom's code: registration has not been enabled for the meeting
@@ -66,6 +72,16 @@ class ZoomAuthError(ZoomError):
 
 class ZoomBadRequest(ZoomError):
     """Zoom refused the request as invalid (4xx other than auth, not found, rate limit)."""
+
+
+class ZoomScopeMissing(ZoomBadRequest):
+    """Zoom's code 4711: the app's token lacks a scope the request needs. `scope` is the
+    one to add (the admin-level granular scope); `named` all Zoom listed."""
+
+    def __init__(self, status: int, code: int | None, message: str):
+        super().__init__(status, code, message)
+        self.named = zoom_scopes.scopes_in_message(message)
+        self.scope = zoom_scopes.scope_to_add(self.named)
 
 
 class ZoomNotFound(ZoomError):
@@ -164,6 +180,8 @@ class ZoomClient:
         self._token: str | None = None
         self._token_expires = 0.0
         self._token_lock = threading.Lock()
+        # what the token answer's `scope` said the app holds (None: not asked yet)
+        self.granted_scopes: frozenset[str] | None = None
 
     def __repr__(self) -> str:  # no secrets
         return f"ZoomClient(account_id={self.account_id!r}, api_url={self.api_url!r})"
@@ -209,8 +227,17 @@ class ZoomClient:
             raise ZoomUnavailable(
                 status, None, "the token endpoint answered something that is not a token"
             ) from None
+        if "scope" in data:
+            self.granted_scopes = zoom_scopes.parse_granted(data["scope"])
         self._token_expires = self._clock() + max(0.0, expires_in - TOKEN_MARGIN_SECONDS)
         return token
+
+    def scopes(self) -> frozenset[str]:
+        """The scopes the app's token holds, as the token answer's `scope` says (a fresh
+        token is fetched if none was yet); a ZoomError when Zoom cannot be asked."""
+        if self.granted_scopes is None:
+            self.token(refresh=True, stale=self._token)
+        return self.granted_scopes or frozenset()
 
     # ---- one request, with retries ------------------------------------------------------
     @property
@@ -271,10 +298,16 @@ class ZoomClient:
             if status < 400:
                 return response
             code, message = _error_of(response)
-            if (status == 401 or code == INVALID_TOKEN_CODE) and not refreshed:
+            # a refused token, or one without a scope (an admin may have added it since
+            # the token was made: a new token carries it): one fresh token, once
+            if (status == 401 or code in (INVALID_TOKEN_CODE, MISSING_SCOPE_CODE)) and not (
+                refreshed
+            ):
                 refreshed = True
                 self.token(refresh=True, stale=token)
                 continue
+            if code == MISSING_SCOPE_CODE:
+                raise ZoomScopeMissing(status, code, message)
             if status == 429 or (status >= 500 and retry_server_errors):
                 wait = _retry_after(response)
                 if wait is None:

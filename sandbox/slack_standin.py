@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlparse
 
+from bot import manifest
 from integrations.block_kit import check_message, check_view
 
 SPEC_PATH = Path(__file__).with_name("specs") / "slack_web_openapi_v2.json"
@@ -163,6 +164,9 @@ class SlackStandIn:
 
     def __init__(self, spec: SlackSpec | None = None, host: str = "127.0.0.1", port: int = 0):
         self.spec = spec or SlackSpec()
+        # the bot scopes installed: those app_manifest.yml asks for (sent back in the
+        # x-oauth-scopes header of every answer, as Slack does)
+        self.scopes: tuple[str, ...] = manifest.bot_scopes() or ()
         self.calls: list[Call] = []
         self.violations: list[str] = []
         self.users: dict[str, dict[str, Any]] = {}
@@ -317,6 +321,7 @@ class SlackStandIn:
             self.violations.clear()
             self._failures.clear()
             self.channels.clear()
+            self.scopes = manifest.bot_scopes() or ()
 
     # ---- inspection -----------------------------------------------------------------
     def calls_to(self, method: str) -> list[Call]:
@@ -387,7 +392,18 @@ class SlackStandIn:
     def answer(
         self, method: str, args: dict[str, Any], headers: dict[str, str]
     ) -> tuple[int, dict[str, str], dict[str, Any]]:
-        """(status, headers, body) for one Web API call."""
+        """(status, headers, body) for one Web API call; as Slack does, an answer to a
+        bot token carries the scopes installed for it in `x-oauth-scopes`."""
+        status, extra, body = self._answer(method, args, headers)
+        auth = headers.get("authorization", "")
+        token = auth.removeprefix("Bearer ").strip() or str(args.get("token", ""))
+        if token.startswith("xoxb-"):
+            extra = {**extra, "x-oauth-scopes": ",".join(self.scopes)}
+        return status, extra, body
+
+    def _answer(
+        self, method: str, args: dict[str, Any], headers: dict[str, str]
+    ) -> tuple[int, dict[str, str], dict[str, Any]]:
         auth = headers.get("authorization", "")
         token = auth.removeprefix("Bearer ").strip() or str(args.get("token", ""))
         problems = self.spec.check(method, {k: v for k, v in args.items() if k != "token"})

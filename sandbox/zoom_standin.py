@@ -8,9 +8,13 @@ scripted: `standin.fail("POST /users/{userId}/meetings", 500, times=2)`,
 `standin.fail(..., 429, retry_after=1)`, `standin.delay(..., seconds=2)` (for timeouts),
 and the token endpoint too: `standin.fail_token(503)`, `standin.fail_token(200,
 bad_json=True)`, `standin.fail_token(drop=True)` (the connection closes unanswered),
-`standin.delay_token(seconds)`. As Zoom does, the list of a user's meetings comes in
-pages of `page_size` (`page_number` from 1) and shows only the first 250 characters of
-each agenda. Anything that does not fit the spec is answered 400 and listed in
+`standin.delay_token(seconds)`. Scopes as Zoom has them: a token carries the app's
+`scopes` of the moment it is made (default: every granular scope copbot needs), the
+token answer lists them in `scope`, and a route whose scope (from
+`integrations.zoom_scopes`) the token lacks is refused with HTTP 400, code 4711,
+"Invalid access token, does not contain scopes:[…]". As Zoom does, the list of a user's
+meetings comes in pages of `page_size` (`page_number` from 1) and shows only the first
+250 characters of each agenda. Anything that does not fit the spec is answered 400 and listed in
 `violations`.
 
 After a call: `add_past_meeting(meeting_id, uuid, start, participants)` records an ended
@@ -32,7 +36,7 @@ and a join link of their own; registering an email again answers the same regist
 name)` is what Zoom's own registration page does for someone who finds the meeting.
 
 Emails, as Zoom shows them since March 2022: a participant's `user_email` is shown only
-for users of the account (`account_users`, the hosts among them) and for people who
+for users of the account (`add_user`, the hosts among them) and for people who
 registered for that meeting (who then also carry their `registrant_id`); every other
 participant comes with an empty `user_email`. The records given to `add_past_meeting` are
 the truth (each person's real email); the API answers what Zoom would show of it.
@@ -54,6 +58,8 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlparse
 
 import jsonschema
+
+from integrations import zoom_scopes
 
 SPEC_PATH = Path(__file__).with_name("specs") / "zoom_meetings_openapi.json"
 
@@ -93,7 +99,6 @@ SUPPLEMENT: dict[str, dict[str, Any]] = {
     },
 }
 REGISTRATION_OFF = 3000  # Zoom's code for "Registration has not been enabled"
-HOST_EMAIL = "host@example.org"
 
 DROP = -1  # a status that means: close the connection without answering
 NOT_JSON = object()  # an answer body that is not JSON
@@ -234,9 +239,17 @@ class ZoomStandIn:
         host: str = "127.0.0.1",
         port: int = 0,
         token_lifetime: int = 3599,
+        scopes: list[str] | tuple[str, ...] | None = None,
     ):
         self.spec = spec or ZoomSpec()
         self.token_lifetime = token_lifetime
+        # the scopes the app holds: a token carries those of the moment it is made; by
+        # default every granular scope copbot needs, so the sandbox works
+        self.scopes: tuple[str, ...] = tuple(scopes if scopes is not None else zoom_scopes.needed())
+        self._token_scopes: dict[str, frozenset[str]] = {}
+        # the account's users, by id and by email (GET /users/{userId}); "me" is the
+        # app's creator
+        self.users: dict[str, dict[str, Any]] = {}
         self.calls: list[ZoomCall] = []
         self.token_requests = 0
         self.violations: list[str] = []
@@ -249,8 +262,6 @@ class ZoomStandIn:
         self.attendees: Any = None
         # registrants per meeting id, in the order they registered
         self.registrants: dict[int, list[dict[str, Any]]] = {}
-        # the emails of the account's users: Zoom shows their emails to the API
-        self.account_users: set[str] = {HOST_EMAIL}
         self._tokens: dict[str, float] = {}
         self._scripts: dict[str, list[_Script]] = {}
         self._lock = threading.Lock()
@@ -259,6 +270,7 @@ class ZoomStandIn:
         self._registrant_ids = itertools.count(1)
         self._server = ThreadingHTTPServer((host, port), self._handler_class())
         self._server.daemon_threads = True
+        self.add_user("host@example.org", user_id="standin-host", me=True)
 
     @property
     def base_url(self) -> str:
@@ -356,6 +368,9 @@ class ZoomStandIn:
             self.recordings.clear()
             self.registrants.clear()
             self.token_requests = 0
+            self.scopes = zoom_scopes.needed()
+            self.users.clear()
+        self.add_user("host@example.org", user_id="standin-host", me=True)
 
     def add_past_meeting(
         self,
@@ -437,6 +452,33 @@ class ZoomStandIn:
                     return r
         return None
 
+    def add_user(
+        self,
+        email: str,
+        *,
+        user_id: str | None = None,
+        type: int = 2,
+        status: str = "active",
+        me: bool = False,
+    ) -> dict[str, Any]:
+        """A user of the account, as GET /users/{userId} answers it (type 1 Basic, 2
+        Licensed; status active, inactive or pending)."""
+        user = {
+            "id": user_id or f"user-{len(self.users) + 1}",
+            "email": email,
+            "first_name": email.split("@")[0],
+            "last_name": "",
+            "type": type,
+            "status": status,
+            "timezone": "UTC",
+        }
+        with self._lock:
+            self.users[user["id"]] = user
+            self.users[email.lower()] = user
+            if me:
+                self.users["me"] = user
+        return user
+
     def calls_to(self, route: str) -> list[ZoomCall]:
         with self._lock:
             return [c for c in self.calls if c.route == route]
@@ -472,6 +514,8 @@ class ZoomStandIn:
         token = f"standin-token-{next(self._token_ids)}"
         with self._lock:
             self._tokens[token] = time.monotonic() + self.token_lifetime
+            self._token_scopes[token] = frozenset(self.scopes)
+            granted = " ".join(self.scopes)
         return (
             200,
             {},
@@ -479,9 +523,26 @@ class ZoomStandIn:
                 "access_token": token,
                 "token_type": "bearer",
                 "expires_in": self.token_lifetime,
-                "scope": "meeting:write:admin",
+                "scope": granted,
+                "api_url": self.base_url,
             },
         )
+
+    def _scope_refusal(self, route: str, token: str) -> dict[str, Any] | None:
+        """Zoom's answer to a token without the route's scope: HTTP 400, code 4711, naming
+        the scopes that would do (granular user- and admin-level; classic for a token of
+        classic scopes)."""
+        row = zoom_scopes.of_route(route)
+        with self._lock:
+            held = self._token_scopes.get(token, frozenset())
+        if row is None or row.covered_by(held):
+            return None
+        classic = any(name in zoom_scopes.CLASSIC for name in held)
+        names = [*row.classic] if classic and row.classic else [row.user_level, row.granular]
+        return {
+            "code": 4711,
+            "message": f"Invalid access token, does not contain scopes:[{', '.join(names)}].",
+        }
 
     def _next_script(self, route: str) -> _Script | None:
         with self._lock:
@@ -515,6 +576,9 @@ class ZoomStandIn:
             valid = self._tokens.get(token, 0.0) > time.monotonic()
         if not valid:
             return 401, {}, {"code": 124, "message": "Invalid access token."}
+        refusal = self._scope_refusal(route, token)
+        if refusal is not None:
+            return 400, {}, refusal
         problems = self.spec.check(route, values, query, body)
         if problems:
             with self._lock:
@@ -562,6 +626,13 @@ class ZoomStandIn:
             return 201, {}, meeting
         if route == "GET /users/{userId}/meetings":
             return 200, {}, self._list_page(query)
+        if route == "GET /users/{userId}":
+            with self._lock:
+                named = unquote(values[0])
+                user = self.users.get(named) or self.users.get(named.lower())
+            if user is None:
+                return 404, {}, {"code": 1001, "message": f"User does not exist: {values[0]}."}
+            return 200, {}, user
         if route == "GET /past_meetings/{meetingUUID}/participants":
             return self._participants(values[0], query)
         if route == "GET /past_meetings/{meetingId}/instances":
@@ -739,7 +810,7 @@ class ZoomStandIn:
                 ):
                     registrant = r
                     break
-            internal = truth.lower() in {e.lower() for e in self.account_users}
+            internal = bool(truth) and truth.lower() in self.users
         if registrant is not None and registrant["status"] == "approved":
             shown["registrant_id"] = registrant["id"]
             shown["user_email"] = registrant["email"]

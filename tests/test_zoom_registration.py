@@ -222,7 +222,7 @@ def test_guests_emails_are_hidden_unless_registered(zoom, zoom_client):
         "me", topic="t", start=start, duration_minutes=30, timezone="UTC", registration=True
     )
     [seat] = zoom_client.register(meeting.id, [NewRegistrant("reg@uni.example", "Reg")])
-    zoom.account_users.add("staff@org.example")
+    zoom.add_user("staff@org.example")
     end = start + timedelta(minutes=30)
     zoom.add_past_meeting(
         meeting.id,
