@@ -49,7 +49,16 @@ from bot.services.call_form import (  # noqa: F401 - the form's rules, re-export
     year_label,
 )
 from bot.zones import is_zone, zone_error, zone_names  # noqa: F401 - re-exported
-from storage.models import Call, CallKind, CallStatus, Community, MeetingState, Milestone, utcnow
+from storage.models import (
+    Call,
+    CallKind,
+    CallRegistration,
+    CallStatus,
+    Community,
+    MeetingState,
+    Milestone,
+    utcnow,
+)
 
 MIN_CALLS_A_YEAR = 3
 MAX_CALLS_A_YEAR = 6
@@ -292,7 +301,12 @@ def claim_meeting(
 
 
 def meeting_made(
-    session: Session, call_id: int, meeting_id: int, join_url: str, passcode: str
+    session: Session,
+    call_id: int,
+    meeting_id: int,
+    join_url: str,
+    passcode: str,
+    registration: bool = False,
 ) -> bool:
     """Store the meeting made for a claimed call; False (nothing stored) when the call was
     cancelled meanwhile or the claim was lost, and the meeting must then be deleted.
@@ -312,6 +326,7 @@ def meeting_made(
             meeting_state=MeetingState.READY.value,
             meeting_error=None,
             meeting_not_before=None,
+            registration="on" if registration else "off",
         )
         .execution_options(synchronize_session=False)
     ).rowcount
@@ -345,9 +360,10 @@ def meeting_deferred(session: Session, call_id: int, until: datetime, error: str
 
 def meeting_dropped(session: Session, call_id: int, meeting_id: int) -> bool:
     """The call's meeting is to be made again (its host changed, or could not move it
-    today): forget it, so that the next `claim_meeting` makes a new one. False when the
-    call no longer holds that meeting."""
-    return (
+    today): forget it and the registrations for it, so that the next `claim_meeting`
+    makes a new one and everyone is registered for that. False when the call no longer
+    holds that meeting."""
+    dropped = (
         session.execute(
             update(Call)
             .where(
@@ -365,6 +381,13 @@ def meeting_dropped(session: Session, call_id: int, meeting_id: int) -> bool:
         ).rowcount
         == 1
     )
+    if dropped:
+        session.execute(
+            delete(CallRegistration)
+            .where(CallRegistration.call_id == call_id)
+            .execution_options(synchronize_session=False)
+        )
+    return dropped
 
 
 def deferred_meetings(session: Session, now: datetime, limit: int = 200) -> list[int]:

@@ -1,8 +1,8 @@
 """A pool of Zoom hosts: the host of each call's meeting, the hosts' booked time (unique
 per host and 5-minute slot) and their meeting creates/updates per UTC day.
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-06
 """
 
@@ -11,8 +11,8 @@ from alembic import op
 
 from storage.models import UTCDateTime
 
-revision = "0016"
-down_revision = "0015"
+revision = "0017"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
