@@ -90,7 +90,7 @@ def make_conferencing(settings: Settings) -> Conferencing:
         oauth_url=settings.zoom_oauth_url,
         max_total_seconds=settings.zoom_retry_seconds,
     )
-    return ZoomConferencing(client, settings.zoom_user)
+    return ZoomConferencing(client, settings.zoom_user, settings.zoom_hosts)
 
 
 @dataclass(frozen=True)

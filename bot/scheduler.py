@@ -37,7 +37,9 @@ from bot import digest_delivery
 from bot.deps import Deps
 from bot.flows import after_call
 from bot.flows import announcements as announcement_flows
+from bot.flows import calls as call_flows
 from bot.flows import polls as poll_flows
+from bot.flows import registrations as registration_flows
 from bot.ops import logs, metrics
 from bot.reminder_delivery import PassResult, deliver, sender
 from bot.services import reminders as rules
@@ -180,6 +182,7 @@ def _run(
         if not outbox.take_lease(session, worker, clock(), ttl):
             log.warning("scheduler %s lost its lease mid-pass: stopping", worker)
             return
+    result.moved_over = registration_flows.move_over(deps, client, now)
     result.after_call = after_call.run(deps, client, now, clock())
 
 
@@ -212,6 +215,7 @@ def _posts(
         ("polls", poll_flows.run_due),
         ("announcements", announcement_flows.run_due),
         ("share digests", digest_delivery.run_due),
+        ("meetings waiting for Zoom's daily limit", call_flows.run_deferred),
     )
     for name, step in steps:
         try:

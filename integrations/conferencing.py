@@ -13,9 +13,12 @@ from datetime import datetime
 from typing import Protocol
 
 from integrations.zoom import (
+    REGISTRATION_OFF,
+    NewRegistrant,
     ZoomAuthError,
     ZoomBadRequest,
     ZoomClient,
+    ZoomDailyLimit,
     ZoomError,
     ZoomScopeMissing,
     marked_agenda,
@@ -25,6 +28,15 @@ from integrations.zoom import (
 class ConferencingError(Exception):
     """A meeting could not be made, changed or deleted; `str(error)` says why, in words a
     leader understands (no secrets, no tracebacks)."""
+
+
+class HostOutForTheDay(ConferencingError):
+    """The meeting's host reached Zoom's daily limit of meeting creates/updates; it may
+    ask again after 00:00 UTC."""
+
+    def __init__(self, host: str):
+        super().__init__("its Zoom host reached Zoom's daily limit of new or changed meetings")
+        self.host = host
 
 
 @dataclass(frozen=True)
@@ -37,6 +49,27 @@ class MeetingRequest:
     marker: str  # unique per call: a retried create adopts the meeting it finds by it
     # an earlier try may have made the meeting after all (a slow Zoom): look for it first
     look_first: bool = False
+    host: str | None = None  # the Zoom user whose meeting it is (one of `hosts`)
+    # people register and each gets a join link of their own
+    registration: bool = False
+
+
+@dataclass(frozen=True)
+class Invitee:
+    """Someone to register for a meeting: the email they registered with, their name."""
+
+    email: str
+    first_name: str
+    last_name: str = ""
+
+
+@dataclass(frozen=True)
+class Seat:
+    """One person's registration: the vendor's id for it and the link that is theirs."""
+
+    email: str
+    registrant_id: str
+    join_url: str
 
 
 @dataclass(frozen=True)
@@ -49,6 +82,8 @@ class MeetingInfo:
 class Conferencing(Protocol):
     name: str
     configured: bool
+    # the users whose meetings these are: a call gets one free at its time
+    hosts: tuple[str, ...]
     # the longest a create may take, retries included: a claim on a call outlives it
     longest_create_seconds: float
 
@@ -58,11 +93,27 @@ class Conferencing(Protocol):
 
     def delete(self, meeting_id: int) -> None: ...
 
+    def enable_registration(self, meeting_id: int) -> None: ...
+
+    def register(self, meeting_id: int, people: list[Invitee]) -> list[Seat]: ...
+
+    def cancel_registrations(self, meeting_id: int, registrant_ids: list[str]) -> None: ...
+
 
 class NoConferencing:
     name = "none"
     configured = False
+    hosts: tuple[str, ...] = ()
     longest_create_seconds = 0.0
+
+    def enable_registration(self, meeting_id: int) -> None:
+        raise ConferencingError("no conferencing is configured")
+
+    def register(self, meeting_id: int, people: list[Invitee]) -> list[Seat]:
+        raise ConferencingError("no conferencing is configured")
+
+    def cancel_registrations(self, meeting_id: int, registrant_ids: list[str]) -> None:
+        return None
 
     def create(self, request: MeetingRequest) -> MeetingInfo:
         raise ConferencingError("no conferencing is configured")
@@ -86,6 +137,8 @@ def zoom_in_words(error: ZoomError) -> str:
     """A Zoom failure as a leader should read it."""
     if isinstance(error, ZoomScopeMissing):
         return missing_scope_words(error.scope)
+    if isinstance(error, ZoomBadRequest) and error.code == REGISTRATION_OFF:
+        return "Zoom refused it: registration is not turned on for the meeting"
     if isinstance(error, ZoomBadRequest):
         return f"Zoom refused it: {error.message}"
     if isinstance(error, ZoomAuthError) or error.status == 401:
@@ -100,30 +153,35 @@ class ZoomConferencing:
     name = "Zoom"
     configured = True
 
-    def __init__(self, client: ZoomClient, user: str = "me"):
+    def __init__(self, client: ZoomClient, user: str = "me", hosts: tuple[str, ...] = ()):
         self.client = client
         self.user = user
+        self.hosts = tuple(hosts) or (user,)
 
     @property
     def longest_create_seconds(self) -> float:
         return self.client.longest_create_seconds
 
     def create(self, request: MeetingRequest) -> MeetingInfo:
+        user = request.host or self.hosts[0]
         try:
             if request.look_first:
-                found = self.client.find_by_marker(self.user, request.marker)
+                found = self.client.find_by_marker(user, request.marker)
                 if found is not None:
                     meeting = self.client.get_meeting(found.id)
                     return MeetingInfo(meeting.id, meeting.join_url, meeting.password)
             meeting = self.client.create_meeting(
-                self.user,
+                user,
                 topic=request.topic,
                 start=request.start,
                 duration_minutes=request.duration_minutes,
                 timezone=request.timezone,
                 agenda=request.agenda,
                 marker=request.marker,
+                registration=request.registration,
             )
+        except ZoomDailyLimit:
+            raise HostOutForTheDay(user) from None
         except ZoomError as e:
             raise ConferencingError(zoom_in_words(e)) from e
         return MeetingInfo(meeting.id, meeting.join_url, meeting.password)
@@ -138,11 +196,33 @@ class ZoomConferencing:
                 timezone=request.timezone,
                 agenda=marked_agenda(request.agenda, request.marker),
             )
+        except ZoomDailyLimit:
+            raise HostOutForTheDay(request.host or self.hosts[0]) from None
         except ZoomError as e:
             raise ConferencingError(zoom_in_words(e)) from e
 
     def delete(self, meeting_id: int) -> None:
         try:
             self.client.delete_meeting(meeting_id)
+        except ZoomError as e:
+            raise ConferencingError(zoom_in_words(e)) from e
+
+    def enable_registration(self, meeting_id: int) -> None:
+        try:
+            self.client.enable_registration(meeting_id)
+        except ZoomError as e:
+            raise ConferencingError(zoom_in_words(e)) from e
+
+    def register(self, meeting_id: int, people: list[Invitee]) -> list[Seat]:
+        asked = [NewRegistrant(p.email, p.first_name, p.last_name) for p in people]
+        try:
+            found = self.client.register(meeting_id, asked)
+        except ZoomError as e:
+            raise ConferencingError(zoom_in_words(e)) from e
+        return [Seat(r.email, r.registrant_id, r.join_url) for r in found]
+
+    def cancel_registrations(self, meeting_id: int, registrant_ids: list[str]) -> None:
+        try:
+            self.client.cancel_registrants(meeting_id, registrant_ids)
         except ZoomError as e:
             raise ConferencingError(zoom_in_words(e)) from e

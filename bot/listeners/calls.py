@@ -21,10 +21,11 @@ from bot.blocks import calls as blocks
 from bot.blocks import escape
 from bot.deps import Deps
 from bot.flows import calls as flows
+from bot.flows import registrations as registration_flows
 from bot.listeners import year
 from bot.listeners.call_access import leader_zone, managed, view_metadata
 from bot.listeners.common import CommandRequest, modal_values, tell
-from bot.services import CopError
+from bot.services import CopError, hosts, registrations
 from bot.services import calls as rules
 from bot.services import communities as svc
 from bot.services.permissions import Action, can, who_can
@@ -80,6 +81,9 @@ def cmd_calls(req: CommandRequest) -> None:
             call_calendar_url=(lambda c: flows.call_calendar_url(deps, c))
             if settings.public_url
             else None,
+            own_links=registrations.own_links(
+                req.session, [c.id for c in upcoming if c.id], req.user_id
+            ),
         )
     )
 
@@ -149,6 +153,7 @@ def handle_schedule_submission(
             if errors:
                 ack(response_action="errors", errors=errors)
                 return
+            old_host = host = call.zoom_host if call is not None else None
             if call is None:
                 call = rules.create(
                     session, community, draft, user_id, with_meeting=deps.conferencing.configured
@@ -157,13 +162,20 @@ def handle_schedule_submission(
             else:
                 moved = call.start_at != draft.start_at
                 rules.reschedule(session, call, draft)
+            if deps.conferencing.configured:
+                # a host free at that time, decided by the database; none: nothing is saved
+                host = hosts.book_or_refuse(session, call, deps.conferencing.hosts, utcnow())
+            host_changed = old_host is not None and host != old_host
             saved_id = call.id
+    except hosts.HostsBusy as e:
+        ack(response_action="errors", errors={rules.TIME: str(e)})
+        return
     except CopError as e:
         ack(response_action="errors", errors={rules.TOPIC: str(e)})
         return
     ack()
     if call_id:
-        deps.later(flows.after_reschedule, client, deps, saved_id, user_id, moved)
+        deps.later(flows.after_reschedule, client, deps, saved_id, user_id, moved, host_changed)
     else:
         deps.later(flows.after_schedule, client, deps, saved_id, user_id)
 
@@ -237,6 +249,22 @@ def handle_reschedule_open(
     deps.open_view(client, body.get("trigger_id", ""), view)
 
 
+def handle_join(ack: Ack, body: dict[str, Any], client: WebClient, context: dict[str, Any]) -> None:
+    """Join: the person's own link, answered only to them, from the background pool
+    (registering them there first if need be), never holding up the ack."""
+    ack()
+    deps: Deps = context["copbot"]
+    response_url = body.get("response_url", "")
+    try:
+        call_id = rules.parse_id(((body.get("actions") or [{}])[0]).get("value"))
+    except CopError as e:
+        deps.later(tell, response_url, str(e))
+        return
+    deps.later(
+        registration_flows.join_clicked, deps, client, call_id, body["user"]["id"], response_url
+    )
+
+
 def handle_calendar_link(ack: Ack) -> None:
     ack()  # a link button: Slack opens the URL; nothing to do
 
@@ -246,6 +274,7 @@ def register(app: App) -> None:
     app.view(blocks.RESCHEDULE_CALLBACK)(handle_schedule_submission)
     app.action(blocks.RETRY_ACTION)(handle_retry)
     app.action(blocks.CANCEL_ACTION)(handle_cancel)
+    app.action(blocks.JOIN_ACTION)(handle_join)
     app.action(blocks.RESCHEDULE_ACTION)(handle_reschedule_open)
     app.action(re.compile(f"^{blocks.CALENDAR_ACTION}"))(handle_calendar_link)
     year.register(app)
