@@ -71,7 +71,12 @@ def handle_create(
     try:
         _staff(deps, user_id)
         meta = json.loads(view.get("private_metadata") or "{}")
-        editing = int(meta["announcement"]) if meta.get("announcement") else None
+        meta = meta if isinstance(meta, dict) else {}
+        editing = None
+        if meta.get("announcement"):
+            editing = object_id(meta["announcement"])
+            if editing is None:
+                raise ValueError("not an announcement id")
         send_at = values.get(rules.SEND_AT)
         send_at = datetime.fromtimestamp(int(send_at), UTC) if send_at else None
     except CopError as e:

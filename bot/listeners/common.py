@@ -79,9 +79,14 @@ def modal_values(view: dict[str, Any]) -> dict[str, Any]:
     and time pickers (ISO text), checkboxes and multi-selects (a list of values).
     Inputs left empty are absent, so `values.get(block_id)` is the one way to read them."""
     found: dict[str, Any] = {}
-    for block_id, actions in ((view.get("state") or {}).get("values") or {}).items():
-        for element in actions.values():
-            value = _element_value(element or {})
+    state = view.get("state") if isinstance(view, dict) else None
+    values = state.get("values") if isinstance(state, dict) else None
+    for block_id, actions in (values if isinstance(values, dict) else {}).items():
+        # a forged view's state may hold anything where Slack sends objects: ignored
+        for element in actions.values() if isinstance(actions, dict) else ():
+            if not isinstance(element, dict):
+                continue
+            value = _element_value(element)
             if value not in (None, "", []):
                 found[block_id] = value
     return found
@@ -92,7 +97,12 @@ def _element_value(element: dict[str, Any]) -> Any:
     if kind in ("plain_text_input", "url_text_input", "email_text_input", "number_input"):
         return element.get("value")
     if kind in ("checkboxes", "multi_static_select", "multi_external_select"):
-        return [o["value"] for o in element.get("selected_options") or []]
+        options = element.get("selected_options")
+        return [
+            o["value"]
+            for o in (options if isinstance(options, list) else [])
+            if isinstance(o, dict) and "value" in o
+        ]
     if kind == "multi_users_select":
         return list(element.get("selected_users") or [])
     if kind == "multi_conversations_select":
