@@ -136,16 +136,34 @@ def formatter(kind: str) -> logging.Formatter:
 CHATTY_LOGGERS = ("alembic", "apscheduler")
 
 
+class _Std(logging.StreamHandler):
+    """A handler on whatever sys.stdout or sys.stderr is when a line is written (not the
+    one of when logging was set up, which a test runner may have closed since)."""
+
+    def __init__(self, which: str) -> None:
+        self._which = which
+        super().__init__()
+
+    @property
+    def stream(self):  # type: ignore[override]
+        import sys
+
+        return getattr(sys, self._which)
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
 def setup(level: str = "INFO", kind: str = "text") -> None:
     """Configure the root logger once for a copbot process: one handler on stdout (json)
     or stderr (text, as before), at `level`."""
-    import sys
 
     root = logging.getLogger()
     for handler in list(root.handlers):
         if getattr(handler, "copbot", False):
             root.removeHandler(handler)
-    handler = logging.StreamHandler(sys.stdout if kind == "json" else sys.stderr)
+    handler = _Std("stdout" if kind == "json" else "stderr")
     handler.setFormatter(formatter(kind))
     handler.copbot = True  # type: ignore[attr-defined]
     root.addHandler(handler)
