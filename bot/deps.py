@@ -22,6 +22,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.engine import Engine
 
 from bot.config import Settings
+from bot.services import conferencing_alerts
 from bot.services.permissions import Actor
 from integrations.conferencing import Conferencing, NoConferencing, ZoomConferencing
 from integrations.zoom import ZoomClient
@@ -59,8 +60,11 @@ class Background(ThreadPoolExecutor):
             return self._idle.wait_for(lambda: self._pending == 0, timeout)
 
 
-def make_conferencing(settings: Settings) -> Conferencing:
-    """Zoom when its three credentials are set, else no conferencing."""
+def make_conferencing(
+    settings: Settings, on_missing_scope: Callable[[str], None] | None = None
+) -> Conferencing:
+    """Zoom when its three credentials are set, else no conferencing. `on_missing_scope`
+    hears of each scope Zoom says the app lacks (code 4711)."""
     if not settings.zoom_configured:
         return NoConferencing()
     client = ZoomClient(
@@ -71,7 +75,7 @@ def make_conferencing(settings: Settings) -> Conferencing:
         oauth_url=settings.zoom_oauth_url,
         max_total_seconds=settings.zoom_retry_seconds,
     )
-    return ZoomConferencing(client, settings.zoom_user)
+    return ZoomConferencing(client, settings.zoom_user, on_missing_scope)
 
 
 @dataclass(frozen=True)
@@ -84,10 +88,11 @@ class Deps:
 
     @classmethod
     def create(cls, settings: Settings) -> Deps:
+        engine = get_engine(settings.database_url)
         return cls(
             settings=settings,
-            engine=get_engine(settings.database_url),
-            conferencing=make_conferencing(settings),
+            engine=engine,
+            conferencing=make_conferencing(settings, conferencing_alerts.recorder(engine)),
         )
 
     def actor(self, user_id: str) -> Actor:

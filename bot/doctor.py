@@ -33,8 +33,10 @@ from integrations.zoom import (
 from storage import db
 
 TIMEOUT = 5.0
-ZOOM_APPS = "https://marketplace.zoom.us/ (Manage, the copbot app"
-ADD_SCOPE = f"add it in the Zoom App Marketplace: {ZOOM_APPS}, Scopes, + Add Scopes)"
+ADD_SCOPE = (
+    "add it at https://marketplace.zoom.us/ (Manage > Created Apps > the copbot app > "
+    "Scopes > + Add Scopes, then Done)"
+)
 _SIGNING_SECRET = re.compile(r"^[0-9a-f]{32}$")
 # Zoom user types that host meetings without a time limit (2: Licensed)
 _USER_TYPES = {1: "Basic", 2: "Licensed", 4: "Unassigned", 99: "None"}

@@ -8,6 +8,7 @@ error types stay inside this module and `integrations.zoom`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -77,8 +78,9 @@ class NoConferencing:
 def missing_scope_words(scope: str) -> str:
     """What a missing Zoom scope means, for whoever reads it."""
     return (
-        f"copbot's Zoom app lacks the scope {scope}: a Zoom admin adds it in the Zoom App "
-        "Marketplace (Manage, the copbot app, Scopes, Add Scopes)"
+        f"copbot's Zoom app lacks the scope {scope}: a Zoom admin adds it at "
+        "https://marketplace.zoom.us/ (Manage > Created Apps > the copbot app > Scopes > "
+        "+ Add Scopes, then Done)"
     )
 
 
@@ -100,9 +102,24 @@ class ZoomConferencing:
     name = "Zoom"
     configured = True
 
-    def __init__(self, client: ZoomClient, user: str = "me"):
+    def __init__(
+        self,
+        client: ZoomClient,
+        user: str = "me",
+        on_missing_scope: Callable[[str], None] | None = None,
+    ):
         self.client = client
         self.user = user
+        # told the scope whenever Zoom refuses a request for a missing one (code 4711)
+        self.on_missing_scope = on_missing_scope
+
+    def refused(self, error: ZoomError) -> ConferencingError:
+        """The error a leader reads; a missing scope is also passed to `on_missing_scope`."""
+        words = zoom_in_words(error)
+        if isinstance(error, ZoomScopeMissing) and self.on_missing_scope is not None:
+            self.on_missing_scope(error.scope)
+            words += "; copbot's staff are told"
+        return ConferencingError(words)
 
     @property
     def longest_create_seconds(self) -> float:
@@ -125,7 +142,7 @@ class ZoomConferencing:
                 marker=request.marker,
             )
         except ZoomError as e:
-            raise ConferencingError(zoom_in_words(e)) from e
+            raise self.refused(e) from e
         return MeetingInfo(meeting.id, meeting.join_url, meeting.password)
 
     def update(self, meeting_id: int, request: MeetingRequest) -> None:
@@ -139,10 +156,10 @@ class ZoomConferencing:
                 agenda=marked_agenda(request.agenda, request.marker),
             )
         except ZoomError as e:
-            raise ConferencingError(zoom_in_words(e)) from e
+            raise self.refused(e) from e
 
     def delete(self, meeting_id: int) -> None:
         try:
             self.client.delete_meeting(meeting_id)
         except ZoomError as e:
-            raise ConferencingError(zoom_in_words(e)) from e
+            raise self.refused(e) from e
