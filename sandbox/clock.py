@@ -11,6 +11,7 @@ from typing import Any
 from sqlmodel import select
 
 from bot.deps import Deps
+from bot.reminder_delivery import PassResult
 from bot.scheduler import tick
 from bot.services.reminders.planning import call_reminders
 from storage.db import session_scope
@@ -27,6 +28,7 @@ class Clock:
         self.worker = worker
         self.client = client
         self.offset = offset
+        self.summary = ""  # the last move's outcome in words, for the page
         set_clock_offset(offset)
 
     def now(self) -> datetime:
@@ -57,6 +59,7 @@ class Clock:
         if step == "reminder":
             due = self.next_reminder()
             if due is None:
+                self.summary = "No call reminder is coming: schedule a call first."
                 return ["no call reminder is coming: schedule a call first"]
             delta = due - utcnow() + timedelta(seconds=30)
         elif step in STEPS:
@@ -68,4 +71,27 @@ class Clock:
         return self.run_pass()
 
     def run_pass(self) -> list[str]:
-        return tick(self.deps, self.client, utcnow(), self.worker, hold=True).lines()
+        result = tick(self.deps, self.client, utcnow(), self.worker, hold=True)
+        self.summary = in_words(result)
+        return result.lines()
+
+
+def in_words(result: PassResult) -> str:
+    """What a scheduler pass did, said to a person (the log's lines name reminder kinds
+    and ids; the messages themselves show what was sent)."""
+
+    def count(items: list[str], what: str) -> str:
+        n = len(items)
+        return f"{n} reminder{'s' if n != 1 else ''} {what}" if n else ""
+
+    said = [
+        count(result.sent, "sent"),
+        count(result.missed, "not sent (their moment had passed)"),
+        count(result.voided, "not needed any more"),
+        count(result.deferred + result.retrying, "to be sent again shortly"),
+        count(result.failed, "refused by Slack"),
+    ]
+    said = [s for s in said if s]
+    if not said:
+        return "The scheduler ran: nothing was due."
+    return "The scheduler ran: " + ", ".join(said) + "."

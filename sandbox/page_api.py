@@ -10,18 +10,26 @@ from __future__ import annotations
 import json
 import mimetypes
 from dataclasses import asdict
+from datetime import datetime
 from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from sqlmodel import select
 
 from bot.blocks.help import SUBCOMMANDS
 from sandbox import world
+from storage.db import session_scope
+from storage.models import Community, Membership
 
 if TYPE_CHECKING:
     from sandbox.server import Sandbox
 
 STATIC = Path(__file__).with_name("static")
+MANIFEST = Path(__file__).resolve().parent.parent / "app_manifest.yml"
 LONG_POLL_SECONDS = 20.0
 MAX_BODY = 1_000_000
 
@@ -40,6 +48,7 @@ class PageApp:
             "/api/submit": self.submit,
             "/api/close": self.close,
             "/api/home": self.home,
+            "/api/shortcut": self.shortcut,
             "/api/clock": self.clock,
         }
 
@@ -58,6 +67,11 @@ class PageApp:
                 return _json(start_response, self.state(query))
             if method == "GET" and path.startswith("/zoom/j/"):
                 return self.zoom_page(path, start_response)
+            if method == "GET" and path.startswith("/files/"):
+                query = parse_qs(environ.get("QUERY_STRING", ""))
+                return self.download(path, query, start_response)
+            if method == "GET" and path == "/favicon.ico":
+                return _static("/static/favicon.ico", start_response)
             if method == "GET":
                 return _static(path, start_response)
         except BadRequest as e:
@@ -88,7 +102,28 @@ class PageApp:
             ],
             "bot": {"id": "U0COPBOT", "name": "copbot"},
             "start_channel": self._start_channel(),
+            "message_shortcuts": _message_shortcuts(),
         }
+
+    def roles(self) -> dict[str, str]:
+        """What each person is, from copbot's own records: staff, leader of X, member of Y."""
+        with session_scope(self.sandbox.deps.engine) as session:
+            rows = session.exec(
+                select(Membership.slack_user_id, Membership.role, Community.name)
+                .join(Community, Community.id == Membership.community_id)
+                .order_by(Community.name)
+            ).all()
+        out: dict[str, str] = {}
+        for person in world.PEOPLE:
+            led = [name for uid, role, name in rows if uid == person.id and role == "leader"]
+            joined = [name for uid, role, name in rows if uid == person.id and role == "member"]
+            parts = ["staff"] if self.sandbox.settings.is_staff(person.id) else []
+            if led:
+                parts.append("leader of " + ", ".join(led))
+            if joined:
+                parts.append("member of " + ", ".join(joined))
+            out[person.id] = "; ".join(parts) or "in no community yet"
+        return out
 
     def _start_channel(self) -> str:
         """The channel the page opens on: the first with messages (the demo's community),
@@ -131,6 +166,7 @@ class PageApp:
             "modal": modal,
             "home": home,
             "problems": [asdict(p) for p in ws.problems if p.user in (user, None)][-50:],
+            "roles": self.roles(),
             "users": {
                 uid: {"name": u["name"], "real_name": u["real_name"], "tz": u["tz"]}
                 for uid, u in ws.users.items()
@@ -184,6 +220,18 @@ class PageApp:
         outcome = self.sandbox.slack.open_home(_user(body.get("user")))
         return {"ok": outcome.error is None, "error": outcome.error}
 
+    def shortcut(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A message shortcut chosen on a message's menu (`message_action`)."""
+        user = _user(body.get("user"))
+        callback_id = str(body.get("callback_id", ""))
+        if callback_id not in {s["callback_id"] for s in _message_shortcuts()}:
+            raise BadRequest("no such message shortcut")
+        channel, ts = body.get("channel"), str(body.get("ts", ""))
+        if not isinstance(channel, str) or self.sandbox.workspace.find(channel, ts) is None:
+            raise BadRequest("no such message")
+        outcome = self.sandbox.slack.message_action(user, channel, ts, callback_id)
+        return {"ok": outcome.error is None, "error": outcome.error}
+
     def clock(self, body: dict[str, Any]) -> dict[str, Any]:
         step = str(body.get("step", ""))
         try:
@@ -191,7 +239,12 @@ class PageApp:
         except ValueError as e:
             raise BadRequest(str(e)) from None
         self.sandbox.workspace.changed()
-        return {"ok": True, "now": self.sandbox.clock.now().isoformat(), "lines": lines}
+        return {
+            "ok": True,
+            "now": self.sandbox.clock.now().isoformat(),
+            "lines": lines,
+            "summary": self.sandbox.clock.summary,
+        }
 
     def _channel(self, channel: Any, body: dict[str, Any]) -> str:
         if not isinstance(channel, str) or channel not in self.sandbox.workspace.channels:
@@ -207,8 +260,8 @@ class PageApp:
         else:
             title = f"Zoom meeting: {meeting.get('topic') or 'untitled'}"
             detail = (
-                f"Meeting {meeting['id']}, starting {meeting.get('start_time')} "
-                f"({meeting.get('timezone')}), {meeting.get('duration')} minutes. "
+                f"Meeting {meeting['id']}, starting {_meeting_start(meeting)}, "
+                f"{meeting.get('duration')} minutes. "
                 "In the sandbox nobody joins a real call: this page stands in for Zoom."
             )
         html = (
@@ -219,6 +272,55 @@ class PageApp:
         ).encode()
         start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
         return [html]
+
+    # ---- files ----------------------------------------------------------------------------
+    def download(self, path: str, query: dict[str, list[str]], start_response: Any):
+        """A shared file's content, for a person who sees a message it was shared in."""
+        user = _user(query.get("user", [""])[0])
+        shared = self.sandbox.workspace.file_for(user, path.removeprefix("/files/"))
+        if shared is None:
+            start_response("404 Not Found", [("Content-Type", "text/plain")])
+            return [b"Not Found"]
+        data = shared["content"].encode()
+        name = quote(shared["name"])
+        start_response(
+            "200 OK",
+            [
+                ("Content-Type", f"{shared.get('mimetype', 'text/plain')}; charset=utf-8"),
+                ("Content-Length", str(len(data))),
+                ("Content-Disposition", f"attachment; filename*=UTF-8''{name}"),
+                ("Cache-Control", "no-store"),
+            ],
+        )
+        return [data]
+
+
+def _meeting_start(meeting: dict[str, Any]) -> str:
+    """The meeting's start in its own zone, as Zoom's join page says it (Zoom gives
+    `start_time` in UTC with a `Z` when the meeting has a `timezone`)."""
+    raw, zone = str(meeting.get("start_time") or ""), str(meeting.get("timezone") or "UTC")
+    try:
+        start = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        tz = ZoneInfo(zone)
+    except (ValueError, ZoneInfoNotFoundError):
+        return f"{raw} ({zone})" if raw else "at a time not set"
+    if start.tzinfo is None:  # a local time in the meeting's zone
+        start = start.replace(tzinfo=tz)
+    local = start.astimezone(tz)
+    return f"{local:%A, %B} {local.day}, {local:%Y} at {local:%-I:%M %p} ({zone})"
+
+
+def _message_shortcuts() -> list[dict[str, str]]:
+    """The message shortcuts of app_manifest.yml (a message's "More actions" menu)."""
+    if not MANIFEST.is_file():
+        return []
+    manifest = yaml.safe_load(MANIFEST.read_text())
+    shortcuts = (manifest.get("features") or {}).get("shortcuts") or []
+    return [
+        {"name": s["name"], "callback_id": s["callback_id"]}
+        for s in shortcuts
+        if s.get("type") == "message"
+    ]
 
 
 def _user(value: Any) -> str:

@@ -86,6 +86,7 @@ class Sandbox:
         self.url = f"http://127.0.0.1:{self.httpd.server_port}"
         self._save_timer: threading.Timer | None = None
         self._save_lock = threading.Lock()
+        self._write_lock = threading.Lock()
         self._serving: threading.Thread | None = None
 
     # ---- start-up -------------------------------------------------------------------
@@ -164,12 +165,13 @@ class Sandbox:
     def save(self) -> None:
         with self._save_lock:
             self._save_timer = None
-        data = self.workspace.snapshot()
-        data["clock_offset"] = self.clock.offset.total_seconds()
-        path = self.data_dir / "workspace.json"
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data))
-        tmp.replace(path)
+        with self._write_lock:  # the timer's save and stop()'s never share the temp file
+            data = self.workspace.snapshot()
+            data["clock_offset"] = self.clock.offset.total_seconds()
+            path = self.data_dir / "workspace.json"
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(data))
+            tmp.replace(path)
 
     # ---- serving ------------------------------------------------------------------------
     def _dispatch(self, environ: dict[str, Any], start_response: Any):

@@ -53,6 +53,7 @@ class Message:
     edited: bool = False
     deleted: bool = False
     seq: int = 0
+    files: list[dict[str, Any]] = field(default_factory=list)  # shared with the message
 
 
 @dataclass
@@ -98,6 +99,7 @@ class Workspace(Modals, SlackStandIn):
         self.homes: dict[str, str] = {}  # user -> App Home view_id
         self.view_errors: dict[str, dict[str, str]] = {}  # view_id -> block_id -> error
         self.triggers: dict[str, Trigger] = {}
+        self.files: dict[str, dict[str, Any]] = {}  # file_id -> name, title, content
         self.hooks: dict[str, Hook] = {}
         self.last_cause: dict[str, tuple[str, str | None, str | None]] = {}
         self.version = 0
@@ -379,6 +381,71 @@ class Workspace(Modals, SlackStandIn):
             return {"ok": False, "error": "user_not_found"}
         return {"ok": True, "channel": {"id": self.dm_of(user)}}
 
+    # ---- files (files.uploadV2: getUploadURLExternal, the bytes, completeUploadExternal) --
+    def _upload_url(self, args: dict[str, Any]) -> dict[str, Any]:
+        body = SlackStandIn._success(self, "files.getUploadURLExternal", args)
+        try:
+            length = int(args.get("length", ""))
+        except ValueError:
+            return {"ok": False, "error": "invalid_arguments"}
+        name = str(args.get("filename") or "").strip()
+        if not name:
+            return {"ok": False, "error": "invalid_arguments"}
+        self.files[body["file_id"]] = {"id": body["file_id"], "name": name, "length": length}
+        return body
+
+    def _complete_upload(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Shares the uploaded files in `channel_id` (or `channels`) as one message whose
+        text is `initial_comment`, as Slack does; without a channel the files stay private."""
+        listed = _json(args.get("files")) or []
+        if not isinstance(listed, list) or not listed:
+            return {"ok": False, "error": "invalid_arguments"}
+        shared: list[dict[str, Any]] = []
+        for entry in listed:
+            known = self.files.get(str((entry or {}).get("id", "")))
+            uploads = [
+                c
+                for c in self.calls_to("file_upload")
+                if known and c.args["file_id"] == known["id"]
+            ]
+            if known is None or not uploads:
+                return {"ok": False, "error": "file_not_found"}
+            content = uploads[-1].args["content"]
+            if len(content.encode()) != known["length"]:
+                return {"ok": False, "error": "file_upload_size_mismatch"}
+            known.update(
+                title=str(entry.get("title") or known["name"]),
+                content=content,
+                size=known["length"],
+                mimetype=_mimetype(known["name"]),
+            )
+            shared.append({k: v for k, v in known.items() if k != "content" and k != "length"})
+        targets = [str(args["channel_id"])] if args.get("channel_id") else []
+        targets += [c for c in str(args.get("channels") or "").split(",") if c]
+        for target in targets:
+            channel = self._resolve(target)
+            if channel is None:
+                return {"ok": False, "error": "channel_not_found"}
+            if not self.channels[channel].bot_member:
+                return {"ok": False, "error": "not_in_channel"}
+        for target in targets:
+            channel = self._resolve(target) or target
+            message = Message(channel, self._new_ts(), str(args.get("initial_comment") or ""))
+            message.files = [dict(f) for f in shared]
+            message.thread_ts = str(args["thread_ts"]) if args.get("thread_ts") else None
+            self.add_message(message)
+        return {"ok": True, "files": shared}
+
+    def file_for(self, user: str, file_id: str) -> dict[str, Any] | None:
+        """A shared file with its content, if `user` sees a message it was shared in."""
+        known = self.files.get(file_id)
+        if known is None or "content" not in known:
+            return None
+        for m in self.visible(user):
+            if any(f.get("id") == file_id for f in m.files):
+                return known
+        return None
+
     # ---- response_url ------------------------------------------------------------------
     def hook(self, name: str, args: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         """What Slack does with a POST to a response_url."""
@@ -444,6 +511,7 @@ class Workspace(Modals, SlackStandIn):
                 "channels": [asdict(c) for c in self.channels.values()],
                 "messages": [asdict(m) for m in self.messages if not m.deleted],
                 "homes": {u: self.views[v] for u, v in self.homes.items()},
+                "files": list(self.files.values()),
             }
 
     def restore(self, data: dict[str, Any]) -> None:
@@ -451,13 +519,25 @@ class Workspace(Modals, SlackStandIn):
             self.channels[c["id"]] = Channel(**c)
         for m in data.get("messages", []):
             self.messages.append(Message(**m))
+        for shared in data.get("files", []):
+            self.files[shared["id"]] = shared
         for user, view in data.get("homes", {}).items():
             self.views[view["id"]] = view
             self.homes[user] = view["id"]
         top = max((m.seq for m in self.messages), default=0)
         self._seq = itertools.count(top + 1)
+        files = [int(f[1:]) for f in self.files if f[1:].isdigit()]
+        self._ts = itertools.count(max(files, default=0) + 1)  # file ids stay unique
         used = [int(v[1:]) for v in self.views if v[1:].isdigit()]
         self._views = itertools.count(max(used, default=0) + 1)
+
+
+_MIMETYPES = {".md": "text/markdown", ".csv": "text/csv", ".txt": "text/plain"}
+
+
+def _mimetype(name: str) -> str:
+    suffix = name[name.rfind(".") :].lower() if "." in name else ""
+    return _MIMETYPES.get(suffix, "application/octet-stream")
 
 
 def _truthy(value: Any) -> bool:
@@ -473,6 +553,8 @@ _HANDLERS = {
     "conversations.info": Workspace._info,
     "conversations.members": Workspace._members,
     "conversations.open": Workspace._open_dm,
+    "files.getUploadURLExternal": Workspace._upload_url,
+    "files.completeUploadExternal": Workspace._complete_upload,
     "views.open": Workspace._views_open,
     "views.push": Workspace._views_push,
     "views.update": Workspace._views_update,

@@ -87,3 +87,31 @@ def test_an_unknown_zoom_meeting_says_so(sandbox):
 
 def test_the_bot_answers_on_the_same_port(sandbox):
     assert requests.get(f"{sandbox.url}/healthz", timeout=5).json()["database"] == "ok"
+
+
+def test_the_favicon_is_served(sandbox):
+    icon = requests.get(f"{sandbox.url}/favicon.ico", timeout=5)
+    assert icon.status_code == 200 and icon.content[:4] == b"\x00\x00\x01\x00"
+
+
+def test_the_zoom_join_page_says_the_start_in_the_meetings_own_zone(sandbox):
+    sandbox.zoom.meetings[555] = {
+        "id": 555,
+        "topic": "Berlin call",
+        "start_time": "2027-01-15T08:00:00Z",
+        "timezone": "Europe/Berlin",
+        "duration": 60,
+    }
+    page = requests.get(f"{sandbox.url}/zoom/j/555", timeout=5).text
+    # 08:00 UTC is 09:00 in Berlin in winter; UTC is never labelled as Berlin
+    assert "Friday, January 15, 2027 at 9:00 AM (Europe/Berlin)" in page
+    assert "08:00" not in page
+
+
+def test_a_message_shortcut_must_be_the_apps_and_name_a_message(sandbox):
+    def post(**body):
+        body = {"user": "ULEAD001", "channel": "CGENERAL1", "ts": "1.000001", **body}
+        return requests.post(f"{sandbox.url}/api/shortcut", json=body, timeout=5)
+
+    assert post(callback_id="nope").json()["error"] == "no such message shortcut"
+    assert post(callback_id="save_evidence").json()["error"] == "no such message"

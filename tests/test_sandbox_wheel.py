@@ -9,7 +9,7 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-STATIC = ("index.html", "app.js", "blockkit.js", "mrkdwn.js", "sandbox.css")
+STATIC = ("index.html", "app.js", "blockkit.js", "mrkdwn.js", "sandbox.css", "favicon.ico")
 
 
 def test_the_wheel_carries_the_page_and_the_specs_and_they_are_found_installed(tmp_path):

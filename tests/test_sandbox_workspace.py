@@ -382,3 +382,49 @@ def test_the_close_button_goes_back_unless_the_view_clears_on_close(world):
     )
     slack.close(ANA)
     assert workspace.stacks[ANA] == []
+
+
+# ---- files (files.uploadV2) ---------------------------------------------------------------------
+def test_an_uploaded_file_is_shared_in_its_conversation_with_its_comment(world):
+    workspace, _app, _slack, client = world
+    dm = workspace.dm_of(ANA)
+    client.files_upload_v2(
+        channel=dm,
+        filename="plan.md",
+        title="Plan: Data",
+        content="# Plan\n\nÜber.\n",
+        initial_comment="The plan of *Data*.",
+    )
+    [shared] = [m for m in workspace.visible(ANA) if m.files]
+    assert shared.channel == dm and shared.text == "The plan of *Data*."
+    [entry] = shared.files
+    assert (entry["name"], entry["title"], entry["mimetype"]) == (
+        "plan.md",
+        "Plan: Data",
+        "text/markdown",
+    )
+    assert entry["size"] == len("# Plan\n\nÜber.\n".encode())
+    assert workspace.file_for(ANA, entry["id"])["content"] == "# Plan\n\nÜber.\n"
+    assert workspace.file_for(BEN, entry["id"]) is None  # not in Ben's conversations
+
+
+def test_file_uploads_are_refused_as_slack_refuses_them(world):
+    workspace, _app, _slack, client = world
+    assert (
+        error_of(
+            lambda: client.files_completeUploadExternal(
+                files=[{"id": "F99999999"}], channel_id=CHANNEL
+            )
+        )
+        == "file_not_found"
+    )
+    # a file uploaded but shared where the app is not a member
+    assert (
+        error_of(lambda: client.files_upload_v2(channel="COTHER001", filename="a.md", content="a"))
+        == "not_in_channel"
+    )
+    assert (
+        error_of(lambda: client.files_upload_v2(channel="CNOPE0001", filename="a.md", content="a"))
+        == "channel_not_found"
+    )
+    assert not any(m.files for m in workspace.messages)

@@ -25,7 +25,7 @@
     app.config = await api("/api/config");
     const select = $("person");
     app.config.people.forEach((p) => {
-      const o = el("option", null, `${p.real_name} · ${p.role}`);
+      const o = el("option", null, p.real_name);
       o.value = p.id;
       select.appendChild(o);
     });
@@ -83,10 +83,20 @@
     BlockKit.setDirectory(app.config.people, s.channels);
     $("clock").textContent = Mrkdwn.formatDate(Date.parse(s.now) / 1000, "{date_short}, {time}", viewer.tz);
     $("clock").dateTime = s.now;
+    drawPeople();
     drawChannels();
     drawPane();
     drawProblems();
     drawModal();
+  }
+
+  // the switcher says what each person is, from copbot's records (staff, leader of X…)
+  function drawPeople() {
+    [...$("person").options].forEach((o) => {
+      const p = person(o.value);
+      o.textContent = `${p.real_name} · ${app.state.roles[o.value] || ""}`;
+    });
+    $("person").title = $("person").selectedOptions[0].textContent;
   }
 
   function dmId() {
@@ -183,11 +193,55 @@
       $("composer").focus();
     });
     head.appendChild(reply);
+    if (!m.ephemeral_to && app.config.message_shortcuts.length) head.appendChild(moreActions(m));
     node.appendChild(head);
     if (m.ephemeral_to) node.appendChild(el("div", "only-you", "Only visible to you"));
     if (m.blocks && m.blocks.length) node.appendChild(blocks(m.blocks, { channel: m.channel, ts: m.ts }));
-    else node.appendChild(Mrkdwn.render(m.text, el("div", "mrkdwn")));
+    else if (m.text || !(m.files || []).length) node.appendChild(Mrkdwn.render(m.text, el("div", "mrkdwn")));
+    (m.files || []).forEach((f) => node.appendChild(fileNode(f)));
     return node;
+  }
+
+  // a file shared in the conversation, as Slack shows it: name, kind, size, download
+  function fileNode(f) {
+    const box = el("div", "file");
+    box.dataset.fileId = f.id;
+    box.appendChild(el("span", "file-icon", "📄"));
+    const words = el("div", "file-words");
+    words.appendChild(el("strong", "file-title", f.title || f.name));
+    const kb = f.size < 1024 ? `${f.size} B` : `${(f.size / 1024).toFixed(1)} KB`;
+    words.appendChild(el("div", "muted", `${f.name} · ${kb}`));
+    box.appendChild(words);
+    const a = el("a", "file-download", "Download");
+    a.href = `/files/${encodeURIComponent(f.id)}?user=${encodeURIComponent(app.user)}`;
+    a.download = f.name;
+    box.appendChild(a);
+    return box;
+  }
+
+  // the message's hover menu: the app's message shortcuts (app_manifest.yml)
+  function moreActions(m) {
+    const wrap = el("span", "more-actions");
+    const b = el("button", "more", "⋮");
+    b.type = "button";
+    b.title = "More actions";
+    b.setAttribute("aria-label", "More actions");
+    const menu = el("div", "bk-menu");
+    menu.hidden = true;
+    app.config.message_shortcuts.forEach((s) => {
+      const item = el("button", "bk-menu-item", s.name);
+      item.type = "button";
+      item.dataset.callbackId = s.callback_id;
+      item.addEventListener("click", async () => {
+        menu.hidden = true;
+        await api("/api/shortcut", { user: app.user, channel: m.channel, ts: m.ts, callback_id: s.callback_id });
+      });
+      menu.appendChild(item);
+    });
+    b.addEventListener("click", () => { menu.hidden = !menu.hidden; });
+    wrap.appendChild(b);
+    wrap.appendChild(menu);
+    return wrap;
   }
 
   function problemNode(p) {
@@ -209,17 +263,21 @@
     loose.forEach((p) => bar.appendChild(problemNode(p)));
   }
 
+  // a click carries the state of its surface's inputs, as Slack's block_actions does:
+  // the view's (modal, Home) or the message's (state.values)
   function blocks(list, where) {
-    return BlockKit.render(list, {
+    let drawn = null;
+    drawn = BlockKit.render(list, {
       errors: where.errors,
       dispatch: (blockId) => where.surface !== "modal" || !isInput(where, blockId),
       confirm: confirmDialog,
       onAction: async (action) => {
-        const root = where.root ? where.root() : null;
+        const root = where.root ? where.root() : drawn;
         const values = root ? BlockKit.values(root) : {};
         await api("/api/action", { user: app.user, action, channel: where.channel, ts: where.ts, view_id: where.view_id, values });
       },
     });
+    return drawn;
   }
 
   function isInput(where, blockId) {
@@ -260,16 +318,34 @@
     const body = $("modal-body");
     body.replaceChildren(blocks(view.blocks, { view_id: view.id, surface: "modal", errors: modal.errors, root: () => body }));
     if (typed) restore(body, typed);
+    if (!sameView) {
+      // a view opened, pushed or replaced starts at its top, as in Slack
+      body.scrollTop = 0;
+      const focus = body.querySelectorAll("[data-type]");
+      const wanted = [...focus].find((n) => n.bk && n.bk.focus_on_load);
+      if (wanted) wanted.focus({ preventScroll: true });
+    }
   }
 
+  // what the person had typed, put back after a redraw of the same view
   function restore(root, values) {
     root.querySelectorAll("[data-type]").forEach((node) => {
       const v = (values[node.dataset.blockId] || {})[node.dataset.actionId];
       if (!v) return;
+      if (node.dataset.type === "datetimepicker") {
+        node.value = v.selected_date_time ? Mrkdwn.Zones.toLocalInput(v.selected_date_time, Mrkdwn.zone()) : "";
+        return;
+      }
       if ("value" in v && v.value !== null) node.value = v.value;
-      ["selected_date", "selected_time", "selected_user", "selected_conversation"].forEach((k) => { if (v[k]) node.value = v[k]; });
-      if (v.selected_option && node.tagName === "SELECT") node.value = v.selected_option.value;
-      const chosen = new Set((v.selected_options || (v.selected_option ? [v.selected_option] : [])).map((o) => o.value));
+      ["selected_date", "selected_time"].forEach((k) => { if (v[k]) node.value = v[k]; });
+      const options = v.selected_options || (v.selected_option ? [v.selected_option] : []);
+      const ids = [].concat(v.selected_user || v.selected_conversation || v.selected_channel || [],
+        v.selected_users || v.selected_conversations || v.selected_channels || []);
+      const chosen = new Set(options.map((o) => o.value).concat(ids));
+      if (node.tagName === "SELECT") {
+        [...node.options].forEach((o) => { o.selected = chosen.has(o.value); });
+        node.dispatchEvent(new Event("sandbox-restored"));
+      }
       node.querySelectorAll("input[type=checkbox],input[type=radio]").forEach((i) => { i.checked = chosen.has(i.value); });
     });
   }
@@ -373,14 +449,12 @@
     document.querySelectorAll("#topbar [data-step]").forEach((b) => { b.disabled = true; });
     try {
       const res = await api("/api/clock", { step });
-      $("clock-note").textContent = res.ok
-        ? (res.lines.length ? `Scheduler pass: ${res.lines.length === 1 ? "1 line" : res.lines.length + " lines"}: ${res.lines.join("; ")}` : "Scheduler pass: nothing was due.")
-        : res.error;
+      $("clock-note").textContent = res.ok ? res.summary : res.error;
     } finally {
       document.querySelectorAll("#topbar [data-step]").forEach((b) => { b.disabled = false; });
     }
   }
 
-  window.copbotSandbox = { nudge };
+  window.copbotSandbox = { nudge, undrawn: BlockKit.undrawn };
   start();
 })();

@@ -7,19 +7,29 @@ const Mrkdwn = (() => {
 
   function setContext(next) { ctx = Object.assign(ctx, next); }
 
-  // the emoji copbot writes; any other :name: stays as text, as Slack shows an unknown one
+  // Emoji shortcodes as Slack shows them: every one copbot writes (a test checks the
+  // table against bot/), and a few common ones; an unknown :name: stays as text, as Slack
+  // shows a name it does not know. Drawn with the system's colour emoji font
+  // (fonts-noto-color-emoji on Debian; .ci/run installs it).
   const EMOJI = {
-    warning: "⚠️", white_check_mark: "✅", movie_camera: "🎥", link: "🔗", calendar: "📆",
-    zzz: "💤", white_circle: "⚪", seedling: "🌱", pushpin: "📌", memo: "📝",
-    information_source: "ℹ️", hourglass: "⌛", compass: "🧭", busts_in_silhouette: "👥",
-    bell: "🔔", arrows_counterclockwise: "🔄", alarm_clock: "⏰", tada: "🎉", wave: "👋",
-    heavy_check_mark: "✔️", x: "❌", spiral_calendar_pad: "🗓️", date: "📅",
+    alarm_clock: "⏰", arrows_counterclockwise: "🔄", bar_chart: "📊", bell: "🔔", books: "📚",
+    busts_in_silhouette: "👥", calendar: "📆", checkered_flag: "🏁", compass: "🧭", date: "📅",
+    hourglass: "⌛", inbox_tray: "📥", information_source: "ℹ️", link: "🔗", lock: "🔒",
+    mega: "📣", memo: "📝", movie_camera: "🎥", page_facing_up: "📄", pencil2: "✏️",
+    pushpin: "📌", round_pushpin: "📍", seedling: "🌱", wastebasket: "🗑️", warning: "⚠️",
+    white_check_mark: "✅", white_circle: "⚪", x: "❌", zzz: "💤",
+    heavy_check_mark: "✔️", spiral_calendar_pad: "🗓️", tada: "🎉", wave: "👋", eyes: "👀",
+    thumbsup: "👍", "+1": "👍", raised_hands: "🙌", bulb: "💡", rocket: "🚀", star: "⭐",
+    sparkles: "✨", clipboard: "📋", speech_balloon: "💬", email: "📧", envelope: "✉️",
+    clock1: "🕐", hourglass_flowing_sand: "⏳", no_entry: "⛔", heart: "❤️", smile: "😄",
   };
 
   function decode(text) {
     // Slack escapes &, <, > as entities; shown as the characters they stand for
     return text.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
   }
+
+  function zone() { return ctx.tz; }
 
   function emoji(text) {
     return text.replace(/:([a-z0-9_+-]+):/g, (m, name) => EMOJI[name] || m);
@@ -145,8 +155,9 @@ const Mrkdwn = (() => {
       if (i % 2 === 1) { into.appendChild(el("pre", null, decode(chunk.replace(/^\n/, "")))); return; }
       const lines = chunk.split("\n");
       lines.forEach((line, j) => {
-        if (/^&gt; ?/.test(line)) {
-          into.appendChild(inline(line.replace(/^&gt; ?/, ""), el("blockquote")));
+        const quote = /^(?:&gt;|>) ?/;
+        if (quote.test(line)) {
+          into.appendChild(inline(line.replace(quote, ""), el("blockquote")));
           return;
         }
         inline(line, into);
@@ -155,6 +166,30 @@ const Mrkdwn = (() => {
     });
     return into;
   }
+
+  // A wall-clock time in a zone to and from UNIX seconds, for the datetimepicker (Slack's
+  // client shows it in the person's own zone).
+  const Zones = {
+    offset(ms, tz) {
+      const p = {};
+      new Intl.DateTimeFormat("en-US", {
+        timeZone: tz, year: "numeric", month: "numeric", day: "numeric",
+        hour: "numeric", minute: "numeric", second: "numeric", hourCycle: "h23",
+      }).formatToParts(new Date(ms)).forEach((x) => { p[x.type] = +x.value; });
+      const wall = Date.UTC(p.year, p.month - 1, p.day, p.hour % 24, p.minute, p.second);
+      return wall - Math.floor(ms / 1000) * 1000;
+    },
+    toLocalInput(seconds, tz) {
+      const local = new Date(seconds * 1000 + this.offset(seconds * 1000, tz));
+      return local.toISOString().slice(0, 16);
+    },
+    fromLocalInput(text, tz) {
+      const wall = Date.parse(text + ":00Z");
+      let guess = wall - this.offset(wall, tz);
+      guess = wall - this.offset(guess, tz);
+      return Math.floor(guess / 1000);
+    },
+  };
 
   function plain(text, into) {
     into = into || el("span");
@@ -168,5 +203,5 @@ const Mrkdwn = (() => {
     return obj.type === "mrkdwn" ? render(obj.text, into) : plain(obj.text, into);
   }
 
-  return { render, plain, text, setContext, formatDate, el, safeHref, decode };
+  return { render, plain, text, setContext, formatDate, el, safeHref, decode, emoji, zone, Zones };
 })();

@@ -71,6 +71,18 @@ def page(browser, sandbox) -> Iterator:
     assert errors == [], "script errors on the page"
 
 
+@pytest.fixture(autouse=True)
+def everything_drawn(request) -> Iterator[None]:
+    """After each browser test: the page drew every block, element and rich text part it
+    was given (what it cannot draw is listed by the page and fails the test here)."""
+    yield
+    if "page" not in request.fixturenames:
+        return
+    page = request.getfixturevalue("page")
+    undrawn = page.evaluate("() => window.copbotSandbox ? window.copbotSandbox.undrawn : []")
+    assert undrawn == [], f"the page could not draw: {sorted(set(undrawn))}"
+
+
 class Shots:
     """Numbered screenshots of each step, under tests/artifacts/<module>/."""
 
