@@ -214,6 +214,7 @@ class Settings:
         on = {zoom_scopes.MEETINGS, zoom_scopes.RECORDINGS, zoom_scopes.HOSTS}
         if self.attendance:
             on.add(zoom_scopes.ATTENDANCE)
+        # a feature with a switch of its own (registration) is added here when it is on
         return frozenset(on)
 
     @property
