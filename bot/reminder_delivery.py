@@ -24,14 +24,13 @@ from bot.services import plans
 from bot.services import reminders as rules
 from bot.services.planning_tool import section as plan_section
 from bot.services.reminders import outbox
-from bot.services.reminders.kinds import CALL_KINDS, Kind, deadline_instant
+from bot.services.reminders.kinds import CALL_KINDS, LATE_AFTER, Kind, deadline_instant
 from storage.db import session_scope
 from storage.models import Call, CallStatus, Community, Milestone, Reminder
 
 log = logging.getLogger(__name__)
 
 # sent more than this after it was due: counted as late in the pass's log line
-LATE_AFTER = timedelta(minutes=2)
 DEFAULT_RETRY_AFTER = 30
 
 

@@ -5,6 +5,7 @@ its reference pages. Returns a list of problems (empty when the payload fits).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 MAX_BLOCKS = {"message": 50, "modal": 100, "home": 100}
@@ -108,3 +109,83 @@ def check_message(payload: dict[str, Any]) -> list[str]:
     if len(payload.get("text") or "") > MAX_MESSAGE_TEXT:
         problems.append(f"message text over {MAX_MESSAGE_TEXT} characters")
     return problems + check_blocks(blocks, "message")
+
+
+# ---- mrkdwn markers ------------------------------------------------------------------------
+# Slack's mrkdwn formats *bold*, _italic_ and ~strike~ between a pair of markers on one line:
+# an opening marker after a space, punctuation or the line's start, before a non-space; a
+# closing one after a non-space, before a space, punctuation or the line's end. A marker
+# left over shows as typed ("**Save* the date*"): that is what these checks find. Markers
+# inside a word (snake_case, 5*3) or standing alone ("5 * 3") are text, as in Slack.
+_MARKERS = "*_~"
+_TOKEN = re.compile(r"<[^<>\n]*>")  # links, mentions, dates: never formatting inside
+_FENCE = re.compile(r"```.*?```", re.S)
+_CODE = re.compile(r"`[^`\n]+`")
+
+
+def _edge(ch: str) -> bool:
+    """A character a marker may sit against on its outer side: none, space, punctuation."""
+    return ch == "" or not (ch.isalnum() or ch in _MARKERS)
+
+
+def marker_problems(text: str) -> list[str]:
+    """The formatting markers of one mrkdwn text that Slack would show as typed."""
+    problems = []
+    text = _FENCE.sub("X", text)
+    for line in text.split("\n"):
+        if line.startswith("&gt;"):
+            line = line[4:]
+        line = _CODE.sub("X", _TOKEN.sub("X", line))
+        if line.count("`") % 2:
+            problems.append(f"an unpaired ` in {line[:80]!r}")
+        for mark in _MARKERS:
+            opened = None
+            for i, ch in enumerate(line):
+                if ch != mark:
+                    continue
+                before = line[i - 1] if i else ""
+                after = line[i + 1] if i + 1 < len(line) else ""
+                if before == mark or after == mark:
+                    problems.append(f"a doubled {mark} in {line[:80]!r}")
+                    break
+                opens = _edge(before) and after != "" and not after.isspace()
+                closes = before != "" and not before.isspace() and _edge(after)
+                if opened is not None and closes:
+                    opened = None
+                elif opens:
+                    opened = i
+                elif closes:
+                    problems.append(f"a {mark} that closes nothing in {line[:80]!r}")
+            if opened is not None:
+                problems.append(f"a {mark} that is never closed in {line[:80]!r}")
+    return problems
+
+
+def _texts(node: Any) -> list[tuple[str, str]]:
+    """Every text object in a payload, as (type, text)."""
+    found: list[tuple[str, str]] = []
+    if isinstance(node, dict):
+        if node.get("type") in ("mrkdwn", "plain_text") and isinstance(node.get("text"), str):
+            found.append((node["type"], node["text"]))
+        for value in node.values():
+            found += _texts(value)
+    elif isinstance(node, list):
+        for value in node:
+            found += _texts(value)
+    return found
+
+
+_CODE_IN_PLAIN = re.compile(r"`[^`\n]+`")
+
+
+def markup_problems(payload: Any) -> list[str]:
+    """Formatting that would show as typed: unbalanced markers in mrkdwn, and `code` in
+    plain text (a hint, a label), which Slack shows with its backticks. (Plain text that
+    teaches the syntax, "formatting: *bold*", is left alone.)"""
+    problems = []
+    for kind, text in _texts(payload):
+        if kind == "mrkdwn":
+            problems += marker_problems(text)
+        elif _CODE_IN_PLAIN.search(text):
+            problems.append(f"mrkdwn in plain text: {text[:80]!r}")
+    return problems

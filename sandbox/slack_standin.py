@@ -33,7 +33,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlparse
 
 from bot import manifest
-from integrations.block_kit import check_message, check_view
+from integrations.block_kit import check_message, check_view, markup_problems
 
 SPEC_PATH = Path(__file__).with_name("specs") / "slack_web_openapi_v2.json"
 
@@ -143,6 +143,18 @@ def _fits(kind: str | None, value: Any) -> bool:
     return isinstance(value, str | int | float | list | dict)
 
 
+def _raw_markup(method: str, args: dict[str, Any]) -> list[str]:
+    """Formatting in what copbot sends that Slack would show as typed (unbalanced mrkdwn
+    markers, mrkdwn in plain text). Slack accepts it, so the stand-in answers as Slack
+    does; the tests refuse it."""
+    try:
+        payload = {k: json.loads(v) if k in ("blocks", "view") and isinstance(v, str) else v
+                   for k, v in args.items() if k in ("blocks", "view")}  # fmt: skip
+    except ValueError:
+        return []
+    return [f"{method}: {p}" for p in markup_problems(payload)]
+
+
 def _block_kit_problems(method: str, args: dict[str, Any]) -> list[str]:
     def decoded(name: str) -> Any:
         value = args.get(name)
@@ -169,6 +181,7 @@ class SlackStandIn:
         self.scopes: tuple[str, ...] = manifest.bot_scopes() or ()
         self.calls: list[Call] = []
         self.violations: list[str] = []
+        self.raw_markup: list[str] = []  # see _raw_markup
         self.users: dict[str, dict[str, Any]] = {}
         self.private_channels: set[str] = set()
         self.channels: dict[str, dict[str, Any]] = {}  # add_channel(); cleared by reset()
@@ -319,6 +332,7 @@ class SlackStandIn:
             self.rate_limited.clear()
             self.calls.clear()
             self.violations.clear()
+            self.raw_markup.clear()
             self._failures.clear()
             self.channels.clear()
             self.scopes = manifest.bot_scopes() or ()
@@ -408,6 +422,10 @@ class SlackStandIn:
         token = auth.removeprefix("Bearer ").strip() or str(args.get("token", ""))
         problems = self.spec.check(method, {k: v for k, v in args.items() if k != "token"})
         problems += _block_kit_problems(method, args)
+        markup = _raw_markup(method, args)
+        if markup:
+            with self._lock:
+                self.raw_markup.extend(markup)
         call = Call(method, args, headers)
         if problems:
             with self._lock:
@@ -569,9 +587,10 @@ class SlackStandIn:
                     self._send(*standin.answer(path[len("/api/") :], args, headers))
                 elif path.startswith("/hooks/"):
                     problems = check_message(args)
-                    if problems:
-                        with standin._lock:
-                            standin.violations.extend(f"response_url: {p}" for p in problems)
+                    markup = _raw_markup("response_url", args)
+                    with standin._lock:
+                        standin.violations.extend(f"response_url: {p}" for p in problems)
+                        standin.raw_markup.extend(markup)
                     standin._record(Call("response_url", args, headers))
                     self._send(200, {}, {"ok": True})
                 else:

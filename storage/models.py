@@ -523,6 +523,13 @@ class Poll(SQLModel, table=True):
     # none -> pending (closed, results to post) -> claimed -> posted
     results_state: str = Field(default="none", sa_column=Column(String(16), nullable=False))
     results_claimed_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    # kept when the poll closed: how many voted (its vote rows may be gone: anonymous)
+    voter_count: int | None = Field(default=None)
+    # a poll asked in several communities: its thread got the group's total (once)
+    total_posted: bool = Field(default=False)
+    # an anonymous poll: which secret keys its voters (a check value, not the key), so a
+    # changed COPBOT_SECRET_KEY is noticed rather than letting everyone vote again
+    key_check: str | None = Field(default=None, sa_column=Column(String(16)))
     version: int = Field(default=0)
     shown_version: int = Field(default=-1)
     refresh_claimed_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
@@ -548,28 +555,54 @@ class PollOption(SQLModel, table=True):
     position: int = Field(sa_column=Column(Integer, nullable=False))
     label: str = Field(sa_column=Column(String(75), nullable=False))
     label_key: str = Field(sa_column=Column(String(75), nullable=False))
+    # the count kept when the poll closed (None while it is open: counted from its votes)
+    votes: int | None = Field(default=None)
 
 
 class PollVote(SQLModel, table=True):
-    """One choice of one voter. `voter` is the Slack user id in a named poll; in an
-    anonymous poll it is HMAC-SHA256(secret, poll id and user id), which only the app's
-    secret can tie back to a person. No time is stored, so votes cannot be matched to
-    when someone was seen clicking."""
+    """One choice of one voter, while the poll is open. `voter` is the Slack user id in a
+    named poll; in an anonymous poll it is HMAC-SHA256(secret, poll id and user id), the
+    one key per voter that keeps one vote per person and lets them change it.
+
+    A vote row has no id, no time and no order of its own: its key is (poll, voter,
+    option), and SQLite stores it in that key's order (WITHOUT ROWID), so neither an id
+    nor the order of the rows tells who voted when. When an anonymous poll closes its
+    counts are kept on the poll and its options and its vote rows are deleted, in the
+    closing transaction: from then on no key, secret or not, ties anyone to a choice."""
 
     __tablename__ = "poll_vote"
     __table_args__ = (
-        UniqueConstraint("poll_id", "voter", "option_id", name="uq_poll_vote"),
         Index("ix_poll_vote_option", "option_id"),
+        {"sqlite_with_rowid": False},
     )
 
-    id: int | None = Field(default=None, primary_key=True)
     poll_id: int = Field(
-        sa_column=Column(ForeignKey("poll.id", ondelete="CASCADE"), nullable=False)
+        sa_column=Column(
+            ForeignKey("poll.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+        )
     )
+    voter: str = Field(sa_column=Column(String(64), primary_key=True))
     option_id: int = Field(
-        sa_column=Column(ForeignKey("poll_option.id", ondelete="CASCADE"), nullable=False)
+        sa_column=Column(
+            ForeignKey("poll_option.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+        )
     )
-    voter: str = Field(sa_column=Column(String(64), nullable=False))
+
+
+class PollClick(SQLModel, table=True):
+    """A Vote or Take back click already counted, so Slack's retry of it changes nothing.
+
+    Its key is HMAC-SHA256(secret, poll id, the click's trigger_id and action_ts): nothing
+    of who clicked or what they chose, and no time. It is written in the vote's own
+    transaction (one winner by this key) and deleted when the poll closes."""
+
+    __tablename__ = "poll_click"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    click_key: str = Field(sa_column=Column(String(64), primary_key=True))
+    poll_id: int = Field(
+        sa_column=Column(ForeignKey("poll.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
 
 
 class AnnouncementState(enum.StrEnum):

@@ -19,7 +19,7 @@ from sqlalchemy import MetaData, delete
 
 from bot.config import Settings
 from bot.deps import Deps
-from integrations.block_kit import check_message
+from integrations.block_kit import check_message, check_view
 from sandbox import slack_payloads as payloads
 from sandbox import zoom_standin as zs
 from sandbox.slack_standin import SlackStandIn
@@ -75,6 +75,16 @@ def session(engine):
         yield s
 
 
+def accepted(body: dict) -> bool:
+    """A modal's form was accepted and the modal now says what happened (Slack's
+    `response_action: update` with a valid view), rather than closing in silence."""
+    return (
+        body.get("response_action") == "update"
+        and body["view"]["type"] == "modal"
+        and check_view(body["view"]) == []
+    )
+
+
 def new_community(
     session,
     name: str = "Survivorship",
@@ -118,6 +128,7 @@ def slack(slack_session: SlackStandIn) -> Iterator[SlackStandIn]:
     for background in _BACKGROUNDS:
         assert background.wait_idle(10), "work after an ack still running 10 s after the test"
     assert slack_session.violations == [], "calls that do not fit Slack's spec"
+    assert slack_session.raw_markup == [], "formatting Slack would show as typed"
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ agenda nudges stopping at once on submission and never resuming."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
@@ -21,7 +22,7 @@ from sandbox import slack_payloads as payloads
 from sandbox.slack_standin import TEAM_ID
 from storage.db import session_scope
 from storage.models import OnsiteAgenda, Reminder
-from tests.conftest import STAFF, ack_text, new_community
+from tests.conftest import STAFF, accepted, ack_text, new_community
 
 CHANNEL = "CAGENDA1"
 NEXT = date.today().year + 1
@@ -139,7 +140,7 @@ def test_fit_and_overlap_rules(agenda_setup, as_user, engine, sessions, field, w
     cid, year = agenda_setup
     body = submit(as_user("U1", CHANNEL), cid, year, sessions)
     if field is None:
-        assert body == {}
+        assert accepted(body)
         assert [s.title for s in stored(engine)[1]] == sorted(
             (t for _s, _m, t in sessions), key=lambda t: [x[2] for x in sessions].index(t)
         )
@@ -153,7 +154,7 @@ def test_draft_then_submit_tells_staff_once(agenda_setup, as_user, engine, slack
     cid, year = agenda_setup
     ana = as_user("U1", CHANNEL)
     text = 'Dr. "Ana", São Paulo; 東京\nline two'
-    assert submit(ana, cid, year, [("10:00", "60", "Intro, <b>", text)]) == {}
+    assert accepted(submit(ana, cid, year, [("10:00", "60", "Intro, <b>", text)]))
     assert stored(engine)[0] == "draft"
     ana.settle()
     assert slack.calls_to("chat.postMessage") == []
@@ -161,7 +162,7 @@ def test_draft_then_submit_tells_staff_once(agenda_setup, as_user, engine, slack
     body = submit(ana, cid, year, [], action="submit")
     assert "at least one session" in body["errors"]["s1_title"]
     sessions = [("10:00", "60", "Intro, <b>", text), ("11:00", "60", "Panel")]
-    assert submit(ana, cid, year, sessions, action="submit") == {}
+    assert accepted(submit(ana, cid, year, sessions, action="submit"))
     state_, saved, by = stored(engine)
     assert (state_, by, [s.speakers for s in saved]) == ("submitted", "U1", [text, ""])
     ana.settle()
@@ -169,8 +170,8 @@ def test_draft_then_submit_tells_staff_once(agenda_setup, as_user, engine, slack
     assert "submitted the onsite agenda of Survivorship" in dm.args["text"]
     assert "Intro, &lt;b&gt;" in ack_text({"blocks": dm.json_arg("blocks")})
     # the same submission again, or the co-leader's, does not tell staff again
-    assert submit(ana, cid, year, sessions, action="submit") == {}
-    assert submit(as_user("U2", CHANNEL), cid, year, sessions, action="submit") == {}
+    assert accepted(submit(ana, cid, year, sessions, action="submit"))
+    assert accepted(submit(as_user("U2", CHANNEL), cid, year, sessions, action="submit"))
     ana.settle()
     assert len(slack.calls_to("chat.postMessage")) == 1
     # staff see who has submitted
@@ -203,7 +204,7 @@ def test_after_the_due_date_only_staff_may_change_it(as_user, engine, slack):
     )
     body = submit(as_user("U1", CHANNEL), cid, year, [("10:00", "30", "Late")])
     assert "only staff can change it now" in body["errors"]["s1_title"]
-    assert submit(as_user(STAFF, CHANNEL), cid, year, [("10:00", "30", "Fixed")]) == {}
+    assert accepted(submit(as_user(STAFF, CHANNEL), cid, year, [("10:00", "30", "Fixed")]))
     assert stored(engine)[1][0].title == "Fixed"
 
 
@@ -214,7 +215,7 @@ def test_nudges_stop_on_submission_and_never_resume(agenda_setup, as_user, deps,
     first = tick(deps, client, due - timedelta(days=28))
     assert sorted(x for x in first.sent if x.startswith("agenda_due")) != []
     ana = as_user("U1", CHANNEL)
-    assert submit(ana, cid, year, [("10:00", "30", "Hello")], action="submit") == {}
+    assert accepted(submit(ana, cid, year, [("10:00", "30", "Hello")], action="submit"))
     ana.settle()
     for step in (timedelta(days=-14), timedelta(days=-3), timedelta(days=1)):
         result = tick(deps, client, due + step)
@@ -242,9 +243,48 @@ def test_two_leaders_submitting_at_once_tell_staff_once(agenda_setup, as_user, e
         t.start()
     for t in threads:
         t.join(20)
-    assert results == [{}, {}]
+    assert len(results) == 2 and all(accepted(r) for r in results)
+    said = sorted(r["view"]["blocks"][0]["text"]["text"].split(" the ")[0] for r in results)
+    assert said == [":inbox_tray: Submitted", ":white_check_mark: Updated"]
     as_user("U1").settle()
     assert len(slack.calls_to("chat.postMessage")) == 1
     with session_scope(engine) as s:
         [agenda] = s.exec(select(OnsiteAgenda)).all()
         assert agenda.state == "submitted" and agenda.submitted_by in ("U1", "U2")
+
+
+def _said(body: dict) -> str:
+    assert accepted(body)
+    return ack_text({"blocks": body["view"]["blocks"]})
+
+
+def test_every_save_says_what_happened_and_where_to_see_it(agenda_setup, as_user, slack):
+    cid, year = agenda_setup
+    ana = as_user("U1", CHANNEL)
+    said = _said(submit(ana, cid, year, [("10:00", "30", "Welcome")]))
+    assert "Saved the onsite agenda of *Survivorship* as a draft (1 session)" in said
+    assert "Staff do not see it yet" in said
+    assert f"`/cop agenda show` in <#{CHANNEL}> shows it" in said
+    said = _said(submit(ana, cid, year, [("10:00", "30", "Welcome")], action="submit"))
+    assert "Submitted the onsite agenda of *Survivorship*" in said
+    assert "staff have been told" in said
+    said = _said(submit(ana, cid, year, [("10:00", "45", "Welcome")], action=None))
+    assert "Updated the submitted onsite agenda" in said
+
+
+def test_agenda_show_and_staffs_notice_use_the_venue_zone_and_name_it(agenda_setup, as_user, slack):
+    cid, year = agenda_setup
+    ana = as_user("U1", CHANNEL)
+    submit(ana, cid, year, [("10:00", "30", "Welcome"), ("10:30", "60", "Panel")], "submit")
+    ana.settle()
+    [dm] = slack.wait_for("chat.postMessage", where=lambda c: c.args["channel"] == STAFF)
+    shown = {
+        "show": ack_text(as_user("U5", CHANNEL).reply("agenda show")),
+        "notice": ack_text({"blocks": dm.json_arg("blocks")}),
+    }
+    for where, text in shown.items():
+        # one zone: no <!date^…> token (the reader's zone) beside the venue's session times
+        assert "<!date^" not in text, where
+        assert re.search(r"All times are the venue's: America/Chicago \(C[SD]T\)", text), where
+        assert "*10:00-10:30* Welcome" in text and "*10:30-11:30* Panel" in text, where
+        assert re.search(r"10:00-12:00 C[SD]T", text), where  # the block, in the same zone

@@ -340,7 +340,7 @@ def test_home_warns_leaders_and_staff_below_three_community_calls(leader, as_use
     text = json.dumps(view.json_arg("view"), ensure_ascii=False)
     first, _ = rules.program_year(today, (8, 1))
     expected = 3 if date(Y, 1, 13) < date(first.year + 1, 8, 1) else 0
-    assert f"{expected} community calls in" in text
+    assert f"*Community calls {rules.year_label(first)}*\\n{expected} of 3 to 6" in text
 
 
 # ---- hardening: races, forged ids, slow Zoom, zones -------------------------------------
@@ -451,6 +451,32 @@ def test_buttons_on_another_communitys_call_are_refused(leader, other_community,
     assert slack.calls_to("views.open") == []
     with session_scope(engine) as s:
         assert s.get(Call, their_call).status == "scheduled"
+
+
+def test_a_member_pressing_a_call_button_is_told_who_may_do_that_very_thing(
+    leader, as_user, slack, zoom, engine
+):
+    submit(leader, engine)
+    leader.settle()
+    [call] = stored_calls(engine)
+    bob = as_user("U5")
+    bob.reply("join")
+    slack.reset()
+    tried = {
+        cb.CANCEL_ACTION: "can cancel its calls.",
+        cb.RESCHEDULE_ACTION: "can move its calls.",
+        cb.RETRY_ACTION: "can retry its calls' meetings.",
+    }
+    for action in tried:
+        assert click(bob, action, call).status_code == 200
+    bob.settle()
+    said = [c.args["text"] for c in slack.calls_to("response_url")]
+    assert len(said) == 3
+    for words, text in zip(tried.values(), said, strict=True):
+        assert text == f"Only the community's leaders and staff {words}", text
+    assert not any("schedule" in t for t in said)
+    [call] = stored_calls(engine)
+    assert call.status == "scheduled" and zoom.meetings
 
 
 @pytest.mark.parametrize("value", ["abc", "", "99999999999999999999999", "-1", "1.5", "0"])

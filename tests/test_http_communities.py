@@ -336,7 +336,7 @@ def test_app_home_shows_roles_and_staff_sees_everything(as_user, slack):
     [call] = slack.wait_for("views.publish", where=lambda c: c.args["user_id"] == STAFF)
     text = json.dumps(call.json_arg("view"))
     assert "All communities (2)" in text
-    assert "1 leader (at most 2), 1 person in all" in text
+    assert "*Leaders*\\n1 of 2, 1 person in all" in text
     assert "You are not in a community yet" in text
 
 

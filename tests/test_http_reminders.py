@@ -9,6 +9,7 @@ from sqlmodel import select
 from bot.blocks import reminders as rb
 from bot.scheduler import tick
 from bot.slack_client import make_web_client
+from integrations.block_kit import check_message
 from sandbox import slack_payloads as payloads
 from storage.db import session_scope
 from storage.models import Call, Community, Membership, Reminder, utcnow
@@ -24,9 +25,11 @@ def _setup(as_user, engine):
         return s.exec(select(Community)).one()
 
 
-def click(user, action_id: str, value: str):
+def click(user, action_id: str, value: str, message: dict | None = None):
+    extra = {"message": message} if message is not None else {}
     return user.interact(
         {
+            **extra,
             "type": "block_actions",
             "team": {"id": "T0STANDIN"},
             "user": {"id": user.user_id},
@@ -99,6 +102,44 @@ def test_done_and_snooze_buttons(as_user, engine, deps, slack, session):
     ana.settle()
     assert "no more reminders" in slack.calls_to("response_url")[-1].args["text"]
     assert tick(deps, client, due + timedelta(weeks=2)).sent == []
+
+
+def test_done_keeps_what_the_reminder_said_and_adds_its_state(
+    as_user, engine, deps, slack, session
+):
+    community = _setup(as_user, engine)
+    now = utcnow()
+    with session_scope(engine) as s:  # made eight days ago: the first weekly nudge is due
+        s.get(Community, community.id).created_at = now - timedelta(days=8)
+    client = make_web_client(deps.settings)
+    assert tick(deps, client, now).sent
+    [posted] = [
+        c
+        for c in slack.calls_to("chat.postMessage")
+        if c.args["channel"] == "U1" and "still to write" in c.args["text"]
+    ]
+    blocks = posted.json_arg("blocks")
+    said = blocks[0]["text"]["text"]
+    assert "still to write" in said
+    with session_scope(engine) as s:
+        nudge = s.exec(
+            select(Reminder).where(Reminder.kind == "plan_nudge", Reminder.recipient == "U1")
+        ).one()
+    # Slack sends the message the button is on with the click
+    message = {"type": "message", "ts": "1.000100", "text": posted.args["text"], "blocks": blocks}
+    ana = as_user("U1")
+    click(ana, rb.DONE_ACTION, str(nudge.id), message)
+    ana.settle()
+    [answer] = slack.calls_to("response_url")
+    assert answer.args["replace_original"] is True
+    shown = answer.args["blocks"]
+    assert shown[0]["text"]["text"] == said  # what it was about, as it was
+    assert not any(b["type"] == "actions" for b in shown)  # no buttons left to press
+    assert "Done: no more reminders about this" in shown[-1]["elements"][0]["text"]
+    assert answer.args["text"].startswith(posted.args["text"])
+    assert "Done" in answer.args["text"]
+    assert check_message({"text": answer.args["text"], "blocks": shown}) == []
+    assert tick(deps, client, now + timedelta(weeks=1, minutes=1)).sent == []
 
 
 def test_the_host_adds_recording_and_slides(as_user, engine, deps, slack, session):

@@ -18,7 +18,7 @@ from sandbox import slack_payloads as payloads
 from sandbox.slack_standin import TEAM_ID
 from storage.db import session_scope
 from storage.models import OnsiteBlock, OnsiteMeeting, OnsiteRoom, OnsiteRoomSlot
-from tests.conftest import PUBLIC_URL, STAFF, ack_text, new_community
+from tests.conftest import PUBLIC_URL, STAFF, accepted, ack_text, new_community
 
 CHANNEL = "CCOMM001"
 OTHER = "CCOMM002"
@@ -116,7 +116,7 @@ def blocks_stored(engine):
 @pytest.fixture
 def meeting(as_user, engine, slack):
     staff = as_user(STAFF)
-    assert submit_meeting(staff) == {}
+    assert accepted(submit_meeting(staff))
     make(engine, "Survivorship", CHANNEL)
     make(engine, "Informatics", OTHER, leader="U5")
     make(engine, "Nursing", THIRD, leader="U6")
@@ -156,7 +156,7 @@ def test_meeting_refusals_are_field_errors_and_store_nothing(as_user, engine, kw
 def test_meeting_is_stored_with_rooms_and_a_member_may_not_define_one(as_user, engine):
     body = submit_meeting(as_user("U1"))
     assert "Only staff" in body["errors"][ob.NAME]
-    assert submit_meeting(as_user(STAFF), rooms="Hall 1: 120\n Room   B : 25 ") == {}
+    assert accepted(submit_meeting(as_user(STAFF), rooms="Hall 1: 120\n Room   B : 25 "))
     with session_scope(engine) as s:
         m = s.exec(select(OnsiteMeeting)).one()
         assert (m.year, m.timezone, m.start_date, m.end_date) == (
@@ -195,7 +195,7 @@ RULES = [
 def test_slot_rules(meeting, engine, slack, day, start, end, field, words):
     body = submit_assign(meeting, engine, CHANNEL, day=day, start=start, end=end)
     if field is None:
-        assert body == {}
+        assert accepted(body)
         assert len(blocks_stored(engine)) == 1
         return
     assert body["response_action"] == "errors"
@@ -207,13 +207,13 @@ def test_slot_rules(meeting, engine, slack, day, start, end, field, words):
 
 
 def test_room_taken_at_an_overlapping_time_and_one_block_a_community(meeting, engine, slack):
-    assert submit_assign(meeting, engine, CHANNEL) == {}
+    assert accepted(submit_assign(meeting, engine, CHANNEL))
     body = submit_assign(meeting, engine, OTHER, start="11:00", end="13:00")
     assert body["errors"][ob.ROOM].startswith("Room A is already taken at an overlapping time")
     assert "Survivorship, Friday 10:00-12:00" in body["errors"][ob.ROOM]
     # the next two hours, or another room at the same time, are free
-    assert submit_assign(meeting, engine, OTHER, start="12:00", end="14:00") == {}
-    assert submit_assign(meeting, engine, THIRD, room="Room B") == {}
+    assert accepted(submit_assign(meeting, engine, OTHER, start="12:00", end="14:00"))
+    assert accepted(submit_assign(meeting, engine, THIRD, room="Room B"))
     # a second block for a community is refused, naming the one it has
     body = submit_assign(meeting, engine, CHANNEL, room="Room B", day=SAT)
     assert (
@@ -224,7 +224,7 @@ def test_room_taken_at_an_overlapping_time_and_one_block_a_community(meeting, en
     # the very same submission again (a retry) answers as before and posts nothing more
     meeting.settle()
     posted = len(slack.calls_to("chat.postMessage"))
-    assert submit_assign(meeting, engine, CHANNEL) == {}
+    assert accepted(submit_assign(meeting, engine, CHANNEL))
     meeting.settle()
     assert len(slack.calls_to("chat.postMessage")) == posted == 3
 
@@ -242,8 +242,8 @@ def test_two_staff_assigning_the_same_room_at_once_one_wins(meeting, engine, sla
         t.start()
     for t in threads:
         t.join(20)
-    winners = [c for c, body in results.items() if body == {}]
-    losers = [body for body in results.values() if body != {}]
+    winners = [c for c, body in results.items() if accepted(body)]
+    losers = [body for body in results.values() if not accepted(body)]
     assert len(winners) == 1 and len(losers) == 1
     assert losers[0]["errors"][ob.ROOM].startswith("Room A is already taken at an overlapping time")
     assert len(blocks_stored(engine)) == 1
@@ -252,7 +252,7 @@ def test_two_staff_assigning_the_same_room_at_once_one_wins(meeting, engine, sla
 
 
 def test_channel_told_with_time_room_and_ics_then_move_and_free(meeting, engine, slack):
-    assert submit_assign(meeting, engine, CHANNEL) == {}
+    assert accepted(submit_assign(meeting, engine, CHANNEL))
     meeting.settle()
     [post] = slack.wait_for("chat.postMessage", where=lambda c: c.args["channel"] == CHANNEL)
     text = ack_text({"text": post.args["text"], "blocks": post.json_arg("blocks")})
@@ -275,7 +275,7 @@ def test_channel_told_with_time_room_and_ics_then_move_and_free(meeting, engine,
     view = slack.wait_for("views.open")[0].json_arg("view")
     assert json.loads(view["private_metadata"])["block"] == block.id
     body = submit_assign(meeting, engine, CHANNEL, block=block.id, room="Room B", day=SAT)
-    assert body == {}
+    assert accepted(body)
     meeting.settle()
     [moved] = slack.wait_for("chat.postMessage", where=lambda c: c.args["channel"] == CHANNEL)
     assert "moved to" in moved.args["text"] and "Room B" in moved.args["text"]
@@ -284,7 +284,7 @@ def test_channel_told_with_time_room_and_ics_then_move_and_free(meeting, engine,
     ics = requests.get(f"{meeting.endpoint}/calendar/onsite/{block.uid}.ics", timeout=5)
     assert Calendar.from_ical(ics.content).walk("VEVENT")[0]["sequence"] == 1
     # Room A is free again at the old time
-    assert submit_assign(meeting, engine, OTHER) == {}
+    assert accepted(submit_assign(meeting, engine, OTHER))
     # free: the channel is told; the .ics is gone; freeing again changes nothing
     slack.reset()
     body = meeting.reply(f"onsite free <#{CHANNEL}>")
@@ -305,7 +305,7 @@ def as_member(staff):
 
 
 def test_grid_shows_rooms_blocks_and_who_has_none(meeting, engine):
-    assert submit_assign(meeting, engine, CHANNEL) == {}
+    assert accepted(submit_assign(meeting, engine, CHANNEL))
     body = meeting.reply("onsite")
     text = ack_text(body)
     assert "Room A* (40 seats)" in text and "*Survivorship*" in text
@@ -323,7 +323,7 @@ def test_forged_or_malformed_assignments_are_refused(meeting, as_user, engine):
     body = submit_assign(meeting, engine, "CNOCOMMUNITY")
     assert body["errors"][ob.COMMUNITY] == "That channel has no community."
     # a move of another community's block
-    assert submit_assign(meeting, engine, CHANNEL) == {}
+    assert accepted(submit_assign(meeting, engine, CHANNEL))
     [(cid, *_)] = blocks_stored(engine)
     with session_scope(engine) as s:
         block_id = s.exec(select(OnsiteBlock)).one().id
@@ -345,9 +345,27 @@ def test_two_staff_giving_one_community_two_rooms_at_once_one_wins(meeting, engi
         t.start()
     for t in threads:
         t.join(20)
-    bodies = sorted(results.values(), key=lambda b: b != {})
-    assert bodies[0] == {}
+    bodies = sorted(results.values(), key=lambda b: not accepted(b))
+    assert accepted(bodies[0])
     assert "Survivorship already has a block" in bodies[1]["errors"][ob.COMMUNITY]
     assert len(blocks_stored(engine)) == 1
     with session_scope(engine) as s:
         assert len(s.exec(select(OnsiteRoomSlot)).all()) == 4
+
+
+def _said(body: dict) -> str:
+    assert accepted(body)
+    return ack_text({"blocks": body["view"]["blocks"]})
+
+
+def test_meeting_save_and_assign_say_what_happened_and_where_to_see_it(as_user, engine, slack):
+    staff = as_user(STAFF)
+    said = _said(submit_meeting(staff))
+    assert "Saved *Annual Meeting*" in said and "venue time America/Chicago" in said
+    assert "2 rooms (Room A, Room B)" in said and "`/cop onsite` shows the rooms" in said
+    make(engine, "Survivorship", CHANNEL)
+    said = _said(submit_assign(staff, engine, CHANNEL))
+    assert "Gave *Survivorship* the onsite block Fri" in said and "*Room A*" in said
+    assert f"I've told <#{CHANNEL}>" in said and "`/cop onsite` shows every room" in said
+    said = _said(submit_assign(staff, engine, CHANNEL))
+    assert "Nothing changed: *Survivorship* already has Fri" in said

@@ -89,10 +89,8 @@ def test_staff_home_with_300_communities_pages_and_filters(as_user, engine, slac
     staff.interact(action(STAFF, FILTER_ACTION, selected="no_leader"))
     view, text = published(slack, STAFF, 3)
     assert "Without a leader: 1–1 of 1 (page 1 of 1)" in text
-    assert (
-        "*Community 123*" in text
-        and "0 leaders (at most 2), 0 people in all :warning: *no leader*" in text
-    )
+    row = next(b for b in view["blocks"] if "*Community 123*" in b.get("text", {}).get("text", ""))
+    assert row["fields"][0]["text"] == "*Leaders*\n0 of 2, 0 people in all :warning: *no leader*"
     # a forged page far past the end shows the last page; a malformed one the first
     staff.interact(action(STAFF, f"{PAGE_ACTION}_next", value='{"page": 999, "show": "all"}'))
     _view, text = published(slack, STAFF, 4)
@@ -148,10 +146,17 @@ def test_staff_home_shows_the_rooms_and_blocks(as_user, engine, slack):
         onsite.assign(s, meeting, c, room.id, friday, time(10), time(12), STAFF)
     as_user(STAFF).event(opened(STAFF))
     _view, text = published(slack, STAFF, 1)
-    assert "*Annual Meeting* (America/Chicago)" in text
+    assert "*Annual Meeting* (America/Chicago): rooms and blocks, venue time" in text
     assert "*Room A* (40 seats): " in text and "10:00-12:00" in text
     assert "*Room B* (10 seats): _free_" in text
-    assert "onsite Fri 10:00-12:00 Room A" in text
+    assert "*Onsite block*\\nFri 10:00-12:00 Room A" in text  # in the community's row
+    # the block is listed once above the table, with its Move/Free menu
+    grid = [
+        b["text"]["text"] for b in _view["blocks"]
+        if "seats): Fri" in b.get("text", {}).get("text", "")
+    ]  # fmt: skip
+    menus = [b for b in _view["blocks"] if b.get("accessory", {}).get("type") == "overflow"]
+    assert len(grid) == 1 and grid[0].count("*Survivorship*") == 1 and len(menus) == 1
 
 
 def test_staff_move_or_free_a_block_from_home(as_user, engine, slack):
@@ -196,3 +201,19 @@ def test_staff_move_or_free_a_block_from_home(as_user, engine, slack):
     assert "was freed" in told.args["text"]
     _view, text = published(slack, STAFF, 2)
     assert "*Room A* (40 seats): _free_" in text
+
+
+def test_staff_table_rows_are_labelled_aligned_fields(as_user, engine, slack):
+    with session_scope(engine) as s:
+        new_community(s, name="Survivorship", channel="CHOME001", leader="U1", team=TEAM_ID)
+    as_user(STAFF).event(opened(STAFF))
+    view, _ = published(slack, STAFF, 1)
+    row = next(b for b in view["blocks"] if b.get("text", {}).get("text", "").startswith(
+        "*Survivorship* <#CHOME001>"))  # fmt: skip
+    labels = [f["text"].split("\n")[0] for f in row["fields"]]
+    assert labels[0] == "*Leaders*" and labels[1].startswith("*Community calls ")
+    assert labels[2:] == [
+        "*Plan*", "*Onsite block*", "*Agenda*", "*Report*", "*Guidelines*", "*Health*"
+    ]  # fmt: skip
+    assert all(f["type"] == "mrkdwn" and len(f["text"]) <= 2000 for f in row["fields"])
+    assert len(row["fields"]) <= 10  # Slack's limit on a section's fields

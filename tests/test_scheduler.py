@@ -4,6 +4,7 @@ snooze and done, Slack's 429 and permanent errors. Time is passed in, never slep
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -334,6 +335,36 @@ def test_milestones_nudge_the_leaders(deps, client, slack, community, session):
     milestone_lines = [line for line in result.sent if line.startswith("milestone")]
     assert len(milestone_lines) == 2
     assert "Distribute the guide" in posts(slack, "U2")[0].args["text"]
+
+
+def test_a_step_reminder_sent_on_time_says_when_it_is_due_a_late_one_how_late(
+    deps, client, slack, community, session
+):
+    call = make_call(session, community)
+    due = week_before(call)
+    for title, at in (("Post the readings", due), ("Book the room", due - timedelta(hours=3))):
+        session.add(
+            Milestone(
+                community_id=community.id,
+                call_id=call.id,
+                kind="guide",
+                title=title,
+                due_at=at,
+                created_by="U1",
+            )
+        )
+    session.commit()
+    # the pass runs half a minute after the step's time: on time
+    result = tick(deps, client, due + timedelta(seconds=30))
+    assert len([line for line in result.sent if line.startswith("milestone")]) == 4
+    texts = {p.args["text"].split(": ")[1].split(" (")[0]: p for p in posts(slack, "U1")}
+    on_time = texts["Post the readings"]
+    assert "was due" not in on_time.args["text"] and " ago" not in on_time.args["text"]
+    assert "(due " in on_time.args["text"]
+    assert ", due <!date^" in json.dumps(on_time.json_arg("blocks"))
+    late = texts["Book the room"]
+    assert "was due" in late.args["text"] and "3 hours ago" in late.args["text"]
+    assert "3 hours ago" in json.dumps(late.json_arg("blocks"))
 
 
 def test_slack_429_waits_for_retry_after_without_counting_an_attempt(

@@ -55,6 +55,16 @@ def link(url: str | None, label: str) -> str:
     return f"<{escape(safe)}|{shown}>" if safe else shown
 
 
+_EDGE_MARK = re.compile(r"(?<![0-9A-Za-z])[*_~`]+|[*_~`]+(?![0-9A-Za-z])")
+
+
+def unmarked(text: str) -> str:
+    """People's text to set inside copbot's own formatting (a bold title): the mrkdwn
+    markers they typed at word edges removed ("*Save* the date" -> "Save the date"), so
+    theirs cannot pair with ours; markers inside words (snake_case) stay. Not escaped."""
+    return _EDGE_MARK.sub("", text)
+
+
 def plural(count: int, word: str, words: str | None = None) -> str:
     """A count and its noun: "1 leader", "2 leaders"; `words` for irregular plurals
     (plural(2, "person", "people"))."""
@@ -62,7 +72,40 @@ def plural(count: int, word: str, words: str | None = None) -> str:
 
 
 def clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """`text` in at most `limit` characters, ending in "…" when cut. A cut never leaves a
+    *bold*, _italic_, ~strike~ or `code` open: the line is cut before the marker whose
+    closing half fell away, so Slack shows no marker as typed."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    line_start = cut.rfind("\n") + 1
+    opened = first_unclosed_marker(cut[line_start:] + "…")  # as it will be shown
+    if opened is not None:
+        cut = cut[: line_start + opened].rstrip()
+    return cut + "…"
+
+
+def first_unclosed_marker(line: str) -> int | None:
+    """Where the first marker of `line` opens that nothing closes (Slack's rule: an
+    opener after a space or punctuation, a closer before one), or None."""
+    first: int | None = None
+    code = [i for i, ch in enumerate(line) if ch == "`"]
+    if len(code) % 2:
+        first = code[-1]
+    for mark in "*_~":
+        opened = None
+        for i, ch in enumerate(line):
+            if ch != mark:
+                continue
+            before = line[i - 1] if i else " "
+            after = line[i + 1] if i + 1 < len(line) else " "
+            if opened is not None and not before.isspace() and not after.isalnum():
+                opened = None
+            elif not before.isalnum() and not after.isspace():
+                opened = i
+        if opened is not None and (first is None or opened < first):
+            first = opened
+    return first
 
 
 def plain(text: str, limit: int = MAX_HEADER_TEXT) -> dict[str, Any]:
@@ -122,6 +165,17 @@ def join_words(items: list[str]) -> str:
     if len(items) <= 1:
         return "".join(items)
     return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def done_view(title: str, what_happened: str, where_to_see: str) -> dict[str, Any]:
+    """What a modal turns into once its form is accepted (`response_action: update`):
+    what happened, then where to see it. Shown to the one who submitted, once."""
+    return {
+        "type": "modal",
+        "title": plain(title, 24),
+        "close": plain("Done", 24),
+        "blocks": [section(what_happened), context(where_to_see)],
+    }
 
 
 def message(text: str, blocks: list[Block]) -> dict[str, Any]:

@@ -7,11 +7,15 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.blocks import (
     Block,
+    channel_link,
+    clip,
     context,
     divider,
+    done_view,
     escape,
     header,
     input_block,
@@ -20,7 +24,7 @@ from bot.blocks import (
     plain,
     section,
 )
-from bot.blocks.onsite import venue_time, when
+from bot.blocks.onsite import venue_time
 from bot.services.agenda import MAX_SESSIONS, SUBMITTED, Session_, field
 from storage.models import Community, OnsiteAgenda, OnsiteBlock, OnsiteMeeting, OnsiteRoom
 
@@ -103,6 +107,39 @@ def agenda_modal(
     }
 
 
+def saved_view(
+    community: Community,
+    meeting: OnsiteMeeting,
+    count: int,
+    *,
+    state: str,
+    newly_submitted: bool,
+    deadline: datetime,
+) -> dict[str, Any]:
+    """What the agenda modal turns into once saved: as a draft, submitted, or updated."""
+    name, sessions = escape(community.name), f"{count} session{'s' if count != 1 else ''}"
+    if newly_submitted:
+        done = (
+            f":inbox_tray: Submitted the onsite agenda of *{name}* for {escape(meeting.name)} "
+            f"to staff ({sessions}); staff have been told."
+        )
+    elif state == SUBMITTED:
+        done = (
+            f":white_check_mark: Updated the submitted onsite agenda of *{name}* ({sessions}); "
+            "staff see this version."
+        )
+    else:
+        done = (
+            f":floppy_disk: Saved the onsite agenda of *{name}* as a draft ({sessions}). "
+            "Staff do not see it yet: choose *Submit to staff* when it is ready."
+        )
+    where = (
+        f"`/cop agenda show` in {channel_link(community.slack_channel_id)} shows it; "
+        f"`/cop agenda` there changes it until {_date(deadline)}."
+    )
+    return done_view("Onsite agenda", done, where)
+
+
 def read_metadata(view: dict[str, Any]) -> tuple[int, int] | None:
     try:
         meta = json.loads(view.get("private_metadata") or "{}")
@@ -122,9 +159,19 @@ def _session_lines(sessions: Sequence[Session_]) -> list[str]:
         if s.speakers:
             line += f" ({escape(s.speakers)})"
         if s.description:
-            line += f"\n   {escape(s.description)[:400]}"
+            line += f"\n   {clip(escape(s.description), 400)}"
         lines.append(line)
     return lines
+
+
+def venue_note(meeting: OnsiteMeeting, block: OnsiteBlock | None) -> str:
+    """The one zone an agenda is shown in, named: the venue's (with its abbreviation on
+    the block's day, when there is a block)."""
+    zone = escape(meeting.timezone)
+    if block is None:
+        return f":clock3: All times are the venue's: {zone}."
+    abbr = block.start_at.astimezone(ZoneInfo(meeting.timezone)).tzname()
+    return f":clock3: All times are the venue's: {zone} ({abbr})."
 
 
 def agenda_message(
@@ -136,7 +183,9 @@ def agenda_message(
     note: str | None = None,
 ) -> dict[str, Any]:
     name = escape(community.name)
-    where = when(block.start_at, block.end_at, meeting.timezone) if block else "(no block yet)"
+    where = (
+        venue_time(block.start_at, block.end_at, meeting.timezone) if block else "(no block yet)"
+    )
     state = "no agenda yet" if agenda is None else agenda.state
     blocks: list[Block] = []
     if note:
@@ -144,19 +193,30 @@ def agenda_message(
     blocks.append(section(f"*Onsite agenda of {name}* at {escape(meeting.name)}, {where}: {state}"))
     lines = _session_lines(sessions) or ["_No sessions yet._"]
     blocks.append(section("\n".join(lines)[:2900]))
+    blocks.append(context(venue_note(meeting, block)))
     text = (note + " " if note else "") + f"Onsite agenda of {name}: {state}."
     return {"response_type": "ephemeral", **message(text, blocks)}
 
 
 def submitted_notice(
-    community: Community, meeting: OnsiteMeeting, sessions: Sequence[Session_], by: str
+    community: Community,
+    meeting: OnsiteMeeting,
+    block: OnsiteBlock | None,
+    sessions: Sequence[Session_],
+    by: str,
 ) -> dict[str, Any]:
     text = (
         f"{mention(by)} submitted the onsite agenda of {escape(community.name)} for "
         f"{escape(meeting.name)} ({len(sessions)} session{'s' if len(sessions) != 1 else ''})."
     )
     lines = _session_lines(sessions)
-    return message(text, [section(f":inbox_tray: {text}"), section("\n".join(lines)[:2900])])
+    head = f":inbox_tray: {text}"
+    if block is not None:
+        head += f"\nIts block: {venue_time(block.start_at, block.end_at, meeting.timezone)}."
+    return message(
+        text,
+        [section(head), section("\n".join(lines)[:2900]), context(venue_note(meeting, block))],
+    )
 
 
 def status_message(

@@ -17,11 +17,13 @@ from bot.blocks import (
     context,
     divider,
     escape,
+    first_unclosed_marker,
     input_block,
     mention,
     message,
     plain,
     section,
+    unmarked,
 )
 from bot.blocks.polls import when
 from bot.services import announcements as rules
@@ -56,15 +58,29 @@ def chunks(text: str, limit: int = SECTION_LIMIT) -> list[str]:
         if current:
             pieces.append(current)
             current = ""
-        for ch in line:
-            bit = neutralise(ch)
-            if len(current) + len(bit) > limit:
-                pieces.append(current)
-                current = ""
-            current += bit
+        rest = line
+        while len(neutralise(rest)) > limit:
+            piece = _longest_piece(rest, limit)
+            pieces.append(neutralise(piece))
+            rest = rest[len(piece) :]
+        current = neutralise(rest)
     if current or not pieces:
         pieces.append(current)
     return pieces
+
+
+def _longest_piece(line: str, limit: int) -> str:
+    """The longest start of `line` that fits in `limit` characters once neutralised,
+    ending at a space where it can and leaving no *bold* or _italic_ open (a formatted
+    phrase moves whole to the next piece)."""
+    size, end = 0, 0
+    while end < len(line) and size + len(neutralise(line[end])) <= limit:
+        size += len(neutralise(line[end]))
+        end += 1
+    space = line.rfind(" ", 0, end)
+    piece = line[: space + 1] if space > 0 else line[:end]
+    opened = first_unclosed_marker(piece)
+    return piece[:opened] if opened else piece
 
 
 def announcement_message(
@@ -218,7 +234,8 @@ def home_blocks(
             status = f"sending: {delivery}"
         else:
             status = f"sent {delivery}"
-        blocks.append(section(f"*{neutralise(clip(first, 120))}*\n{clip(status, 2500)}"))
+        title = neutralise(clip(unmarked(first), 120)).strip() or "(no text)"
+        blocks.append(section(f"*{title}*\n{clip(status, 2500)}"))
         buttons = [
             {
                 "type": "button",

@@ -11,6 +11,7 @@ from bot.blocks import (
     MAX_SECTION_TEXT,
     Block,
     channel_link,
+    clip,
     context,
     divider,
     escape,
@@ -214,7 +215,7 @@ def welcome_announcement(community: Community, leader: str) -> dict[str, Any]:
     name = escape(community.name)
     lines = [f":seedling: *{name}* is now a Community of Practice, led by {mention(leader)}."]
     if community.mission:
-        lines.append(f"> {escape(community.mission)[:2800]}")
+        lines.append(f"> {clip(escape(community.mission), 2800)}")
     if community.areas:
         lines.append("Purpose: " + ", ".join(PURPOSE_AREA_LABELS[a] for a in community.areas) + ".")
     lines.append("Join with `/cop join`; see who is here with `/cop members`.")

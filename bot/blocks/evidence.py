@@ -19,7 +19,7 @@ def _line(item: Evidence) -> str:
     source = f" · {link(item.permalink, 'message')}" if item.permalink else ""
     by = f"{mention(item.author)}, " if item.author and item.author != item.added_by else ""
     adder = "copbot" if item.added_by == BY_COPBOT else mention(item.added_by)
-    return f"{text}\n_{by}added by {adder} {when}{source}_"
+    return f"{text}\n{by}added by {adder} on {when}{source}"
 
 
 def evidence_list(

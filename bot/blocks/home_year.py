@@ -11,6 +11,7 @@ from typing import Any
 from bot.blocks import (
     MAX_HOME_BLOCKS,
     Block,
+    clip,
     context,
     divider,
     escape,
@@ -28,21 +29,32 @@ FILTER_ACTION = "home_filter"
 PAGE_SIZE = 25
 
 
-def _row(r: Row, year: str) -> str:
-    leaders = (
-        f"{plural(r.leaders, 'leader')} (at most 2), "
-        f"{plural(r.members, 'person', 'people')} in all"
-        + (" :warning: *no leader*" if r.leaders == 0 else "")
+def _field(label: str, value: str) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": clip(f"*{label}*\n{value}", 2000)}
+
+
+def _row(r: Row, year: str) -> Block:
+    """One community of staff's table: its name, then its figures in labelled fields,
+    which Slack lays out in two aligned columns (the Home tab has no table block)."""
+    leaders = f"{r.leaders} of 2, {plural(r.members, 'person', 'people')} in all" + (
+        " :warning: *no leader*" if r.leaders == 0 else ""
     )
-    calls = f"{plural(r.calls, 'community call')} in {year}" + (
-        " :warning: the year needs at least 3" if r.calls < 3 else " (3 to 6 planned)"
-    )
-    failed = f" · :x: {plural(r.failed, 'failed reminder')}" if r.failed else ""
-    return (
-        f"*{escape(r.community.name)}* <#{r.community.slack_channel_id}> · {leaders} · {calls}"
-        f"\nplan {r.plan_done}/7 · onsite {escape(r.block) if r.block else '_none_'} · "
-        f"agenda {r.agenda} · report {r.report} · guidelines "
-        f"{'yes' if r.guidelines else 'no'}{failed}" + (f"\n{r.health}" if r.health else "")
+    calls = f"{r.calls} of 3 to 6" + (" :warning: too few" if r.calls < 3 else "")
+    fields = [
+        _field("Leaders", leaders),
+        _field(f"Community calls {year}".strip(), calls),
+        _field("Plan", f"{r.plan_done} of 7 sections"),
+        _field("Onsite block", escape(r.block) if r.block else "none yet"),
+        _field("Agenda", r.agenda),
+        _field("Report", r.report),
+        _field("Guidelines", "acknowledged" if r.guidelines else "not yet"),
+    ]
+    if r.failed:
+        fields.append(_field("Reminders", f":x: {plural(r.failed, 'failed reminder')}"))
+    if r.health:
+        fields.append(_field("Health", r.health))
+    return section(
+        f"*{escape(r.community.name)}* <#{r.community.slack_channel_id}>", fields=fields[:10]
     )
 
 
@@ -73,7 +85,7 @@ def staff_table(rows: Sequence[Row], *, page: int, show: str, room: int, year: s
             ],
         },
     ]
-    blocks += [section(_row(r, year)) for r in shown]
+    blocks += [_row(r, year) for r in shown]
     if not shown:
         blocks.append(section("_No community matches._"))
     first = page * size + 1 if shown else 0
@@ -139,31 +151,37 @@ MAX_BLOCK_MENUS = 15
 
 
 def onsite_blocks(grid: Any) -> list[Block]:
-    """The meeting's rooms and blocks; with few blocks, a Move/Free menu on each."""
+    """The meeting's rooms and blocks, each block once: with few blocks, each on its own
+    line with a Move/Free menu (and the free rooms after them); with many, a line a room."""
     if not grid:
         return []
     meeting, rooms, entries = grid
-    lines = [f"*{escape(meeting.name)}* ({escape(meeting.timezone)})"]
-    lines += grid_lines(meeting, rooms, entries)
-    text = "\n".join(lines)
-    out = [section(text if len(text) <= 2900 else text[:2899] + "…")]
-    if len(entries) <= MAX_BLOCK_MENUS:
-        for e in entries:
-            options = [
-                {"text": plain("Move…"), "value": f"move:{e.block.id}"},
-                {"text": plain("Free the block"), "value": f"free:{e.block.id}"},
-            ]
-            out.append(
-                section(
-                    f"{venue_time(e.block.start_at, e.block.end_at, meeting.timezone)} "
-                    f"*{escape(e.community.name)}* in {escape(e.room.name)}",
-                    accessory={
-                        "type": "overflow",
-                        "action_id": BLOCK_MENU_ACTION,
-                        "options": options,
-                    },
-                )
+    head = f"*{escape(meeting.name)}* ({escape(meeting.timezone)}): rooms and blocks, venue time"
+    if len(entries) > MAX_BLOCK_MENUS:
+        text = "\n".join([head, *grid_lines(meeting, rooms, entries)])
+        return [section(text if len(text) <= 2900 else text[:2899] + "…")]
+    out = [section(head)]
+    order = {r.id: n for n, r in enumerate(rooms)}
+    for e in sorted(entries, key=lambda e: (order.get(e.room.id, len(rooms)), e.block.start_at)):
+        options = [
+            {"text": plain("Move…"), "value": f"move:{e.block.id}"},
+            {"text": plain("Free the block"), "value": f"free:{e.block.id}"},
+        ]
+        out.append(
+            section(
+                f"• *{escape(e.room.name)}* ({e.room.capacity} seats): "
+                f"{venue_time(e.block.start_at, e.block.end_at, meeting.timezone)} "
+                f"*{escape(e.community.name)}*",
+                accessory={"type": "overflow", "action_id": BLOCK_MENU_ACTION, "options": options},
             )
+        )
+    taken = {e.room.id for e in entries}
+    free = [
+        f"• *{escape(r.name)}* ({r.capacity} seats): _free_" for r in rooms if r.id not in taken
+    ]
+    if free:
+        text = "\n".join(free)
+        out.append(section(text if len(text) <= 2900 else text[:2899] + "…"))
     return out
 
 

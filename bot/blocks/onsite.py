@@ -12,7 +12,9 @@ from zoneinfo import ZoneInfo
 
 from bot.blocks import (
     Block,
+    channel_link,
     context,
+    done_view,
     escape,
     header,
     input_block,
@@ -80,7 +82,7 @@ def meeting_modal(meeting: OnsiteMeeting | None, rooms: Sequence[OnsiteRoom], zo
             ROOMS,
             "Rooms",
             text(room_lines, multiline=True, max_length=3000),
-            hint="One a line, with its capacity: `Room A: 40`.",
+            hint='One a line, with its capacity, like "Room A: 40".',
         ),
     ]
     return {
@@ -150,6 +152,44 @@ def assign_modal(
         ),
         "blocks": blocks,
     }
+
+
+def meeting_saved_view(meeting: OnsiteMeeting, rooms: Sequence[OnsiteRoom]) -> dict[str, Any]:
+    """What the meeting modal turns into once saved."""
+    names = ", ".join(escape(r.name) for r in rooms[:20]) + (" …" if len(rooms) > 20 else "")
+    done = (
+        f":white_check_mark: Saved *{escape(meeting.name)}*: {meeting.start_date:%a %b %-d} to "
+        f"{meeting.end_date:%a %b %-d, %Y}, venue time {escape(meeting.timezone)}, "
+        f"{len(rooms)} room{'s' if len(rooms) != 1 else ''} ({names or 'none yet'})."
+    )
+    where = (
+        "`/cop onsite` shows the rooms and blocks; `/cop onsite assign #channel` gives a "
+        "community its two-hour block."
+    )
+    return done_view("Annual Meeting", done, where)
+
+
+def assigned_view(
+    community: Community,
+    meeting: OnsiteMeeting,
+    block: OnsiteBlock,
+    room: OnsiteRoom,
+    *,
+    changed: bool,
+    moved: bool,
+) -> dict[str, Any]:
+    """What the block modal turns into once assigned (or moved, or left as it was)."""
+    name, channel = escape(community.name), channel_link(community.slack_channel_id)
+    slot = f"{venue_time(block.start_at, block.end_at, meeting.timezone)} in *{escape(room.name)}*"
+    if not changed:
+        done = f"Nothing changed: *{name}* already has {slot}."
+    elif moved:
+        done = (
+            f":white_check_mark: Moved the onsite block of *{name}* to {slot}; I've told {channel}."
+        )
+    else:
+        done = f":white_check_mark: Gave *{name}* the onsite block {slot}; I've told {channel}."
+    return done_view("Onsite block", done, "`/cop onsite` shows every room and block.")
 
 
 def read_metadata(view: dict[str, Any]) -> dict[str, Any]:

@@ -37,8 +37,15 @@ ADD_OPTION = "poll_new_option"
 
 USAGE = '`/cop poll "Question?" "Option A" "Option B"` (2 to 10 options, each in quotes)'
 ANONYMITY_NOTE = (
-    ":lock: Anonymous: copbot keeps only a keyed hash of each voter, enough to count one "
-    "vote per person. No one (not staff, not the asker) can see who voted for what."
+    ":lock: Anonymous: no one (not staff, not the asker) can see who voted for what. "
+    "While the poll is open copbot keeps one keyed hash per voter, to count one vote each "
+    "and let you change it: someone holding both copbot's database and its secret key "
+    "could tie votes to people until the close. At the close copbot keeps only the counts "
+    "and forgets who voted, for good."
+)
+ANONYMITY_CLOSED = (
+    ":lock: Anonymous: at the close copbot kept only the counts and forgot who voted. "
+    "No one can tie a vote to a person, ever."
 )
 BAR_WIDTH = 12
 MAX_NAMES = 100  # mentions listed per option (about 1,700 characters)
@@ -214,7 +221,7 @@ def poll_message(t: rules.Tally) -> dict[str, Any]:
         status.append("results show when the poll closes")
     blocks.append(context(" · ".join(status)))
     if poll.anonymous:
-        blocks.append(context(ANONYMITY_NOTE))
+        blocks.append(context(ANONYMITY_CLOSED if closed else ANONYMITY_NOTE))
     buttons = []
     if not closed and poll.members_add_options and len(t.options) < rules.MAX_OPTIONS:
         buttons.append(_button("Add an option", ADD_OPTION_ACTION, poll.id))
@@ -298,7 +305,7 @@ def vote_answer(result: rules.VoteResult, labels: dict[int, str]) -> dict[str, A
     if result.outcome == "closed":
         at = poll.closed_at or poll.closes_at
         text = (
-            f"This poll closed {when(at)}; your vote was not counted."
+            f"This poll closed {when(at)}: it takes no more votes or changes."
             if at
             else "This poll is closed."
         )
@@ -334,7 +341,10 @@ def vote_answer(result: rules.VoteResult, labels: dict[int, str]) -> dict[str, A
         )
     if poll.anonymous:
         blocks.append(
-            context("Only you see this. Your vote is stored as a keyed hash, never with your name.")
+            context(
+                "Only you see this. Until the poll closes your vote is kept under a keyed "
+                "hash, never your name; at the close only the counts are kept."
+            )
         )
     return {"response_type": "ephemeral", "replace_original": False, **message(text, blocks)}
 

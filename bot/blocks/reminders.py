@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.blocks import (
+    MAX_MESSAGE_BLOCKS,
     channel_link,
     context,
     escape,
@@ -20,6 +21,7 @@ from bot.blocks import (
     section,
 )
 from bot.blocks.calls import when
+from bot.services.reminders.kinds import LATE_AFTER
 from storage.models import Call, Community, Milestone, Reminder
 
 SNOOZE_ACTION = "reminder_snooze"
@@ -118,7 +120,7 @@ def followup(call: Call, community: Community) -> dict[str, Any]:
 def _nudge_buttons(reminder: Reminder) -> dict[str, Any]:
     return {
         "type": "actions",
-        "block_id": f"nudge-{reminder.id}",
+        "block_id": f"{NUDGE_BLOCK_PREFIX}{reminder.id}",
         "elements": [
             {
                 "type": "button",
@@ -137,6 +139,28 @@ def _nudge_buttons(reminder: Reminder) -> dict[str, Any]:
     }
 
 
+NUDGE_BLOCK_PREFIX = "nudge-"
+
+
+def answered_nudge(original: dict[str, Any] | None, state: str) -> dict[str, Any]:
+    """A nudge once answered: what it said (its blocks as Slack holds them, without its
+    Snooze and Done buttons) and, under it, `state` ("Done", "Snoozed until …"). Without
+    the original (an ephemeral message has none), `state` alone."""
+    original = original or {}
+    kept = [
+        b
+        for b in original.get("blocks") or []
+        if isinstance(b, dict)
+        and not str(b.get("block_id") or "").startswith(NUDGE_BLOCK_PREFIX)
+        and b.get("type") != "actions"
+    ]
+    if not kept:
+        return message(state, [section(state)])
+    about = str(original.get("text") or "").strip()
+    text = f"{about} ({state})" if about else state
+    return message(text, [*kept[: MAX_MESSAGE_BLOCKS - 1], context(state)])
+
+
 def due_in(deadline: datetime, now: datetime) -> str:
     """ "in 3 days", "in 5 hours", "within the hour": what is left until a deadline."""
     hours = (deadline - now).total_seconds() / 3600
@@ -145,6 +169,16 @@ def due_in(deadline: datetime, now: datetime) -> str:
     if hours >= 1.5:
         return f"in {plural(round(hours), 'hour')}"
     return "within the hour"
+
+
+def late_by(due: datetime, now: datetime) -> str:
+    """How long after `due` it is at `now`, as a person would say it: "5 minutes",
+    "3 hours", "2 days"."""
+    minutes = max(1, round((now - due).total_seconds() / 60))
+    if minutes < 90:
+        return plural(minutes, "minute")
+    hours = round(minutes / 60)
+    return plural(hours, "hour") if hours < 36 else plural(round(hours / 24), "day")
 
 
 def deadline_nudge(
@@ -157,8 +191,9 @@ def deadline_nudge(
     )
     name = escape(community.name)
     if now > deadline:
-        body = f":warning: {what.capitalize()} of *{name}* was due {_date(deadline)}."
-        text = f"{what.capitalize()} of {name} is overdue."
+        late = late_by(deadline, now)
+        body = f":warning: {what.capitalize()} of *{name}* was due {_date(deadline)}, {late} ago."
+        text = f"{what.capitalize()} of {name} is overdue by {late}."
     else:
         left = due_in(deadline, now)
         body = f":memo: {what.capitalize()} of *{name}* is due {_date(deadline)} ({left})."
@@ -191,10 +226,16 @@ def plan_nudge(reminder: Reminder, community: Community, missing: list[str]) -> 
 def milestone_nudge(
     reminder: Reminder, community: Community, milestone: Milestone, now: datetime
 ) -> dict[str, Any]:
-    name, title = escape(community.name), escape(milestone.title)
-    was = "was due" if now > milestone.due_at else "due"
-    text = f"{name}: {title} ({was} {milestone.due_at:%Y-%m-%d %H:%M} UTC)."
-    body = f":pushpin: *{name}*: {title}, {was} {_date(milestone.due_at)}."
+    """A step of the plan that has come due. Sent on time (within `LATE_AFTER` of the
+    step's time) it says when the step is due; sent late, how late."""
+    name, title, due = escape(community.name), escape(milestone.title), milestone.due_at
+    if now - due > LATE_AFTER:
+        late = late_by(due, now)
+        text = f"{name}: {title} (was due {due:%Y-%m-%d %H:%M} UTC, {late} ago)."
+        body = f":pushpin: *{name}*: {title}, was due {_date(due)}, {late} ago."
+    else:
+        text = f"{name}: {title} (due {due:%Y-%m-%d %H:%M} UTC)."
+        body = f":pushpin: *{name}*: {title}, due {_date(due)}."
     return message(text, [section(body), _nudge_buttons(reminder)])
 
 

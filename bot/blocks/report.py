@@ -9,6 +9,10 @@ from typing import Any
 
 from bot.blocks import (
     Block,
+    channel_link,
+    clip,
+    context,
+    done_view,
     escape,
     header,
     input_block,
@@ -18,10 +22,16 @@ from bot.blocks import (
     plural,
     section,
 )
+from bot.blocks.announcements import chunks
 from bot.services.reports import SUBMITTED, Facts
 from storage.models import Community, ProgressReport
 
 REPORT_CALLBACK = "progress_report"
+READ_ACTION = "report_read"
+FILE_ACTION = "report_file"
+PAGE_ACTION = "report_page"  # + "_prev" / "_next"
+PAGE_CHARS = 6000  # of text on one page of the read-only report (about two screens)
+PAGE_BLOCKS = 40
 RESULTS, CELEBRATIONS, PRACTICE, ACTION = "results", "celebrations", "practice", "action"
 DRAFT_CHOICE, SUBMIT_CHOICE = "draft", "submit"
 
@@ -31,8 +41,8 @@ def facts_text(known: Facts) -> str:
     return "\n".join(
         [
             f"*Program year {known.year}: what copbot knows*",
-            f"• Purpose: {escape(known.purpose)[:600] or '_not written yet_'}",
-            f"• Evidence planned: {escape(known.evidence_plan)[:600] or '_not written yet_'}",
+            f"• Purpose: {clip(escape(known.purpose), 600) or '_not written yet_'}",
+            f"• Evidence planned: {clip(escape(known.evidence_plan), 600) or '_not written yet_'}",
             f"• Community calls: {known.calls_held} held, {known.calls_scheduled} scheduled "
             f"({known.calls_total} of 3–6){warn}",
             f"• Recordings archived: {known.recordings}",
@@ -104,6 +114,33 @@ def report_modal(
     }
 
 
+def saved_view(
+    community: Community, year_label: str, *, state: str, newly_submitted: bool
+) -> dict[str, Any]:
+    """What the report modal turns into once saved: as a draft, submitted, or updated."""
+    name = escape(community.name)
+    if newly_submitted:
+        done = (
+            f":inbox_tray: Submitted the {year_label} progress report of *{name}*; "
+            "staff have been told."
+        )
+    elif state == SUBMITTED:
+        done = (
+            f":white_check_mark: Updated the submitted {year_label} progress report of "
+            f"*{name}*; staff see this version."
+        )
+    else:
+        done = (
+            f":floppy_disk: Saved the {year_label} progress report of *{name}* as a draft. "
+            "Staff do not see it yet: choose *Submit to staff* when it is ready."
+        )
+    where = (
+        f"`/cop report` in {channel_link(community.slack_channel_id)} opens it again; "
+        "`/cop report export` sends it to you as a Markdown file."
+    )
+    return done_view("Progress report", done, where)
+
+
 def read_metadata(view: dict[str, Any]) -> tuple[int, int] | None:
     try:
         meta = json.loads(view.get("private_metadata") or "{}")
@@ -115,9 +152,112 @@ def read_metadata(view: dict[str, Any]) -> tuple[int, int] | None:
     return None
 
 
-def submitted_notice(community: Community, year_label: str, by: str) -> dict[str, Any]:
+def _buttons(report_id: int, *more: dict[str, Any]) -> dict[str, Any]:
+    file_button = {
+        "type": "button",
+        "action_id": FILE_ACTION,
+        "text": plain("Send me the Markdown file", 75),
+        "value": str(report_id),
+    }
+    return {"type": "actions", "elements": [*more, file_button]}
+
+
+def submitted_notice(
+    community: Community, year_label: str, by: str, report_id: int
+) -> dict[str, Any]:
+    """What staff are told: who submitted, a button that opens the report in Slack and
+    one that sends it as a Markdown file."""
     text = f"{mention(by)} submitted the {year_label} progress report of {escape(community.name)}."
-    return message(text, [section(f":inbox_tray: {text} `copbot export reports` collects them.")])
+    read = {
+        "type": "button",
+        "action_id": READ_ACTION,
+        "text": plain("Read the report", 75),
+        "style": "primary",
+        "value": str(report_id),
+    }
+    return message(
+        text,
+        [
+            section(f":inbox_tray: {text}"),
+            _buttons(report_id, read),
+            context("`copbot export reports` collects every community's report."),
+        ],
+    )
+
+
+def _report_blocks(
+    community: Community, report: ProgressReport, known: Facts | None, year_label: str
+) -> list[Block]:
+    state = "submitted" if report.state == SUBMITTED else "a draft"
+    head = f"*{escape(community.name)}*: progress report {year_label}, {state}"
+    if report.submitted_by and report.submitted_at:
+        at = report.submitted_at
+        head += (
+            f" (submitted by {mention(report.submitted_by)} on "
+            f"<!date^{int(at.timestamp())}^{{date_long}}|{at:%Y-%m-%d}>)"
+        )
+    out: list[Block] = [section(head)]
+    if known is not None:
+        out.append(section(facts_text(known)))
+    for label, text in (
+        ("Results", report.results),
+        ("Celebrations", report.celebrations),
+        ("Connection to professional practice", report.practice),
+    ):
+        out.append(section(f"*{label}*"))
+        out += (
+            [section(piece) for piece in chunks(text)]
+            if text.strip()
+            else [section("_Nothing written._")]
+        )
+    return out
+
+
+def report_pages(
+    community: Community, report: ProgressReport, known: Facts | None, year_label: str
+) -> list[list[Block]]:
+    """The report read-only, in pages of at most PAGE_CHARS characters of text and
+    PAGE_BLOCKS blocks (a view holds 100), each block whole."""
+    pages: list[list[Block]] = [[]]
+    size = 0
+    for block in _report_blocks(community, report, known, year_label):
+        length = len(block["text"]["text"])
+        if pages[-1] and (size + length > PAGE_CHARS or len(pages[-1]) >= PAGE_BLOCKS):
+            pages.append([])
+            size = 0
+        pages[-1].append(block)
+        size += length
+    return pages
+
+
+def read_view(
+    community: Community,
+    report: ProgressReport,
+    known: Facts | None,
+    year_label: str,
+    page: int = 0,
+) -> dict[str, Any]:
+    """The report in a modal, one page at a time, with Previous/Next and the file."""
+    pages = report_pages(community, report, known, year_label)
+    page = min(max(page, 0), len(pages) - 1)
+    nav = [
+        {
+            "type": "button",
+            "action_id": f"{PAGE_ACTION}_{name}",
+            "text": plain(label, 75),
+            "value": f"{report.id}:{target}",
+        }
+        for name, label, target in (("prev", "← Previous", page - 1), ("next", "Next →", page + 1))
+        if 0 <= target < len(pages)
+    ]
+    blocks = [*pages[page], context(f"Page {page + 1} of {len(pages)}"), _buttons(report.id, *nav)]
+    return {
+        "type": "modal",
+        "title": plain("Progress report", 24),
+        "close": plain("Close", 24),
+        "private_metadata": str(report.id),
+        "blocks": blocks,
+    }
 
 
 def status_message(

@@ -137,9 +137,17 @@ def handle_agenda_submission(
     except CopError as e:
         ack(response_action="errors", errors={first: str(e)})
         return
-    ack()
+    done = blocks.saved_view(
+        community,
+        meeting,
+        len(sessions),
+        state=saved.agenda.state,
+        newly_submitted=saved.newly_submitted,
+        deadline=_deadline(deps, meeting),
+    )
+    ack(response_action="update", view=done)
     if saved.newly_submitted:
-        notice = blocks.submitted_notice(community, meeting, sessions, user_id)
+        notice = blocks.submitted_notice(community, meeting, block, sessions, user_id)
         for staff in sorted(deps.settings.staff):
             deps.later(post_message, client, staff, notice)
 

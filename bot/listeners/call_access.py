@@ -27,11 +27,12 @@ def view_metadata(view: dict[str, Any]) -> dict[str, Any]:
     return meta
 
 
-def managed(deps: Deps, session: Session, community_id: int, user_id: str) -> Community:
-    """The community, if `user_id` may schedule its calls; CopError saying who may."""
-    return community_allowing(
-        deps, session, community_id, user_id, Action.SCHEDULE_CALL, "schedule its calls"
-    )
+def managed(
+    deps: Deps, session: Session, community_id: int, user_id: str, what: str = "schedule its calls"
+) -> Community:
+    """The community, if `user_id` may manage its calls; CopError saying who may `what`
+    (the thing they tried: "cancel its calls", "move its calls")."""
+    return community_allowing(deps, session, community_id, user_id, Action.SCHEDULE_CALL, what)
 
 
 def leader_zone(req: CommandRequest) -> str:

@@ -180,9 +180,9 @@ def _call_of(session: Session, call_id: int, community_id: int) -> Call:
 
 
 # ---- buttons ------------------------------------------------------------------------------
-def _managed_call(deps: Deps, body: dict[str, Any]) -> Call | None:
+def _managed_call(deps: Deps, body: dict[str, Any], what: str) -> Call | None:
     """The call a button names, if the one who pressed it may manage it in the call's own
-    community; else they are told why, and None."""
+    community; else they are told why (who may `what`, the thing they tried), and None."""
     user_id = body["user"]["id"]
     try:
         call_id = rules.parse_id(((body.get("actions") or [{}])[0]).get("value"))
@@ -190,7 +190,7 @@ def _managed_call(deps: Deps, body: dict[str, Any]) -> Call | None:
             call = session.get(Call, call_id)
             if call is None:
                 raise CopError("That call no longer exists.")
-            managed(deps, session, call.community_id, user_id)
+            managed(deps, session, call.community_id, user_id, what)
             return call
     except CopError as e:
         deps.later(tell, body.get("response_url", ""), str(e))
@@ -202,7 +202,7 @@ def handle_retry(
 ) -> None:
     ack()
     deps: Deps = context["copbot"]
-    call = _managed_call(deps, body)
+    call = _managed_call(deps, body, "retry its calls' meetings")
     if call is not None:
         deps.later(flows.retry, client, deps, call.id, body.get("response_url", ""))
 
@@ -212,7 +212,7 @@ def handle_cancel(
 ) -> None:
     ack()
     deps: Deps = context["copbot"]
-    call = _managed_call(deps, body)
+    call = _managed_call(deps, body, "cancel its calls")
     if call is not None:
         user_id, response_url = body["user"]["id"], body.get("response_url", "")
         deps.later(flows.cancel, client, deps, call.id, user_id, response_url)
@@ -223,7 +223,7 @@ def handle_reschedule_open(
 ) -> None:
     ack()
     deps: Deps = context["copbot"]
-    call = _managed_call(deps, body)
+    call = _managed_call(deps, body, "move its calls")
     if call is None:
         return
     if call.status != CallStatus.SCHEDULED.value:

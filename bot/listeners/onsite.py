@@ -148,7 +148,7 @@ def handle_meeting_submission(
             raise SlotError(blocks.END, "Choose the meeting's last day.")
         rooms = onsite.parse_rooms(values.get(blocks.ROOMS) or "")
         with session_scope(deps.engine) as session:
-            onsite.save_meeting(
+            meeting = onsite.save_meeting(
                 session,
                 name=values.get(blocks.NAME) or "",
                 timezone=values.get(blocks.TIMEZONE) or "",
@@ -157,10 +157,11 @@ def handle_meeting_submission(
                 rooms=rooms,
                 user_id=user_id,
             )
+            done = blocks.meeting_saved_view(meeting, onsite.rooms_of(session, meeting.id))
     except SlotError as e:
         ack(response_action="errors", errors={e.field: str(e)})
         return
-    ack()
+    ack(response_action="update", view=done)
 
 
 def handle_assign_submission(
@@ -201,10 +202,18 @@ def handle_assign_submission(
             done = onsite.assign(
                 session, meeting, community, int(room_id), day, start, end, user_id, move=moving
             )
+            shown = blocks.assigned_view(
+                community,
+                meeting,
+                done.block,
+                done.room,
+                changed=done.changed,
+                moved=done.moved_from is not None,
+            )
     except SlotError as e:
         ack(response_action="errors", errors={_field(e.field): str(e)})
         return
-    ack()
+    ack(response_action="update", view=shown)
     if done.changed:
         note = blocks.block_announcement(
             community,

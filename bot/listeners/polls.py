@@ -3,7 +3,10 @@ Take back, Close, Show votes and Add an option buttons.
 
 A vote is counted in the request itself (the database decides, in milliseconds), then
 acked; the voter's confirmation goes through the action's response_url (so it names no
-user in any Slack call) and the channel's message is refreshed after the ack.
+user in any Slack call) and the channel's message is refreshed after the ack. A vote
+click is remembered in the vote's own transaction by a key of the poll and the click's
+trigger_id and action_ts (`rules.click_key`), never by who clicked or what they chose:
+Slack's retry of it is answered with the same empty ack and changes nothing.
 """
 
 from __future__ import annotations
@@ -71,7 +74,9 @@ def cmd_poll(req: CommandRequest) -> None:
     draft, errors = rules.validate(rules.PollForm(question, options), now=utcnow())
     if errors:
         raise CopError(" ".join(errors.values()) + f" Write it like this: {blocks.USAGE}.")
-    polls = rules.create(req.session, [community], draft, req.user_id)
+    polls = rules.create(
+        req.session, [community], draft, req.user_id, key=req.deps.settings.voter_key
+    )
     req.say_ephemeral(
         "Your poll is going up in this channel (one choice, anonymous, results live). "
         "`/cop poll` alone opens the form with every setting."
@@ -141,7 +146,12 @@ def handle_create(
         with session_scope(deps.engine) as session:
             communities = _targets(deps, session, values, meta, user_id)
             polls = rules.create(
-                session, communities, draft, user_id, source=f"view:{view.get('id')}"
+                session,
+                communities,
+                draft,
+                user_id,
+                source=f"view:{view.get('id')}",
+                key=deps.settings.voter_key,
             )
             poll_ids = [p.id for p in polls]
     except CopError as e:
@@ -202,6 +212,15 @@ def _answer(deps: Deps, body: dict[str, Any], payload: dict[str, Any]) -> None:
     deps.later(respond, body.get("response_url", ""), payload)
 
 
+def _click_key(deps: Deps, body: dict[str, Any], poll_id: int) -> str | None:
+    """The key a Vote or Take back click is remembered by (None: no click ids to key)."""
+    action = (body.get("actions") or [{}])[0]
+    trigger, action_ts = body.get("trigger_id"), action.get("action_ts")
+    if not (isinstance(trigger, str) and trigger and isinstance(action_ts, str) and action_ts):
+        return None
+    return rules.click_key(poll_id, trigger, action_ts, deps.settings.voter_key)
+
+
 # SQLite has one writer at a time and makes the others poll for it with growing sleeps;
 # votes in one process take turns here instead (the database still decides the count)
 _SQLITE_VOTES = threading.Lock()
@@ -223,17 +242,23 @@ def _choose(
     poll_id, option_id = ids
     user_id = body["user"]["id"]
     act = rules.withdraw if take_back else rules.vote
+    click = _click_key(deps, body, poll_id)
     try:
         with session_scope(deps.engine) as session:
             b = rules.ballot(session, poll_id)
         with _writing(deps), session_scope(deps.engine) as session:
-            result = act(session, b, option_id, user_id, deps.settings.voter_key, utcnow())
+            result = act(
+                session, b, option_id, user_id, deps.settings.voter_key, utcnow(), click=click
+            )
         labels = b.labels
     except CopError as e:
         ack()
         _answer(deps, body, blocks.note(str(e)))
         return
     ack()
+    if result.outcome == "replay":  # Slack's retry of a counted click: answered already
+        context["copbot_replay"] = True
+        return
     _answer(deps, body, blocks.vote_answer(result, labels))
     if result.outcome in ("added", "withdrawn"):
         deps.later(flows.refresh, client, deps, poll_id)

@@ -13,7 +13,7 @@ from bot.blocks import community as community_blocks
 from bot.blocks import escape, link, safe_url
 from bot.blocks import reminders as blocks
 from bot.deps import Deps
-from bot.listeners.common import CommandRequest, modal_values, object_id, tell
+from bot.listeners.common import CommandRequest, modal_values, object_id, respond, tell
 from bot.services import CopError
 from bot.services import communities as svc
 from bot.services import reminders as rules
@@ -79,7 +79,7 @@ def _own_nudge(deps: Deps, session, value: str, user_id: str) -> Reminder:
 
 def _answer_nudge(deps: Deps, body: dict[str, Any], act) -> None:
     """Check the one who pressed may answer the nudge, then `act(session, reminder, user)`
-    and replace the nudge with what it returns."""
+    and replace the nudge with what it said and, under it, the state `act` returns."""
     user_id = body["user"]["id"]
     try:
         with session_scope(deps.engine) as session:
@@ -89,7 +89,8 @@ def _answer_nudge(deps: Deps, body: dict[str, Any], act) -> None:
     except CopError as e:
         deps.later(tell, body.get("response_url", ""), str(e))
         return
-    deps.later(tell, body.get("response_url", ""), text, replace=True)
+    answered = blocks.answered_nudge(body.get("message"), text)
+    deps.later(respond, body.get("response_url", ""), answered | {"replace_original": True})
 
 
 def handle_snooze(

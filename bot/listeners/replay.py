@@ -11,12 +11,15 @@ Slack delivers twice (a retry, a double click) is handled once.
   (or the trigger_id when there is no `action_ts`);
 - a slash command by its trigger_id.
 
+Vote and Take back clicks are not kept here: the vote remembers its own click, in its own
+transaction, by a key that names neither who clicked nor what they chose
+(`bot.services.polls.click_key`), and deletes it when the poll closes.
+
 The first delivery claims a row in `handled_request` (its primary key decides between
 concurrent deliveries, whichever worker they reach) and, once answered, `remember` stores
 the answer. A replay, marked by Slack's `X-Slack-Retry-Num` or not, answers what the first
 answered (waiting briefly while the first is still running) and does nothing more. The
-key is an HMAC with the app's secret, so no one reading the table can work out who
-clicked what (a vote in an anonymous poll).
+key is an HMAC with the app's secret.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from sqlalchemy import delete, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from bot.blocks.polls import VOTE_ACTION, WITHDRAW_ACTION
 from storage.db import session_scope
 from storage.models import HandledRequest, utcnow
 
@@ -69,6 +73,8 @@ def identity(body: dict[str, Any]) -> tuple[str, str] | None:
     elif kind == "block_actions":
         actions = body.get("actions")
         action = _dict(actions[0]) if isinstance(actions, list) and actions else {}
+        if str(action.get("action_id") or "").startswith((VOTE_ACTION, WITHDRAW_ACTION)):
+            return None  # a vote remembers its own click (never who clicked what)
         if action.get("action_ts"):
             chosen = {k: v for k, v in action.items() if k.startswith("selected")}
             container = _dict(body.get("container"))
@@ -133,7 +139,6 @@ def replay_guard(
     if found is None:
         return next()
     kind, unique = found
-    # keyed: a vote's key (user, option, time) cannot be recomputed without the secret
     deps = context["copbot"]
     key = hmac.new(deps.settings.voter_key, f"{kind}|{unique}".encode(), "sha256").hexdigest()
     engine = deps.engine

@@ -7,16 +7,22 @@ scheduler passes find one winner: the one update in flight (`refresh_claimed_at`
 while it waits out the update interval), the one closer (`state`), the one poster of
 the results (`results_state`: none -> pending -> claimed -> posted). A claimant that
 died is replaced after its lease.
+
+Closing keeps the poll's counts (per option, and how many voted) on the poll and its
+options, in the transaction that records the close; for an anonymous poll it also
+deletes its vote rows (the voters' keys) and every click it remembered, so from then on
+nothing ties anyone to a choice, even with the app's secret in hand. A poll whose
+community goes takes them with it (ON DELETE CASCADE).
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, update
+from sqlalchemy import delete, func, or_, update
 from sqlmodel import Session, select
 
-from storage.models import Poll, PollState
+from storage.models import Poll, PollClick, PollOption, PollState, PollVote
 
 REFRESH_LEASE = timedelta(seconds=30)
 RESULTS_LEASE = timedelta(minutes=5)
@@ -74,34 +80,62 @@ def behind(session: Session, now: datetime) -> list[int]:
 
 
 # ---- closing -------------------------------------------------------------------------------
-def close(session: Session, poll_id: int, now: datetime) -> bool:
-    """Close the poll now; False if it was closed already (one closer wins)."""
+def keep_counts(session: Session, poll_id: int) -> None:
+    """At the close: keep the counts and, for an anonymous poll, forget who voted (its
+    vote rows and remembered clicks go). Runs in the closing transaction, after the
+    conditional UPDATE that closed the poll locked its row, so no vote is in flight."""
+    per_option = dict(
+        session.exec(
+            select(PollVote.option_id, func.count())
+            .where(PollVote.poll_id == poll_id)
+            .group_by(PollVote.option_id)
+        ).all()
+    )
+    voters = session.exec(
+        select(func.count(func.distinct(PollVote.voter))).where(PollVote.poll_id == poll_id)
+    ).one()
+    for option_id in session.exec(select(PollOption.id).where(PollOption.poll_id == poll_id)):
+        session.execute(
+            update(PollOption)
+            .where(PollOption.id == option_id)
+            .values(votes=per_option.get(option_id, 0))
+        )
+    session.execute(update(Poll).where(Poll.id == poll_id).values(voter_count=voters))
+    anonymous = session.exec(select(Poll.anonymous).where(Poll.id == poll_id)).one()
+    if anonymous:
+        session.execute(delete(PollVote).where(PollVote.poll_id == poll_id))
+    session.execute(delete(PollClick).where(PollClick.poll_id == poll_id))
+
+
+def _close(session: Session, poll_id: int, closed_at) -> bool:
     result = session.execute(
         update(Poll)
         .where(Poll.id == poll_id, Poll.state == PollState.OPEN.value)
         .values(
             state=PollState.CLOSED.value,
-            closed_at=now,
+            closed_at=closed_at,
             results_state="pending",
             version=Poll.version + 1,
         )
     )
-    return result.rowcount == 1
+    if result.rowcount != 1:
+        return False
+    keep_counts(session, poll_id)
+    return True
+
+
+def close(session: Session, poll_id: int, now: datetime) -> bool:
+    """Close the poll now; False if it was closed already (one closer wins)."""
+    return _close(session, poll_id, now)
 
 
 def close_due(session: Session, now: datetime) -> int:
-    """Close every open poll whose closing time has come; how many closed."""
-    result = session.execute(
-        update(Poll)
-        .where(Poll.state == PollState.OPEN.value, Poll.closes_at <= now)
-        .values(
-            state=PollState.CLOSED.value,
-            closed_at=Poll.closes_at,
-            results_state="pending",
-            version=Poll.version + 1,
-        )
-    )
-    return result.rowcount
+    """Close every open poll whose closing time has come (at that time); how many
+    closed. Each is closed by the same conditional UPDATE, so two passes close it once."""
+    due = session.exec(
+        select(Poll.id).where(Poll.state == PollState.OPEN.value, Poll.closes_at <= now)
+    ).all()
+    return sum(_close(session, poll_id, Poll.closes_at) for poll_id in due)
 
 
 def results_due(session: Session, now: datetime) -> list[int]:

@@ -9,7 +9,12 @@ UPDATE of the same row) takes no vote after it. The unique (poll, voter, option)
 the last guard.
 
 In an anonymous poll the voter is stored as HMAC-SHA256(app secret, poll id and user
-id): enough to keep one vote per person, useless to anyone without the secret.
+id) while the poll is open: one key per voter, enough to keep one vote per person and let
+them change it. Someone holding both the database and the secret could recompute it, so
+at the close only the counts are kept (`bot.services.poll_closing`). A click is
+remembered (for Slack's retries) by a key made of the poll and the click's own
+trigger_id and action_ts: never who clicked nor what they chose. Option labels are
+normalised as names are (`bot.services.names`), so lookalikes are one option.
 """
 
 from __future__ import annotations
@@ -22,10 +27,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import delete, insert, or_, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from bot.services import CopError
-from storage.models import Community, Poll, PollOption, PollState, PollVote
+from bot.services.names import clean_name, name_key
+from storage.models import Community, Poll, PollClick, PollOption, PollState, PollVote
 
 MIN_OPTIONS = 2
 MAX_OPTIONS = 10
@@ -42,9 +49,16 @@ SETTINGS = "poll_settings"
 TARGETS = "poll_targets"
 
 
+def clean_label(label: str) -> str:
+    """An option as stored and shown: normalised as names are (NFKC, invisible and bidi
+    characters removed, spaces collapsed)."""
+    return clean_name(label)
+
+
 def label_key(label: str) -> str:
-    """Options that differ only by case or spaces are the same option."""
-    return " ".join(label.split()).casefold()
+    """Options that look the same (case, spaces, full-width letters, invisible
+    characters aside) are the same option."""
+    return name_key(label)
 
 
 @dataclass
@@ -79,12 +93,14 @@ def validate(form: PollForm, now: datetime) -> tuple[PollDraft | None, dict[str,
         errors[QUESTION] = "Write the question."
     elif len(question) > MAX_QUESTION:
         errors[QUESTION] = f"Keep the question to {MAX_QUESTION} characters ({len(question)} now)."
-    options = [" ".join(o.split()) for o in form.options]
+    options = [clean_label(o) for o in form.options]
     options = [o for o in options if o]
     seen: dict[str, str] = {}
     for option in options:
         if label_key(option) in seen:
-            errors[OPTIONS] = f"“{option}” is there twice (case and spaces aside)."
+            errors[OPTIONS] = (
+                f"“{option}” is there twice (case, spaces and invisible characters aside)."
+            )
             break
         seen[label_key(option)] = option
     too_long = [o for o in options if len(o) > MAX_OPTION]
@@ -128,9 +144,11 @@ def create(
     draft: PollDraft,
     user_id: str,
     source: str | None = None,
+    key: bytes | None = None,
 ) -> list[Poll]:
     """One poll per community, sharing a group so their results add up. `source` names
-    the form submitted (e.g. its view id): submitted again, it raises IntegrityError."""
+    the form submitted (e.g. its view id): submitted again, it raises IntegrityError.
+    `key` (the voter key) is checked on each vote of an anonymous poll."""
     group = (source or secrets.token_urlsafe(12))[:80]
     polls = []
     for community in communities:
@@ -145,6 +163,7 @@ def create(
             members_add_options=draft.members_add_options,
             closes_at=draft.closes_at,
             created_by=user_id,
+            key_check=key_check(key) if draft.anonymous and key is not None else None,
         )
         session.add(poll)
         session.flush()
@@ -159,6 +178,26 @@ def create(
     return polls
 
 
+def key_check(key: bytes) -> str:
+    """A check value of the voter key (not the key, and nothing about anyone): a poll
+    keeps the one its voters were keyed with, so a changed key is noticed."""
+    return hmac.new(key, b"copbot voter key check", hashlib.sha256).hexdigest()[:16]
+
+
+KEY_CHANGED = (
+    "This anonymous poll cannot take votes now: copbot's secret key (COPBOT_SECRET_KEY) "
+    "changed after it opened, and with another key no one's earlier vote would be known. "
+    "Staff can put the earlier key back until it closes; its counts so far are safe."
+)
+
+
+def click_key(poll_id: int, trigger_id: str, action_ts: str, key: bytes) -> str:
+    """What a Vote or Take back click is remembered by, so Slack's retry of it (same
+    trigger_id and action_ts) changes nothing: neither who clicked nor what they chose."""
+    text = f"click|{poll_id}|{trigger_id}|{action_ts}"
+    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
+
+
 def voter_of(poll: Poll, user_id: str, key: bytes) -> str:
     """What the vote table stores for `user_id`: the id itself in a named poll, a keyed
     hash in an anonymous one."""
@@ -170,7 +209,7 @@ def voter_of(poll: Poll, user_id: str, key: bytes) -> str:
 # ---- voting --------------------------------------------------------------------------------
 @dataclass
 class VoteResult:
-    outcome: str  # added, already, limit, closed, withdrawn, not_chosen
+    outcome: str  # added, already, limit, closed, withdrawn, not_chosen, replay
     poll: Poll
     chosen: list[int] = field(default_factory=list)  # the voter's option ids, after
 
@@ -244,20 +283,53 @@ def _closed(session: Session, poll_id: int) -> VoteResult:
     return VoteResult("closed", load(session, poll_id))
 
 
+def _click(session: Session, poll_id: int, click: str | None) -> bool:
+    """Remember this click in the vote's own transaction (the poll's row is locked);
+    False when it was counted already: Slack delivered it again."""
+    if click is None:
+        return True
+    try:
+        session.execute(insert(PollClick).values(click_key=click, poll_id=poll_id))
+    except IntegrityError:
+        session.rollback()
+        return False
+    return True
+
+
+def _unchanged(session: Session, poll_id: int) -> None:
+    """Nothing changed but the click is remembered: give back the version the lock took."""
+    session.execute(update(Poll).where(Poll.id == poll_id).values(version=Poll.version - 1))
+
+
+def _check_key(poll: Poll, key: bytes) -> None:
+    if poll.anonymous and poll.key_check and poll.key_check != key_check(key):
+        raise CopError(KEY_CHANGED)
+
+
 def vote(
-    session: Session, b: Ballot, option_id: int, user_id: str, key: bytes, now: datetime
+    session: Session,
+    b: Ballot,
+    option_id: int,
+    user_id: str,
+    key: bytes,
+    now: datetime,
+    click: str | None = None,
 ) -> VoteResult:
     """Choose `option_id`. Single choice replaces the voter's earlier choice; multiple
-    choice adds to it up to the limit. Choosing the same option again changes nothing."""
+    choice adds to it up to the limit. Choosing the same option again changes nothing.
+    `click` (see `click_key`) makes a replayed click change nothing."""
     poll = b.poll
     if option_id not in b.labels:
         raise CopError("That option is not part of this poll.")
+    _check_key(poll, key)
     voter = voter_of(poll, user_id, key)
     if not _lock_open(session, poll.id, now):
         return _closed(session, poll.id)
+    if not _click(session, poll.id, click):
+        return VoteResult("replay", poll)
     chosen = choices_of(session, poll.id, voter)
     if option_id in chosen:
-        session.rollback()  # nothing changed: the version stays as it was
+        _unchanged(session, poll.id)
         return VoteResult("already", poll, chosen)
     if not poll.multiple:
         if chosen:
@@ -266,34 +338,43 @@ def vote(
             )
         chosen = []
     elif poll.max_choices is not None and len(chosen) >= poll.max_choices:
-        session.rollback()
+        _unchanged(session, poll.id)
         return VoteResult("limit", poll, chosen)
     session.execute(insert(PollVote).values(poll_id=poll.id, option_id=option_id, voter=voter))
     return VoteResult("added", poll, [*chosen, option_id])
 
 
 def withdraw(
-    session: Session, b: Ballot, option_id: int, user_id: str, key: bytes, now: datetime
+    session: Session,
+    b: Ballot,
+    option_id: int,
+    user_id: str,
+    key: bytes,
+    now: datetime,
+    click: str | None = None,
 ) -> VoteResult:
     """Take back one choice (all of them when `option_id` is 0)."""
     poll = b.poll
+    _check_key(poll, key)
     voter = voter_of(poll, user_id, key)
     if not _lock_open(session, poll.id, now):
         return _closed(session, poll.id)
+    if not _click(session, poll.id, click):
+        return VoteResult("replay", poll)
     where = [PollVote.poll_id == poll.id, PollVote.voter == voter]
     if option_id:
         where.append(PollVote.option_id == option_id)
     removed = session.execute(delete(PollVote).where(*where)).rowcount
     chosen = choices_of(session, poll.id, voter)
     if not removed:
-        session.rollback()
+        _unchanged(session, poll.id)
         return VoteResult("not_chosen", poll, chosen)
     return VoteResult("withdrawn", poll, chosen)
 
 
 def add_option(session: Session, poll_id: int, label: str, now: datetime) -> PollOption:
     """A member's extra option, if the poll allows it, it is new and there is room."""
-    label = " ".join(label.split())
+    label = clean_label(label)
     if not label:
         raise CopError("Write the option.")
     if len(label) > MAX_OPTION:
@@ -331,17 +412,29 @@ class Tally:
 
 
 def tally(session: Session, poll_id: int, *, with_voters: bool = False) -> Tally:
+    """The poll's counts: counted from its votes while it is open, the counts kept at
+    its close once it is closed (an anonymous poll has no votes left then)."""
     poll = load(session, poll_id)
     options = list(
         session.exec(
             select(PollOption).where(PollOption.poll_id == poll_id).order_by(PollOption.position)
         ).all()
     )
-    rows = session.exec(
-        select(PollVote.option_id, PollVote.voter).where(PollVote.poll_id == poll_id)
-    ).all()
-    counts = Counter(option_id for option_id, _ in rows)
-    voters = len({voter for _, voter in rows})
+    kept = poll.state == PollState.CLOSED.value and poll.voter_count is not None
+    rows: list = []
+    if not kept or (with_voters and not poll.anonymous):
+        rows = list(
+            session.exec(
+                select(PollVote.option_id, PollVote.voter).where(PollVote.poll_id == poll_id)
+            ).all()
+        )
+    if kept:
+        counts = {o.id: o.votes or 0 for o in options}
+        voters = poll.voter_count or 0
+    else:
+        counted = Counter(option_id for option_id, _ in rows)
+        counts = {o.id: counted.get(o.id, 0) for o in options}
+        voters = len({voter for _, voter in rows})
     by_option = None
     if with_voters and not poll.anonymous:
         by_option = {o.id: sorted(v for oid, v in rows if oid == o.id) for o in options}
@@ -349,7 +442,7 @@ def tally(session: Session, poll_id: int, *, with_voters: bool = False) -> Tally
         poll=poll,
         community=session.get(Community, poll.community_id),
         options=options,
-        counts={o.id: counts.get(o.id, 0) for o in options},
+        counts=counts,
         voters=voters,
         by_option=by_option,
     )

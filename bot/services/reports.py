@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
+from dataclasses import fields as dataclass_fields
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
@@ -200,6 +201,16 @@ def stored_facts(report: ProgressReport | None) -> dict:
         return json.loads(report.facts or "{}")
     except ValueError:
         return {}
+
+
+def facts_as_saved(report: ProgressReport | None) -> Facts | None:
+    """What copbot knew when the report was last saved, or None when it cannot tell."""
+    stored = stored_facts(report)
+    names = {f.name for f in dataclass_fields(Facts)}
+    try:
+        return Facts(**{k: v for k, v in stored.items() if k in names})
+    except TypeError:
+        return None
 
 
 def to_markdown(

@@ -37,6 +37,7 @@ OVERDUE_AFTER = timedelta(days=1)
 NUDGE_HOUR = time(9, 0)
 PLAN_NUDGES = 4
 MILESTONE_USEFUL = timedelta(days=3)
+LATE_AFTER = timedelta(minutes=2)  # sent later than this after it was due: a late reminder
 NUDGE_USEFUL = timedelta(days=7)
 
 
