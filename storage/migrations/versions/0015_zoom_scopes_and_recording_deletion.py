@@ -1,8 +1,8 @@
 """A conferencing permission (a Zoom scope) found missing at run time, told to staff
 once; the date Zoom deletes an archived recording, and when its leaders were told.
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-06
 """
 
@@ -11,8 +11,8 @@ from alembic import op
 
 from storage.models import UTCDateTime
 
-revision = "0014"
-down_revision = "0013"
+revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
