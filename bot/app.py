@@ -27,9 +27,10 @@ from slack_sdk import WebClient
 from bot.config import Settings
 from bot.deps import Deps
 from bot.listeners import register_all
-from bot.listeners.errors import log_request, on_error
+from bot.listeners.errors import log_request, on_error, request_kind
 from bot.listeners.events import once_per_event
 from bot.listeners.replay import remember, replay_guard
+from bot.ops import logs
 from bot.slack_client import make_web_client
 
 # Bolt reads SLACK_BOT_TOKEN from the environment on its own and then warns that the
@@ -63,9 +64,11 @@ class CopbotApp(App):
 
     def dispatch(self, req: BoltRequest) -> BoltResponse:
         started = time.monotonic()
-        response = super().dispatch(req)
-        remember(req, response)
-        log_request(req, response, (time.monotonic() - started) * 1000)
+        stamp = req.headers.get("x-slack-request-timestamp") or [None]
+        with logs.request_scope(request_kind(req.body), logs.new_request_id(stamp[0])):
+            response = super().dispatch(req)
+            remember(req, response)
+            log_request(req, response, (time.monotonic() - started) * 1000)
         return response
 
 

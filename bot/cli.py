@@ -21,6 +21,7 @@ from bot.config import APP_SETTINGS_URL, ConfigError, Settings, redacted_url
 from bot.deliverables_cli import add_subcommands as add_deliverables
 from bot.exports import add_subcommands as add_polls
 from bot.health_export import add_subcommands as add_health
+from bot.ops import logs, metrics
 from storage import db
 
 log = logging.getLogger("copbot")
@@ -28,26 +29,18 @@ log = logging.getLogger("copbot")
 EXIT_CONFIG = 2
 
 
-# libraries that log at INFO on every command or pass (alembic: each migration context;
-# apscheduler: each job run): heard only at DEBUG
-CHATTY_LOGGERS = ("alembic", "apscheduler")
+def _setup_logging(settings: Settings) -> None:
+    logs.setup(settings.log_level, settings.log_format)
+    if settings.sentry_dsn:
+        from bot.ops.error_reports import start_sentry
 
-
-def _setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    quiet = logging.DEBUG if level == "DEBUG" else logging.WARNING
-    for name in CHATTY_LOGGERS:
-        logging.getLogger(name).setLevel(quiet)
-    # slack_sdk logs request headers and bodies at DEBUG: never below INFO, so tokens
-    # stay out of the logs
-    logging.getLogger("slack_sdk").setLevel(max(logging.INFO, getattr(logging, level)))
+        start_sentry(settings)
 
 
 def prepare_database(settings: Settings) -> None:
-    """SQLite is migrated on start; PostgreSQL must be upgraded with `copbot db upgrade`."""
+    """SQLite is migrated on start; PostgreSQL must be upgraded with `copbot db upgrade`.
+    A database a newer copbot migrated stops either (SchemaTooNew)."""
+    db.check_not_newer(settings.database_url)
     if db.is_sqlite(settings.database_url):
         current, head = db.schema_status(settings.database_url)
         if current != head:
@@ -125,6 +118,11 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from bot.zoom_setup import warn_missing_scopes
 
     warn_missing_scopes(settings, make_conferencing(settings), db.get_engine(settings.database_url))
+    if not metrics.multiprocess():
+        # every worker writes its metrics here; /metrics adds them up
+        import tempfile
+
+        metrics.prepare_multiprocess_dir(tempfile.mkdtemp(prefix="copbot-metrics-"))
     db.dispose_engines()  # no connection crosses the fork into the workers
 
     log.info(
@@ -194,6 +192,15 @@ def cmd_scheduler(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def cmd_db(settings: Settings, args: argparse.Namespace) -> int:
+    if args.db_command == "backup":
+        from bot.ops.backup import BackupError, backup
+
+        try:
+            print(backup(settings.database_url, args.file))
+        except BackupError as e:
+            print(f"copbot: {e}", file=sys.stderr)
+            return 1
+        return 0
     if args.db_command == "upgrade":
         db.upgrade(settings.database_url)
         current, head = db.schema_status(settings.database_url)
@@ -299,6 +306,10 @@ def build_parser() -> argparse.ArgumentParser:
     dbsub = dbp.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     dbsub.add_parser("upgrade", help="create or migrate the schema")
     dbsub.add_parser("status", help="show the schema revision")
+    backupp = dbsub.add_parser(
+        "backup", help="copy the SQLite database, consistently, while copbot runs"
+    )
+    backupp.add_argument("file", help="the new file to write the copy to")
     dbp.set_defaults(func=cmd_db)
 
     doctor = sub.add_parser(
@@ -327,9 +338,9 @@ def main(argv: list[str] | None = None) -> int:
         return doctor.main()
     try:
         settings = Settings.load()
-        _setup_logging(settings.log_level)
+        _setup_logging(settings)
         return args.func(settings, args)
-    except ConfigError as e:
+    except (ConfigError, db.SchemaTooNew) as e:
         print(f"copbot: {e}", file=sys.stderr)
         return EXIT_CONFIG
     except OperationalError as e:

@@ -43,6 +43,8 @@ ENV_VARS = (
     "COPBOT_STAFF",
     "COPBOT_TIMEZONE",
     "COPBOT_LOG_LEVEL",
+    "COPBOT_LOG_FORMAT",
+    "SENTRY_DSN",
     "COPBOT_HOLIDAYS",
     "COPBOT_PROGRAM_YEAR_START",
     "COPBOT_PUBLIC_URL",
@@ -81,6 +83,8 @@ class Settings:
     staff: frozenset[str] = field(default_factory=frozenset)
     timezone: str = "UTC"
     log_level: str = "INFO"
+    log_format: str = "text"  # COPBOT_LOG_FORMAT=json: one JSON object a line on stdout
+    sentry_dsn: str | None = None  # report unexpected errors to Sentry (the sentry extra)
     holidays: str | None = None  # a country code, e.g. US: no calls on its public holidays
     program_year_start: tuple[int, int] = (8, 1)  # month, day
     public_url: str | None = None  # where `copbot serve` is reached, for calendar links
@@ -130,6 +134,8 @@ class Settings:
             staff=_staff(get("COPBOT_STAFF")),
             timezone=_timezone(get("COPBOT_TIMEZONE") or "UTC"),
             log_level=_log_level(get("COPBOT_LOG_LEVEL") or "INFO"),
+            log_format=_log_format(get("COPBOT_LOG_FORMAT") or "text"),
+            sentry_dsn=_sentry_dsn(get("SENTRY_DSN")),
             holidays=_holidays(get("COPBOT_HOLIDAYS")),
             program_year_start=_month_day(get("COPBOT_PROGRAM_YEAR_START") or "08-01"),
             public_url=(
@@ -348,6 +354,24 @@ def _on_off(name: str, value: str) -> bool:
     if word in ("off", "false", "no", "0"):
         return False
     raise ConfigError(f"{name} must be on or off, got {value!r}")
+
+
+def _log_format(value: str) -> str:
+    value = value.lower()
+    if value not in ("text", "json"):
+        raise ConfigError(f"COPBOT_LOG_FORMAT must be text or json, got {value!r}")
+    return value
+
+
+def _sentry_dsn(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not value.startswith(("https://", "http://")):
+        # the DSN holds a key: never echo it back
+        raise ConfigError(
+            "SENTRY_DSN must be the https://… DSN from your Sentry project's settings"
+        )
+    return value
 
 
 def _log_level(value: str) -> str:

@@ -10,6 +10,7 @@ Zoom or a fan-out, to `deps.later(...)`, so the ack never waits for it. Modals g
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 from collections.abc import Callable
@@ -22,13 +23,19 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.engine import Engine
 
 from bot.config import Settings
+from bot.ops import metrics
 from bot.services import conferencing_alerts
 from bot.services.permissions import Actor
 from integrations.conferencing import Conferencing, NoConferencing, ZoomConferencing
+from integrations.zoom import ERROR_OBSERVERS as ZOOM_ERROR_OBSERVERS
 from integrations.zoom import ZoomClient
 from storage.db import get_engine
 
 log = logging.getLogger(__name__)
+
+# every Zoom error is counted in the metrics, by status and code
+if metrics.zoom_error not in ZOOM_ERROR_OBSERVERS:
+    ZOOM_ERROR_OBSERVERS.append(metrics.zoom_error)
 
 
 class Background(ThreadPoolExecutor):
@@ -36,28 +43,39 @@ class Background(ThreadPoolExecutor):
 
     def __init__(self, max_workers: int = 8, name: str = "copbot-later"):
         super().__init__(max_workers=max_workers, thread_name_prefix=name)
+        self.name = name
         self._pending = 0
         self._idle = threading.Condition()
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
         with self._idle:
             self._pending += 1
-        future = super().submit(fn, *args, **kwargs)
+            metrics.queue_depth(self.name, self._pending)
+        # the job runs in a copy of the submitter's context: its log lines (its failure
+        # too) carry the id of the request that handed it over
+        context = contextvars.copy_context()
+        future = super().submit(context.run, _logged, fn, *args, **kwargs)
         future.add_done_callback(self._done)
         return future
 
-    def _done(self, future: Future) -> None:
-        error = future.exception()
-        if error is not None:
-            log.error("background work failed", exc_info=error)
+    def _done(self, _future: Future) -> None:
         with self._idle:
             self._pending -= 1
+            metrics.queue_depth(self.name, self._pending)
             self._idle.notify_all()
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Wait until no work is pending; False if that took longer than `timeout`."""
         with self._idle:
             return self._idle.wait_for(lambda: self._pending == 0, timeout)
+
+
+def _logged(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return fn(*args, **kwargs)
+    except Exception:
+        log.exception("background work failed")
+        raise
 
 
 def make_conferencing(

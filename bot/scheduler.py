@@ -37,6 +37,7 @@ from bot.deps import Deps
 from bot.flows import after_call, conferencing_alerts, recording_deletion
 from bot.flows import announcements as announcement_flows
 from bot.flows import polls as poll_flows
+from bot.ops import logs, metrics
 from bot.reminder_delivery import PassResult, deliver, sender
 from bot.services import reminders as rules
 from bot.services.reminders import outbox
@@ -72,7 +73,36 @@ def tick(
     hold: bool = False,
 ) -> PassResult:
     """One pass as of `now` (see the module). With `hold`, the lease is kept for the next
-    pass of the same `worker`; otherwise it is given up at the end."""
+    pass of the same `worker`; otherwise it is given up at the end. The pass is one
+    request in the logs (kind `scheduler`) and in the metrics."""
+    with logs.request_scope("scheduler"):
+        try:
+            result = _tick(deps, client, now, worker, clock=clock, hold=hold)
+        except Exception:
+            metrics.scheduler_pass("failed")
+            logs.note(outcome="error")
+            raise
+        if result.owner:
+            metrics.scheduler_pass("ran", result.ms / 1000)
+            metrics.reminders("sent", len(result.sent))
+            metrics.reminders("late", result.late)
+            metrics.reminders("missed", len(result.missed))
+            metrics.reminders("failed", len(result.failed) + result.interrupted)
+        else:
+            metrics.scheduler_pass("skipped")
+        metrics.lease_held(result.owner and hold)
+        return result
+
+
+def _tick(
+    deps: Deps,
+    client: WebClient,
+    now: datetime,
+    worker: str | None = None,
+    *,
+    clock: Clock = utcnow,
+    hold: bool = False,
+) -> PassResult:
     worker = worker or worker_name()
     started, began = clock(), time.perf_counter()
     result = PassResult()

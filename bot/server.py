@@ -1,5 +1,6 @@
 """The HTTP surface: a WSGI application (`POST /slack/events`, `POST /zoom/events`,
-`GET /healthz`) and the gunicorn runner behind `copbot serve`.
+`GET /healthz` (alive), `GET /readyz` (the database answers and is migrated),
+`GET /metrics` (Prometheus)) and the gunicorn runner behind `copbot serve`.
 
 Workers build their own app after the fork, so no database connection or HTTP session
 crosses a process boundary.
@@ -19,9 +20,11 @@ from sqlalchemy import text
 from bot.app import build_app
 from bot.config import Settings
 from bot.deps import Deps
+from bot.ops import logs, metrics
 from bot.slack_client import SlackCheck
 from bot.zoom_events import PATH as ZOOM_EVENTS_PATH
 from bot.zoom_events import make_handler as make_zoom_handler
+from storage.db import schema_status
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +67,18 @@ def make_wsgi_app(
         )
         return [payload]
 
+    def readyz(start_response: Callable[..., Any]) -> Iterable[bytes]:
+        ready, reason = database_ready(settings.database_url)
+        body = {"ready": ready, "database": reason}
+        return _json(start_response, "200 OK" if ready else "503 Service Unavailable", body)
+
+    def metrics_page(start_response: Callable[..., Any]) -> Iterable[bytes]:
+        body = metrics.render([lambda: after_call_job_states(engine)])
+        start_response(
+            "200 OK", [("Content-Type", metrics.CONTENT_TYPE), ("Content-Length", str(len(body)))]
+        )
+        return [body]
+
     def calendar(path: str, start_response: Callable[..., Any]) -> Iterable[bytes]:
         body = calendar_file(deps, path)
         if body is None:
@@ -83,8 +98,13 @@ def make_wsgi_app(
         path = environ.get("PATH_INFO", "")
         if path == "/healthz" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             return healthz(start_response)
+        if path == "/readyz" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+            return readyz(start_response)
+        if path == "/metrics" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+            return metrics_page(start_response)
         if path == ZOOM_EVENTS_PATH and environ.get("REQUEST_METHOD") == "POST":
-            return zoom_events(environ, start_response)
+            with logs.request_scope("webhook"):
+                return zoom_events(environ, start_response)
         if path.startswith("/calendar/") and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             return calendar(path, start_response)
         try:
@@ -98,6 +118,53 @@ def make_wsgi_app(
     application.deps = deps
     application.slack_check = slack
     return application
+
+
+def _json(start_response: Callable[..., Any], status: str, body: dict) -> Iterable[bytes]:
+    payload = json.dumps(body).encode()
+    start_response(
+        status, [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))]
+    )
+    return [payload]
+
+
+def database_ready(url: str) -> tuple[bool, str]:
+    """(ready, why): the database answers and its schema is the code's newest migration."""
+    try:
+        current, head = schema_status(url)
+    except Exception as e:  # noqa: BLE001 - readiness reports any failure, as a reason
+        log.warning("readiness: database unreachable: %s", type(e).__name__)
+        return False, f"unreachable ({type(e).__name__})"
+    if current != head:
+        return (
+            False,
+            f"schema at {current or 'nothing'}, code expects {head}: run `copbot db upgrade`",
+        )
+    return True, "ok"
+
+
+def after_call_job_states(engine: Any) -> Iterable[Any]:
+    """copbot_after_call_jobs{state}: after-call jobs by state, read at scrape time."""
+    from sqlalchemy import func, select
+
+    from storage.models import AfterCallJob
+
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(AfterCallJob.state, func.count()).group_by(AfterCallJob.state)
+            ).all()
+    except Exception as e:  # noqa: BLE001 - a scrape never fails for the database
+        log.warning("metrics: after-call jobs unreadable: %s", type(e).__name__)
+        return []
+    return [
+        metrics.gauge_family(
+            "copbot_after_call_jobs",
+            "After-call jobs (attendance, recordings, questions) by state",
+            "state",
+            {state: count for state, count in rows},
+        )
+    ]
 
 
 _FEED = re.compile(r"^/calendar/([A-Za-z0-9_-]{16,64})\.ics$")
@@ -158,6 +225,7 @@ def run_gunicorn(
             self.cfg.set("graceful_timeout", 10)
             self.cfg.set("accesslog", None)
             self.cfg.set("proc_name", "copbot")
+            self.cfg.set("child_exit", lambda _server, worker: metrics.worker_exited(worker.pid))
 
         def load(self):
             return make_wsgi_app(settings, scheduler=scheduler)

@@ -18,8 +18,20 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from bot.config import Settings
+from bot.ops import metrics
 
 log = logging.getLogger(__name__)
+
+
+class CountedRateLimitRetryHandler(RateLimitErrorRetryHandler):
+    """slack_sdk's 429 handler (waits Retry-After, then tries again), counting every 429
+    Slack answers in the metrics, by Web API method, retried or not."""
+
+    def can_retry(self, *, state, request, response=None, error=None) -> bool:
+        if response is not None and response.status_code == 429:
+            metrics.slack_rate_limited(request.url.rstrip("/").rsplit("/", 1)[-1])
+        return super().can_retry(state=state, request=request, response=response, error=error)
+
 
 # Every Web API method the code calls, with the bot scope it needs (None: no scope).
 # A test scans the code for client calls and checks each is listed here and that the
@@ -64,7 +76,7 @@ def make_web_client(settings: Settings, token: str | None = None) -> WebClient:
         timeout=REQUEST_TIMEOUT_SECONDS,
         retry_handlers=[
             ConnectionErrorRetryHandler(max_retry_count=2),
-            RateLimitErrorRetryHandler(max_retry_count=3),
+            CountedRateLimitRetryHandler(max_retry_count=3),
         ],
     )
 

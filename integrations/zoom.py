@@ -46,6 +46,11 @@ LIST_PAGE_SIZE = 300  # the most Zoom's list returns a page
 MAX_LIST_PAGES = 50
 
 
+# called with (HTTP status, Zoom's code) for every Zoom error: copbot counts them in its
+# metrics (bot.ops.metrics) without this module importing copbot
+ERROR_OBSERVERS: list[Callable[[int, int | None], None]] = []
+
+
 class ZoomError(Exception):
     """A Zoom API error: HTTP status, Zoom's error code and message."""
 
@@ -54,6 +59,8 @@ class ZoomError(Exception):
         self.code = code
         self.message = message
         super().__init__(f"Zoom {status}" + (f" (code {code})" if code else "") + f": {message}")
+        for observe in ERROR_OBSERVERS:
+            observe(status, code)
 
 
 class ZoomAuthError(ZoomError):

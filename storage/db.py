@@ -100,12 +100,36 @@ def _alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
-    """Create or migrate the schema to `revision`."""
+    """Create or migrate the schema to `revision` (SchemaTooNew if a newer copbot made it)."""
+    check_not_newer(url)
     command.upgrade(_alembic_config(url), revision)
 
 
 def downgrade(url: str, revision: str) -> None:
     command.downgrade(_alembic_config(url), revision)
+
+
+class SchemaTooNew(RuntimeError):
+    """The database was migrated by a newer copbot than this one."""
+
+
+def check_not_newer(url: str) -> None:
+    """SchemaTooNew when the database's revision is one this code does not know (a
+    newer copbot migrated it): upgrading or running would misread its rows."""
+    current, head = schema_status(url)
+    if current is None:
+        return
+    script = ScriptDirectory.from_config(_alembic_config(url))
+    try:
+        known = script.get_revision(current) is not None
+    except Exception:  # noqa: BLE001 - alembic raises several kinds for an unknown id
+        known = False
+    if not known:
+        raise SchemaTooNew(
+            f"the database is at schema revision {current}, newer than this copbot knows "
+            f"(its newest is {head}): run the copbot version that upgraded it, or restore "
+            "a backup made before"
+        )
 
 
 def schema_status(url: str) -> tuple[str | None, str]:

@@ -797,3 +797,140 @@ def test_a_poll_at_every_limit_fits_slack_and_shows_text_as_typed(community, as_
     assert "<!channel>" not in shown and "<!here>" not in shown and "<@U2>" not in shown
     assert "&lt;!channel&gt;" in shown
     # the stand-in checks every payload against Block Kit's limits (slack fixture)
+
+
+# ---- every id checked against its own poll's community and channel --------------------------
+@pytest.fixture
+def elsewhere(session, as_user, engine, slack):
+    """A named poll in another community's channel (OTHER), where members add options, with
+    a vote by that community's member U8."""
+    other = new_community(session, team="T0STANDIN", channel=OTHER, name="Informatics", leader="U9")
+    svc.join(session, other, "U8")
+    session.commit()
+    leader = as_user("U9", OTHER)
+    assert submit(leader, other.id, settings=["add"], view_id="VOTHER") == {}
+    leader.settle()
+    [p] = [p for p in polls(engine) if p.community_id == other.id]
+    vote(as_user("U8"), p.id, options(engine, p.id)[0].id)
+    leader.settle()
+    slack.reset()
+    return p
+
+
+def in_channel(payload: dict, channel: str) -> dict:
+    payload["channel"] = {"id": channel}
+    payload["container"]["channel_id"] = channel
+    return payload
+
+
+def test_show_votes_names_no_one_to_someone_outside_the_poll_s_channel_and_community(
+    community, elsewhere, as_user, slack
+):
+    ben = as_user("U2")  # a member of Survivorship only, clicking in Survivorship's channel
+    click(ben, pb.SHOW_VOTES_ACTION, str(elsewhere.id))
+    ben.settle()
+    answer = last_answer(slack)
+    assert "not one you can see" in answer and "<@U8>" not in answer
+    # in the poll's own channel anyone sees the votes (as its message shows them), and so
+    # do its community's members anywhere, and staff
+    guest = as_user("UGUEST1")
+    guest.interact(in_channel(click_payload(guest, pb.SHOW_VOTES_ACTION, str(elsewhere.id)), OTHER))
+    guest.settle()
+    assert "<@U8>" in last_answer(slack)
+    for uid in ("U8", STAFF):
+        click(as_user(uid), pb.SHOW_VOTES_ACTION, str(elsewhere.id))
+        ben.settle()
+        assert "<@U8>" in last_answer(slack)
+
+
+def test_a_forged_add_option_naming_another_channel_s_poll_is_refused(
+    community, elsewhere, as_user, slack, engine
+):
+    ben = as_user("U2")
+    before = [o.label for o in options(engine, elsewhere.id)]
+    click(ben, pb.ADD_OPTION_ACTION, str(elsewhere.id))
+    ben.settle()
+    assert "not one you can see" in last_answer(slack)
+    assert slack.calls_to("views.open") == []
+
+    def add(user, meta: dict, label: str) -> dict:
+        response = user.interact(
+            payloads.view_submission_payload(
+                pb.ADD_OPTION_CALLBACK,
+                {pb.ADD_OPTION: {"value": payloads.input_value("plain_text_input", label)}},
+                user_id=user.user_id,
+                private_metadata=json.dumps(meta),
+            )
+        )
+        assert response.status_code == 200
+        return response.json() if response.content else {}
+
+    for meta in ({"poll": elsewhere.id}, {"poll": elsewhere.id, "tag": "0" * 32}):
+        refused = add(ben, meta, "Injected")
+        assert "not one you can see" in refused["errors"][pb.ADD_OPTION]
+    assert [o.label for o in options(engine, elsewhere.id)] == before
+    # a guest in the poll's own channel gets the form, and it is taken
+    guest = as_user("UGUEST1", OTHER)
+    guest.interact(in_channel(click_payload(guest, pb.ADD_OPTION_ACTION, str(elsewhere.id)), OTHER))
+    guest.settle()
+    meta = json.loads(slack.wait_for("views.open")[-1].json_arg("view")["private_metadata"])
+    assert add(guest, meta, "From a guest") == {}
+    assert add(ben, meta, "Someone else's form")["errors"]  # the form is the guest's alone
+    assert [o.label for o in options(engine, elsewhere.id)] == [*before, "From a guest"]
+
+
+@pytest.mark.parametrize(
+    "typed, other",
+    [("Yes", "Ye\u200bs"), ("Yes", "Ｙｅｓ"), ("No", "No\u2060"), ("Oui", "\u202eOui\u202c")],
+)
+def test_lookalike_options_are_one_option(community, as_user, engine, typed, other):
+    ana = as_user("U1", CHANNEL)
+    body = ana.reply(f'poll "Which?" "{typed}" "{other}"')
+    assert "twice" in body["text"]
+    body = submit(ana, community.id, options=f"{typed}\n{other}\nMaybe")
+    assert "twice" in body["errors"][rules.OPTIONS]
+    assert polls(engine) == []
+
+
+def test_options_are_stored_and_shown_normalised(community, as_user, engine, slack):
+    ana, ben = as_user("U1", CHANNEL), as_user("U2")
+    submit(ana, community.id, options="Ｍａｙ\nJu\u200bne\n\u202eApril", settings=["add"])
+    ana.settle()
+    [p] = polls(engine)
+    assert [o.label for o in options(engine, p.id)] == ["May", "June", "April"]
+    shown = json.dumps(slack.calls_to("chat.postMessage")[-1].json_arg("blocks"))
+    assert "*May*" in shown and "\\u200b" not in shown and "\\u202e" not in shown
+    click(ben, pb.ADD_OPTION_ACTION, str(p.id))
+    ben.settle()
+    meta = slack.wait_for("views.open")[-1].json_arg("view")["private_metadata"]
+
+    def add(label: str) -> dict:
+        response = ben.interact(
+            payloads.view_submission_payload(
+                pb.ADD_OPTION_CALLBACK,
+                {pb.ADD_OPTION: {"value": payloads.input_value("plain_text_input", label)}},
+                user_id="U2",
+                private_metadata=meta,
+            )
+        )
+        return response.json() if response.content else {}
+
+    assert "“June” is an option already" in add("Ｊｕｎｅ")["errors"][pb.ADD_OPTION]
+    assert add("Ju\u2060ly") == {}
+    assert [o.label for o in options(engine, p.id)] == ["May", "June", "April", "July"]
+
+
+def test_close_asks_first_as_cancel_call_does(poll, as_user, slack, engine):
+    vote(as_user("U2"), poll.id, options(engine, poll.id)[0].id)
+    as_user("U2").settle()
+    blocks = slack.calls_to("chat.update")[-1].json_arg("blocks")
+    [close] = [e for b in blocks if b["type"] == "actions" for e in b["elements"]
+               if e["action_id"] == pb.CLOSE_ACTION]  # fmt: skip
+    confirm = close["confirm"]
+    assert confirm["title"]["text"] == "Close this poll?" and confirm["style"] == "danger"
+    assert "no more votes" in confirm["text"]["text"]
+    assert "who voted is forgotten" in confirm["text"]["text"]
+    assert (confirm["confirm"]["text"], confirm["deny"]["text"]) == (
+        "Close the poll",
+        "Keep it open",
+    )

@@ -130,7 +130,7 @@ def saved_view(
         )
     else:
         done = (
-            f":floppy_disk: Saved the onsite agenda of *{name}* as a draft ({sessions}). "
+            f":memo: Saved the onsite agenda of *{name}* as a draft ({sessions}). "
             "Staff do not see it yet: choose *Submit to staff* when it is ready."
         )
     where = (
@@ -169,9 +169,9 @@ def venue_note(meeting: OnsiteMeeting, block: OnsiteBlock | None) -> str:
     the block's day, when there is a block)."""
     zone = escape(meeting.timezone)
     if block is None:
-        return f":clock3: All times are the venue's: {zone}."
+        return f":clock1: All times are the venue's: {zone}."
     abbr = block.start_at.astimezone(ZoneInfo(meeting.timezone)).tzname()
-    return f":clock3: All times are the venue's: {zone} ({abbr})."
+    return f":clock1: All times are the venue's: {zone} ({abbr})."
 
 
 def agenda_message(

@@ -154,11 +154,11 @@ def poll_modal(community_id: int | None, choices: list[tuple[int, str]] | None) 
     }
 
 
-def add_option_modal(poll_id: int, question: str) -> dict[str, Any]:
+def add_option_modal(poll_id: int, question: str, tag: str = "") -> dict[str, Any]:
     return {
         "type": "modal",
         "callback_id": ADD_OPTION_CALLBACK,
-        "private_metadata": json.dumps({"poll": poll_id}),
+        "private_metadata": json.dumps({"poll": poll_id, "tag": tag}),
         "title": plain("Add an option", 24),
         "submit": plain("Add", 24),
         "blocks": [
@@ -228,7 +228,20 @@ def poll_message(t: rules.Tally) -> dict[str, Any]:
     if not poll.anonymous and show_counts:
         buttons.append(_button("Show votes", SHOW_VOTES_ACTION, poll.id))
     if not closed:
-        buttons.append(_button("Close", CLOSE_ACTION, poll.id, style="danger"))
+        close = _button("Close", CLOSE_ACTION, poll.id, style="danger")
+        close["confirm"] = {
+            "title": plain("Close this poll?", 100),
+            "text": plain(
+                "It takes no more votes, its message freezes and the results are posted "
+                "in its thread."
+                + (" Only the counts are kept: who voted is forgotten." if poll.anonymous else ""),
+                300,
+            ),
+            "confirm": plain("Close the poll", 30),
+            "deny": plain("Keep it open", 30),
+            "style": "danger",
+        }
+        buttons.append(close)
     if buttons:
         blocks.append(
             {"type": "actions", "block_id": f"poll-{poll.id}-actions", "elements": buttons}

@@ -131,7 +131,7 @@ def saved_view(
         )
     else:
         done = (
-            f":floppy_disk: Saved the {year_label} progress report of *{name}* as a draft. "
+            f":memo: Saved the {year_label} progress report of *{name}* as a draft. "
             "Staff do not see it yet: choose *Submit to staff* when it is ready."
         )
     where = (

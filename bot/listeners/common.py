@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from bot.blocks import community as community_blocks
 from bot.deps import Deps
+from bot.ops import logs
 from bot.services import CopError, people
 from bot.services import communities as svc
 from bot.services.permissions import Action, Actor, can, who_can
@@ -158,6 +159,7 @@ class CommandRequest:
         community = svc.by_channel(self.session, self.team_id, channel_id or self.channel_id)
         if community is None:
             raise NoCommunity(community_blocks.NO_COMMUNITY_TEXT)
+        logs.note(community=community.id)
         return community
 
 
@@ -184,6 +186,7 @@ def community_allowing(
     community = session.get(Community, community_id) if community_id is not None else None
     if community is None:
         raise CopError("This community no longer exists.")
+    logs.note(community=community.id)
     role = svc.role_of(session, community.id, user_id)
     if not can(deps.actor(user_id), action, role):
         raise CopError(f"Only {who_can(action)} can {what}.")

@@ -18,6 +18,7 @@ from slack_bolt.request import BoltRequest
 from bot.blocks.help import NAMES
 from bot.blocks.polls import VOTE_ACTION, WITHDRAW_ACTION
 from bot.listeners.common import tell
+from bot.ops import logs, metrics
 
 log = logging.getLogger("copbot.requests")
 
@@ -66,10 +67,40 @@ def describe(body: Any) -> tuple[str, str, str]:
     return _clean(kind or "unknown", 32), "-", _clean(user_id)
 
 
+# the kind of a request as logs and metrics name it
+_KINDS = {
+    "command": "command",
+    "block_actions": "action",
+    "view_submission": "view",
+    "view_closed": "view",
+    "event": "event",
+    "shortcut": "shortcut",
+    "message_action": "shortcut",
+}
+
+
+def request_kind(body: Any) -> str:
+    """command, action, view, event, shortcut or other."""
+    return _KINDS.get(describe(body)[0], "other")
+
+
+def outcome_of(request: BoltRequest, response: BoltResponse) -> str:
+    """ok, replay, error (a listener failed and was answered with an apology) or http_N."""
+    if request.context.get("copbot_replay"):
+        return "replay"
+    if logs.current().get("outcome") == "error":
+        return "error"
+    return "ok" if response.status == 200 else f"http_{response.status}"
+
+
 def log_request(request: BoltRequest, response: BoltResponse, ms: float) -> None:
-    """One line per request at INFO: kind, id, user, status, time; no text, no tokens."""
+    """One line per request at INFO: kind, id, user, status, time; no text, no tokens.
+    In JSON the line also carries the request id, kind, community, outcome and ms."""
     kind, what, user = describe(request.body)
-    replay = " replay=yes" if request.context.get("copbot_replay") else ""
+    outcome = outcome_of(request, response)
+    logs.note(outcome=outcome, ms=round(ms))
+    metrics.request_done(request_kind(request.body), outcome, ms / 1000)
+    replay = " replay=yes" if outcome == "replay" else ""
     log.info(
         "request kind=%s id=%s user=%s status=%s ms=%d%s",
         kind,
@@ -93,6 +124,7 @@ def sorry_view() -> dict[str, Any]:
 def on_error(error: Exception, body: Any, request: BoltRequest) -> BoltResponse:
     """The global error handler: log what failed (not what was typed) and answer 200."""
     kind, what, user = describe(body)
+    logs.note(outcome="error")
     log.error("request failed: kind=%s id=%s user=%s", kind, what, user, exc_info=error)
     if kind == "view_submission":
         # pushed on top of the form, so what the person typed is still there underneath

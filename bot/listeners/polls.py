@@ -11,6 +11,8 @@ Slack's retry of it is answered with the same empty ack and changes nothing.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
 import re
@@ -170,8 +172,9 @@ def handle_add_option(
     deps: Deps = context["copbot"]
     view = body["view"]
     try:
-        poll_id = int(json.loads(view.get("private_metadata") or "{}")["poll"])
-    except (ValueError, TypeError, KeyError):
+        meta = json.loads(view.get("private_metadata") or "{}")
+        poll_id, tag = int(meta["poll"]), str(meta.get("tag") or "")
+    except (ValueError, TypeError, KeyError, AttributeError, OverflowError):
         ack(
             response_action="errors",
             errors={blocks.ADD_OPTION: "This form is not one copbot knows."},
@@ -180,13 +183,18 @@ def handle_add_option(
     label = modal_values(view).get(blocks.ADD_OPTION) or ""
     try:
         with session_scope(deps.engine) as session:
+            poll = rules.load(session, poll_id)
+            if not _may_see(deps, session, poll, body["user"]["id"], body, tag):
+                raise CopError(NOT_YOURS)
+        with session_scope(deps.engine) as session:
             rules.add_option(session, poll_id, label, utcnow())
     except CopError as e:
         ack(response_action="errors", errors={blocks.ADD_OPTION: str(e)})
         return
     except IntegrityError:
+        shown = rules.clean_label(label)
         ack(
-            response_action="errors", errors={blocks.ADD_OPTION: f"“{label}” is an option already."}
+            response_action="errors", errors={blocks.ADD_OPTION: f"“{shown}” is an option already."}
         )
         return
     ack()
@@ -201,6 +209,43 @@ def _ids(body: dict[str, Any]) -> tuple[int, int] | None:
     """(poll id, option id) of a Vote or Take back button; None when malformed."""
     match = _PAIR.match(str((body.get("actions") or [{}])[0].get("value", "")))
     return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def _team(body: dict[str, Any]) -> str | None:
+    team = body.get("team")
+    return team.get("id") if isinstance(team, dict) else None
+
+
+def _channel(body: dict[str, Any]) -> str | None:
+    channel = body.get("channel")
+    container = body.get("container")
+    if isinstance(channel, dict) and channel.get("id"):
+        return str(channel["id"])
+    return str(container.get("channel_id") or "") if isinstance(container, dict) else None
+
+
+def _may_see(deps: Deps, session, poll, user_id: str, body: dict[str, Any], tag: str = "") -> bool:
+    """Whether `user_id` may act on `poll` from this request: its workspace, and either
+    the poll's own channel (where everyone sees it), a role in the poll's own community,
+    staff, or a form copbot opened for them from the poll (`tag`)."""
+    community = session.get(Community, poll.community_id)
+    if community is None or _team(body) not in (None, community.team_id):
+        return False
+    if _channel(body) and _channel(body) in (community.slack_channel_id, poll.message_channel):
+        return True
+    if tag and hmac.compare_digest(tag, _form_tag(deps, poll.id, user_id)):
+        return True
+    role = svc.role_of(session, community.id, user_id)
+    return role is not None or can(deps.actor(user_id), Action.ASK_POLL, None)
+
+
+def _form_tag(deps: Deps, poll_id: int, user_id: str) -> str:
+    """Marks an Add an option form copbot opened for `user_id` from the poll's message."""
+    text = f"poll add option|{poll_id}|{user_id}".encode()
+    return hmac.new(deps.settings.voter_key, text, hashlib.sha256).hexdigest()[:32]
+
+
+NOT_YOURS = "That poll is not one you can see from here."
 
 
 def _poll_id(body: dict[str, Any]) -> int | None:
@@ -309,6 +354,8 @@ def handle_show_votes(ack: Ack, body: dict[str, Any], context: dict[str, Any]) -
         if poll_id is None:
             raise CopError("That button is not a poll copbot knows.")
         with session_scope(deps.engine) as session:
+            if not _may_see(deps, session, rules.load(session, poll_id), body["user"]["id"], body):
+                raise CopError(NOT_YOURS)
             t = rules.tally(session, poll_id, with_voters=True)
         if t.poll.anonymous:
             raise CopError("This poll is anonymous: no one can see who voted for what.")
@@ -331,12 +378,15 @@ def handle_add_option_open(
             raise CopError("That button is not a poll copbot knows.")
         with session_scope(deps.engine) as session:
             poll = rules.load(session, poll_id)
+            if not _may_see(deps, session, poll, body["user"]["id"], body):
+                raise CopError(NOT_YOURS)
         if not poll.members_add_options or poll.state != "open":
             raise CopError("This poll does not take new options.")
     except CopError as e:
         _answer(deps, body, blocks.note(str(e)))
         return
-    view = blocks.add_option_modal(poll.id, poll.question)
+    tag = _form_tag(deps, poll.id, body["user"]["id"])
+    view = blocks.add_option_modal(poll.id, poll.question, tag)
     deps.open_view(client, body.get("trigger_id", ""), view)
 
 

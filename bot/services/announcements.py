@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, update
 from sqlmodel import Session, select
 
+from bot.ops import metrics
 from bot.services import CopError
 from storage.models import (
     Announcement,
@@ -242,6 +243,7 @@ def copy_done(session: Session, copy_id: int, ts: str | None, error: str | None)
         {"state": "posted", "ts": ts, "error": None} if ts else {"state": "failed", "error": error}
     )
     session.execute(update(AnnouncementCopy).where(AnnouncementCopy.id == copy_id).values(**values))
+    metrics.announcement_copy("sent" if ts else "failed")
 
 
 def copies(session: Session, announcement_id: int) -> list[AnnouncementCopy]:

@@ -30,6 +30,7 @@ from sqlalchemy import delete, insert, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from bot.ops import metrics
 from bot.services import CopError
 from bot.services.names import clean_name, name_key
 from storage.models import Community, Poll, PollClick, PollOption, PollState, PollVote
@@ -341,6 +342,7 @@ def vote(
         _unchanged(session, poll.id)
         return VoteResult("limit", poll, chosen)
     session.execute(insert(PollVote).values(poll_id=poll.id, option_id=option_id, voter=voter))
+    metrics.vote()
     return VoteResult("added", poll, [*chosen, option_id])
 
 

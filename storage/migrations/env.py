@@ -1,6 +1,14 @@
-"""Alembic environment: runs copbot's migrations on the engine for the configured URL."""
+"""Alembic environment: runs copbot's migrations on the engine for the configured URL.
+
+On SQLite, foreign keys are switched off while migrations run and checked after. SQLite
+alters a table in "batch" mode by copying it into a new table and dropping the old one,
+and with foreign keys on, dropping `community` would delete, by ON DELETE CASCADE, every
+membership, plan and call that points at it (SQLite's documented procedure for altering
+a table says the same: foreign keys off, then `PRAGMA foreign_key_check`).
+"""
 
 from alembic import context
+from sqlalchemy import text
 
 from storage.db import get_engine
 from storage.models import SQLModel
@@ -9,16 +17,38 @@ config = context.config
 target_metadata = SQLModel.metadata
 
 
+class ForeignKeyViolation(RuntimeError):
+    """After a migration, rows point at rows that are not there."""
+
+
 def run_migrations_online() -> None:
     engine = get_engine(config.attributes["copbot_url"])
     with engine.connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=target_metadata,
-            render_as_batch=connection.dialect.name == "sqlite",
-        )
-        with context.begin_transaction():
-            context.run_migrations()
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # outside any transaction, or SQLite ignores it
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        try:
+            context.configure(
+                connection=connection,
+                target_metadata=target_metadata,
+                render_as_batch=sqlite,
+            )
+            with context.begin_transaction():
+                context.run_migrations()
+                if sqlite:
+                    broken = connection.execute(text("PRAGMA foreign_key_check")).all()
+                    if broken:
+                        raise ForeignKeyViolation(
+                            f"the migration left {len(broken)} row(s) pointing at nothing, "
+                            f"first in table {broken[0][0]}: nothing was changed"
+                        )
+        finally:
+            if sqlite:
+                connection.rollback()
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
 
 
 run_migrations_online()
