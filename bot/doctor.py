@@ -247,7 +247,8 @@ def zoom(settings: Settings) -> Iterator[Line]:
 
 
 def zoom_hosts(settings: Settings) -> tuple[str, ...]:
-    """The Zoom users who host copbot's meetings."""
+    """The Zoom users who host copbot's meetings (ZOOM_USER; the pool of hosts, when
+    Settings has one, goes here)."""
     return (settings.zoom_user,)
 
 
