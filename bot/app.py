@@ -6,13 +6,18 @@ so goes back the moment the ack is ready instead of on Bolt's next 10 ms poll.
 
 Every request, whatever its fate, gets one log line (`bot.listeners.errors`); a failing
 listener answers a short apology instead of HTTP 500; a replayed interactive request
-answers as its first delivery did and runs nothing (`bot.listeners.replay`).
+answers as its first delivery did and runs nothing (`bot.listeners.replay`). Over HTTP
+the answer is stored for replays once it is written to Slack (`after_the_answer`): a
+replay meanwhile waits for it, as it waits for a first delivery still running.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from slack_bolt import App, BoltResponse
@@ -59,6 +64,23 @@ def _authorize_with(token: str | None):
     return authorize
 
 
+_after = threading.local()
+
+
+@contextmanager
+def after_the_answer() -> Iterator[list[Callable[[], None]]]:
+    """Within this block (the HTTP server's handling of one request), storing a claimed
+    request's answer for its replays is collected in the list instead of done before
+    the answer: the server does it once the answer is written to Slack. Elsewhere
+    (Socket Mode, tests calling the app) it is done at once."""
+    pending: list[Callable[[], None]] = []
+    _after.pending = pending
+    try:
+        yield pending
+    finally:
+        _after.pending = None
+
+
 class CopbotApp(App):
     """Bolt's App, with the answer of each request remembered for replays and logged."""
 
@@ -67,8 +89,12 @@ class CopbotApp(App):
         stamp = req.headers.get("x-slack-request-timestamp") or [None]
         with logs.request_scope(request_kind(req.body), logs.new_request_id(stamp[0])):
             response = super().dispatch(req)
-            remember(req, response)
             log_request(req, response, (time.monotonic() - started) * 1000)
+        pending = getattr(_after, "pending", None)
+        if pending is None:
+            remember(req, response)
+        else:
+            pending.append(lambda: remember(req, response))
         return response
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -128,6 +129,18 @@ class Deps:
     @property
     def pools(self) -> tuple[Background, ...]:
         return (self.background, self.views)
+
+    def drain(self, timeout: float) -> bool:
+        """On the way out: let the work already handed to the pools finish, for up to
+        `timeout` seconds in all, then drop what has not started. False if some was
+        left."""
+        deadline = time.monotonic() + timeout
+        finished = all(pool.wait_idle(max(0.0, deadline - time.monotonic())) for pool in self.pools)
+        for pool in self.pools:
+            pool.shutdown(wait=False, cancel_futures=True)
+        if not finished:
+            log.warning("work after an ack was still running after %.0f s; not waiting", timeout)
+        return finished
 
 
 def _open_view(client: WebClient, trigger_id: str, view: dict[str, Any]) -> None:

@@ -1,5 +1,6 @@
 """The scheduler: `tick(now)` is one pass; `start_background` runs passes every interval
-inside `copbot run` and in every `copbot serve` worker; `run_forever` is
+inside `copbot run` and in every `copbot serve` worker, and `stop_background` ends such a
+loop and gives its lease up (a stopped `copbot serve`); `run_forever` is
 `copbot scheduler`. `now` (what is due) is passed in; the wall clock (`clock`) only
 decides leases and claims, which are about which process is alive.
 
@@ -20,6 +21,7 @@ it did something and at DEBUG otherwise.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import socket
@@ -46,10 +48,18 @@ from storage.models import utcnow
 
 log = logging.getLogger(__name__)
 
-__all__ = ["PassResult", "tick", "start_background", "run_forever", "lease_ttl"]
+__all__ = [
+    "PassResult",
+    "tick",
+    "start_background",
+    "stop_background",
+    "run_forever",
+    "lease_ttl",
+]
 
 Clock = Callable[[], datetime]
 BOOT_GRACE_SECONDS = 3.0
+JOB_ID = "copbot-pass"
 
 
 def worker_name() -> str:
@@ -63,6 +73,35 @@ def lease_ttl(settings: Any) -> timedelta:
     return timedelta(seconds=max(60.0, 3 * settings.scheduler_interval))
 
 
+def _counted(run_pass: Callable[..., PassResult]) -> Callable[..., PassResult]:
+    """A pass is one request in the logs (kind `scheduler`, an id of its own) and is
+    counted in the metrics: ran or skipped or failed, its duration, the reminders it
+    sent, and whether this process holds the lease after it."""
+
+    @functools.wraps(run_pass)
+    def counted(*args: Any, **kwargs: Any) -> PassResult:
+        with logs.request_scope("scheduler"):
+            try:
+                result = run_pass(*args, **kwargs)
+            except Exception:
+                metrics.scheduler_pass("failed")
+                logs.note(outcome="error")
+                raise
+            if result.owner:
+                metrics.scheduler_pass("ran", result.ms / 1000)
+                metrics.reminders("sent", len(result.sent))
+                metrics.reminders("late", result.late)
+                metrics.reminders("missed", len(result.missed))
+                metrics.reminders("failed", len(result.failed) + result.interrupted)
+            else:
+                metrics.scheduler_pass("skipped")
+            metrics.lease_held(bool(result.owner and kwargs.get("hold")))
+            return result
+
+    return counted
+
+
+@_counted
 def tick(
     deps: Deps,
     client: WebClient,
@@ -73,36 +112,7 @@ def tick(
     hold: bool = False,
 ) -> PassResult:
     """One pass as of `now` (see the module). With `hold`, the lease is kept for the next
-    pass of the same `worker`; otherwise it is given up at the end. The pass is one
-    request in the logs (kind `scheduler`) and in the metrics."""
-    with logs.request_scope("scheduler"):
-        try:
-            result = _tick(deps, client, now, worker, clock=clock, hold=hold)
-        except Exception:
-            metrics.scheduler_pass("failed")
-            logs.note(outcome="error")
-            raise
-        if result.owner:
-            metrics.scheduler_pass("ran", result.ms / 1000)
-            metrics.reminders("sent", len(result.sent))
-            metrics.reminders("late", result.late)
-            metrics.reminders("missed", len(result.missed))
-            metrics.reminders("failed", len(result.failed) + result.interrupted)
-        else:
-            metrics.scheduler_pass("skipped")
-        metrics.lease_held(result.owner and hold)
-        return result
-
-
-def _tick(
-    deps: Deps,
-    client: WebClient,
-    now: datetime,
-    worker: str | None = None,
-    *,
-    clock: Clock = utcnow,
-    hold: bool = False,
-) -> PassResult:
+    pass of the same `worker`; otherwise it is given up at the end."""
     worker = worker or worker_name()
     started, began = clock(), time.perf_counter()
     result = PassResult()
@@ -267,7 +277,7 @@ def _every_interval(
         max_instances=1,
         coalesce=True,
         next_run_time=utcnow() + timedelta(seconds=first_after),
-        id="copbot-pass",
+        id=JOB_ID,
     )
     return scheduler
 
@@ -285,6 +295,28 @@ def start_background(deps: Deps, client: WebClient, worker: str = "") -> Any:
     )
     scheduler.start()
     return scheduler
+
+
+def stop_background(scheduler: Any, timeout: float) -> bool:
+    """Stop a loop of `start_background`: no pass starts any more, the running one has up
+    to `timeout` seconds to end, then the lease is given up, so another process's pass (or
+    `copbot tick`) runs at once rather than when the lease would have expired. False
+    when the pass was still running (its lease then lapses on its own)."""
+    job = scheduler.get_job(JOB_ID)
+    stopper = threading.Thread(
+        target=scheduler.shutdown, kwargs={"wait": True}, name="copbot-stop", daemon=True
+    )
+    stopper.start()
+    stopper.join(timeout)
+    if stopper.is_alive():
+        log.warning("scheduler: a pass was still running after %.0f s; not waiting", timeout)
+        return False
+    if job is not None:
+        deps, _client, worker = job.args
+        with session_scope(deps.engine) as session:
+            outbox.release_lease(session, worker, utcnow())
+        log.info("scheduler %s stopped; its lease is given up", worker)
+    return True
 
 
 def run_forever(deps: Deps, client: WebClient) -> None:

@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from sqlalchemy import text
 
-from bot.app import build_app
+from bot.app import after_the_answer, build_app
 from bot.config import Settings
 from bot.deps import Deps
 from bot.ops import logs, metrics
@@ -29,6 +30,10 @@ from storage.db import schema_status
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
+# on SIGTERM: a worker answers the requests in flight, then its scheduler pass and the
+# work after acks get STOP_SECONDS; gunicorn kills what is left at GRACEFUL_SECONDS
+STOP_SECONDS = 20.0
+GRACEFUL_SECONDS = 30
 
 
 def make_wsgi_app(
@@ -43,11 +48,23 @@ def make_wsgi_app(
     slack = slack_check or SlackCheck(settings).start()
     bolt = SlackRequestHandler(app, path=EVENTS_PATH)
     zoom_events = make_zoom_handler(deps, app.client)
+    loop = None
     if scheduler:
         from bot.scheduler import start_background
 
-        start_background(deps, app.client)
+        loop = start_background(deps, app.client)
     engine = deps.engine
+
+    def stop(timeout: float = STOP_SECONDS) -> None:
+        """The worker is going away (its requests are answered): the scheduler's pass
+        and the work after acks get up to `timeout` seconds, then the lease is given up."""
+        deadline = time.monotonic() + timeout
+        if loop is not None:
+            from bot.scheduler import stop_background
+
+            stop_background(loop, timeout)
+        deps.drain(max(0.0, deadline - time.monotonic()))
+        slack.stop()
 
     def healthz(start_response: Callable[..., Any]) -> Iterable[bytes]:
         try:
@@ -107,17 +124,39 @@ def make_wsgi_app(
                 return zoom_events(environ, start_response)
         if path.startswith("/calendar/") and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             return calendar(path, start_response)
-        try:
-            return bolt(environ, start_response)
-        except Exception as e:  # noqa: BLE001 - listener errors are handled inside Bolt:
-            # what escapes is a body Bolt cannot read (a payload that is not a JSON object)
-            log.warning("request with a malformed body refused: %s", type(e).__name__)
-            start_response("400 Bad Request", [("Content-Type", "text/plain")])
-            return [b"Bad Request"]
+        with after_the_answer() as pending:
+            try:
+                body = bolt(environ, start_response)
+            except Exception as e:  # noqa: BLE001 - listener errors are handled inside Bolt:
+                # what escapes is a body Bolt cannot read (a payload not a JSON object)
+                log.warning("request with a malformed body refused: %s", type(e).__name__)
+                start_response("400 Bad Request", [("Content-Type", "text/plain")])
+                return [b"Bad Request"]
+        return _ThenAfter(body, pending)
 
     application.deps = deps
     application.slack_check = slack
+    application.stop = stop
     return application
+
+
+class _ThenAfter:
+    """A response body whose `close()`, which the WSGI server calls once the body is
+    written, does what the request left for after its answer."""
+
+    def __init__(self, body: Iterable[bytes], pending: list[Callable[[], None]]):
+        self._body = body
+        self._pending = pending
+
+    def __iter__(self):
+        return iter(self._body)
+
+    def close(self) -> None:
+        for work in self._pending:
+            try:
+                work()
+            except Exception:  # noqa: BLE001 - the answer is out; log and go on
+                log.exception("work after a request's answer failed")
 
 
 def _json(start_response: Callable[..., Any], status: str, body: dict) -> Iterable[bytes]:
@@ -222,7 +261,8 @@ def run_gunicorn(
             self.cfg.set("worker_class", "gthread")
             self.cfg.set("threads", threads)
             self.cfg.set("timeout", 30)
-            self.cfg.set("graceful_timeout", 10)
+            self.cfg.set("graceful_timeout", GRACEFUL_SECONDS)
+            self.cfg.set("worker_exit", _stop_worker)
             self.cfg.set("accesslog", None)
             self.cfg.set("proc_name", "copbot")
             self.cfg.set("child_exit", lambda _server, worker: metrics.worker_exited(worker.pid))
@@ -231,3 +271,11 @@ def run_gunicorn(
             return make_wsgi_app(settings, scheduler=scheduler)
 
     CopbotServer().run()
+
+
+def _stop_worker(_arbiter: Any, worker: Any) -> None:
+    """gunicorn's worker_exit hook; in the worker, after its last request was answered
+    (gunicorn also calls it in the master, where there is no app to stop)."""
+    stop = getattr(getattr(worker, "wsgi", None), "stop", None)
+    if stop is not None:
+        stop()

@@ -80,13 +80,14 @@ def in_words(result: PassResult) -> str:
     """What a scheduler pass did, said to a person (the log's lines name reminder kinds
     and ids; the messages themselves show what was sent)."""
 
-    def count(items: list[str], what: str) -> str:
+    def count(items: list[str], what: str, kind: str = "reminder") -> str:
         n = len(items)
-        return f"{n} reminder{'s' if n != 1 else ''} {what}" if n else ""
+        return f"{n} {kind}{'s' if n != 1 else ''} {what}" if n else ""
 
     said = [
-        count(result.sent, "sent"),
-        count(result.missed, "not sent (their moment had passed)"),
+        # reminders, scheduled announcements, poll results and share digests alike
+        count(result.sent, "sent", "message"),
+        count(result.missed, "not sent (the moment had passed)"),
         count(result.voided, "not needed any more"),
         count(result.deferred + result.retrying, "to be sent again shortly"),
         count(result.failed, "refused by Slack"),

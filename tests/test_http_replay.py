@@ -210,3 +210,40 @@ def test_old_claims_are_pruned(leader, engine):
     with session_scope(engine) as s:
         assert s.get(HandledRequest, "old") is None
         assert s.get(HandledRequest, key) is not None
+
+
+def test_the_answer_is_stored_for_replays_once_it_is_written(settings, slack, session, engine):
+    """Over HTTP a request's answer goes out first: the replay guard stores it when the
+    server closes the written response (a replay meanwhile waits for it)."""
+    import io
+
+    from bot.server import make_wsgi_app
+    from tests.conftest import SECRET
+
+    application = make_wsgi_app(settings)
+    body = payloads.slash_command("help", user_id="U1", channel_id=CHANNEL)
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/slack/events",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "wsgi.input": io.BytesIO(body.encode()),
+        "CONTENT_LENGTH": str(len(body.encode())),
+        "CONTENT_TYPE": "application/x-www-form-urlencoded",
+    }
+    for name, value in payloads.signed_headers(SECRET, body).items():
+        if name.lower() != "content-type":
+            environ[f"HTTP_{name.upper().replace('-', '_')}"] = value
+    status: list[str] = []
+    try:
+        response = application(environ, lambda s, _headers, *_: status.append(s))
+        written = b"".join(response)
+        assert status == ["200 OK"] and b"/cop members" in written
+        with session_scope(engine) as s:
+            [claimed] = s.exec(select(HandledRequest)).all()
+            assert claimed.kind == "command" and claimed.status is None  # not yet stored
+        response.close()  # the server has written the answer
+        with session_scope(engine) as s:
+            [stored] = s.exec(select(HandledRequest)).all()
+            assert stored.status == 200 and stored.body == written.decode()
+    finally:
+        application.stop(5)

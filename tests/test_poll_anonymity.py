@@ -296,3 +296,89 @@ def test_a_changed_secret_key_is_refused_not_a_second_vote(community, engine):
         assert rules.vote(s, b, second, "U2", old, now).outcome == "added"  # the key back
     with session_scope(engine) as s:
         assert rules.tally(s, poll_id).voters == 1
+
+
+def test_the_upgrade_forgets_the_voters_of_anonymous_polls_closed_before_it(tmp_path):
+    """Polls closed before this version keep their counts; the anonymous ones lose their
+    voter keys, and remembered clicks of the old kind (keyed by user and button) go."""
+    from sqlalchemy import text
+
+    from storage import db
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    db.upgrade(url, "0013")
+    engine = db.get_engine(url)
+    now = datetime.now(UTC).replace(tzinfo=None)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO community (id, team_id, slack_channel_id, name, name_key, mission,"
+                " description, purpose_areas, created_by, created_at, calendar_token)"
+                " VALUES (1, 'T1', 'C1', 'Old', 'old', '', '', '', 'U1', :now, 'tok')"
+            ),
+            {"now": now},
+        )
+        for pid, anonymous, state in ((1, True, "closed"), (2, False, "closed"), (3, True, "open")):
+            conn.execute(
+                text(
+                    "INSERT INTO poll (id, community_id, group_key, question, multiple,"
+                    " anonymous, live_results, members_add_options, state, results_state,"
+                    " version, shown_version, created_by, created_at) VALUES (:id, 1, :g,"
+                    " 'Q?', false, :anon, true, false, :state, 'posted', 0, 0, 'U1', :now)"
+                ),
+                {"id": pid, "g": f"g{pid}", "anon": anonymous, "state": state, "now": now},
+            )
+            for position, label in enumerate(("A", "B")):
+                conn.execute(
+                    text(
+                        "INSERT INTO poll_option (id, poll_id, position, label, label_key)"
+                        " VALUES (:id, :p, :pos, :l, :k)"
+                    ),
+                    {"id": pid * 10 + position, "p": pid, "pos": position, "l": label, "k": label},
+                )
+            for voter, position in (("v1", 0), ("v2", 0), ("v3", 1)):
+                conn.execute(
+                    text("INSERT INTO poll_vote (poll_id, option_id, voter) VALUES (:p, :o, :v)"),
+                    {"p": pid, "o": pid * 10 + position, "v": f"{voter}-{pid}"},
+                )
+        conn.execute(
+            text(
+                "INSERT INTO handled_request (request_key, kind, received_at)"
+                " VALUES ('k1', 'block_actions', :now), ('k2', 'view_submission', :now)"
+            ),
+            {"now": now},
+        )
+    db.upgrade(url)
+    with session_scope(engine) as s:
+        for pid, anonymous, state in ((1, True, "closed"), (2, False, "closed"), (3, True, "open")):
+            t = rules.tally(s, pid, with_voters=True)
+            assert ([t.counts[o.id] for o in t.options], t.voters) == ([2, 1], 3), pid
+            left = s.exec(select(PollVote.voter).where(PollVote.poll_id == pid)).all()
+            assert len(left) == (0 if anonymous and state == "closed" else 3), pid
+        assert s.exec(select(HandledRequest.request_key)).all() == ["k2"]
+    db.dispose_engines()
+
+
+def test_vote_rows_keep_no_order_of_voting_on_sqlite(community, engine, db_url):
+    """SQLite stores vote rows in their key's order (WITHOUT ROWID): read back without an
+    ORDER BY, they come in the order of the voters' keys, not the order of voting."""
+    if not db_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL keeps rows in the order written until the close (README)")
+    with session_scope(engine) as s:
+        draft, _ = rules.validate(rules.PollForm("When?", ["Now", "Later"]), datetime.now(UTC))
+        [poll] = rules.create(s, [s.get(Community, community.id)], draft, "U1", key=b"k" * 32)
+        poll_id = poll.id
+    with session_scope(engine) as s:
+        b = rules.ballot(s, poll_id)
+    voters = [f"U{i:03d}" for i in range(30)]
+    for uid in voters:
+        with session_scope(engine) as s:
+            rules.vote(s, b, next(iter(b.labels)), uid, b"k" * 32, datetime.now(UTC))
+    keys = [rules.voter_of(b.poll, uid, b"k" * 32) for uid in voters]
+    with engine.connect() as conn:
+        stored = [row[0] for row in conn.exec_driver_sql("SELECT voter FROM poll_vote")]
+        (sql,) = conn.exec_driver_sql(
+            "SELECT sql FROM sqlite_master WHERE name = 'poll_vote'"
+        ).one()
+    assert "WITHOUT ROWID" in sql
+    assert stored == sorted(keys) and stored != keys

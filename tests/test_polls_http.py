@@ -262,9 +262,14 @@ def test_staff_ask_several_communities_and_results_add_up(
     click(boss, pb.CLOSE_ACTION, str(second.id))
     boss.settle()
     results = [c for c in slack.calls_to("chat.postMessage") if c.args.get("thread_ts")]
-    assert len(results) == 2
-    text = json.dumps(results[-1].json_arg("blocks"))
-    assert "In total" in text and "3 voters" in text and "2 communities" in text
+    # each community's results; the total once in each thread (in the results of a poll
+    # closed when the other already was, else in a post of its own)
+    totals = [c for c in results if "In total" in json.dumps(c.json_arg("blocks"))]
+    assert sorted(c.args["channel"] for c in totals) == [CHANNEL, OTHER]
+    assert len(results) in (2, 3)
+    for total in totals:
+        text = json.dumps(total.json_arg("blocks"))
+        assert "(3 voters)" in text and "2 communities" in text
 
 
 def test_a_leader_cannot_aim_a_poll_at_another_community(session, community, as_user, engine):
@@ -934,3 +939,72 @@ def test_close_asks_first_as_cancel_call_does(poll, as_user, slack, engine):
         "Close the poll",
         "Keep it open",
     )
+
+
+# ---- a poll asked in several communities --------------------------------------------------
+def _group(session, community, as_user, engine, view_id: str):
+    other = new_community(session, team="T0STANDIN", channel=OTHER, name="Informatics", leader="U9")
+    session.commit()
+    boss = as_user(STAFF, CHANNEL)
+    body = submit(
+        boss,
+        community.id,
+        targets=[community.id, other.id],
+        settings=["anonymous", "hidden"],
+        view_id=view_id,
+    )
+    assert body == {}
+    boss.settle()
+    a, b = polls(engine)
+    assert (a.community_id, b.community_id) == (community.id, other.id)
+    vote(as_user("U5"), a.id, options(engine, a.id)[0].id)
+    for uid in ("U6", "U7", "U8"):
+        vote(as_user(uid), b.id, options(engine, b.id)[1].id)
+    boss.settle()
+    return boss, a, b
+
+
+def test_a_group_poll_with_hidden_results_shows_nothing_of_a_community_still_open(
+    session, community, as_user, engine, slack
+):
+    boss, a, b = _group(session, community, as_user, engine, "VGROUPHIDDEN")
+    click(boss, pb.CLOSE_ACTION, str(a.id))
+    boss.settle()
+    [first] = _thread_posts(slack)
+    shown = ack_text(first.args)
+    assert "*Informatics*: still open" in shown and "*Survivorship*: 1 voter" in shown
+    assert "In total" not in shown and "3 voters" not in shown and "4 voters" not in shown
+    assert "once each has closed" in shown
+    click(boss, pb.CLOSE_ACTION, str(b.id))
+    boss.settle()
+    posts = _thread_posts(slack)
+    in_b = [p for p in posts if p.args["channel"] == OTHER]
+    in_a = [p for p in posts if p.args["channel"] == CHANNEL]
+    assert len(in_b) == 1 and len(in_a) == 2
+    for post in (in_b[0], in_a[1]):
+        text = ack_text(post.args)
+        assert "*In total* (4 voters)" in text and "*May*: 3" in text and "*April*: 1" in text
+    assert "All 2 communities have closed" in ack_text(in_a[1].args)
+    click(boss, pb.CLOSE_ACTION, str(b.id))
+    boss.settle()
+    assert len(_thread_posts(slack)) == 3
+
+
+def test_a_group_closing_everywhere_at_once_posts_each_thread_s_total_once(
+    session, community, as_user, engine, slack
+):
+    boss, a, b = _group(session, community, as_user, engine, "VGROUPRACE")
+    barrier = threading.Barrier(4)
+
+    def close(poll_id: int) -> None:
+        barrier.wait()
+        click(boss, pb.CLOSE_ACTION, str(poll_id))
+
+    threads = [threading.Thread(target=close, args=(p,)) for p in (a.id, b.id, a.id, b.id)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    boss.settle()
+    totals = [p.args["channel"] for p in _thread_posts(slack) if "In total" in ack_text(p.args)]
+    assert sorted(totals) == [CHANNEL, OTHER]

@@ -153,7 +153,7 @@ def test_staff_home_shows_the_rooms_and_blocks(as_user, engine, slack):
     # the block is listed once above the table, with its Move/Free menu
     grid = [
         b["text"]["text"] for b in _view["blocks"]
-        if "seats): Fri" in b.get("text", {}).get("text", "")
+        if "10:00-12:00" in b.get("text", {}).get("text", "")
     ]  # fmt: skip
     menus = [b for b in _view["blocks"] if b.get("accessory", {}).get("type") == "overflow"]
     assert len(grid) == 1 and grid[0].count("*Survivorship*") == 1 and len(menus) == 1

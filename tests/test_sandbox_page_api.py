@@ -115,3 +115,19 @@ def test_a_message_shortcut_must_be_the_apps_and_name_a_message(sandbox):
 
     assert post(callback_id="nope").json()["error"] == "no such message shortcut"
     assert post(callback_id="save_evidence").json()["error"] == "no such message"
+
+
+def test_the_clock_note_says_a_pass_in_words_not_log_lines():
+    from bot.reminder_delivery import PassResult
+    from sandbox.clock import in_words
+
+    assert in_words(PassResult()) == "The scheduler ran: nothing was due."
+    result = PassResult(
+        sent=["call_week call 1 v0 due 2027-01-08T10:00Z", "announcement 3 sent to 2 of 2"],
+        missed=["call_hour call 2 v0 due 2027-01-08T09:00Z"],
+    )
+    said = in_words(result)
+    assert said == (
+        "The scheduler ran: 2 messages sent, 1 reminder not sent (the moment had passed)."
+    )
+    assert "call_week" not in said and "v0" not in said

@@ -7,12 +7,16 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 import requests
 
+from bot.services.reminders.outbox import LEASE
 from sandbox import slack_payloads as payloads
+from storage.db import session_scope
+from storage.models import SchedulerLease, utcnow
 from tests.conftest import SECRET, STAFF, free_port
 
 
@@ -21,10 +25,8 @@ def _children(pid: int) -> list[int]:
     return [int(p) for p in path.read_text().split()] if path.exists() else []
 
 
-@pytest.fixture
-def served(db_url, slack, session, tmp_path):
-    port = free_port()
-    env = {
+def _serve_env(db_url: str, slack) -> dict[str, str]:
+    return {
         **os.environ,
         "SLACK_BOT_TOKEN": "xoxb-serve-test",
         "SLACK_SIGNING_SECRET": SECRET,
@@ -33,6 +35,12 @@ def served(db_url, slack, session, tmp_path):
         "COPBOT_STAFF": STAFF,
         "COPBOT_LOG_LEVEL": "WARNING",
     }
+
+
+@pytest.fixture
+def served(db_url, slack, session, tmp_path):
+    port = free_port()
+    env = _serve_env(db_url, slack)
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -108,3 +116,36 @@ def test_serve_shuts_down_cleanly_on_sigterm(served):
     _, proc = served
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=15) == 0
+
+
+def _lease(engine) -> tuple[str, datetime] | None:
+    with session_scope(engine) as s:
+        lease = s.get(SchedulerLease, LEASE)
+        return (lease.holder, lease.expires_at) if lease is not None else None
+
+
+def test_a_tick_right_after_sigterm_runs_its_pass(served, db_url, slack, engine, tmp_path):
+    """A stopped `copbot serve` gives the scheduler's lease up: `copbot tick` right after
+    runs its pass instead of waiting minutes for the lease to lapse."""
+    _, proc = served
+    deadline = time.monotonic() + 30  # a worker's first pass comes a few seconds after boot
+    while (held := _lease(engine)) is None or held[1] <= utcnow():
+        assert time.monotonic() < deadline, "no worker took the scheduler's lease"
+        time.sleep(0.1)
+    holder, expires_at = held
+    assert expires_at > utcnow() + timedelta(seconds=30)  # kept for the loop's next pass
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=40) == 0, proc.communicate()[0]
+    assert _lease(engine)[1] <= utcnow(), proc.communicate()[0]  # given up, by the same holder
+    assert _lease(engine)[0] == holder
+    tick = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "tick", "--now", "2031-01-05T00:00:00Z"],
+        env=_serve_env(db_url, slack),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert tick.returncode == 0, tick.stderr
+    assert "another scheduler" not in tick.stdout
+    assert "nothing due at 2031-01-05T00:00:00Z" in tick.stdout  # its pass ran

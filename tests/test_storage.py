@@ -80,3 +80,52 @@ def test_naive_datetimes_are_refused(session):
 def test_postgres_urls_use_psycopg3():
     assert db.sqlalchemy_url("postgresql://u:p@h/d").startswith("postgresql+psycopg://")
     assert db.sqlalchemy_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_sqlite_writers_in_one_process_take_turns(tmp_path):
+    """A second writer waits for its turn in the process (not in SQLite's sleeping busy
+    loop) and writes the moment the first commits; a rollback or a closed connection
+    gives the turn back too."""
+    import threading
+    import time
+
+    engine = db.get_engine(f"sqlite:///{tmp_path}/turns.db")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (x INTEGER)"))
+    turns = db.writer_turns(engine)
+    assert turns is not None and not turns.busy
+
+    first = engine.connect()
+    first.execute(text("INSERT INTO t VALUES (1)"))
+    assert turns.busy
+    second_done = threading.Event()
+
+    def second() -> None:
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO t VALUES (2)"))
+        second_done.set()
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while turns.waiting != 1:
+        assert time.monotonic() < deadline, "the second writer never waited for its turn"
+        time.sleep(0.01)
+    assert not second_done.is_set()
+    first.commit()
+    thread.join(10)
+    assert second_done.is_set() and not turns.busy
+    with engine.connect() as conn:
+        assert sorted(conn.execute(text("SELECT x FROM t")).scalars()) == [1, 2]
+
+    failed = engine.connect()
+    failed.execute(text("INSERT INTO t VALUES (3)"))
+    failed.rollback()
+    assert not turns.busy
+    dropped = engine.connect()
+    dropped.execute(text("INSERT INTO t VALUES (4)"))
+    dropped.close()  # back to the pool, which rolls it back
+    assert not turns.busy
+    with engine.connect() as conn:
+        assert sorted(conn.execute(text("SELECT x FROM t")).scalars()) == [1, 2]
+    assert db.writer_turns(db.get_engine("postgresql://u@127.0.0.1:1/none")) is None

@@ -274,40 +274,62 @@ def _tally_lines(t: rules.Tally) -> list[str]:
     return lines
 
 
-def results_message(tallies: list[rules.Tally], this: rules.Tally) -> dict[str, Any]:
+def _total_section(tallies: list[rules.Tally]) -> dict[str, Any]:
+    """The total of a poll asked in several communities (every one of them closed)."""
+    totals: dict[str, int] = {}
+    for t in tallies:
+        for option in t.options:
+            totals[option.label] = totals.get(option.label, 0) + t.counts.get(option.id, 0)
+    voters = sum(t.voters for t in tallies)
+    all_votes = sum(totals.values())
+    lines = [
+        f"`{_bar(n, all_votes)}` *{escape(label)}*: {n}"
+        for label, n in sorted(totals.items(), key=lambda kv: -kv[1])
+    ]
+    return section(clip(f"*In total* ({plural(voters, 'voter')}):\n" + "\n".join(lines), 2900))
+
+
+def results_message(
+    tallies: list[rules.Tally], this: rules.Tally, *, with_total: bool = False
+) -> dict[str, Any]:
     """Posted in the poll's thread when it closes: its results, and for a poll asked in
-    several communities, each community's and the total."""
+    several communities, each closed community's voters (an open one's figures stay
+    unseen, hidden results or not) and, `with_total`, the total of all of them."""
     question = escape(this.poll.question)
     blocks = [
         section(f":checkered_flag: *The poll closed.* {question}"),
         section("\n".join(_tally_lines(this)) + f"\n{plural(this.voters, 'voter')}"),
     ]
     if len(tallies) > 1:
-        totals: dict[str, int] = {}
-        voters = 0
-        for t in tallies:
-            voters += t.voters
-            for option in t.options:
-                totals[option.label] = totals.get(option.label, 0) + t.counts.get(option.id, 0)
-        blocks.append(divider())
         per = [
-            f"*{escape(t.community.name)}*: {plural(t.voters, 'voter')}"
-            + ("" if t.poll.state == "closed" else " (still open)")
+            f"*{escape(t.community.name)}*: "
+            + (plural(t.voters, "voter") if t.poll.state == "closed" else "still open")
             for t in tallies[:20]
         ]
+        if len(tallies) > 20:
+            per.append(f"and {len(tallies) - 20} more")
+        blocks.append(divider())
         blocks.append(
             section(
                 f"Asked in {plural(len(tallies), 'community', 'communities')}:\n" + "\n".join(per)
             )
         )
-        all_votes = sum(totals.values())
-        lines = [
-            f"`{_bar(n, all_votes)}` *{escape(label)}*: {n}"
-            for label, n in sorted(totals.items(), key=lambda kv: -kv[1])
-        ]
-        blocks.append(section("*In total* " + f"({plural(voters, 'voter')}):\n" + "\n".join(lines)))
+        if with_total:
+            blocks.append(_total_section(tallies))
+        elif any(t.poll.state != "closed" for t in tallies):
+            blocks.append(
+                context("The total of all of them comes in this thread once each has closed.")
+            )
     text = f"The poll closed: {question} ({plural(this.voters, 'voter')})"
     return message(clip(text, 3000), blocks)
+
+
+def total_message(tallies: list[rules.Tally]) -> dict[str, Any]:
+    """Posted in the thread of each poll of a group that closed before the last one."""
+    question = escape(tallies[0].poll.question)
+    head = f":checkered_flag: *All {len(tallies)} communities have closed* {question}"
+    text = f"All {len(tallies)} communities have closed: {question}"
+    return message(clip(text, 3000), [section(clip(head, 2900)), _total_section(tallies)])
 
 
 # ---- what one person sees --------------------------------------------------------------------

@@ -93,14 +93,17 @@ def refresh(client: WebClient, deps: Deps, poll_id: int, now: datetime | None = 
 
 
 def deliver_results(client: WebClient, deps: Deps, poll_id: int, now: datetime) -> bool:
-    """Freeze a closed poll's message and post its results in the thread, once."""
+    """Freeze a closed poll's message and post its results in the thread, once. For a
+    poll asked in several communities the total comes once all of them have closed: in
+    the results of the last, and then in the thread of each that closed before."""
     with session_scope(deps.engine) as session:
         if not closing.claim_results(session, poll_id, now):
             return False
         this = rules.tally(session, poll_id)
         group = rules.group_tallies(session, this.poll)
+        with_total = len(group) > 1 and closing.claim_total(session, poll_id)
         final = blocks.poll_message(this)
-        results = blocks.results_message(group, this)
+        results = blocks.results_message(group, this, with_total=with_total)
         channel, ts = this.poll.message_channel, this.poll.message_ts
     if ts:
         try:
@@ -111,10 +114,34 @@ def deliver_results(client: WebClient, deps: Deps, poll_id: int, now: datetime) 
             if e.response.status_code == 429:  # rate limited: a later pass posts them
                 with session_scope(deps.engine) as session:
                     closing.release_results(session, poll_id)
+                    if with_total:
+                        closing.release_total(session, poll_id)
                 return False
     with session_scope(deps.engine) as session:
         closing.results_posted(session, poll_id)
+    if with_total:
+        for t in group:
+            if t.poll.id != poll_id:
+                _post_total(client, deps, t.poll.id, group)
     return True
+
+
+def _post_total(client: WebClient, deps: Deps, poll_id: int, group: list) -> None:
+    """The group's total in the thread of a poll that closed before the last, once."""
+    with session_scope(deps.engine) as session:
+        if not closing.claim_total(session, poll_id, results_out=True):
+            return
+        poll = rules.load(session, poll_id)
+        channel, ts = poll.message_channel, poll.message_ts
+    if not ts:
+        return
+    try:
+        client.chat_postMessage(channel=channel, thread_ts=ts, **blocks.total_message(group))
+    except SlackApiError as e:
+        log.warning("poll %s: the total was not posted: %s", poll_id, e.response.get("error"))
+        if e.response.status_code == 429:
+            with session_scope(deps.engine) as session:
+                closing.release_total(session, poll_id)
 
 
 def run_due(

@@ -23,7 +23,10 @@ from bot.listeners import (
 
 
 def register_all(app: App) -> None:
+    # Bolt tries each listener's matchers in turn until one matches: the busiest requests
+    # (/cop, then votes) come first, so a vote is not matched against thirty others
     commands.register(app)
+    polls.register(app)
     views.register(app)
     events.register(app)
     plan.register(app)
@@ -36,6 +39,5 @@ def register_all(app: App) -> None:
     report.register(app)
     resources.register(app)
     home_year.register(app)
-    polls.register(app)
     announcements.register(app)
     after_call.register(app)

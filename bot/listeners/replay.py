@@ -35,12 +35,11 @@ from typing import Any
 
 from slack_bolt import BoltResponse
 from slack_bolt.request import BoltRequest
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from bot.blocks.polls import VOTE_ACTION, WITHDRAW_ACTION
-from storage.db import session_scope
 from storage.models import HandledRequest, utcnow
 
 log = logging.getLogger(__name__)
@@ -97,19 +96,22 @@ def identity(body: dict[str, Any]) -> tuple[str, str] | None:
     return (kind, f"trigger|{trigger}") if trigger else None
 
 
+_TABLE = HandledRequest.__table__
+_COLUMNS = _TABLE.c
+
+
 def claim(engine: Engine, key: str, kind: str) -> bool:
-    """Claim `key` for this delivery; False when another delivery has it already."""
+    """Claim `key` for this delivery; False when another delivery has it already. One
+    INSERT in a transaction of its own, in SQL (no ORM unit of work on the ack's path)."""
     try:
-        with session_scope(engine) as session:
-            session.add(HandledRequest(request_key=key, kind=kind))
+        with engine.begin() as conn:
+            conn.execute(_TABLE.insert().values(request_key=key, kind=kind, received_at=utcnow()))
     except IntegrityError:
         return False
     if zlib.crc32(key.encode()) % 100 == 0:  # prune now and then, cheaply
-        with session_scope(engine) as session:
-            session.exec(
-                delete(HandledRequest).where(
-                    HandledRequest.received_at < utcnow() - KEEP_HANDLED_REQUESTS
-                )
+        with engine.begin() as conn:
+            conn.execute(
+                delete(_TABLE).where(_COLUMNS.received_at < utcnow() - KEEP_HANDLED_REQUESTS)
             )
     return True
 
@@ -118,13 +120,16 @@ def first_answer(engine: Engine, key: str, wait: float = WAIT_FOR_FIRST_SECONDS)
     """The answer the first delivery of `key` gave, waiting up to `wait` seconds for it;
     an empty 200 when it has none (still running, or it never finished)."""
     deadline = time.monotonic() + wait
+    query = select(
+        _COLUMNS.status, _COLUMNS.content_type, _COLUMNS.body, _COLUMNS.received_at
+    ).where(_COLUMNS.request_key == key)
     while True:
-        with session_scope(engine) as session:
-            row = session.get(HandledRequest, key)
-            if row is not None and row.status is not None:
-                headers = {"content-type": row.content_type} if row.content_type else {}
-                return BoltResponse(status=row.status, body=row.body or "", headers=headers)
-            stale = row is None or (utcnow() - row.received_at).total_seconds() > STALE_SECONDS
+        with engine.connect() as conn:
+            row = conn.execute(query).first()
+        if row is not None and row.status is not None:
+            headers = {"content-type": row.content_type} if row.content_type else {}
+            return BoltResponse(status=row.status, body=row.body or "", headers=headers)
+        stale = row is None or (utcnow() - row.received_at).total_seconds() > STALE_SECONDS
         if stale or time.monotonic() >= deadline:
             return BoltResponse(status=200, body="")
         time.sleep(0.05)
@@ -162,10 +167,10 @@ def remember(request: BoltRequest, response: BoltResponse) -> None:
     content_type = (list(response.headers.get("content-type") or []) or [None])[0]
     body = response.body if isinstance(response.body, str) else json.dumps(response.body)
     try:
-        with session_scope(deps.engine) as session:
-            session.exec(
-                update(HandledRequest)
-                .where(HandledRequest.request_key == key, HandledRequest.status.is_(None))
+        with deps.engine.begin() as conn:
+            conn.execute(
+                update(_TABLE)
+                .where(_COLUMNS.request_key == key, _COLUMNS.status.is_(None))
                 .values(status=response.status, content_type=content_type, body=body)
             )
     except Exception:  # noqa: BLE001 - the answer already went out; replays get an empty one

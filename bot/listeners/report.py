@@ -13,6 +13,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.blocks import community as community_blocks
+from bot.blocks import escape
 from bot.blocks import report as blocks
 from bot.deps import Deps
 from bot.listeners.common import CommandRequest, modal_values, object_id, post_message, tell
@@ -155,7 +156,8 @@ def _readable(deps: Deps, session, report_id: int | None, user_id: str):
     role = svc.role_of(session, community.id, user_id)
     if not (can(actor, Action.VIEW_ALL_COMMUNITIES) or can(actor, Action.EDIT_PLAN, role)):
         raise CopError(
-            f"Only staff and the leaders of *{community.name}* can read its progress report."
+            f"Only staff and the leaders of *{escape(community.name)}* can read its "
+            "progress report."
         )
     return report, community
 

@@ -184,13 +184,14 @@ def save_section(
 
     `shown` holds the fingerprint (`fingerprint()`) of each answer as the person's modal
     showed it: an answer they left as it was is not written, so a co-leader's change
-    saved meanwhile survives. Each other answer is its own upsert that writes only a
-    changed text, so "changed last by" stays true. The section becomes the one the plan
-    resumes at.
+    saved meanwhile survives. The others are upserted (one statement for the section)
+    writing only a changed text, so "changed last by" stays true. The section becomes
+    the one the plan resumes at.
     """
     section(section_number)  # range check
     errors = answer_errors(section_number, answers)
     now = now or utcnow()
+    texts: dict[str, str] = {}
     for key, text in answers.items():
         if key in errors:
             continue
@@ -207,16 +208,53 @@ def save_section(
                 .execution_options(synchronize_session=False)
             )
             set_committed_value(community, "purpose_areas", text)
-        _write_answer(session, community.id, key, text, user_id, now)
+        texts[key] = text
+    _write_answers(session, community.id, texts, user_id, now)
     _set_plan(session, community.id, last_section=section_number)
     return errors
 
 
-def _write_answer(
-    session: Session, community_id: int, key: str, text: str, user_id: str, now: datetime
+_UPSERTS: dict[str, Any] = {}
+
+
+def _answer_upsert(dialect: str) -> Any:
+    """The statement that inserts an answer, or updates it when its text changed (one
+    statement, no race). Built once per kind of database: building it costs more than
+    running it."""
+    stmt = _UPSERTS.get(dialect)
+    if stmt is None:
+        table = PlanAnswer.__table__
+        row = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+        stmt = _UPSERTS[dialect] = row.on_conflict_do_update(
+            index_elements=["community_id", "question_key"],
+            set_={
+                "answer": row.excluded.answer,
+                "updated_by": row.excluded.updated_by,
+                "updated_at": row.excluded.updated_at,
+            },
+            where=table.c.answer != row.excluded.answer,
+        )
+    return stmt
+
+
+def _write_answers(
+    session: Session, community_id: int, texts: Mapping[str, str], user_id: str, now: datetime
 ) -> None:
-    """One answer: inserted, or updated when its text changed (one statement, no race)."""
-    if not text:
+    """The answers, each inserted, updated when its text changed, or cleared when empty."""
+    rows = [
+        {
+            "community_id": community_id,
+            "question_key": key,
+            "answer": text,
+            "updated_by": user_id,
+            "updated_at": now,
+        }
+        for key, text in texts.items()
+        if text
+    ]
+    if rows:
+        session.execute(_answer_upsert(session.get_bind().dialect.name), rows)
+    for key in (key for key, text in texts.items() if not text):
         # nothing to insert; clear a saved answer if there is one
         session.execute(
             update(PlanAnswer)
@@ -228,26 +266,6 @@ def _write_answer(
             .values(answer="", updated_by=user_id, updated_at=now)
             .execution_options(synchronize_session=False)
         )
-        return
-    table = PlanAnswer.__table__
-    stmt = _insert(session, table).values(
-        community_id=community_id,
-        question_key=key,
-        answer=text,
-        updated_by=user_id,
-        updated_at=now,
-    )
-    session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["community_id", "question_key"],
-            set_={
-                "answer": stmt.excluded.answer,
-                "updated_by": stmt.excluded.updated_by,
-                "updated_at": stmt.excluded.updated_at,
-            },
-            where=table.c.answer != stmt.excluded.answer,
-        )
-    )
 
 
 def fingerprint(text: str) -> str:

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, or_, update
+from sqlalchemy import delete, exists, func, or_, update
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from storage.models import Poll, PollClick, PollOption, PollState, PollVote
@@ -167,6 +168,32 @@ def claim_results(session: Session, poll_id: int, now: datetime) -> bool:
         .values(results_state="claimed", results_claimed_at=now)
     )
     return result.rowcount == 1
+
+
+def claim_total(session: Session, poll_id: int, *, results_out: bool = False) -> bool:
+    """Claim posting the total of a poll asked in several communities in this poll's
+    thread: once, and only when every poll of its group has closed (so a poll still open,
+    its results hidden or not, adds nothing to a total anyone sees). `results_out`: only
+    if this poll's own results are out or on their way (a pending one says it itself)."""
+    sibling = aliased(Poll)
+    still_open = exists().where(
+        sibling.group_key == Poll.group_key, sibling.state == PollState.OPEN.value
+    )
+    where = [
+        Poll.id == poll_id,
+        Poll.state == PollState.CLOSED.value,
+        Poll.total_posted.is_(False),
+        ~still_open,
+    ]
+    if results_out:
+        where.append(Poll.results_state != "pending")
+    result = session.execute(update(Poll).where(*where).values(total_posted=True))
+    return result.rowcount == 1
+
+
+def release_total(session: Session, poll_id: int) -> None:
+    """The total did not reach the thread (rate limited): a later post may claim it."""
+    session.execute(update(Poll).where(Poll.id == poll_id).values(total_posted=False))
 
 
 def release_results(session: Session, poll_id: int) -> None:

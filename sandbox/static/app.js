@@ -80,7 +80,7 @@
     const channels = {};
     s.channels.forEach((c) => { channels[c.id] = c; });
     Mrkdwn.setContext({ users: s.users, channels, tz: viewer.tz, now: new Date(s.now) });
-    BlockKit.setDirectory(app.config.people, s.channels);
+    BlockKit.setDirectory(app.config.people, s.channels, currentChannel());
     $("clock").textContent = Mrkdwn.formatDate(Date.parse(s.now) / 1000, "{date_short}, {time}", viewer.tz);
     $("clock").dateTime = s.now;
     drawPeople();

@@ -9,7 +9,10 @@ const BlockKit = (() => {
   let people = [];
   let channels = [];
 
-  function setDirectory(nextPeople, nextChannels) { people = nextPeople; channels = nextChannels; }
+  let current = null; // the conversation the person is viewing (default_to_current_conversation)
+  function setDirectory(nextPeople, nextChannels, nextCurrent) {
+    people = nextPeople; channels = nextChannels; current = nextCurrent || null;
+  }
 
   function optionLabel(option) { return Mrkdwn.decode((option.text && option.text.text) || option.value); }
 
@@ -133,8 +136,8 @@ const BlockKit = (() => {
     "multi_static_select": [staticOptions, (e) => (e.initial_options || []).map((o) => o.value), true],
     "users_select": [peopleEntries, (e) => e.initial_user, false],
     "multi_users_select": [peopleEntries, (e) => e.initial_users, true],
-    "conversations_select": [conversationEntries, (e) => e.initial_conversation, false],
-    "multi_conversations_select": [conversationEntries, (e) => e.initial_conversations, true],
+    "conversations_select": [conversationEntries, (e) => e.initial_conversation || (e.default_to_current_conversation ? current : null), false],
+    "multi_conversations_select": [conversationEntries, (e) => e.initial_conversations || (e.default_to_current_conversation && current ? [current] : []), true],
     "channels_select": [conversationEntries, (e) => e.initial_channel, false],
     "multi_channels_select": [conversationEntries, (e) => e.initial_channels, true],
   };

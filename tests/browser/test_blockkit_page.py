@@ -270,6 +270,15 @@ def _form() -> dict:
                 optional=True,
             ),
             _input(
+                "where",
+                "Channel",
+                {
+                    "type": "conversations_select",
+                    "action_id": "channel",
+                    "default_to_current_conversation": True,
+                },
+            ),
+            _input(
                 "opts",
                 "Options",
                 {"type": "checkboxes", "action_id": "o", "options": checks},
@@ -373,6 +382,11 @@ def test_every_element_drawn_in_a_modal_and_submitted_as_slack_sends_it(page, sh
     assert values["who"]["people"] == {
         "type": "multi_users_select",
         "selected_users": ["UMEMB001"],
+    }
+    # the conversation the person was viewing, as Slack's default_to_current_conversation
+    assert values["where"]["channel"] == {
+        "type": "conversations_select",
+        "selected_conversation": CHANNEL,
     }
     assert values["opts"]["o"] == {
         "type": "checkboxes",

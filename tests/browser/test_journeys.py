@@ -200,7 +200,7 @@ def test_the_clock_moves_and_the_reminder_appears(page, shot, sandbox):
     )
     note = page.inner_text("#clock-note")
     # said in words, not the log's "sent call_week call 1 v0 due …"
-    assert note == "The scheduler ran: 1 reminder sent.", note
+    assert note == "The scheduler ran: 1 message sent.", note
     reminder = message_with(page, "In a week: Reproducible notebooks")
     page.wait_for_function(
         "t => document.getElementById('clock').dateTime !== t",
