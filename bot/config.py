@@ -14,12 +14,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from dotenv import dotenv_values
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from bot.zones import ZoneError, parse_zone
 from integrations import zoom_scopes
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
@@ -288,12 +289,11 @@ def _staff(value: str | None) -> frozenset[str]:
 
 def _timezone(value: str) -> str:
     try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
+        return parse_zone(value)
+    except ZoneError:
         raise ConfigError(
-            f"COPBOT_TIMEZONE {value!r} is not an IANA time zone (e.g. America/Chicago)"
+            f"COPBOT_TIMEZONE {value[:60]!r} is not an IANA time zone (e.g. America/Chicago)"
         ) from None
-    return value
 
 
 def _seconds(name: str, value: str) -> float:

@@ -15,6 +15,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from bot.services import polls as rules
+from bot.text import csv_cell
 from storage import db
 from storage.models import Poll
 
@@ -84,14 +85,16 @@ def export_polls(session: Session, since: date | None = None) -> list[dict[str, 
 
 
 def to_csv(polls: list[dict[str, Any]]) -> str:
-    """One row per poll and option; `voters` is empty for anonymous polls."""
+    """One row per poll and option; `voters` is empty for anonymous polls. Text cells go
+    through `csv_cell`, so none reaches a spreadsheet as a formula."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS, lineterminator="\n")
     writer.writeheader()
     for poll in polls:
         base = {k: v for k, v in poll.items() if k != "options"}
         for option in poll["options"]:
-            writer.writerow({**base, **option, "voters": " ".join(option.get("voters", []))})
+            row = {**base, **option, "voters": " ".join(option.get("voters", []))}
+            writer.writerow({k: csv_cell(v) for k, v in row.items()})
     return buffer.getvalue()
 
 

@@ -12,6 +12,8 @@ import sys
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from bot.text import csv_row, csv_uncell
+
 if TYPE_CHECKING:  # the command line imports this module: its work is imported when run
     from bot.config import Settings
     from bot.services.health import HealthRow
@@ -49,7 +51,8 @@ def to_json(found: list[HealthRow]) -> str:
 
 
 def to_csv(found: list[HealthRow]) -> str:
-    """One line a community; attendance as counts joined by spaces, flags as yes/no."""
+    """One line a community; attendance as counts joined by spaces, flags as yes/no;
+    names through `csv_cell`, so none reaches a spreadsheet as a formula."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
@@ -59,7 +62,7 @@ def to_csv(found: list[HealthRow]) -> str:
         for flag in ("one_leader_or_none", "no_call_in_90_days"):
             d[flag] = "yes" if d[flag] else "no"
         d["last_call"] = d["last_call"] or ""
-        writer.writerow([d[c] for c in COLUMNS])
+        writer.writerow(csv_row(d[c] for c in COLUMNS))
     return out.getvalue()
 
 
@@ -70,7 +73,7 @@ def from_csv(text: str) -> list[dict]:
         found.append(
             {
                 "community_id": int(d["community_id"]),
-                "name": d["name"],
+                "name": csv_uncell(d["name"]),
                 "leaders": int(d["leaders"]),
                 "members": int(d["members"]),
                 "calls_planned": int(d["calls_planned"]),

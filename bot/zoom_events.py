@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import time
 from collections.abc import Callable, Iterable
 from datetime import timedelta
@@ -43,6 +44,11 @@ log = logging.getLogger(__name__)
 PATH = "/zoom/events"
 WINDOW_SECONDS = 300
 MAX_BODY = 256 * 1024
+# Zoom's events nest five levels (body, payload, object, recording_files, a file); a body
+# nested deeper than this is no event of Zoom's and is refused before it is parsed
+MAX_DEPTH = 32
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_BRACKETS = re.compile(rb"[\[{]|[\]}]")
 KEEP = timedelta(days=7)  # Zoom's last retry comes 85 minutes after the first delivery
 
 
@@ -146,6 +152,17 @@ def _handle_first(deps: Deps, client: WebClient, event: str, obj: dict, uuid: st
     deps.later(after_call.recording_from_webhook, deps, client, call_id, found, now)
 
 
+def too_deep(body: bytes, limit: int = MAX_DEPTH) -> bool:
+    """Does `body` (JSON) nest arrays and objects deeper than `limit`? Read without
+    parsing, so a hostile body cannot exhaust the parser's recursion."""
+    depth = 0
+    for bracket in _BRACKETS.finditer(_JSON_STRING.sub(b'""', body)):
+        depth += 1 if bracket.group() in (b"[", b"{") else -1
+        if depth > limit:
+            return True
+    return False
+
+
 def make_handler(deps: Deps, client: WebClient) -> Callable[..., Iterable[bytes]]:
     """The WSGI handler of `POST /zoom/events`."""
 
@@ -178,12 +195,14 @@ def make_handler(deps: Deps, client: WebClient) -> Callable[..., Iterable[bytes]
             log.warning("Zoom webhook refused: %s", why)
             return respond(start_response, "401 Unauthorized")
         try:
+            if too_deep(body):
+                raise ValueError("nested deeper than Zoom's events")
             data = json.loads(body)
             event = str(data["event"])
             payload = data.get("payload") or {}
             if not isinstance(payload, dict):
                 raise ValueError("payload")
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, RecursionError):
             log.warning("Zoom webhook with a body that is not an event refused")
             return respond(start_response, "400 Bad Request")
         if event == "endpoint.url_validation":

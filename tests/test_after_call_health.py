@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import delete
 
 from bot import health_export
+from bot.blocks.after_call import health_text
 from bot.cli import main
 from bot.listeners.events import publish_home
 from bot.services import calls as call_rules
@@ -61,6 +62,9 @@ def communities(session, settings):
     b = new_community(session, name="Beta", channel="CHEALTH2", leader="U3")
     c = new_community(session, name="Gamma", channel="CHEALTH3", leader="U4")
     session.exec(delete(Membership).where(Membership.community_id == c.id))
+    for old in (a, b, c):  # old enough to be behind
+        old.created_at = NOW - timedelta(days=400)
+        session.add(old)
     session.commit()
     # Alpha: two calls held this year (the second recent), one to come, one cancelled
     held_early = ended_call(session, a, max(year_start, NOW - timedelta(days=200)), meeting_id=1)
@@ -135,6 +139,29 @@ def test_export_round_trips_and_the_cli_writes_it(
     assert health_export.from_csv(capsys.readouterr().out) == as_json
 
 
+def test_a_new_community_with_its_first_call_ahead_is_not_behind(session, settings):
+    young = new_community(session, name="Young", channel="CHEALTH4", leader="U8")
+    svc.set_leaders(session, young, ["U8", "U9"])
+    ended_call(session, young, NOW + timedelta(days=14), meeting_id=6)
+    old = new_community(session, name="Older", channel="CHEALTH5", leader="U8")
+    svc.set_leaders(session, old, ["U8", "U9"])
+    old.created_at = NOW - timedelta(days=91)
+    session.add(old)
+    session.commit()
+    first, end = call_rules.program_year(
+        NOW.astimezone(settings.zone).date(), settings.program_year_start
+    )
+    rows = {r.name: r for r in health.build(session, NOW, first, end, settings.timezone)}
+    assert rows["Young"].calls_planned == 1 and rows["Young"].last_call is None
+    assert not rows["Young"].no_call_in_90_days and health.flags(rows["Young"]) == []
+    assert rows["Older"].no_call_in_90_days  # 91 days without a call: behind
+    line = health_text(rows["Young"])
+    assert line == "0 of 1 call held · 0 active members in 90 days of 2"
+    assert health_text(rows["Older"]).startswith("no calls planned this year yet · ")
+    held = health.HealthRow(1, "X", 2, 5, calls_planned=2, calls_held=1)
+    assert "1 of 2 calls held · attendance not recorded yet · " in health_text(held)
+
+
 def test_home_shows_staff_every_line_and_a_leader_their_own(communities, deps, slack, session):
     a, b, c, _ = communities
     from slack_sdk import WebClient
@@ -146,7 +173,7 @@ def test_home_shows_staff_every_line_and_a_leader_their_own(communities, deps, s
     text = json.dumps(staff_view, ensure_ascii=False)
     # each community's line of staff's table carries its health
     assert "2 of 3 calls held · attendance 6 → 4 · 3 active members in 90 days of 5" in text
-    assert "0 of 0 calls held · attendance no attendance read yet" in text
+    assert "no calls planned this year yet · 0 active members in 90 days of 0" in text
     assert ":warning: no leader, no call in 90 days" in text
     assert check_view(staff_view) == []
     publish_home(client, deps, "U3")  # Beta's only leader

@@ -14,6 +14,7 @@ from bot.cli import main
 from bot.services import agenda as rules
 from bot.services import onsite
 from bot.services.deliverables_export import AGENDA_COLUMNS
+from bot.text import csv_uncell
 from sandbox import slack_payloads as payloads
 from sandbox.slack_standin import TEAM_ID
 from storage.db import session_scope
@@ -90,8 +91,11 @@ def test_csv_and_json_round_trip(as_user, engine, db_url, monkeypatch, tmp_path,
     ]
     zeta = [r for r in rows if r["community"].startswith("Zeta")]
     assert [
-        (r["start"], int(r["minutes"]), r["title"], r["speakers"], r["description"]) for r in zeta
+        (r["start"], int(r["minutes"]), csv_uncell(r["title"]), r["speakers"], r["description"])
+        for r in zeta
     ] == [(s, m, t, sp, d) for s, m, t, sp, d in TRICKY]
+    # the formula reaches the spreadsheet as text; the other cells are as typed
+    assert [r["title"] for r in zeta] == ['Welcome, "friends"', "Сообщество практики", "'=SUM(A1)"]
     assert {r["state"] for r in zeta} == {"submitted"} and rows[0]["state"] == "draft"
     assert zeta[0]["submitted_by"] == "U1" and zeta[0]["submitted_at"]
     assert main(["export", "agendas", "--year", str(year), "--format", "json"]) == 0

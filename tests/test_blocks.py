@@ -94,13 +94,13 @@ def test_home_for_staff_with_more_communities_than_fit_says_how_many_more():
     summaries = [CommunitySummary(community(i, name="N" * 80), None, 1, 10) for i in range(5000)]
     view = cb.home_view("U9", [], summaries)
     assert check_view(view) == []
-    last = view["blocks"][-2]["elements"][0]["text"]
+    last = view["blocks"][-2]["text"]["text"]
     shown = sum(
-        b["text"]["text"].count("\n") + 1
+        b["text"]["text"].count("\n• ") + 1
         for b in view["blocks"]
         if b["type"] == "section" and b["text"]["text"].startswith("• ")
     )
-    assert last == f"…and {5000 - shown} more."
+    assert last.endswith(f"\n_…and {5000 - shown} more communities_")
 
 
 def test_empty_home():

@@ -25,6 +25,8 @@ def test_defaults_follow_the_contract():
     ("env", "name"),
     [
         ({"COPBOT_TIMEZONE": "Mars/Olympus"}, "COPBOT_TIMEZONE"),
+        ({"COPBOT_TIMEZONE": "America"}, "COPBOT_TIMEZONE"),  # a directory: IsADirectoryError
+        ({"COPBOT_TIMEZONE": "x" * 300}, "COPBOT_TIMEZONE"),  # OSError: name too long
         ({"DATABASE_URL": "not a url"}, "DATABASE_URL"),
         ({"DATABASE_URL": "mysql://u:p@h/db"}, "DATABASE_URL"),
         ({"DATABASE_URL": "postgresql://u:p@h"}, "DATABASE_URL"),

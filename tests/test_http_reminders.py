@@ -142,6 +142,32 @@ def test_done_keeps_what_the_reminder_said_and_adds_its_state(
     assert tick(deps, client, now + timedelta(weeks=1, minutes=1)).sent == []
 
 
+def test_snooze_keeps_what_the_reminder_said_too(as_user, engine, deps, slack, session):
+    community = _setup(as_user, engine)
+    now = utcnow()
+    with session_scope(engine) as s:
+        s.get(Community, community.id).created_at = now - timedelta(days=8)
+    assert tick(deps, make_web_client(deps.settings), now).sent
+    [posted] = [
+        c
+        for c in slack.calls_to("chat.postMessage")
+        if c.args["channel"] == "U1" and "still to write" in c.args["text"]
+    ]
+    blocks = posted.json_arg("blocks")
+    with session_scope(engine) as s:
+        nudge = s.exec(
+            select(Reminder).where(Reminder.kind == "plan_nudge", Reminder.recipient == "U1")
+        ).one()
+    message = {"type": "message", "ts": "1.000100", "text": posted.args["text"], "blocks": blocks}
+    ana = as_user("U1")
+    click(ana, rb.SNOOZE_ACTION, str(nudge.id), message)
+    ana.settle()
+    [answer] = slack.calls_to("response_url")
+    shown = answer.args["blocks"]
+    assert shown[0] == blocks[0] and not any(b["type"] == "actions" for b in shown)
+    assert "Snoozed: I'll remind you again" in shown[-1]["elements"][0]["text"]
+
+
 def test_the_host_adds_recording_and_slides(as_user, engine, deps, slack, session):
     community = _setup(as_user, engine)
     call = make_call(session, community)

@@ -137,6 +137,12 @@ def test_staff_without_a_meeting_get_the_meeting_form_others_are_refused(as_user
     "kw, field, words",
     [
         ({"tz": "Mars/Olympus"}, ob.TIMEZONE, "is not a time zone"),
+        # directories and over-long names in the zone database: OSError inside ZoneInfo
+        ({"tz": "America"}, ob.TIMEZONE, "Did you mean America/New_York or America/Chicago"),
+        ({"tz": "Etc"}, ob.TIMEZONE, "Etc/UTC"),
+        ({"tz": "x" * 300}, ob.TIMEZONE, "is not a time zone: use a name like America/Chicago"),
+        ({"tz": "../../etc/passwd"}, ob.TIMEZONE, "is not a time zone"),
+        ({"tz": "Europe/Berln"}, ob.TIMEZONE, "Did you mean Europe/Berlin"),
         ({"start": SAT, "end": THU}, ob.END, "ends before it starts"),
         ({"start": THU, "end": THU}, ob.END, "has neither"),
         ({"rooms": "Room A 40"}, ob.ROOMS, "Line 1 should be a room and its capacity"),
@@ -248,7 +254,7 @@ def test_two_staff_assigning_the_same_room_at_once_one_wins(meeting, engine, sla
     assert losers[0]["errors"][ob.ROOM].startswith("Room A is already taken at an overlapping time")
     assert len(blocks_stored(engine)) == 1
     with session_scope(engine) as s:
-        assert len(s.exec(select(OnsiteRoomSlot)).all()) == 4
+        assert len(s.exec(select(OnsiteRoomSlot)).all()) == 8  # its eight quarter hours
 
 
 def test_channel_told_with_time_room_and_ics_then_move_and_free(meeting, engine, slack):
@@ -310,7 +316,7 @@ def test_grid_shows_rooms_blocks_and_who_has_none(meeting, engine):
     text = ack_text(body)
     assert "Room A* (40 seats)" in text and "*Survivorship*" in text
     assert "Room B* (25 seats): _free_" in text
-    assert "*No block yet:* Informatics, Nursing" in text
+    assert "*No block yet:*" in text and "Informatics" in text and "Nursing" in text
     assert "1 of 3 communities have a block" in text
 
 
@@ -350,7 +356,77 @@ def test_two_staff_giving_one_community_two_rooms_at_once_one_wins(meeting, engi
     assert "Survivorship already has a block" in bodies[1]["errors"][ob.COMMUNITY]
     assert len(blocks_stored(engine)) == 1
     with session_scope(engine) as s:
-        assert len(s.exec(select(OnsiteRoomSlot)).all()) == 4
+        assert len(s.exec(select(OnsiteRoomSlot)).all()) == 8
+
+
+# ---- whole minutes, and the room's key whatever the times ---------------------------------
+@pytest.mark.parametrize(
+    "start, end", [("10:00:00.000001", "12:00:00.000001"), ("10:00:30", "12:00")]
+)
+def test_forged_times_with_seconds_are_a_field_error(meeting, engine, slack, start, end):
+    assert accepted(submit_assign(meeting, engine, CHANNEL))
+    body = submit_assign(meeting, engine, OTHER, start=start, end=end)
+    assert body["response_action"] == "errors"
+    assert list(body["errors"]) == [ob.BLOCK_START]
+    assert len(blocks_stored(engine)) == 1
+
+
+def test_the_service_takes_whole_minutes_only(meeting, engine):
+    from datetime import time
+
+    from bot.services import onsite
+    from bot.services.communities import by_channel
+
+    with session_scope(engine) as s:
+        m = s.exec(select(OnsiteMeeting)).one()
+        c = by_channel(s, TEAM_ID, OTHER)
+        with pytest.raises(onsite.SlotError) as info:
+            onsite.assign(
+                s, m, c, room_id(engine, "Room A"), FRI, time(10, 0, 0, 1), time(12), STAFF
+            )
+        assert "whole minutes" in str(info.value)
+    assert blocks_stored(engine) == []
+
+
+def test_the_room_key_refuses_an_overlap_by_any_instant(meeting, engine, monkeypatch):
+    """Were a start off the grid ever to pass the rules, the cells it touches still hold
+    the room: the key refuses it."""
+    from datetime import time
+
+    from bot.services import onsite
+    from bot.services.communities import by_channel
+
+    assert accepted(submit_assign(meeting, engine, CHANNEL))
+    real = onsite.check_slot
+
+    def off_the_grid(*args):
+        begin, finish = real(*args)
+        return begin + timedelta(microseconds=1), finish + timedelta(microseconds=1)
+
+    monkeypatch.setattr(onsite, "check_slot", off_the_grid)
+    with session_scope(engine) as s:
+        m = s.exec(select(OnsiteMeeting)).one()
+        c = by_channel(s, TEAM_ID, OTHER)
+        with pytest.raises(onsite.SlotError) as info:
+            onsite.assign(s, m, c, room_id(engine, "Room A"), FRI, time(10), time(12), STAFF)
+        assert "already taken" in str(info.value)
+    assert len(blocks_stored(engine)) == 1
+    with session_scope(engine) as s:
+        cells = s.exec(select(OnsiteRoomSlot)).all()
+    assert len(cells) == 8  # a two-hour block holds its eight quarter hours
+
+
+def test_quarter_hours_cover_whatever_instant_they_are_given():
+    from datetime import UTC, datetime
+
+    from bot.services.onsite import cell_starts
+
+    at = datetime(2030, 5, 3, 15, 0, tzinfo=UTC)
+    assert len(cell_starts(at, at + timedelta(hours=2))) == 8
+    odd = cell_starts(at + timedelta(microseconds=1), at + timedelta(hours=2, microseconds=1))
+    assert len(odd) == 9 and odd[0] == at
+    nepal = datetime(2030, 5, 3, 4, 15, tzinfo=UTC)  # 10:00 in Asia/Kathmandu
+    assert cell_starts(nepal, nepal + timedelta(hours=2))[0] == nepal
 
 
 def _said(body: dict) -> str:

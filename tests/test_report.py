@@ -19,6 +19,7 @@ from bot.services import reports
 from bot.services.communities import join, set_leaders
 from bot.services.deliverables_export import REPORT_COLUMNS
 from bot.slack_client import make_web_client
+from bot.text import csv_uncell
 from integrations.block_kit import check_view
 from sandbox import slack_payloads as payloads
 from sandbox.slack_standin import TEAM_ID
@@ -175,7 +176,8 @@ def test_export_reports_round_trip(community, as_user, db_url, monkeypatch, tmp_
     monkeypatch.setenv("DATABASE_URL", db_url)
     assert main(["export", "reports", "--year", str(year)]) == 0
     [row] = list(csv.DictReader(io.StringIO(capsys.readouterr().out, newline="")))
-    assert {k: row[k] for k in words} == words
+    assert {k: csv_uncell(row[k]) for k in words} == words
+    assert row["practice"] == "'=1+1, checklists" and row["results"] == words["results"]
     assert (row["community"], row["state"], row["calls_held"]) == ("Survivorship", "submitted", "1")
     assert main(["export", "reports", "--year", str(year), "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)[0]["celebrations"] == "Смотр; fête"

@@ -94,11 +94,11 @@ def _state(url_port: str, user: str = "ULEAD001") -> dict:
 
 def test_demo_start_ctrl_c_kept_data_and_reset(tmp_path):
     data = tmp_path / "data"
-    proc, out, seconds = _start(data, "--demo")
+    # how fast is bench/sandbox_start.py's to show, not a timed assertion here
+    proc, out, _seconds = _start(data, "--demo")
     url = out.split("is ready at ")[1].split("/ ")[0]
     try:
         assert "demo: 2 communities" in out
-        assert seconds < 30, f"the demo was ready only after {seconds:.1f} s"
         texts = [m["text"] for m in _state(url)["messages"]]
         assert any("Data Science Practice" in t for t in texts)
         with urllib.request.urlopen(f"{url}/api/config", timeout=5) as answer:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from alembic.script import ScriptDirectory
@@ -33,6 +33,11 @@ DUE = datetime(2027, 2, 28, 17, 0, tzinfo=UTC)  # its day-before reminder
 # columns a migration exists to rewrite: (table, column) -> the migration that does
 REWRITTEN = {
     ("community", "name_key"): "0008",  # names normalised (NFKC, invisible characters)
+}
+# tables a migration exists to rewrite row by row: table -> the migration that does (their
+# rows are checked by meaning in `_meanings_hold`)
+REWRITTEN_TABLES = {
+    "onsite_room_slot": "0015",  # a block's half hours become the quarter hours it touches
 }
 # realistic values by column name, for columns not given by the shapes below
 BY_NAME: dict[str, object] = {
@@ -150,6 +155,11 @@ SHAPES: dict[tuple[str, str], list[dict]] = {
         {"series": "agenda_due:community:{community}:2027", "done_at": None, "updated_by": "U1"}
     ],
     ("0011", "poll_vote"): [],  # three votes, below
+    ("0012", "onsite_block"): [{"start_at": AT, "end_at": AT + timedelta(hours=2)}],
+    ("0012", "onsite_room_slot"): [
+        {"starts_at": AT + timedelta(minutes=30 * n)}
+        for n in range(4)  # as 0012 wrote them
+    ],
     ("0011", "poll"): [
         {
             "anonymous": True,
@@ -304,8 +314,8 @@ def test_an_upgrade_from_every_earlier_migration_keeps_every_row(
 
     existing = set(inspect(engine).get_table_names())
     for table, (rows, columns) in before.items():
-        if table not in existing:
-            continue  # a later migration replaced the table: its rows are checked by meaning
+        if table not in existing or REWRITTEN_TABLES.get(table, "") > start:
+            continue  # a later migration replaced or rewrote the table: checked by meaning
         kept = [
             c for c in columns if not (REWRITTEN.get((table, c)) and REWRITTEN[(table, c)] > start)
         ]
@@ -341,6 +351,14 @@ def _meanings_hold(url: str, start: str, row_ids: dict, slack) -> None:
             tally = poll_rules.tally(s, row_ids["poll"])
             counts = {o.label: tally.counts[o.id] for o in tally.options}
             assert counts == {"April": 1, "May": 2}
+    if "0012" <= start < REWRITTEN_TABLES["onsite_room_slot"]:
+        from bot.services.onsite import cell_starts
+        from storage.models import OnsiteBlock, OnsiteRoomSlot
+
+        with session_scope(engine) as s:
+            [block] = s.exec(_select(OnsiteBlock)).all()
+            cells = sorted(c.starts_at for c in s.exec(_select(OnsiteRoomSlot)).all())
+            assert cells == cell_starts(block.start_at, block.end_at) and len(cells) == 8
     if start >= "0005":
         deps = Deps(settings=settings, engine=engine)
         client = make_web_client(settings)

@@ -265,3 +265,32 @@ def test_oddly_typed_signed_events_are_answered_and_change_nothing_visible(
     assert answer.status_code == 200
     assert _count(engine, CallResource) == 0
     assert slack.calls_to("chat.postMessage") == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"event": "meeting.ended", "payload": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+        b'{"event": "meeting.ended", "payload": {"object": ' + b'{"a":' * 5000 + b"1"
+        + b"}" * 5000 + b"}}",
+        b"[" * 100_000 + b"]" * 100_000,
+    ],
+)  # fmt: skip
+def test_a_signed_body_nested_deeper_than_zoom_sends_gets_400(hook_endpoint, session, body):
+    answer = requests.post(
+        f"{hook_endpoint}/zoom/events", data=body, headers=zs.sign_webhook(HOOK_SECRET, body)
+    )
+    assert answer.status_code == 400
+    assert _count(session.get_bind(), ZoomDelivery) == 0
+
+
+def test_depth_is_counted_outside_strings_and_zoom_s_own_events_pass():
+    brackets_in_text = json.dumps({"event": "x", "payload": {"topic": "[{" * 100}}).encode()
+    assert not zoom_events.too_deep(brackets_in_text)
+    escaped_quote = b'{"a": "\\"[[[[", "b": ' + b"[" * 40 + b"]" * 40 + b"}"
+    assert zoom_events.too_deep(escaped_quote)
+    recording = {
+        "event": "recording.completed",
+        "payload": {"object": {"recording_files": [{"download_url": "https://x", "x": [{}]}]}},
+    }
+    assert not zoom_events.too_deep(json.dumps(recording).encode())

@@ -20,13 +20,13 @@ from bot.blocks import (
     link,
     mention,
     message,
+    packed_sections,
     plain,
     plural,
     section,
 )
 from bot.services.health import HealthRow, flags
 from bot.services.recordings import ArchivedCall, ArchivedItem
-from integrations.block_kit import MAX_SECTION_TEXT
 from storage.models import Call, CallAttendance, CallStatus, Community, ValueQuestion
 
 ADD_RESOURCE_ACTION = "after_call_add"
@@ -250,13 +250,18 @@ def value_modal(q: ValueQuestion, call: Call, question: str, earlier: str | None
 # ---- App Home ----------------------------------------------------------------------------------
 def health_text(row: HealthRow) -> str:
     """A community's health without its name (a line of staff's table)."""
-    trend = " → ".join(str(n) for n in row.attendance[-6:]) or "no attendance read yet"
+    parts = [
+        f"{row.calls_held} of {plural(row.calls_planned, 'call')} held"
+        if row.calls_planned
+        else "no calls planned this year yet"
+    ]
+    if row.attendance:
+        parts.append("attendance " + " → ".join(str(n) for n in row.attendance[-6:]))
+    elif row.calls_held:
+        parts.append("attendance not recorded yet")
+    parts.append(f"{plural(row.active_90_days, 'active member')} in 90 days of {row.members}")
     warn = flags(row)
-    return (
-        f"{row.calls_held} of {plural(row.calls_planned, 'call')} held · attendance {trend} · "
-        f"{plural(row.active_90_days, 'active member')} in 90 days of {row.members}"
-        + (f" · :warning: {', '.join(warn)}" if warn else "")
-    )
+    return " · ".join(parts) + (f" · :warning: {', '.join(warn)}" if warn else "")
 
 
 def health_line(row: HealthRow) -> str:
@@ -275,15 +280,8 @@ def home_blocks(
     blocks: list[Block] = []
     if own_rows:
         blocks += [divider(), header("Community health")]
-        text = ""
-        for row in own_rows:
-            line = health_line(row) + "\n"
-            if len(text) + len(line) > 2900:
-                blocks.append(section(text))
-                text = ""
-            text += line
-        if text:
-            blocks.append(section(text))
+        lines = [health_line(row) for row in own_rows]
+        blocks += packed_sections("", lines, room - len(blocks) - 1, "community", "communities")
         blocks.append(
             context(
                 "Calls held of planned this program year; attendance per call; "
@@ -320,37 +318,3 @@ def home_blocks(
             f"*Archive of {escape(community.name)}*", lines, room - len(blocks), "call"
         )
     return blocks[: max(0, room)]
-
-
-def packed_sections(
-    heading: str, lines: Sequence[str], room: int, noun: str, limit: int = MAX_SECTION_TEXT
-) -> list[Block]:
-    """`heading` and whole `lines` in as many sections of at most `limit` characters as
-    they need, at most `room` of them (a line is never cut, so neither is a link in it);
-    what does not fit (or a line longer than a section) is told as "…and N more"."""
-    if room <= 0:
-        return []
-    chunks: list[list[str]] = [[heading]]
-    left: list[str] = []  # lines not shown
-    size = len(heading)
-    for n, line in enumerate(lines):
-        if size + 1 + len(line) <= limit:
-            chunks[-1].append(line)
-            size += 1 + len(line)
-        elif len(line) > limit:
-            left.append(line)
-        elif len(chunks) < room:
-            chunks.append([line])
-            size = len(line)
-        else:
-            left += lines[n:]
-            break
-
-    def tail() -> str:
-        return f"_…and {plural(len(left), 'more ' + noun, 'more ' + noun + 's')}_"
-
-    if left:
-        while chunks[-1] and sum(len(x) + 1 for x in chunks[-1]) + len(tail()) > limit:
-            left.append(chunks[-1].pop())
-        chunks[-1].append(tail())
-    return [section("\n".join(chunk)) for chunk in chunks]

@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.blocks import (
+    MAX_MESSAGE_BLOCKS,
     Block,
     channel_link,
     clip,
@@ -21,6 +22,7 @@ from bot.blocks import (
     input_block,
     mention,
     message,
+    packed_sections,
     plain,
     section,
 )
@@ -192,7 +194,7 @@ def agenda_message(
         blocks.append(section(note))
     blocks.append(section(f"*Onsite agenda of {name}* at {escape(meeting.name)}, {where}: {state}"))
     lines = _session_lines(sessions) or ["_No sessions yet._"]
-    blocks.append(section("\n".join(lines)[:2900]))
+    blocks += packed_sections("", lines, MAX_MESSAGE_BLOCKS - len(blocks) - 1, "session")
     blocks.append(context(venue_note(meeting, block)))
     text = (note + " " if note else "") + f"Onsite agenda of {name}: {state}."
     return {"response_type": "ephemeral", **message(text, blocks)}
@@ -209,14 +211,12 @@ def submitted_notice(
         f"{mention(by)} submitted the onsite agenda of {escape(community.name)} for "
         f"{escape(meeting.name)} ({len(sessions)} session{'s' if len(sessions) != 1 else ''})."
     )
-    lines = _session_lines(sessions)
     head = f":inbox_tray: {text}"
     if block is not None:
         head += f"\nIts block: {venue_time(block.start_at, block.end_at, meeting.timezone)}."
-    return message(
-        text,
-        [section(head), section("\n".join(lines)[:2900]), context(venue_note(meeting, block))],
-    )
+    blocks = [section(head)]
+    blocks += packed_sections("", _session_lines(sessions), MAX_MESSAGE_BLOCKS - 2, "session")
+    return message(text, [*blocks, context(venue_note(meeting, block))])
 
 
 def status_message(
@@ -235,13 +235,7 @@ def status_message(
         state = "submitted" if a and a.state == SUBMITTED else ("draft" if a else "not started")
         mark = ":white_check_mark:" if state == "submitted" else ":hourglass:"
         lines.append(f"{mark} *{escape(c.name)}*: {state}" + ("" if b else " · _no onsite block_"))
-    chunk = ""
-    for line in lines:
-        if len(chunk) + len(line) + 1 > 2900:
-            blocks.append(section(chunk))
-            chunk = ""
-        chunk += ("\n" if chunk else "") + line
-    if chunk:
-        blocks.append(section(chunk))
+    room = MAX_MESSAGE_BLOCKS - len(blocks)
+    blocks += packed_sections("", lines, room, "community", "communities")
     text = f"Onsite agendas for {escape(meeting.name)}: {done} of {len(rows)} submitted."
-    return {"response_type": "ephemeral", **message(text, blocks[:49])}
+    return {"response_type": "ephemeral", **message(text, blocks)}

@@ -17,12 +17,12 @@ from bot.blocks import (
     context,
     divider,
     escape,
-    first_unclosed_marker,
     input_block,
     mention,
     message,
     plain,
     section,
+    text_pieces,
     unmarked,
 )
 from bot.blocks.polls import when
@@ -45,42 +45,10 @@ def neutralise(text: str) -> str:
 
 
 def chunks(text: str, limit: int = SECTION_LIMIT) -> list[str]:
-    """The neutralised text in pieces of at most `limit` characters, split between lines
-    where possible and never inside an escape such as `&amp;`."""
-    pieces: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        shown = neutralise(line)
-        joined = f"{current}\n{shown}" if current else shown
-        if len(joined) <= limit:
-            current = joined
-            continue
-        if current:
-            pieces.append(current)
-            current = ""
-        rest = line
-        while len(neutralise(rest)) > limit:
-            piece = _longest_piece(rest, limit)
-            pieces.append(neutralise(piece))
-            rest = rest[len(piece) :]
-        current = neutralise(rest)
-    if current or not pieces:
-        pieces.append(current)
-    return pieces
-
-
-def _longest_piece(line: str, limit: int) -> str:
-    """The longest start of `line` that fits in `limit` characters once neutralised,
-    ending at a space where it can and leaving no *bold* or _italic_ open (a formatted
-    phrase moves whole to the next piece)."""
-    size, end = 0, 0
-    while end < len(line) and size + len(neutralise(line[end])) <= limit:
-        size += len(neutralise(line[end]))
-        end += 1
-    space = line.rfind(" ", 0, end)
-    piece = line[: space + 1] if space > 0 else line[:end]
-    opened = first_unclosed_marker(piece)
-    return piece[:opened] if opened else piece
+    """The neutralised text in pieces of at most `limit` characters (`text_pieces`: split
+    between lines, then words, never inside an escape such as `&amp;`, and no *bold* or
+    _italic_ left open: a formatted phrase moves whole to the next piece)."""
+    return text_pieces(neutralise(text), limit)
 
 
 def announcement_message(

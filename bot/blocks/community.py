@@ -8,7 +8,6 @@ from typing import Any
 
 from bot.blocks import (
     MAX_HOME_BLOCKS,
-    MAX_SECTION_TEXT,
     Block,
     channel_link,
     clip,
@@ -20,6 +19,7 @@ from bot.blocks import (
     join_words,
     mention,
     message,
+    packed_sections,
     plain,
     plural,
     section,
@@ -282,38 +282,17 @@ def home_view(
             + _calls_note(call_counts, s.community.id, year)
             for s in everyone
         ]
-        room = MAX_HOME_BLOCKS - len(blocks) - 2  # keep room for "…more" and the help line
-        sections = _packed_sections(lines)
-        blocks += sections[:room]
-        shown = sum(b["text"]["text"].count("\n") + 1 for b in sections[:room])
-        if shown < len(lines):
-            blocks.append(context(f"…and {len(lines) - shown} more."))
+        room = MAX_HOME_BLOCKS - len(blocks) - 2  # the reminders' problems and the help line
+        blocks += packed_sections("", lines, room, "community", "communities")
     if reminder_problems:
-        blocks.append(
-            section(
-                "*Reminders that could not be sent, or were missed while copbot was down*\n"
-                + "\n".join(f"• {escape(p)}" for p in reminder_problems[:20])
-            )
+        blocks += packed_sections(
+            "*Reminders that could not be sent, or were missed while copbot was down*",
+            [f"• {escape(p)}" for p in reminder_problems],
+            1,
+            "reminder",
         )
     blocks.append(context("`/cop help` lists every command."))
     return {"type": "home", "blocks": blocks[:MAX_HOME_BLOCKS]}
-
-
-def _packed_sections(lines: Sequence[str]) -> list[Block]:
-    """Lines packed into as few sections as Block Kit's 3,000 characters allow."""
-    sections: list[Block] = []
-    chunk: list[str] = []
-    size = 0
-    for line in lines:
-        line = line[:MAX_SECTION_TEXT]
-        if chunk and size + len(line) + 1 > MAX_SECTION_TEXT:
-            sections.append(section("\n".join(chunk)))
-            chunk, size = [], 0
-        chunk.append(line)
-        size += len(line) + 1
-    if chunk:
-        sections.append(section("\n".join(chunk)))
-    return sections
 
 
 NO_COMMUNITY_TEXT = (

@@ -17,6 +17,7 @@ from bot.blocks import (
     escape,
     header,
     link,
+    packed_sections,
     plain,
     plural,
     section,
@@ -111,30 +112,21 @@ def staff_table(rows: Sequence[Row], *, page: int, show: str, room: int, year: s
     return blocks[:room]
 
 
-def todo_blocks(todo: Sequence[Todo]) -> list[Block]:
+def todo_blocks(todo: Sequence[Todo], room: int = 6) -> list[Block]:
     if not todo:
         return []
     lines = []
-    for t in todo[:40]:
+    for t in todo:
         due = (
             f" (due <!date^{int(t.due.timestamp())}^{{date_long_pretty}}|{t.due:%Y-%m-%d}>)"
             if t.due
             else ""
         )
         lines.append(f"• *{escape(t.community.name)}*: {t.what}{due}")
-    out: list[Block] = [header("Your to-do list")]
-    chunk = ""
-    for line in lines:
-        if len(chunk) + len(line) + 1 > 2900:
-            out.append(section(chunk))
-            chunk = ""
-        chunk += ("\n" if chunk else "") + line
-    if chunk:
-        out.append(section(chunk))
-    return out
+    return [header("Your to-do list"), *packed_sections("", lines, room, "to-do")]
 
 
-def next_calls_blocks(calls: Sequence[tuple[Any, Any]]) -> list[Block]:
+def next_calls_blocks(calls: Sequence[tuple[Any, Any]], room: int = 3) -> list[Block]:
     if not calls:
         return []
     lines = [
@@ -143,14 +135,14 @@ def next_calls_blocks(calls: Sequence[tuple[Any, Any]]) -> list[Block]:
         + (f" · {link(call.join_url, 'join')}" if call.join_url else "")
         for community, call in calls
     ]
-    return [header("Your next calls"), section("\n".join(lines)[:2900])]
+    return [header("Your next calls"), *packed_sections("", lines, room, "call")]
 
 
 BLOCK_MENU_ACTION = "home_onsite_block"
 MAX_BLOCK_MENUS = 15
 
 
-def onsite_blocks(grid: Any) -> list[Block]:
+def onsite_blocks(grid: Any, room: int = 4) -> list[Block]:
     """The meeting's rooms and blocks, each block once: with few blocks, each on its own
     line with a Move/Free menu (and the free rooms after them); with many, a line a room."""
     if not grid:
@@ -158,8 +150,7 @@ def onsite_blocks(grid: Any) -> list[Block]:
     meeting, rooms, entries = grid
     head = f"*{escape(meeting.name)}* ({escape(meeting.timezone)}): rooms and blocks, venue time"
     if len(entries) > MAX_BLOCK_MENUS:
-        text = "\n".join([head, *grid_lines(meeting, rooms, entries)])
-        return [section(text if len(text) <= 2900 else text[:2899] + "…")]
+        return packed_sections(head, grid_lines(meeting, rooms, entries), room, "room")
     out = [section(head)]
     order = {r.id: n for n, r in enumerate(rooms)}
     for e in sorted(entries, key=lambda e: (order.get(e.room.id, len(rooms)), e.block.start_at)):
@@ -179,10 +170,7 @@ def onsite_blocks(grid: Any) -> list[Block]:
     free = [
         f"• *{escape(r.name)}* ({r.capacity} seats): _free_" for r in rooms if r.id not in taken
     ]
-    if free:
-        text = "\n".join(free)
-        out.append(section(text if len(text) <= 2900 else text[:2899] + "…"))
-    return out
+    return out + packed_sections("", free, room, "free room")
 
 
 def extend_home(

@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.blocks import (
+    MAX_MESSAGE_BLOCKS,
     Block,
     channel_link,
     context,
@@ -21,6 +22,7 @@ from bot.blocks import (
     link,
     mention,
     message,
+    packed_sections,
     plain,
     section,
 )
@@ -274,19 +276,13 @@ def grid_message(
             f"{len(entries) + len(unassigned)} communities have a block."
         ),
     ]
+    budget = MAX_MESSAGE_BLOCKS - 1  # the help line last
     lines = grid_lines(meeting, rooms, entries)
-    chunk = ""
-    for line in lines:
-        if len(chunk) + len(line) + 1 > 2900:
-            blocks.append(section(chunk))
-            chunk = ""
-        chunk += ("\n" if chunk else "") + line
-    if chunk:
-        blocks.append(section(chunk))
+    blocks += packed_sections("", lines, budget - len(blocks) - bool(unassigned), "room")
     if unassigned:
-        names = ", ".join(escape(c.name) for c in unassigned[:60])
-        more = f" and {len(unassigned) - 60} more" if len(unassigned) > 60 else ""
-        blocks.append(section(f"*No block yet:* {names}{more}"[:2900]))
+        waiting = [f"• {escape(c.name)}" for c in unassigned]
+        room = budget - len(blocks)
+        blocks += packed_sections("*No block yet:*", waiting, room, "community", "communities")
     blocks.append(
         context(
             "`/cop onsite assign #channel` gives a block · `/cop onsite move #channel` moves it · "
@@ -294,7 +290,7 @@ def grid_message(
         )
     )
     text = f"{escape(meeting.name)}: {len(entries)} onsite block(s) assigned."
-    return {"response_type": "ephemeral", **message(text, blocks[:48])}
+    return {"response_type": "ephemeral", **message(text, blocks)}
 
 
 def community_block_message(

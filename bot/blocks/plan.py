@@ -25,6 +25,7 @@ from bot.blocks import (
     mention,
     plain,
     section,
+    text_pieces,
 )
 from bot.services.plan_export import display_answer
 from bot.services.planning_tool import (
@@ -254,15 +255,6 @@ def _cut(text: str, limit: int) -> int:
     return cut
 
 
-def _chunks(text: str, limit: int) -> list[str]:
-    out = []
-    while len(text) > limit:
-        cut = _cut(text, limit)
-        out.append(text[:cut])
-        text = text[cut:]
-    return [*out, text] if text or not out else out
-
-
 def _answer_blocks(question, text: str, limit: int | None = None) -> tuple[list[Block], bool]:
     """A question and its answer as sections of at most 3,000 characters each; the answer
     shortened to `limit` characters when given. Returns the blocks and whether it was."""
@@ -272,9 +264,7 @@ def _answer_blocks(question, text: str, limit: int | None = None) -> tuple[list[
         answer = answer[:limit].rstrip() + " …"
     title = f"*{escape(question.text)}*\n"
     body = escape(answer)
-    first = _cut(body, MAX_SECTION_TEXT - len(title))
-    blocks = [section(title + body[:first])]
-    blocks += [section(chunk) for chunk in _chunks(body[first:], MAX_SECTION_TEXT) if chunk]
+    blocks = [section(piece) for piece in text_pieces(title + body) if piece]
     return blocks, shortened
 
 

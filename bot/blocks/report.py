@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.blocks import (
+    MAX_MESSAGE_BLOCKS,
     Block,
     channel_link,
     clip,
@@ -18,6 +19,7 @@ from bot.blocks import (
     input_block,
     mention,
     message,
+    packed_sections,
     plain,
     plural,
     section,
@@ -273,13 +275,7 @@ def status_message(
         header(f"Progress reports {year_label}"),
         section(f"{done} of {len(rows)} communities have submitted."),
     ]
-    chunk = ""
-    for line in lines:
-        if len(chunk) + len(line) + 1 > 2900:
-            blocks.append(section(chunk))
-            chunk = ""
-        chunk += ("\n" if chunk else "") + line
-    if chunk:
-        blocks.append(section(chunk))
+    room = MAX_MESSAGE_BLOCKS - len(blocks)
+    blocks += packed_sections("", lines, room, "community", "communities")
     text = f"Progress reports {year_label}: {done} of {len(rows)} submitted."
-    return {"response_type": "ephemeral", **message(text, blocks[:49])}
+    return {"response_type": "ephemeral", **message(text, blocks)}

@@ -15,10 +15,11 @@ from bot.blocks import (
     link,
     mention,
     message,
+    packed_sections,
     plain,
     section,
 )
-from bot.blocks.after_call import deletion_note, packed_sections
+from bot.blocks.after_call import deletion_note
 from bot.services.recordings import ArchivedCall
 from bot.services.resources import Section
 from storage.models import Community, ResourceAck
@@ -107,13 +108,7 @@ def ack_status(
     blocks: list[Block] = [
         section(f"*Guidelines acknowledged for {year_label}:* {done} of {len(rows)} communities")
     ]
-    chunk = ""
-    for line in lines:
-        if len(chunk) + len(line) + 1 > 2900:
-            blocks.append(section(chunk))
-            chunk = ""
-        chunk += ("\n" if chunk else "") + line
-    if chunk:
-        blocks.append(section(chunk))
+    room = MAX_MESSAGE_BLOCKS - len(blocks)
+    blocks += packed_sections("", lines, room, "community", "communities")
     text = f"Guidelines acknowledged for {year_label}: {done} of {len(rows)} communities."
-    return {"response_type": "ephemeral", **message(text, blocks[:49])}
+    return {"response_type": "ephemeral", **message(text, blocks)}

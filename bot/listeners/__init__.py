@@ -18,6 +18,7 @@ from bot.listeners import (
     reminders,
     report,
     resources,
+    shares,
     views,
 )
 
@@ -41,3 +42,4 @@ def register_all(app: App) -> None:
     home_year.register(app)
     announcements.register(app)
     after_call.register(app)
+    shares.register(app)

@@ -9,6 +9,7 @@ is told each time. Others see their community's block.
 
 from __future__ import annotations
 
+import re
 from datetime import date, time
 from typing import Any
 
@@ -122,8 +123,12 @@ def _date(value: Any) -> date | None:
 
 
 def _time(value: Any) -> time | None:
+    """A timepicker's value, HH:MM as Slack sends it; anything else (seconds, fractions,
+    offsets) is not a time of the form."""
+    if not isinstance(value, str) or not re.fullmatch(r"\d{2}:\d{2}", value):
+        return None
     try:
-        return time.fromisoformat(value) if isinstance(value, str) else None
+        return time.fromisoformat(value)
     except ValueError:
         return None
 

@@ -138,7 +138,7 @@ def send_export(
             filename=f"{slug}-report-{year}.md",
             title=f"Progress report: {community.name}",
             content=reports.to_markdown(community, report, known, log_lines),
-            initial_comment=f"The {known.year} progress report of *{community.name}*.",
+            initial_comment=f"The {known.year} progress report of *{escape(community.name)}*.",
         )
     except SlackApiError as e:
         tell(response_url or "", f"I couldn't send the report ({e.response.get('error')}).")

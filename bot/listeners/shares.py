@@ -4,6 +4,9 @@ monthly digest on or off. The scheduler sends the digests (`bot.digest_delivery`
 
 from __future__ import annotations
 
+from slack_bolt import Ack, App
+
+from bot.blocks import escape
 from bot.blocks import shares as blocks
 from bot.listeners.common import CommandRequest, post_message
 from bot.services import CopError, shares
@@ -24,12 +27,12 @@ def cmd_share(req: CommandRequest) -> None:
         if choice not in ("on", "off"):
             state = "on" if shares.digest_enabled(req.session, community.id) else "off"
             raise CopError(
-                f"The monthly digest of *{community.name}* is {state}. "
+                f"The monthly digest of *{escape(community.name)}* is {state}. "
                 "`/cop share digest on` or `off` changes it."
             )
         shares.set_digest(req.session, community.id, choice == "on", req.user_id)
         req.say_ephemeral(
-            f"The monthly digest of shares is {choice} for *{community.name}*"
+            f"The monthly digest of shares is {choice} for *{escape(community.name)}*"
             + (
                 ": on the first of each month, last month's links go to the channel."
                 if choice == "on"
@@ -43,3 +46,11 @@ def cmd_share(req: CommandRequest) -> None:
     share = shares.add(req.session, community.id, form, req.user_id)
     req.say_ephemeral(f"Shared in <#{community.slack_channel_id}>. Thank you!")
     req.later(post_message, req.client, community.slack_channel_id, blocks.share_card(share))
+
+
+def handle_open_link(ack: Ack) -> None:
+    ack()  # a link button on a share card: Slack opens the address; nothing to do
+
+
+def register(app: App) -> None:
+    app.action(blocks.OPEN_ACTION)(handle_open_link)

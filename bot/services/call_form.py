@@ -8,14 +8,13 @@ days, the form's first offer, program years, and reading ids from buttons and me
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from functools import cache
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 from bot.services import CopError
+from bot.zones import ZoneError, parse_zone
 from storage.models import CallKind
 
 MAX_DURATION_MINUTES = 24 * 60
@@ -63,31 +62,6 @@ class CallDraft:
     host_user_id: str
     alternate_user_id: str | None
     kind: CallKind
-
-
-@cache
-def zone_names() -> frozenset[str]:
-    return frozenset(available_timezones())
-
-
-def is_zone(name: str) -> bool:
-    return name in zone_names()
-
-
-def zone_error(name: str) -> str:
-    """Why `name` is not a time zone, with the closest names copbot knows."""
-    shown = name[:40] or "That"
-    by_lower = {z.lower(): z for z in zone_names()}
-    close = difflib.get_close_matches(name.lower(), list(by_lower), n=3, cutoff=0.5)
-    if not close and name:
-        close = sorted(z for z in by_lower if z.startswith(name.lower()))[:3]
-    if close:
-        return (
-            f"{shown} is not a time zone. Did you mean "
-            + " or ".join(by_lower[c] for c in close)
-            + "?"
-        )
-    return f"{shown} is not a time zone: use a name like America/Chicago."
 
 
 def parse_id(value: object) -> int:
@@ -166,9 +140,10 @@ def validate(
         errors[TIME] = f"{form.time.strip() or 'That'} is not a time of day: use 00:00 to 23:59."
     else:
         at = time(int(match.group(1)), int(match.group(2)))
-    zone = form.zone.strip()
-    if not is_zone(zone):
-        errors[ZONE] = zone_error(zone)
+    try:
+        zone = parse_zone(form.zone)
+    except ZoneError as e:
+        errors[ZONE] = e.message
         zone = ""
     duration = 0
     try:

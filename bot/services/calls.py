@@ -41,16 +41,14 @@ from bot.services.call_form import (  # noqa: F401 - the form's rules, re-export
     default_day,
     holiday_name,
     is_working_day,
-    is_zone,
     local_start,
     next_working_day,
     parse_id,
     program_year,
     validate,
     year_label,
-    zone_error,
-    zone_names,
 )
+from bot.zones import is_zone, zone_error, zone_names  # noqa: F401 - re-exported
 from storage.models import Call, CallKind, CallStatus, Community, MeetingState, Milestone, utcnow
 
 MIN_CALLS_A_YEAR = 3

@@ -11,6 +11,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from bot.services.agenda import sessions_of
+from bot.text import csv_row, md_block, md_inline
 from storage.models import Community, OnsiteAgenda
 
 AGENDA_COLUMNS = (
@@ -58,10 +59,20 @@ def agendas_csv(records: list[dict[str, Any]]) -> str:
     for r in records:
         head = [r[k] for k in AGENDA_COLUMNS[:6]]
         if not r["sessions"]:
-            writer.writerow([*head, "", "", "", "", "", ""])
+            writer.writerow(csv_row([*head, "", "", "", "", "", ""]))
         for n, s in enumerate(r["sessions"], start=1):
             writer.writerow(
-                [*head, n, s["start"], s["minutes"], s["title"], s["speakers"], s["description"]]
+                csv_row(
+                    [
+                        *head,
+                        n,
+                        s["start"],
+                        s["minutes"],
+                        s["title"],
+                        s["speakers"],
+                        s["description"],
+                    ]
+                )
             )
     return out.getvalue()
 
@@ -130,33 +141,35 @@ def reports_csv(records: list[dict[str, Any]]) -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(REPORT_COLUMNS)
     for r in records:
-        writer.writerow([r[k] for k in REPORT_COLUMNS])
+        writer.writerow(csv_row(r[k] for k in REPORT_COLUMNS))
     return out.getvalue()
 
 
 def reports_markdown(records: list[dict[str, Any]], year: int) -> str:
+    """The year's reports as one Markdown document; what people typed goes through
+    `md_inline`/`md_block`, so no answer opens a section of its own or carries HTML."""
     lines = [f"# Progress reports {year}", ""]
     if not records:
         lines.append("No reports yet.")
     for r in records:
         lines += [
-            f"## {r['community']} ({r['state']})",
+            f"## {md_inline(r['community'])} ({r['state']})",
             "",
             f"- Calls: {r['calls_held']} held, {r['calls_scheduled']} scheduled",
             f"- Recordings: {r['recordings']}; evidence items: {r['evidence_items']}",
-            f"- Onsite: {r['onsite']}; agenda {r['agenda']}",
+            f"- Onsite: {md_inline(str(r['onsite']))}; agenda {md_inline(str(r['agenda']))}",
             "",
             "### Results",
             "",
-            r["results"] or "-",
+            md_block(r["results"]) or "-",
             "",
             "### Celebrations",
             "",
-            r["celebrations"] or "-",
+            md_block(r["celebrations"]) or "-",
             "",
             "### Connection to professional practice",
             "",
-            r["practice"] or "-",
+            md_block(r["practice"]) or "-",
             "",
         ]
     return "\n".join(lines) + "\n"

@@ -2,7 +2,8 @@
 against planned this program year, the attendance of each of the year's calls, members
 active in the last 90 days (attended a call, answered a value question or shared a
 learning opportunity; other kinds of activity join through `ACTIVITY`), and two flags:
-one leader or none, no call in 90 days.
+one leader or none, no call in 90 days (counted from the community's creation: a
+community younger than that is not behind, whether or not its first call is ahead).
 
 Built for every community at once in a handful of grouped queries.
 """
@@ -104,13 +105,14 @@ def build(
     community_ids: list[int] | None = None,
 ) -> list[HealthRow]:
     """One row per community (or those of `community_ids`), by name."""
-    query = select(Community.id, Community.name).order_by(Community.name_key)
+    query = select(Community.id, Community.name, Community.created_at).order_by(Community.name_key)
     if community_ids is not None:
         query = query.where(Community.id.in_(community_ids))
     communities = session.exec(query).all()
     if not communities:
         return []
-    ids = [c for c, _ in communities]
+    ids = [c for c, _, _ in communities]
+    created = {c: at if at.tzinfo else at.replace(tzinfo=now.tzinfo) for c, _, at in communities}
     start, stop = _midnight(first, zone), _midnight(end, zone)
     roles: dict[tuple[int, str], int] = {}
     for cid, role, count in session.exec(
@@ -120,7 +122,7 @@ def build(
     ).all():
         roles[(cid, role)] = count
     rows: dict[int, HealthRow] = {}
-    for cid, name in communities:
+    for cid, name, _ in communities:
         leaders = roles.get((cid, Role.LEADER.value), 0)
         rows[cid] = HealthRow(
             community_id=cid,
@@ -180,7 +182,7 @@ def build(
     for cid, row in rows.items():
         at = last.get(cid)
         row.last_call = at.date().isoformat() if at else None
-        row.no_call_in_90_days = at is None or at < horizon
+        row.no_call_in_90_days = created[cid] < horizon and (at is None or at < horizon)
     return [rows[cid] for cid in ids]
 
 

@@ -13,13 +13,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from bot.services import CopError
+from bot.zones import ZoneError, parse_zone
 from storage.models import (
     Community,
     OnsiteBlock,
@@ -30,7 +31,12 @@ from storage.models import (
 )
 
 BLOCK_LENGTH = timedelta(hours=2)
-CELL = timedelta(minutes=30)
+# A room's time is held in quarter-hour cells of UTC (every zone's offset is a whole number
+# of quarter hours, so a block starting on a venue's hour or half hour covers exactly its
+# eight cells): a block holds every cell its time touches, whatever the times given, so two
+# blocks that overlap in a room by any instant share a cell and the key refuses the second.
+CELL = timedelta(minutes=15)
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 BLOCK_DAYS = (4, 5)  # Friday, Saturday
 MAX_MEETING_DAYS = 14
 MAX_ROOMS = 40
@@ -74,13 +80,11 @@ def parse_rooms(text: str) -> list[tuple[str, int]]:
 
 
 def check_zone(name: str) -> str:
+    """The venue's zone (`parse_zone`), or the field's error with the closest names."""
     try:
-        ZoneInfo(name.strip())
-    except (ZoneInfoNotFoundError, ValueError):
-        raise SlotError(
-            "timezone", f"{name.strip()[:60]} is not a time zone; use a name like America/Chicago."
-        ) from None
-    return name.strip()
+        return parse_zone(name)
+    except ZoneError as e:
+        raise SlotError("timezone", e.message) from None
 
 
 def save_meeting(
@@ -213,6 +217,8 @@ def check_slot(
     """The block's UTC start and end if `day` `start`-`end` is a valid onsite block of
     `meeting`; SlotError naming the rule otherwise."""
     what = describe(day, start, end)
+    if any(t.second or t.microsecond for t in (start, end)):
+        raise SlotError("start", "Give the block's times in whole minutes, like 10:00.")
     if not (meeting.start_date <= day <= meeting.end_date):
         raise SlotError(
             "day",
@@ -235,7 +241,7 @@ def check_slot(
             "start" if friday_or_saturday else "day",
             f"Onsite blocks are two hours on a Friday or Saturday; {what} {why}.",
         )
-    if start.minute not in (0, 30) or start.second:
+    if start.minute not in (0, 30):
         raise SlotError(
             "start", f"Blocks start on the hour or half past; {start:%H:%M} is neither."
         )
@@ -262,11 +268,20 @@ class Assignment:
     moved_from: tuple[datetime, str] | None = None  # (old start, old room) on a move
 
 
-def _cells(room_id: int, block_id: int, start: datetime) -> list[OnsiteRoomSlot]:
-    n = int(BLOCK_LENGTH / CELL)
+def cell_starts(start: datetime, end: datetime) -> list[datetime]:
+    """The quarter-hour cells of UTC that `start`-`end` touches."""
+    cell = _EPOCH + ((start - _EPOCH) // CELL) * CELL
+    found = []
+    while cell < end:
+        found.append(cell)
+        cell += CELL
+    return found
+
+
+def _cells(room_id: int, block_id: int, start: datetime, end: datetime) -> list[OnsiteRoomSlot]:
     return [
-        OnsiteRoomSlot(room_id=room_id, starts_at=start + i * CELL, block_id=block_id)
-        for i in range(n)
+        OnsiteRoomSlot(room_id=room_id, starts_at=at, block_id=block_id)
+        for at in cell_starts(start, end)
     ]
 
 
@@ -346,7 +361,7 @@ def assign(
                 block.assigned_by, block.updated_at = user_id, utcnow()
                 session.add(block)
                 session.flush()
-            session.add_all(_cells(room.id, block.id, begin))
+            session.add_all(_cells(room.id, block.id, begin, finish))
             session.flush()
     except IntegrityError:
         raise _room_taken(session, room, begin, finish, meeting.timezone) from None

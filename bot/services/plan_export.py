@@ -1,4 +1,5 @@
-"""A plan as Markdown or JSON, for `copbot plan export` and `/cop plan export`."""
+"""A plan as Markdown or JSON, for `copbot plan export` and `/cop plan export`; what
+people typed goes through `md_inline`/`md_block` (no forged headings, no raw HTML)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import Any
 
 from bot.services.planning_tool import SECTION_COUNT, SECTIONS, Question
 from bot.services.plans import PlanSnapshot
+from bot.text import md_block, md_inline
 from storage.models import PURPOSE_AREA_LABELS, PurposeArea
 
 
@@ -18,17 +20,19 @@ def display_answer(question: Question, text: str) -> str:
 
 def to_markdown(plan: PlanSnapshot) -> str:
     c = plan.community
-    lines = [f"# Community of Practice plan: {c.name}", ""]
+    lines = [f"# Community of Practice plan: {md_inline(c.name)}", ""]
     lines.append(f"_{plan.progress}._")
     edit = plan.last_edit()
     if edit:
         lines[-1] += f" Last edited {edit.updated_at:%Y-%m-%d %H:%M} UTC."
     if c.mission:
-        lines += ["", f"**Mission:** {c.mission}"]
+        lines += ["", f"**Mission:** {md_inline(c.mission)}"]
     for s in SECTIONS:
         lines += ["", f"## {s.number}. {s.title}", "", f"_{s.intro}_"]
         for q in s.questions:
-            answer = display_answer(q, plan.answer(q.key)).strip() or "_Not answered yet._"
+            answer = (
+                md_block(display_answer(q, plan.answer(q.key)).strip()) or "_Not answered yet._"
+            )
             lines += ["", f"**{q.text}**", "", answer]
     return "\n".join(lines) + "\n"
 

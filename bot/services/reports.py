@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 from bot.services import CopError, agenda, attendance, evidence, onsite, plans, shares
 from bot.services import value as value_answers
 from bot.services.calls import program_year, year_label
+from bot.text import md_block, md_inline
 from storage.models import (
     Call,
     CallKind,
@@ -222,24 +223,25 @@ def to_markdown(
     """The report as a Markdown document (for `/cop report export`), with the latest
     items of the evidence log."""
     state = report.state if report else "not started"
+    by = md_inline(report.submitted_by) if report else ""
     lines = [
-        f"# {community.name}: annual progress report {known.year}",
+        f"# {md_inline(community.name)}: annual progress report {known.year}",
         "",
         f"Status: {state}"
         + (
-            f" (submitted {report.submitted_at:%Y-%m-%d} by {report.submitted_by})"
+            f" (submitted {report.submitted_at:%Y-%m-%d} by {by})"
             if report and report.submitted_at
             else ""
         ),
         "",
         "## What copbot knows",
         "",
-        f"- Purpose: {known.purpose or '(not written yet)'}",
-        f"- Evidence planned: {known.evidence_plan or '(not written yet)'}",
+        f"- Purpose: {md_inline(known.purpose) or '(not written yet)'}",
+        f"- Evidence planned: {md_inline(known.evidence_plan) or '(not written yet)'}",
         f"- Community calls: {known.calls_held} held, {known.calls_scheduled} scheduled "
         f"({known.calls_total} of 3-6)",
         f"- Recordings archived: {known.recordings}",
-        f"- Onsite meeting: {known.onsite}; agenda {known.agenda}",
+        f"- Onsite meeting: {md_inline(str(known.onsite))}; agenda {md_inline(str(known.agenda))}",
         f"- Evidence log: {known.evidence_items} item(s)",
         f"- Learning opportunities shared: {known.shares}",
         "",
@@ -250,7 +252,8 @@ def to_markdown(
         "practice": "Connection to professional practice",
     }
     for key in TEXT_FIELDS:
-        lines += [f"## {titles[key]}", "", (getattr(report, key, "") if report else "") or "-", ""]
+        text = md_block(getattr(report, key, "") if report else "")
+        lines += [f"## {titles[key]}", "", text or "-", ""]
     if evidence_log:
-        lines += ["## Evidence log", ""] + [f"- {item}" for item in evidence_log] + [""]
+        lines += ["## Evidence log", ""] + [f"- {md_inline(item)}" for item in evidence_log] + [""]
     return "\n".join(lines)

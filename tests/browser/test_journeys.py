@@ -143,6 +143,25 @@ def test_leader_walks_the_plan_stops_resumes_and_publishes(page, shot):
     shot(page, "plan-published")
 
 
+def test_a_modal_opens_at_its_top_after_one_left_scrolled_down(page, shot):
+    act_as(page, ANA)
+    open_channel(page, "new-community")
+    body = "document.getElementById('modal-body')"
+    run(page, "/cop report")
+    modal_titled(page, "Progress report")
+    page.evaluate(f"() => {{ {body}.scrollTop = {body}.scrollHeight; }}")
+    assert page.evaluate(f"() => {body}.scrollTop") > 0  # a long form, left scrolled down
+    page.click("#modal-x")
+    page.wait_for_selector("#modal-overlay", state="hidden", timeout=TIMEOUT)
+    run(page, "/cop report")
+    modal_titled(page, "Progress report")
+    page.wait_for_selector("#modal-body .bk", timeout=TIMEOUT)
+    assert page.evaluate(f"() => {body}.scrollTop") == 0
+    shot(page, "report-opens-at-its-top")
+    page.click("#modal-x")
+    page.wait_for_selector("#modal-overlay", state="hidden", timeout=TIMEOUT)
+
+
 def test_leader_schedules_a_call(page, shot, sandbox):
     act_as(page, ANA)
     open_channel(page, "new-community")
