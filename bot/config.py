@@ -59,6 +59,7 @@ ENV_VARS = (
     "COPBOT_RESOURCES",
     "ZOOM_WEBHOOK_SECRET",
     "COPBOT_ATTENDANCE",
+    "COPBOT_ZOOM_REGISTRATION",
 )
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
@@ -101,6 +102,9 @@ class Settings:
     # the Secret Token of the Zoom app's event subscription: POST /zoom/events checks it
     zoom_webhook_secret: str | None = None
     attendance: bool = True  # read who came to each call (COPBOT_ATTENDANCE=off: never)
+    # meetings require registration and each person gets a join link of their own, so
+    # attendance knows members who are guests to the Zoom account (off: one shared link)
+    zoom_registration: bool = True
 
     # ---- construction -------------------------------------------------------------
     @classmethod
@@ -158,6 +162,9 @@ class Settings:
             resources=_resources(get("COPBOT_RESOURCES")),
             zoom_webhook_secret=get("ZOOM_WEBHOOK_SECRET"),
             attendance=_on_off("COPBOT_ATTENDANCE", get("COPBOT_ATTENDANCE") or "on"),
+            zoom_registration=_on_off(
+                "COPBOT_ZOOM_REGISTRATION", get("COPBOT_ZOOM_REGISTRATION") or "on"
+            ),
         )
         settings._check_token_shapes()
         return settings
@@ -221,7 +228,8 @@ class Settings:
         on = {zoom_scopes.MEETINGS, zoom_scopes.RECORDINGS, zoom_scopes.HOSTS}
         if self.attendance:
             on.add(zoom_scopes.ATTENDANCE)
-        # a feature with a switch of its own (registration) is added here when it is on
+        if self.zoom_registration:
+            on.add(zoom_scopes.REGISTRATION)
         return frozenset(on)
 
     @property

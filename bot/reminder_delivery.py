@@ -20,7 +20,7 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from sqlmodel import Session
 
 from bot.blocks import reminders as blocks
-from bot.services import plans
+from bot.services import plans, registrations
 from bot.services import reminders as rules
 from bot.services.planning_tool import section as plan_section
 from bot.services.reminders import outbox
@@ -52,6 +52,8 @@ class PassResult:
     holder: str | None = None
     ms: float = 0.0
     after_call: Any = None  # what the after-call work of the pass did (bot.flows.after_call)
+    # calls whose meetings were moved over to registration (links of their own)
+    moved_over: list[int] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         out = [f"sent {line}" for line in self.sent]
@@ -222,4 +224,9 @@ def _call_message(
         return "the call changed", {}
     if reminder.kind == Kind.CALL_FOLLOWUP:
         return None, blocks.followup(call, community)
-    return None, blocks.call_reminder(reminder.kind, call, community, now)
+    own = (
+        registrations.personal_link(session, call.id, reminder.recipient)
+        if reminder.recipient
+        else None
+    )
+    return None, blocks.call_reminder(reminder.kind, call, community, now, own_link=own)

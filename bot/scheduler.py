@@ -39,6 +39,7 @@ from bot.deps import Deps
 from bot.flows import after_call, conferencing_alerts, recording_deletion
 from bot.flows import announcements as announcement_flows
 from bot.flows import polls as poll_flows
+from bot.flows import registrations as registration_flows
 from bot.ops import logs, metrics
 from bot.reminder_delivery import PassResult, deliver, sender
 from bot.services import reminders as rules
@@ -181,6 +182,7 @@ def _run(
         if not outbox.take_lease(session, worker, clock(), ttl):
             log.warning("scheduler %s lost its lease mid-pass: stopping", worker)
             return
+    result.moved_over = registration_flows.move_over(deps, client, now)
     result.after_call = after_call.run(deps, client, now, clock())
 
 

@@ -14,6 +14,8 @@ from datetime import datetime
 from typing import Protocol
 
 from integrations.zoom import (
+    REGISTRATION_OFF,
+    NewRegistrant,
     ZoomAuthError,
     ZoomBadRequest,
     ZoomClient,
@@ -38,6 +40,26 @@ class MeetingRequest:
     marker: str  # unique per call: a retried create adopts the meeting it finds by it
     # an earlier try may have made the meeting after all (a slow Zoom): look for it first
     look_first: bool = False
+    # people register and each gets a join link of their own
+    registration: bool = False
+
+
+@dataclass(frozen=True)
+class Invitee:
+    """Someone to register for a meeting: the email they registered with, their name."""
+
+    email: str
+    first_name: str
+    last_name: str = ""
+
+
+@dataclass(frozen=True)
+class Seat:
+    """One person's registration: the vendor's id for it and the link that is theirs."""
+
+    email: str
+    registrant_id: str
+    join_url: str
 
 
 @dataclass(frozen=True)
@@ -59,11 +81,26 @@ class Conferencing(Protocol):
 
     def delete(self, meeting_id: int) -> None: ...
 
+    def enable_registration(self, meeting_id: int) -> None: ...
+
+    def register(self, meeting_id: int, people: list[Invitee]) -> list[Seat]: ...
+
+    def cancel_registrations(self, meeting_id: int, registrant_ids: list[str]) -> None: ...
+
 
 class NoConferencing:
     name = "none"
     configured = False
     longest_create_seconds = 0.0
+
+    def enable_registration(self, meeting_id: int) -> None:
+        raise ConferencingError("no conferencing is configured")
+
+    def register(self, meeting_id: int, people: list[Invitee]) -> list[Seat]:
+        raise ConferencingError("no conferencing is configured")
+
+    def cancel_registrations(self, meeting_id: int, registrant_ids: list[str]) -> None:
+        return None
 
     def create(self, request: MeetingRequest) -> MeetingInfo:
         raise ConferencingError("no conferencing is configured")
@@ -88,6 +125,8 @@ def zoom_in_words(error: ZoomError) -> str:
     """A Zoom failure as a leader should read it."""
     if isinstance(error, ZoomScopeMissing):
         return missing_scope_words(error.scope)
+    if isinstance(error, ZoomBadRequest) and error.code == REGISTRATION_OFF:
+        return "Zoom refused it: registration is not turned on for the meeting"
     if isinstance(error, ZoomBadRequest):
         return f"Zoom refused it: {error.message}"
     if isinstance(error, ZoomAuthError) or error.status == 401:
@@ -140,6 +179,7 @@ class ZoomConferencing:
                 timezone=request.timezone,
                 agenda=request.agenda,
                 marker=request.marker,
+                registration=request.registration,
             )
         except ZoomError as e:
             raise self.refused(e) from e
@@ -161,5 +201,25 @@ class ZoomConferencing:
     def delete(self, meeting_id: int) -> None:
         try:
             self.client.delete_meeting(meeting_id)
+        except ZoomError as e:
+            raise self.refused(e) from e
+
+    def enable_registration(self, meeting_id: int) -> None:
+        try:
+            self.client.enable_registration(meeting_id)
+        except ZoomError as e:
+            raise self.refused(e) from e
+
+    def register(self, meeting_id: int, people: list[Invitee]) -> list[Seat]:
+        asked = [NewRegistrant(p.email, p.first_name, p.last_name) for p in people]
+        try:
+            found = self.client.register(meeting_id, asked)
+        except ZoomError as e:
+            raise self.refused(e) from e
+        return [Seat(r.email, r.registrant_id, r.join_url) for r in found]
+
+    def cancel_registrations(self, meeting_id: int, registrant_ids: list[str]) -> None:
+        try:
+            self.client.cancel_registrants(meeting_id, registrant_ids)
         except ZoomError as e:
             raise self.refused(e) from e

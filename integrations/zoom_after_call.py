@@ -3,8 +3,10 @@ instance's participants (a UUID that starts with `/` or holds `//` is encoded tw
 Zoom documents) and the meeting's cloud recording.
 
 The participant and recording fields beyond those of copbot's 2018 copy of Zoom's spec
-(`user_email`, `join_time`, `leave_time`, `duration`; `share_url`, `password`,
-`auto_delete`, `auto_delete_date`) are those Zoom's current API documents.
+(`user_email`, `join_time`, `leave_time`, `duration`, `registrant_id`; `share_url`,
+`password`, `auto_delete`, `auto_delete_date`) are those Zoom's current API documents.
+Since March 2022 Zoom shows the email of a participant from outside the account only if
+they registered for the meeting.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ class Participant:
     join_time: datetime | None
     leave_time: datetime | None
     seconds: int
+    # the meeting's registrant who joined with their own link (Zoom's `registrant_id`)
+    registrant_id: str | None = None
 
     @classmethod
     def from_api(cls, data: dict[str, Any]) -> Participant:
@@ -44,6 +48,7 @@ class Participant:
             join_time=_time(data.get("join_time")),
             leave_time=_time(data.get("leave_time")),
             seconds=max(0, int(data.get("duration") or 0)),
+            registrant_id=str(data.get("registrant_id") or "") or None,
         )
 
 

@@ -111,7 +111,27 @@ ZOOM_SCOPES: tuple[ZoomScope, ...] = (
         "user:read:user:admin",
         ("user:read:admin", "user:write:admin"),
     ),
-    # registration: its rows (registrants, batch registrants, their status) go here
+    ZoomScope(
+        REGISTRATION,
+        "register members and leaders, 30 at a time, each with a link of their own",
+        "POST /meetings/{meetingId}/batch_registrants",
+        "meeting:write:batch_registrants:admin",
+        ("meeting:write:admin",),
+    ),
+    ZoomScope(
+        REGISTRATION,
+        "cancel the registration of someone who left the community",
+        "PUT /meetings/{meetingId}/registrants/status",
+        "meeting:update:registrant_status:admin",
+        ("meeting:write:admin",),
+    ),
+    ZoomScope(
+        REGISTRATION,
+        "list a meeting's registrants",
+        "GET /meetings/{meetingId}/registrants",
+        "meeting:read:list_registrants:admin",
+        ("meeting:read:admin", "meeting:write:admin"),
+    ),
 )
 
 CLASSIC = frozenset(name for row in ZOOM_SCOPES for name in row.classic)

@@ -66,7 +66,8 @@ class PageApp:
                 query = parse_qs(environ.get("QUERY_STRING", ""))
                 return _json(start_response, self.state(query))
             if method == "GET" and path.startswith("/zoom/j/"):
-                return self.zoom_page(path, start_response)
+                query = parse_qs(environ.get("QUERY_STRING", ""))
+                return self.zoom_page(path, start_response, (query.get("tk") or [""])[0])
             if method == "GET" and path.startswith("/files/"):
                 query = parse_qs(environ.get("QUERY_STRING", ""))
                 return self.download(path, query, start_response)
@@ -252,7 +253,7 @@ class PageApp:
         return channel
 
     # ---- Zoom ------------------------------------------------------------------------
-    def zoom_page(self, path: str, start_response: Any):
+    def zoom_page(self, path: str, start_response: Any, token: str = ""):
         meeting_id = path.rsplit("/", 1)[1]
         meeting = self.sandbox.zoom.meetings.get(int(meeting_id)) if meeting_id.isdigit() else None
         if meeting is None:
@@ -264,6 +265,7 @@ class PageApp:
                 f"{meeting.get('duration')} minutes. "
                 "In the sandbox nobody joins a real call: this page stands in for Zoom."
             )
+            detail = self._registrant_line(int(meeting_id), token) + detail
         html = (
             "<!doctype html><html><head><meta charset='utf-8'><title>"
             f"{escape(title)}</title><link rel='stylesheet' href='/static/sandbox.css'></head>"
@@ -293,6 +295,18 @@ class PageApp:
             ],
         )
         return [data]
+
+    def _registrant_line(self, meeting_id: int, token: str) -> str:
+        """Whose own link this is (a registrant's), as Zoom greets them."""
+        if not token:
+            return ""
+        for r in self.sandbox.zoom.registrants.get(meeting_id, []):
+            if r["join_url"].endswith(f"tk={token}"):
+                if r["status"] != "approved":
+                    return "This registration was cancelled: the link no longer works. "
+                name = f"{r['first_name']} {r['last_name']}".strip()
+                return f"Your own link: registered as {name} ({r['email']}). "
+        return "This link is not one of the meeting's registrations. "
 
 
 def _meeting_start(meeting: dict[str, Any]) -> str:

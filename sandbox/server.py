@@ -9,6 +9,7 @@ folder between runs.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import socketserver
@@ -45,11 +46,16 @@ class SandboxZoom(ZoomStandIn):
         self.join_base = join_base
         self.path = path
         if path.is_file():
-            for meeting in json.loads(path.read_text()):
+            saved = json.loads(path.read_text())
+            if isinstance(saved, list):  # before registrants were kept
+                saved = {"meetings": saved, "registrants": {}}
+            for meeting in saved.get("meetings") or []:
                 self.meetings[int(meeting["id"])] = meeting
+            for meeting_id, listed in (saved.get("registrants") or {}).items():
+                self.registrants[int(meeting_id)] = list(listed)
+            counted = sum(len(v) for v in self.registrants.values())
+            self._registrant_ids = itertools.count(counted + 1)
             start = max(self.meetings, default=85000000000) + 1
-            import itertools
-
             self._ids = itertools.count(start)
 
     def _success(self, route: str, values: list[str], query: dict[str, str], body: Any):
@@ -60,9 +66,19 @@ class SandboxZoom(ZoomStandIn):
             self.save()
         return status, headers, answer
 
+    def _registrant_locked(self, meeting: dict[str, Any], body: dict[str, Any]) -> dict:
+        """A registrant whose own link opens the page's meeting page too."""
+        registrant = super()._registrant_locked(meeting, body)
+        token = registrant["join_url"].rsplit("tk=", 1)[-1]
+        registrant["join_url"] = f"{self.join_base}/zoom/j/{meeting['id']}?tk={token}"
+        return registrant
+
     def save(self) -> None:
         with self._lock:
-            data = list(self.meetings.values())
+            data = {
+                "meetings": list(self.meetings.values()),
+                "registrants": {str(k): v for k, v in self.registrants.items()},
+            }
         self.path.write_text(json.dumps(data))
 
 
@@ -117,6 +133,9 @@ class Sandbox:
         self.workspace.start()
         self.zoom = SandboxZoom(self.url, self.data_dir / "zoom.json").start()
         self.zoom.attendees = world.attendees
+        # the organisation's Zoom account holds its staff; everyone else is a guest to it
+        for email in sorted(world.ZOOM_ACCOUNT_USERS):
+            self.zoom.add_user(email)
         db_url = f"sqlite:///{(self.data_dir / 'copbot.db').resolve()}"
         self.settings = Settings.from_mapping(
             {
@@ -140,7 +159,7 @@ class Sandbox:
         db.upgrade(db_url)
         self.bot = make_wsgi_app(self.settings)
         self.deps: Deps = self.bot.deps
-        client = make_web_client(self.settings)
+        client = self.client = make_web_client(self.settings)
         # the clock's passes and the background loop are one lease holder
         worker = new_worker()
         offset = timedelta(seconds=saved.get("clock_offset", 0))

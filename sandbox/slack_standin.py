@@ -187,6 +187,7 @@ class SlackStandIn:
         self.channels: dict[str, dict[str, Any]] = {}  # add_channel(); cleared by reset()
         self._failures: dict[str, list[_Failure]] = {}
         self._post_limit: _PostRateLimit | None = None
+        self.latency = 0.0  # seconds each Web API call takes (`slow`); cleared by reset()
         self.rate_limited: list[Call] = []  # calls answered 429 by `limit_posts`
         self._lock = threading.Condition()
         self._ts = itertools.count(1)
@@ -326,8 +327,14 @@ class SlackStandIn:
         with self._lock:
             self._post_limit = _PostRateLimit(per_channel, burst, workspace)
 
+    def slow(self, seconds: float) -> None:
+        """Make every Web API call take `seconds` from now on, as a busy Slack does."""
+        with self._lock:
+            self.latency = seconds
+
     def reset(self) -> None:
         with self._lock:
+            self.latency = 0.0
             self._post_limit = None
             self.rate_limited.clear()
             self.calls.clear()
@@ -408,6 +415,8 @@ class SlackStandIn:
     ) -> tuple[int, dict[str, str], dict[str, Any]]:
         """(status, headers, body) for one Web API call; as Slack does, an answer to a
         bot token carries the scopes installed for it in `x-oauth-scopes`."""
+        if self.latency:
+            time.sleep(self.latency)
         status, extra, body = self._answer(method, args, headers)
         auth = headers.get("authorization", "")
         token = auth.removeprefix("Bearer ").strip() or str(args.get("token", ""))

@@ -39,6 +39,10 @@ CHANNELS: tuple[tuple[str, str], ...] = (
     ("CNEWCOP01", "new-community"),
 )
 
+# the users of the organisation's Zoom account: its staff. Leaders and members come from
+# other institutions, so Zoom hides their emails unless they registered for the meeting
+ZOOM_ACCOUNT_USERS = frozenset({f"{p.name}@example.org" for p in PEOPLE if p.role == "staff"})
+
 # the Secret Token of the stand-in Zoom's event subscription (POST /zoom/events)
 ZOOM_WEBHOOK_SECRET = "sandbox-zoom-webhook-secret-not-a-secret"
 

@@ -24,6 +24,22 @@ person, guests come without `user_email`) are listed in pages of `page_size` wit
 Zoom documents (once-encoded it is answered 404 and listed in `violations`).
 `add_recording(meeting_id, uuid, share_url, password)` gives the meeting's recording.
 Webhook deliveries are in `sandbox.zoom_webhooks`.
+
+Registration, as Zoom's current API has it: a meeting requires registration when its
+`settings.approval_type` is 0 (automatic) or 1 (manual); otherwise adding a registrant,
+one (`POST /meetings/{id}/registrants`) or up to 30 at once (`POST
+/meetings/{id}/batch_registrants`, which also needs automatic approval and a scheduled
+meeting), is refused with HTTP 400 and code 3000. Each registrant gets a `registrant_id`
+and a join link of their own; registering an email again answers the same registrant.
+`PUT /meetings/{id}/registrants/status` cancels, denies or approves up to 30; `GET
+/meetings/{id}/registrants` lists them by status, in pages. `register(meeting_id, email,
+name)` is what Zoom's own registration page does for someone who finds the meeting.
+
+Emails, as Zoom shows them since March 2022: a participant's `user_email` is shown only
+for users of the account (`add_user`, the hosts among them) and for people who
+registered for that meeting (who then also carry their `registrant_id`); every other
+participant comes with an empty `user_email`. The records given to `add_past_meeting` are
+the truth (each person's real email); the API answers what Zoom would show of it.
 """
 
 from __future__ import annotations
@@ -53,6 +69,37 @@ CLIENT_SECRET = "standin-secret"
 
 
 TOKEN_ROUTE = "POST /oauth/token"
+# the operations copbot uses that the 2018 copy of Zoom's spec lacks, as Zoom's current
+# reference documents them ("Perform batch registration")
+SUPPLEMENT: dict[str, dict[str, Any]] = {
+    "POST /meetings/{meetingId}/batch_registrants": {
+        "path": [{"name": "meetingId", "type": "integer", "in": "path"}],
+        "query": {},
+        "body": {
+            "type": "object",
+            "properties": {
+                "auto_approve": {"type": "boolean"},
+                "registrants_confirmation_email": {"type": "boolean"},
+                "registrants": {
+                    "type": "array",
+                    "maxItems": 30,
+                    "items": {
+                        "type": "object",
+                        "required": ["email", "first_name"],
+                        "properties": {
+                            "email": {"type": "string"},
+                            "first_name": {"type": "string", "maxLength": 64},
+                            "last_name": {"type": "string", "maxLength": 64},
+                        },
+                    },
+                },
+            },
+        },
+        "body_required": True,
+    },
+}
+REGISTRATION_OFF = 3000  # Zoom's code for "Registration has not been enabled"
+
 DROP = -1  # a status that means: close the connection without answering
 NOT_JSON = object()  # an answer body that is not JSON
 RETENTION = object()  # a recording's deletion date: the account's retention, as Zoom sets it
@@ -132,6 +179,7 @@ class ZoomSpec:
                         p.get("in") == "body" and p.get("required") for p in params
                     ),
                 }
+        self.operations.update(SUPPLEMENT)
         self.routes = [
             (key, re.compile("^" + re.sub(r"\{[^}]+\}", "([^/]+)", key.split(" ", 1)[1]) + "$"))
             for key in self.operations
@@ -215,11 +263,14 @@ class ZoomStandIn:
         # when set: a meeting the stand-in made, asked about after the call, was held with
         # these participants (records as `add_past_meeting` takes them) and recorded
         self.attendees: Any = None
+        # registrants per meeting id, in the order they registered
+        self.registrants: dict[int, list[dict[str, Any]]] = {}
         self._tokens: dict[str, float] = {}
         self._scripts: dict[str, list[_Script]] = {}
         self._lock = threading.Lock()
         self._ids = itertools.count(85000000001)
         self._token_ids = itertools.count(1)
+        self._registrant_ids = itertools.count(1)
         self._server = ThreadingHTTPServer((host, port), self._handler_class())
         self._server.daemon_threads = True
         self.add_user("host@example.org", user_id="standin-host", me=True)
@@ -318,6 +369,7 @@ class ZoomStandIn:
             self.meetings.clear()
             self.past.clear()
             self.recordings.clear()
+            self.registrants.clear()
             self.token_requests = 0
             self.scopes = zoom_scopes.needed()
             self.retention_days = 30
@@ -397,6 +449,25 @@ class ZoomStandIn:
             self.recordings[str(int(meeting_id))] = recording
             self.recordings[uuid] = recording
         return recording
+
+    def register(self, meeting_id: int, email: str, name: str = "") -> dict[str, Any]:
+        """Someone registers on the meeting's Zoom page (registration must be on)."""
+        first, _, last = (name or email.split("@")[0]).partition(" ")
+        status, _, answer = self._add_registrant(
+            int(meeting_id), {"email": email, "first_name": first, "last_name": last}
+        )
+        if status >= 400:
+            raise ValueError(answer["message"])
+        return answer
+
+    def registrant_of(self, meeting_id: int, email: str) -> dict[str, Any] | None:
+        """The meeting's registrant with that email, whatever their status."""
+        wanted = email.strip().lower()
+        with self._lock:
+            for r in self.registrants.get(int(meeting_id), []):
+                if r["email"].lower() == wanted:
+                    return r
+        return None
 
     def add_user(
         self,
@@ -565,7 +636,7 @@ class ZoomStandIn:
                 "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "join_url": f"https://zoom.example/j/{meeting_id}?pwd=standin",
                 "password": "cop123",
-                "settings": body.get("settings", {}),
+                "settings": {"approval_type": 2, **(body.get("settings") or {})},
             }
             with self._lock:
                 self.meetings[meeting_id] = meeting
@@ -607,13 +678,163 @@ class ZoomStandIn:
             return 200, {}, meeting
         if route == "PATCH /meetings/{meetingId}":
             with self._lock:
+                settings = {**meeting.get("settings", {}), **(body.get("settings") or {})}
                 meeting.update(body)
+                meeting["settings"] = settings
             return 204, {}, None
+        if route == "POST /meetings/{meetingId}/registrants":
+            return self._add_registrant(meeting_id, body)
+        if route == "POST /meetings/{meetingId}/batch_registrants":
+            return self._batch(meeting_id, meeting, body)
+        if route == "GET /meetings/{meetingId}/registrants":
+            return self._registrant_page(meeting_id, meeting, query)
+        if route == "PUT /meetings/{meetingId}/registrants/status":
+            return self._registrant_status(meeting_id, meeting, body)
         if route == "DELETE /meetings/{meetingId}":
             with self._lock:
                 del self.meetings[meeting_id]
             return 204, {}, None
         return 404, {}, {"code": 404, "message": "Not supported by the stand-in"}
+
+    # ---- registration ---------------------------------------------------------------------
+    @staticmethod
+    def _registration_on(meeting: dict[str, Any]) -> bool:
+        return (meeting.get("settings") or {}).get("approval_type", 2) in (0, 1)
+
+    @staticmethod
+    def _registration_off(meeting_id: int) -> tuple[int, dict, Any]:
+        message = f"Registration has not been enabled for this meeting: {meeting_id}."
+        return 400, {}, {"code": REGISTRATION_OFF, "message": message}
+
+    def _add_registrant(self, meeting_id: int, body: dict[str, Any]) -> tuple[int, dict, Any]:
+        with self._lock:
+            meeting = self.meetings.get(meeting_id)
+            if meeting is None:
+                return 404, {}, {"code": 3001, "message": f"Meeting does not exist: {meeting_id}."}
+            if not self._registration_on(meeting):
+                return self._registration_off(meeting_id)
+            registrant = self._registrant_locked(meeting, body)
+        answer = {
+            "id": meeting_id,
+            "registrant_id": registrant["id"],
+            "topic": meeting.get("topic", ""),
+            "start_time": meeting.get("start_time"),
+            "join_url": registrant["join_url"],
+        }
+        return 201, {}, answer
+
+    def _registrant_locked(self, meeting: dict[str, Any], body: dict[str, Any]) -> dict:
+        """The registrant of `body`'s email, made or (when cancelled) approved again."""
+        listed = self.registrants.setdefault(int(meeting["id"]), [])
+        email = str(body["email"]).strip()
+        for r in listed:
+            if r["email"].lower() == email.lower():
+                if r["status"] != "approved" and meeting["settings"].get("approval_type") == 0:
+                    r["status"] = "approved"
+                return r
+        token = f"{next(self._registrant_ids):06d}"
+        approved = meeting["settings"].get("approval_type") == 0
+        registrant = {
+            "id": f"reg{token}",
+            "email": email,
+            "first_name": body.get("first_name", ""),
+            "last_name": body.get("last_name", ""),
+            "status": "approved" if approved else "pending",
+            "create_time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "join_url": f"https://zoom.example/w/{meeting['id']}?tk=tk{token}",
+        }
+        listed.append(registrant)
+        return registrant
+
+    def _batch(self, meeting_id: int, meeting: dict, body: dict) -> tuple[int, dict, Any]:
+        with self._lock:
+            if not self._registration_on(meeting):
+                return self._registration_off(meeting_id)
+            if meeting.get("type", 2) != 2:
+                message = "Batch registration is only for scheduled meetings (type 2)."
+                return 400, {}, {"code": 300, "message": message}
+            if meeting["settings"].get("approval_type") != 0:
+                message = "Batch registration needs automatic approval (approval_type 0)."
+                return 400, {}, {"code": 300, "message": message}
+            made = [self._registrant_locked(meeting, r) for r in body.get("registrants") or []]
+        return (
+            201,
+            {},
+            {
+                "registrants": [
+                    {
+                        "registrant_id": r["id"],
+                        "email": r["email"],
+                        "join_url": r["join_url"],
+                        "participant_pin_code": 100000 + n,
+                    }
+                    for n, r in enumerate(made)
+                ]
+            },
+        )
+
+    def _registrant_page(self, meeting_id: int, meeting: dict, query: dict) -> tuple:
+        if not self._registration_on(meeting):
+            return self._registration_off(meeting_id)
+        status = query.get("status", "approved")
+        size = int(query.get("page_size", 30))
+        number = max(int(query.get("page_number", 1)), 1)
+        if not 1 <= size <= 300:
+            return 400, {}, {"code": 300, "message": "page_size must be 1 to 300"}
+        with self._lock:
+            found = [dict(r) for r in self.registrants.get(meeting_id, []) if r["status"] == status]
+        page = found[(number - 1) * size : number * size]
+        return (
+            200,
+            {},
+            {
+                "page_count": -(-len(found) // size) if found else 0,
+                "page_number": number,
+                "page_size": size,
+                "total_records": len(found),
+                "registrants": page,
+            },
+        )
+
+    def _registrant_status(self, meeting_id: int, meeting: dict, body: dict) -> tuple:
+        if not self._registration_on(meeting):
+            return self._registration_off(meeting_id)
+        named = body.get("registrants") or []
+        if len(named) > 30:
+            return 400, {}, {"code": 300, "message": "At most 30 registrants at a time."}
+        new = {"approve": "approved", "cancel": "cancelled", "deny": "denied"}[body["action"]]
+        with self._lock:
+            listed = self.registrants.get(meeting_id, [])
+            for item in named:
+                for r in listed:
+                    if r["id"] == item.get("id") or (
+                        item.get("email") and r["email"].lower() == str(item["email"]).lower()
+                    ):
+                        r["status"] = new
+        return 204, {}, None
+
+    def _shown(self, meeting_id: int | None, record: dict[str, Any]) -> dict[str, Any]:
+        """A participant record as Zoom's API shows it: the email of a guest only if they
+        registered (with their registrant id), of the account's users always."""
+        truth = (record.get("user_email") or "").strip()
+        shown = {k: v for k, v in record.items() if k != "registrant_id"}
+        registrant = None
+        with self._lock:
+            for r in self.registrants.get(meeting_id or 0, []):
+                named = record.get("registrant_id")
+                if (named and r["id"] == named) or (
+                    truth and not named and r["email"].lower() == truth.lower()
+                ):
+                    registrant = r
+                    break
+            internal = bool(truth) and truth.lower() in self.users
+        if registrant is not None and registrant["status"] == "approved":
+            shown["registrant_id"] = registrant["id"]
+            shown["user_email"] = registrant["email"]
+        elif not internal:
+            shown["user_email"] = ""
+        shown["internal_user"] = internal
+        return shown
 
     def _held(self, meeting_id: int) -> None:
         """With `attendees` set, a meeting it made is taken as held once asked about."""
@@ -645,7 +866,12 @@ class ZoomStandIn:
     def _participants(self, segment: str, query: dict[str, str]) -> tuple[int, dict, Any]:
         uuid = self._uuid_of(segment)
         with self._lock:
-            found = [p for past in self.past.values() for p in past if uuid and p["uuid"] == uuid]
+            found = [
+                (mid, p)
+                for mid, past in self.past.items()
+                for p in past
+                if uuid and p["uuid"] == uuid
+            ]
         if not found:
             return 404, {}, {"code": 3001, "message": "Meeting does not exist."}
         size = int(query.get("page_size", 30))
@@ -657,8 +883,9 @@ class ZoomStandIn:
         start = int(token.removeprefix("page-")) if token.startswith("page-") else 0
         if token and not token.startswith("page-"):
             return 400, {}, {"code": 300, "message": "Invalid next_page_token"}
-        everyone = found[0]["participants"]
-        page = everyone[start : start + size]
+        meeting_id, held = found[0]
+        everyone = held["participants"]
+        page = [self._shown(meeting_id, p) for p in everyone[start : start + size]]
         following = start + size
         return (
             200,
@@ -735,6 +962,6 @@ class ZoomStandIn:
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up waiting
 
-            do_GET = do_POST = do_PATCH = do_DELETE = _handle
+            do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _handle
 
         return Handler

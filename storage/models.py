@@ -298,6 +298,42 @@ class Call(SQLModel, table=True):
     created_by: str = Field(sa_column=Column(String(32), nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    # whether the meeting requires registration (each person their own link): off, on;
+    # a meeting made while COPBOT_ZOOM_REGISTRATION was off is turned on by the scheduler
+    registration: str = Field(
+        default="off", sa_column=Column(String(8), nullable=False, server_default="off")
+    )
+
+
+class RegistrationState(enum.StrEnum):
+    REGISTERED = "registered"  # has a join link of their own
+    CANCELLED = "cancelled"  # left the community: the link no longer works
+    NO_EMAIL = "no_email"  # Slack would not give their email: nothing to register with
+
+
+class CallRegistration(SQLModel, table=True):
+    """One person registered for a call's meeting: Zoom's registrant id, which the
+    participants of the meeting carry afterwards, and the join link that is theirs alone.
+    One row per call and person (the unique key decides between racing registrations)."""
+
+    __tablename__ = "call_registration"
+    __table_args__ = (
+        UniqueConstraint("call_id", "slack_user_id", name="uq_call_registration"),
+        Index("ix_call_registration_registrant", "registrant_id"),
+        CheckConstraint(
+            "state IN ('registered', 'cancelled', 'no_email')", name="ck_call_registration_state"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    call_id: int = Field(
+        sa_column=Column(ForeignKey("call.id", ondelete="CASCADE"), nullable=False)
+    )
+    slack_user_id: str = Field(sa_column=Column(String(32), nullable=False))
+    state: str = Field(sa_column=Column(String(16), nullable=False))
+    registrant_id: str | None = Field(default=None, sa_column=Column(String(64)))
+    join_url: str | None = Field(default=None, sa_column=Column(Text))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
 
 
 class Milestone(SQLModel, table=True):

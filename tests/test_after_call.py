@@ -46,7 +46,12 @@ def live(settings):
 
 
 @pytest.fixture
-def community(session, slack):
+def community(session, slack, zoom):
+    # they use the organisation's Zoom account: Zoom shows their emails without registration
+    for email in ("ana@example.org", "bo@example.org", "cy@example.org"):
+        zoom.add_user(email)
+    zoom.add_user(NONMEMBER_EMAIL)
+    zoom.add_user(GUEST_EMAIL)
     c = new_community(session, channel="CAFTER01", leader="U1")
     svc.set_leaders(session, c, ["U1", "U2"])
     for uid in ("U5", "U6"):

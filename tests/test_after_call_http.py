@@ -54,6 +54,8 @@ def held(session, slack, zoom, live, client):
         svc.join(session, community, uid)
     session.commit()
     emails = {"U1": "ana@x.org", "U5": "bo@x.org", "U6": "cy@x.org", "U7": "carl@x.org"}
+    for email in emails.values():  # users of the Zoom account: emails shown
+        zoom.add_user(email)
     for uid, email in emails.items():
         slack.add_user(uid, email.split("@")[0], email=email)
     start = datetime.now(UTC) - timedelta(hours=3)

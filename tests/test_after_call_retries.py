@@ -36,7 +36,10 @@ def live(settings):
 
 
 @pytest.fixture
-def community(session, slack):
+def community(session, slack, zoom):
+    # users of the Zoom account: Zoom shows their emails without registration
+    for email in ("ana@example.org", "bo@example.org", "visitor@elsewhere.example"):
+        zoom.add_user(email)
     c = new_community(session, channel=CHANNEL, leader="U1")
     svc.join(session, c, "U5")
     person = session.get(Person, "U1") or Person(slack_user_id="U1")

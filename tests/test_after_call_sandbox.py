@@ -1,5 +1,7 @@
 """After the call in `copbot sandbox`: its Zoom stand-in says who came to a call it made,
-`POST /zoom/events` is served with the sandbox's secret, and a pass reads attendance."""
+`POST /zoom/events` is served with the sandbox's secret, and a pass reads attendance.
+The sandbox's leaders and members come from outside its Zoom account: they count as
+members because copbot registered them, each with a link of their own."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from datetime import timedelta
 import pytest
 import requests
 
+from bot.flows import registrations as registration_flows
 from bot.services import communities as svc
 from sandbox import world
 from sandbox import zoom_webhooks as zw
@@ -34,6 +37,8 @@ def test_a_call_in_the_sandbox_gets_its_attendance_from_a_webhook(sandbox):
         "start_time": f"{start:%Y-%m-%dT%H:%M:%SZ}",
         "duration": 60,
         "join_url": f"{sandbox.url}/zoom/j/{meeting_id}?pwd=standin",
+        "type": 2,
+        "settings": {"approval_type": 0, "registration_type": 1},
     }
     with session_scope(sandbox.deps.engine) as session:
         community = new_community(session, channel="CDATA0001", leader="ULEAD001", team="T0")
@@ -41,7 +46,17 @@ def test_a_call_in_the_sandbox_gets_its_attendance_from_a_webhook(sandbox):
             svc.join(session, community, person.id)
         session.commit()
         call = ended_call(session, community, start, meeting_id=meeting_id, message_ts=None)
+        call.registration = "on"
+        session.add(call)
+        session.commit()
         call_id = call.id
+        # registered while the call was still to come (its status is what counts here)
+    done = registration_flows.register_call(sandbox.deps, sandbox.client, call_id)
+    assert sorted(done.registered) == ["ULEAD001", "UMEMB001", "UMEMB002", "UMEMB003"]
+    own = sandbox.zoom.registrant_of(meeting_id, "kenji@example.org")
+    assert own["join_url"].startswith(f"{sandbox.url}/zoom/j/{meeting_id}?tk=")
+    page = requests.get(own["join_url"], timeout=10).text
+    assert "Your own link: registered as Kenji Sato (kenji@example.org)" in page
     body = zw.webhook("meeting.ended", {"id": meeting_id, "uuid": f"held{meeting_id}=="})
     answer = requests.post(
         f"{sandbox.url}/zoom/events",
@@ -53,7 +68,9 @@ def test_a_call_in_the_sandbox_gets_its_attendance_from_a_webhook(sandbox):
     sandbox.clock.run_pass()
     with session_scope(sandbox.deps.engine) as session:
         counted = session.get(CallAttendance, call_id)
-        assert (counted.came, counted.members, counted.guests) == (6, 4, 1)
+        # Ana and the three members (registered); Ben, a leader of another community who
+        # is not registered for this call, and the guest: Zoom hides their emails
+        assert (counted.came, counted.members, counted.guests) == (6, 4, 2)
         kenji = session.exec(
             Attendance.__table__.select().where(Attendance.slack_user_id == "UMEMB001")
         ).one()

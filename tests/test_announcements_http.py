@@ -532,3 +532,41 @@ def test_the_same_form_submitted_again_or_after_back_is_one_draft(communities, b
     late = submit(boss, ab.CREATE_CALLBACK, form, view_id="VSAME01")
     assert late["response_action"] == "errors" and "went out already" in json.dumps(late)
     assert len(posts(slack)) == 3 and all("Fixed typo" in c.args["text"] for c in posts(slack))
+
+
+def _shown(slack) -> dict[str, str]:
+    """What each channel shows last: its post, then each update in the order Slack did
+    them (the stand-in records a call when it has answered it)."""
+    shown: dict[str, str] = {}
+    for c in slack.calls:
+        if c.method in ("chat.postMessage", "chat.update") and c.args["channel"] in CHANNELS:
+            shown[c.args["channel"]] = json.dumps(c.json_arg("blocks"))
+    return shown
+
+
+def test_an_edit_saved_while_the_copies_go_out_reaches_every_copy(communities, boss, slack, engine):
+    """Slack slowed to 0.6 s a call; the edit is saved while the second copy is being
+    posted with the original text: that copy ends with the edit too."""
+    announcement_id, _ = draft(boss, targets=["all"])
+    slack.slow(0.6)
+    send(boss, announcement_id)
+    deadline = time.monotonic() + 10
+    while not posts(slack) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert posts(slack), "the first copy never went out"
+    time.sleep(0.2)  # the second copy is on its way, with the original text
+    body = submit(
+        boss,
+        ab.CREATE_CALLBACK,
+        values(text="Webinar #4 moved to *Friday*."),
+        {"announcement": announcement_id},
+    )
+    assert body == {}
+    boss.settle()
+    slack.slow(0)
+    assert sorted(c.args["channel"] for c in posts(slack)) == CHANNELS  # each posted once
+    shown = _shown(slack)
+    assert sorted(shown) == CHANNELS
+    stale = [ch for ch, blocks in shown.items() if "moved to *Friday*" not in blocks]
+    assert stale == []
+    assert all(c.state == "posted" for c in copies(engine, announcement_id))

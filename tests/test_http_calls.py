@@ -136,7 +136,9 @@ def test_a_scheduled_call_becomes_a_zoom_meeting_and_a_channel_message(leader, s
     [post] = [c for c in slack.calls_to("chat.postMessage") if c.args["channel"] == CHANNEL]
     text = json.dumps(post.json_arg("blocks"))
     assert f"<!date^{int(call.start_at.timestamp())}^" in text
-    assert call.join_url in text
+    # people join with links of their own: the channel gets a Join button, not a link
+    assert call.join_url not in json.dumps(post.args) and cb.JOIN_ACTION in text
+    assert created.body["settings"]["approval_type"] == 0
     assert f"{PUBLIC_URL}/calendar/call/{call.uid}.ics" in text
     assert "Webinar #3" in post.args["text"] and f"Jan 13, {Y} 12:00 CST" in post.args["text"]
     assert call.message_ts
@@ -257,15 +259,20 @@ def test_reschedule_updates_zoom_and_the_message(leader, slack, zoom, engine):
     assert call.sequence == 1
 
 
-def test_members_see_upcoming_calls_with_links_and_the_feed(leader, as_user, engine, zoom):
+def test_members_see_upcoming_calls_with_links_and_the_feed(leader, as_user, engine, zoom, slack):
     submit(leader, engine)
     leader.settle()
     [call] = stored_calls(engine)
+    slack.add_user("U5", "bob", email="bob@example.org")
     bob = as_user("U5")
     bob.reply("join")
+    bob.settle()  # registered for the call to come, on the background pool
     body = bob.reply("calls")
     text = json.dumps(body["blocks"])
-    assert call.join_url in text and f"<!date^{int(call.start_at.timestamp())}^" in text
+    own = zoom.registrant_of(call.meeting_id, "bob@example.org")
+    assert own is not None and own["join_url"] != call.join_url
+    assert own["join_url"] in text and call.join_url not in text
+    assert f"<!date^{int(call.start_at.timestamp())}^" in text
     assert cb.CANCEL_ACTION not in text  # members cannot manage calls
     with session_scope(engine) as s:
         token = s.exec(select(Community)).one().calendar_token

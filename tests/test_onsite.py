@@ -445,3 +445,64 @@ def test_meeting_save_and_assign_say_what_happened_and_where_to_see_it(as_user, 
     assert f"I've told <#{CHANNEL}>" in said and "`/cop onsite` shows every room" in said
     said = _said(submit_assign(staff, engine, CHANNEL))
     assert "Nothing changed: *Survivorship* already has Fri" in said
+
+
+# ---- a submitted agenda under a block that moves or is freed ------------------------------
+def _submitted_agenda(engine, channel=CHANNEL):
+    from bot.services import agenda
+    from bot.services.agenda import Session_
+    from bot.services.communities import by_channel
+
+    with session_scope(engine) as s:
+        c = by_channel(s, TEAM_ID, channel)
+        year = s.exec(select(OnsiteMeeting)).one().year
+        sessions = [Session_("10:00", 60, "Welcome"), Session_("11:00", 60, "Cases")]
+        assert agenda.save(s, c.id, year, sessions, "U1", submit=True).newly_submitted
+        return c.id, year
+
+
+def _agenda_state(engine, cid, year):
+    from bot.services import agenda
+
+    with session_scope(engine) as s:
+        a = agenda.load(s, cid, year)
+        return a.state, a.submitted_at
+
+
+def _export_notes(engine, year):
+    from bot.services import deliverables_export as dx
+
+    with session_scope(engine) as s:
+        return {r["community"]: r["note"] for r in dx.agendas(s, year)}
+
+
+def test_a_moved_block_returns_its_submitted_agenda_to_draft_and_says_so(meeting, engine, slack):
+    assert accepted(submit_assign(meeting, engine, CHANNEL))
+    cid, year = _submitted_agenda(engine)
+    assert _export_notes(engine, year) == {"Survivorship": ""}  # the sessions sit in the block
+    with session_scope(engine) as s:
+        block_id = s.exec(select(OnsiteBlock)).one().id
+    meeting.settle()
+    slack.reset()
+    # another room at the same time: the sessions still fit, the agenda stays submitted
+    assert accepted(submit_assign(meeting, engine, CHANNEL, block=block_id, room="Room B"))
+    assert _agenda_state(engine, cid, year)[0] == "submitted"
+    # another time: back to draft, the channel's leaders told, the export says why
+    body = submit_assign(meeting, engine, CHANNEL, block=block_id, start="14:00", end="16:00")
+    assert accepted(body)
+    assert _agenda_state(engine, cid, year) == ("draft", None)
+    meeting.settle()
+    said = [c.args["text"] for c in slack.calls_to("chat.postMessage")]
+    assert sum("is a draft again: its block moved" in t for t in said) == 1
+    assert _export_notes(engine, year) == {
+        "Survivorship": "sessions outside the block (14:00-16:00 venue time)"
+    }
+    # freed under a submitted agenda: draft again, told again, the export says there is none
+    _submitted_agenda(engine)
+    slack.reset()
+    meeting.reply(f"onsite free <#{CHANNEL}>")
+    meeting.settle()
+    said = [c.args["text"] for c in slack.calls_to("chat.postMessage")]
+    assert sum("is a draft again: its block was freed" in t for t in said) == 1
+    assert _agenda_state(engine, cid, year)[0] == "draft"
+    assert _export_notes(engine, year)["Survivorship"].startswith("no onsite block")

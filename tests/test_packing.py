@@ -5,6 +5,7 @@ at 2,900 characters shows everything it was given."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
@@ -211,3 +212,33 @@ def test_an_announcement_is_split_between_words_never_inside_an_escape():
     assert len(parts) > 1 and all(len(p) <= announce_blocks.SECTION_LIMIT for p in parts)
     assert all(_whole_tokens(p) for p in parts)
     assert " ".join(parts).split() == announce_blocks.neutralise(text).split()
+
+
+HOSTILE_NAME = "<!channel> <@UHOSTILE> <http://evil.example|Zoom> & co"
+
+
+def test_what_the_packer_and_the_new_messages_show_stays_inert():
+    from tests.conftest import assert_inert
+
+    hostile = _community(HOSTILE_NAME)
+    share = Share(
+        id=3, community_id=1, url="https://ok.example/x", note=HOSTILE_NAME, shared_by="U1"
+    )
+    long_share = Share(
+        id=4, community_id=1, url="https://ok.example/" + "z" * 2000, note=HOSTILE_NAME,
+        shared_by="U1",
+    )  # fmt: skip
+    payloads = [
+        onsite.agenda_reopened_notice(hostile, MEETING, freed=True),
+        onsite.agenda_reopened_notice(hostile, MEETING, freed=False),
+        onsite.grid_message(MEETING, [], [], [hostile] * 80),
+        shares.share_card(share),
+        shares.share_card(long_share),
+        shares.digest(hostile, "March 2030", [share] * 30),
+        report.status_message("2029-30", [(hostile, None)] * 200),
+        agenda_blocks.status_message(MEETING, [(hostile, None, None)] * 200),
+        {"blocks": home_year.todo_blocks([SimpleNamespace(community=hostile, what="x", due=None)])},
+    ]
+    for payload in payloads:
+        assert_inert(payload)
+    assert "&lt;!channel&gt;" in json.dumps(payloads[0])

@@ -171,3 +171,13 @@ def test_cli_exports_markdown_and_json(session, community, db_url, monkeypatch, 
     assert main(["plan", "export", "Nope"]) == 1
     err = capsys.readouterr().err
     assert "no community 'Nope'" in err and "'Survivorship'" in err
+
+
+def test_a_section_saved_whole_resumes_at_the_next_one_in_the_same_write(session, community):
+    """`resume_at` moves the plan on only when every answer was saved, in the statement
+    that records the section (no second write)."""
+    plans.save_section(session, community, 2, fill(2), "U1", resume_at=3)
+    assert plans.load(session, community).last_section == 3
+    long = {**fill(2), next(iter(fill(2))): "x" * (plans.MAX_ANSWER_LENGTH + 1)}
+    errors = plans.save_section(session, community, 2, long, "U1", resume_at=3)
+    assert errors and plans.load(session, community).last_section == 2

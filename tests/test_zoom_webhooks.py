@@ -112,6 +112,7 @@ def test_meeting_ended_retried_by_zoom_is_handled_once_and_read_by_the_next_pass
 ):
     uuid = "ended/uuid//withslashes=="
     slack.add_user("U1", "ana", email="ana@example.org")
+    zoom.add_user("ana@example.org")  # a user of the Zoom account: email shown
     start = call.start_at
     zoom.add_past_meeting(
         MEETING,

@@ -26,6 +26,7 @@ from bot.blocks import (
 )
 from bot.blocks.after_call import call_buttons as after_call_buttons
 from bot.services import calls as rules
+from bot.services.registrations import personal_links
 from storage.models import Call, CallKind, CallStatus, Community, MeetingState
 
 SCHEDULE_CALLBACK = "call_schedule"
@@ -34,6 +35,7 @@ RETRY_ACTION = "call_retry"
 CANCEL_ACTION = "call_cancel"
 RESCHEDULE_ACTION = "call_reschedule_open"
 CALENDAR_ACTION = "call_calendar"
+JOIN_ACTION = "call_join"
 
 
 def when(start: datetime, zone: str) -> str:
@@ -135,9 +137,16 @@ def schedule_modal(
     }
 
 
-def _meeting_line(call: Call, conferencing: str) -> str:
+def _meeting_line(call: Call, conferencing: str, own: str | None = None) -> str:
     if call.status == CallStatus.CANCELLED.value:
         return ""
+    if call.meeting_state == MeetingState.READY.value and personal_links(call) and safe_url(own):
+        return f":link: {link(own, f'Join on {conferencing}')} (your own link: keep it to yourself)"
+    if call.meeting_state == MeetingState.READY.value and personal_links(call):
+        return (
+            f":link: *Join* gives you your own {conferencing} link, shown only to you "
+            "(that is how copbot knows you came)."
+        )
     if call.meeting_state == MeetingState.READY.value and safe_url(call.join_url):
         code = f" · passcode `{escape(call.passcode)}`" if call.passcode else ""
         return f":link: {link(call.join_url, f'Join on {conferencing}')}{code}"
@@ -172,6 +181,8 @@ def call_message(
         blocks.append(section(f"*Agenda*\n{escape(call.agenda)}"))
     if not cancelled:
         buttons: list[dict[str, Any]] = []
+        if call.meeting_state == MeetingState.READY.value and personal_links(call):
+            buttons.append(join_button(call))
         if calendar_url:
             buttons.append(
                 {
@@ -185,13 +196,24 @@ def call_message(
         blocks.append({"type": "actions", "block_id": f"call-{call.id}", "elements": buttons})
         blocks.append(context("Times show in your own time zone."))
     local = call.start_at.astimezone(ZoneInfo(call.timezone))
-    join = safe_url(call.join_url)
+    join = None if personal_links(call) else safe_url(call.join_url)
     fallback = (
         f"{'Cancelled: ' if cancelled else ''}{escape(community.name)} call "
         f"“{escape(call.topic)}” on {local:%a %b %-d, %Y %H:%M} {local.tzname()}"
         + (f", join at {escape(join)}" if join and not cancelled else "")
     )
     return message(fallback, blocks)
+
+
+def join_button(call: Call) -> dict[str, Any]:
+    """Join: answers each person privately with their own link."""
+    return {
+        "type": "button",
+        "action_id": JOIN_ACTION,
+        "text": plain("Join"),
+        "style": "primary",
+        "value": str(call.id),
+    }
 
 
 def _manage_buttons(call: Call) -> list[dict[str, Any]]:
@@ -245,8 +267,11 @@ def calls_list(
     conferencing: str = "Zoom",
     calendar_url: str | None = None,
     call_calendar_url: Any = None,
+    own_links: dict[int, str] | None = None,
 ) -> dict[str, Any]:
-    """`/cop calls`: upcoming calls with join links, soonest first."""
+    """`/cop calls`: upcoming calls with join links, soonest first (`own_links`: the
+    asker's own link per call id, where people join with links of their own)."""
+    own_links = own_links or {}
     blocks: list[Block] = [section(f"*Upcoming calls of {escape(community.name)}*")]
     if not calls:
         blocks.append(
@@ -259,11 +284,15 @@ def calls_list(
             f"*{escape(call.topic)}* · {when(call.start_at, call.timezone)} · "
             f"{call.duration_minutes} min · host {mention(call.host_user_id)}"
         ]
-        meeting = _meeting_line(call, conferencing)
+        own = own_links.get(call.id or 0)
+        meeting = _meeting_line(call, conferencing, own)
         if meeting:
             lines.append(meeting)
         blocks.append(section("\n".join(lines)))
         buttons: list[dict[str, Any]] = []
+        ready = call.meeting_state == MeetingState.READY.value
+        if ready and personal_links(call) and not own:
+            buttons.append(join_button(call))
         if call_calendar_url is not None:
             buttons.append(
                 {

@@ -312,3 +312,16 @@ def community_block_message(
             f"{when(block.start_at, block.end_at, meeting.timezone)} in *{escape(room.name)}*."
         )
     return {"response_type": "ephemeral", **message(text, [section(text)])}
+
+
+def agenda_reopened_notice(
+    community: Community, meeting: OnsiteMeeting, *, freed: bool
+) -> dict[str, Any]:
+    """To the community's channel (its leaders): the submitted agenda is a draft again."""
+    why = "its block was freed" if freed else "its block moved to another time"
+    text = (
+        f":warning: The onsite agenda of *{escape(community.name)}* for {escape(meeting.name)} "
+        f"is a draft again: {why}, and its sessions were planned for the old time. Leaders: "
+        "fit the sessions to the block with `/cop agenda` and submit it to staff again."
+    )
+    return message(text, [section(text)])

@@ -20,7 +20,8 @@ from bot.blocks import (
     safe_url,
     section,
 )
-from bot.blocks.calls import when
+from bot.blocks.calls import join_button, when
+from bot.services.registrations import personal_links
 from bot.services.reminders.kinds import LATE_AFTER
 from storage.models import Call, Community, Milestone, Reminder
 
@@ -58,8 +59,17 @@ def _date(at: datetime) -> str:
     return f"<!date^{ts}^{{date_long_pretty}} at {{time}}|{at:%Y-%m-%d %H:%M} UTC>"
 
 
-def call_reminder(kind: str, call: Call, community: Community, now: datetime) -> dict[str, Any]:
-    """A call reminder, worded by the time left at `now` (when it is sent)."""
+def call_reminder(
+    kind: str,
+    call: Call,
+    community: Community,
+    now: datetime,
+    *,
+    own_link: str | None = None,
+) -> dict[str, Any]:
+    """A call reminder, worded by the time left at `now` (when it is sent). When people
+    join with links of their own, a direct reminder carries the recipient's `own_link`
+    and one in the channel a Join button that answers each person privately."""
     lead = time_left(call.start_at, now)
     topic, name = escape(call.topic), escape(community.name)
     host = f"host {mention(call.host_user_id)}"
@@ -71,22 +81,27 @@ def call_reminder(kind: str, call: Call, community: Community, now: datetime) ->
     ]
     if call.agenda and kind != "call_hour":
         lines.append(f"*Agenda:* {escape(call.agenda[:1500])}")
-    join = safe_url(call.join_url)
+    personal = personal_links(call)
+    join = safe_url(own_link) if personal else safe_url(call.join_url)
     if join:
         lines.append(
-            f":link: {link(join, 'Join the meeting')}"
-            + (f" · passcode `{escape(call.passcode)}`" if call.passcode else "")
+            f":link: {link(join, 'Join the meeting' + (' (your own link)' if personal else ''))}"
+            + (f" · passcode `{escape(call.passcode)}`" if call.passcode and not personal else "")
         )
     text = f"{lead}: {topic} ({name})" + (f", join at {escape(join)}" if join else "")
-    return message(
-        text,
-        [
-            section("\n".join(lines)),
-            context(
-                "Times show in your own time zone. `/cop remind dm` sends these to you directly."
-            ),
-        ],
+    shown: list[dict[str, Any]] = [section("\n".join(lines))]
+    if personal and not join:
+        shown.append(
+            {
+                "type": "actions",
+                "block_id": f"reminder-join-{call.id}",
+                "elements": [join_button(call)],
+            }
+        )
+    shown.append(
+        context("Times show in your own time zone. `/cop remind dm` sends these to you directly.")
     )
+    return message(text, shown)
 
 
 def followup(call: Call, community: Community) -> dict[str, Any]:

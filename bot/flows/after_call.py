@@ -18,7 +18,7 @@ from sqlalchemy import update
 from bot.blocks import after_call as blocks
 from bot.deps import Deps
 from bot.services import after_call_jobs as jobs
-from bot.services import attendance, recordings, value
+from bot.services import attendance, recordings, registrations, value
 from integrations.after_call import FactsError, MeetingFacts, NotFound, meeting_facts
 from storage.db import session_scope
 from storage.models import AfterCallJob, Call, CallResource, Community
@@ -169,7 +169,7 @@ def _attendance(
     uuids = _instances(zoom, call, job.meeting_uuid)
     records = [p for uuid in uuids for p in zoom.participants(uuid)]
     people = attendance.merge(records)
-    matched, guests, looked_up = _match(deps, client, people, call.community_id)
+    matched, guests, looked_up = _match(deps, client, people, call)
     with session_scope(deps.engine) as session:
         if not jobs.finish(session, job.id, token, now):  # another pass took it over
             log.info("attendance of call %s: the claim was taken over; not stored", job.call_id)
@@ -210,19 +210,25 @@ def _instances(zoom: MeetingFacts, call: Call, named: str | None) -> list[str]:
 
 
 def _match(
-    deps: Deps, client: WebClient, people: list[attendance.Attendee], community_id: int
+    deps: Deps, client: WebClient, people: list[attendance.Attendee], call: Call
 ) -> tuple[dict[str, int], list[int], dict[str, str]]:
-    """Slack user id -> minutes for those found in Slack by email; minutes of the rest;
-    and the emails Slack was asked about and answered (user id -> email). Stopped by a
-    rate limit, the members' emails found so far are kept, so the next pass skips them."""
+    """Slack user id -> minutes for those copbot registered (by the registrant id they
+    joined with) or found in Slack by email; minutes of the rest (guests, also those who
+    registered on Zoom's own page: counted, never named); and the emails Slack was asked
+    about and answered (user id -> email). Stopped by a rate limit, the members' emails
+    found so far are kept, so the next pass skips them."""
+    community_id = call.community_id
     emails = [p.email for p in people if p.email]
     with session_scope(deps.engine) as session:
         known = attendance.known_emails(session, emails)
+        registered = registrations.by_registrant(session, call.id)
     matched: dict[str, int] = {}
     guests: list[int] = []
     looked_up: dict[str, str] = {}
     for person in people:
-        uid = known.get(person.email or "") if person.email else None
+        uid = registered.get(person.registrant_id or "")
+        if uid is None and person.email:
+            uid = known.get(person.email)
         if uid is None and person.email:
             try:
                 uid = _lookup(client, person.email)

@@ -29,6 +29,7 @@ from storage.models import Announcement, AnnouncementCopy, Community, utcnow
 
 log = logging.getLogger(__name__)
 RATE_LIMIT_ROUNDS = 5
+EDIT_ROUNDS = 5  # writes of one copy while edits keep arriving
 
 
 def _payload(a: Announcement) -> dict[str, Any]:
@@ -68,6 +69,8 @@ def send(client: WebClient, deps: Deps, announcement_id: int, now: datetime) -> 
             log.warning("announcement %s to %s: %s", announcement_id, channel, error)
         with session_scope(deps.engine) as session:
             rules.copy_done(session, copy_id, ts, error)
+        if ts:  # an edit saved while this copy went out did not see it: show it now
+            _keep_latest(client, deps, announcement_id, channel, ts, payload)
         if ts and announcement.pin:
             try:
                 client.pins_add(channel=channel, timestamp=ts)
@@ -103,19 +106,42 @@ def _post(
 def update_copies(client: WebClient, deps: Deps, announcement_id: int) -> None:
     """Show the edited text in every posted copy."""
     with session_scope(deps.engine) as session:
-        announcement = rules.load(session, announcement_id)
-        payload = _payload(announcement)
         posted = [c for c in rules.copies(session, announcement_id) if c.state == "posted"]
     for item in posted:
+        _keep_latest(client, deps, announcement_id, item.channel, item.ts, None)
+
+
+def _keep_latest(
+    client: WebClient,
+    deps: Deps,
+    announcement_id: int,
+    channel: str,
+    ts: str,
+    shown: dict[str, Any] | None,
+) -> None:
+    """Make the copy at `ts` show the announcement as stored now: write it, then read the
+    announcement again and write again while an edit saved meanwhile changed it. Whoever
+    writes a copy last has read the database after writing, so every copy ends with the
+    latest text, whatever the order of the edit and the fan-out."""
+    for _ in range(EDIT_ROUNDS):
+        with session_scope(deps.engine) as session:
+            latest = _payload(rules.load(session, announcement_id))
+        if latest == shown:
+            return
         try:
-            client.chat_update(channel=item.channel, ts=item.ts, **payload)
+            client.chat_update(channel=channel, ts=ts, **latest)
         except SlackApiError as e:
             log.warning(
                 "editing announcement %s in %s: %s",
                 announcement_id,
-                item.channel,
+                channel,
                 e.response.get("error"),
             )
+            return
+        shown = latest
+    log.warning(
+        "announcement %s in %s: still being edited; left as shown", announcement_id, channel
+    )
 
 
 def delete_copies(client: WebClient, deps: Deps, announcement_id: int) -> int:

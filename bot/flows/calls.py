@@ -20,6 +20,7 @@ from bot.blocks import calls as blocks
 from bot.blocks import community as community_blocks
 from bot.blocks import escape, link
 from bot.deps import Deps
+from bot.flows import registrations
 from bot.listeners.common import post_message, tell
 from bot.services import calls as rules
 from bot.services import year_plan
@@ -68,7 +69,8 @@ def ensure_meeting(deps: Deps, call_id: int) -> str | None:
             return None  # made already, not wanted, or another worker is making it
         call = session.get(Call, call_id, populate_existing=True)
         request = meeting_request(call, session.get(Community, call.community_id))
-        request = replace(request, look_first=tried_before)
+        registration = registrations.enabled(deps)
+        request = replace(request, look_first=tried_before, registration=registration)
         sequence = call.sequence
     try:
         info = deps.conferencing.create(request)
@@ -84,7 +86,9 @@ def ensure_meeting(deps: Deps, call_id: int) -> str | None:
         return f"an unexpected error ({type(e).__name__})"
     # the meeting id is stored before anything else is attempted
     with session_scope(deps.engine) as session:
-        stored = rules.meeting_made(session, call_id, info.meeting_id, info.join_url, info.passcode)
+        stored = rules.meeting_made(
+            session, call_id, info.meeting_id, info.join_url, info.passcode, registration
+        )
         call = session.get(Call, call_id)
         holder = call.meeting_id
     if not stored:
@@ -160,10 +164,35 @@ def _not_posted(community: Community, error: str) -> str:
     )
 
 
+def registration_note(done: registrations.Registered, conferencing: str) -> str:
+    """What the leader should know of the registrations just made."""
+    parts = []
+    if done.registered:
+        n = len(done.registered)
+        parts.append(
+            f"Registered {n} {'person' if n == 1 else 'people'} for the {conferencing} meeting: "
+            "each gets a join link of their own from the Join button."
+        )
+    if done.no_email:
+        names = ", ".join(f"<@{u}>" for u in done.no_email[:20])
+        more = f" and {len(done.no_email) - 20} more" if len(done.no_email) > 20 else ""
+        parts.append(
+            f"Slack gave no email for {names}{more}: they cannot be registered, and the Join "
+            "button tells them why."
+        )
+    if done.problem:
+        parts.append(
+            f"Registering people failed ({escape(done.problem)}); the Join button registers "
+            "each person when they click it."
+        )
+    return " ".join(parts)
+
+
 # ---- after a form -------------------------------------------------------------------------
 def after_schedule(client: WebClient, deps: Deps, call_id: int, user_id: str) -> None:
     problem = ensure_meeting(deps, call_id) if deps.conferencing.configured else None
     slack_error = show_call(client, deps, call_id)
+    registered = registrations.register_call(deps, client, call_id)
     call, community = _load(deps, call_id)
     topic = escape(call.topic)
     notes = []
@@ -181,6 +210,8 @@ def after_schedule(client: WebClient, deps: Deps, call_id: int, user_id: str) ->
         notes.append(_not_posted(community, slack_error))
     if not notes:
         notes.append(f"Scheduled *{topic}* and posted it in <#{community.slack_channel_id}>.")
+    notes.append(registration_note(registered, deps.conferencing.name))
+    notes = [n for n in notes if n]
     post_message(client, user_id, community_blocks.message_for(" ".join(notes)))
 
 
@@ -197,6 +228,7 @@ def after_reschedule(
     elif call.meeting_state == MeetingState.PENDING.value:
         problem = ensure_meeting(deps, call_id)
     slack_error = show_call(client, deps, call_id)
+    registrations.register_call(deps, client, call_id)
     call, community = _load(deps, call_id)
     if moved and call.message_ts:
         _thread_note(
@@ -217,6 +249,7 @@ def after_reschedule(
 def retry(client: WebClient, deps: Deps, call_id: int, response_url: str) -> None:
     problem = ensure_meeting(deps, call_id)
     show_call(client, deps, call_id)
+    registrations.register_call(deps, client, call_id)
     call, _ = _load(deps, call_id)
     name = deps.conferencing.name
     if problem:
@@ -267,6 +300,7 @@ def after_year(
             if problem:
                 problems.append(problem)
         show_call(client, deps, call_id)
+        registrations.register_call(deps, client, call_id)
     post_message(
         client,
         user_id,

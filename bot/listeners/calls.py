@@ -21,10 +21,11 @@ from bot.blocks import calls as blocks
 from bot.blocks import escape
 from bot.deps import Deps
 from bot.flows import calls as flows
+from bot.flows import registrations as registration_flows
 from bot.listeners import year
 from bot.listeners.call_access import leader_zone, managed, view_metadata
 from bot.listeners.common import CommandRequest, modal_values, tell
-from bot.services import CopError
+from bot.services import CopError, registrations
 from bot.services import calls as rules
 from bot.services import communities as svc
 from bot.services.permissions import Action, can, who_can
@@ -80,6 +81,9 @@ def cmd_calls(req: CommandRequest) -> None:
             call_calendar_url=(lambda c: flows.call_calendar_url(deps, c))
             if settings.public_url
             else None,
+            own_links=registrations.own_links(
+                req.session, [c.id for c in upcoming if c.id], req.user_id
+            ),
         )
     )
 
@@ -237,6 +241,22 @@ def handle_reschedule_open(
     deps.open_view(client, body.get("trigger_id", ""), view)
 
 
+def handle_join(ack: Ack, body: dict[str, Any], client: WebClient, context: dict[str, Any]) -> None:
+    """Join: the person's own link, answered only to them, from the background pool
+    (registering them there first if need be), never holding up the ack."""
+    ack()
+    deps: Deps = context["copbot"]
+    response_url = body.get("response_url", "")
+    try:
+        call_id = rules.parse_id(((body.get("actions") or [{}])[0]).get("value"))
+    except CopError as e:
+        deps.later(tell, response_url, str(e))
+        return
+    deps.later(
+        registration_flows.join_clicked, deps, client, call_id, body["user"]["id"], response_url
+    )
+
+
 def handle_calendar_link(ack: Ack) -> None:
     ack()  # a link button: Slack opens the URL; nothing to do
 
@@ -246,6 +266,7 @@ def register(app: App) -> None:
     app.view(blocks.RESCHEDULE_CALLBACK)(handle_schedule_submission)
     app.action(blocks.RETRY_ACTION)(handle_retry)
     app.action(blocks.CANCEL_ACTION)(handle_cancel)
+    app.action(blocks.JOIN_ACTION)(handle_join)
     app.action(blocks.RESCHEDULE_ACTION)(handle_reschedule_open)
     app.action(re.compile(f"^{blocks.CALENDAR_ACTION}"))(handle_calendar_link)
     year.register(app)

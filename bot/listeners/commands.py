@@ -22,6 +22,7 @@ from bot.blocks import community as community_blocks
 from bot.blocks import escape
 from bot.blocks.help import NAMES, help_message
 from bot.deps import Deps
+from bot.flows import registrations as registration_flows
 from bot.listeners import (
     agenda,
     announcements,
@@ -259,12 +260,14 @@ def cmd_join(req: CommandRequest) -> None:
         "`/cop leave` undoes this."
     )
     req.later(refresh_profiles, req.client, req.deps, [req.user_id])
+    req.later(registration_flows.register_newcomer, req.deps, req.client, community.id, req.user_id)
 
 
 def cmd_leave(req: CommandRequest) -> None:
     community = _target_community(req)
     svc.leave(req.session, community, req.user_id)
     req.say_ephemeral(f"You have left *{escape(community.name)}*. `/cop join` brings you back.")
+    req.later(registration_flows.cancel_leaver, req.deps, community.id, req.user_id)
 
 
 def cmd_members(req: CommandRequest) -> None:

@@ -83,13 +83,16 @@ def cmd_onsite(req: CommandRequest) -> None:
         if channel is None:
             raise CopError("Name the community's channel: `/cop onsite free #channel`.")
         community = req.community(channel)
-        block = onsite.free(req.session, meeting, community)
-        if block is None:
+        freed = onsite.free(req.session, meeting, community)
+        if freed is None:
             req.say_ephemeral(f"*{community.name}* has no block to free; nothing changed.")
             return
         req.say_ephemeral(f"Freed the block of *{community.name}*; I've told its channel.")
-        note = blocks.freed_announcement(community, meeting, block, req.user_id)
+        note = blocks.freed_announcement(community, meeting, freed.block, req.user_id)
         req.later(post_message, req.client, community.slack_channel_id, note)
+        if freed.agenda_reopened:
+            reopened = blocks.agenda_reopened_notice(community, meeting, freed=True)
+            req.later(post_message, req.client, community.slack_channel_id, reopened)
         return
     block = None
     if sub == "move":
@@ -229,6 +232,9 @@ def handle_assign_submission(
             moved=done.moved_from is not None,
         )
         deps.later(post_message, client, community.slack_channel_id, note)
+    if done.agenda_reopened:
+        reopened = blocks.agenda_reopened_notice(community, meeting, freed=False)
+        deps.later(post_message, client, community.slack_channel_id, reopened)
 
 
 _FIELDS = {
@@ -290,8 +296,11 @@ def handle_home_block_menu(
                 return
             freed = onsite.free(session, meeting, community) if kind == "free" else None
     if freed is not None:
-        note = blocks.freed_announcement(community, meeting, freed, user_id)
+        note = blocks.freed_announcement(community, meeting, freed.block, user_id)
         deps.later(post_message, client, community.slack_channel_id, note)
+        if freed.agenda_reopened:
+            reopened = blocks.agenda_reopened_notice(community, meeting, freed=True)
+            deps.later(post_message, client, community.slack_channel_id, reopened)
     from bot.listeners.events import publish_home
 
     deps.later(publish_home, client, deps, user_id)

@@ -162,9 +162,15 @@ def handle_section_submission(
     try:
         with session_scope(deps.engine) as session:
             community = _editable(deps, session, community_id, user_id)
-            errors = plans.save_section(session, community, number, answers, user_id, shown=shown)
-            if not errors and number < SECTION_COUNT:
-                plans.set_last_section(session, community, number + 1)
+            errors = plans.save_section(
+                session,
+                community,
+                number,
+                answers,
+                user_id,
+                shown=shown,
+                resume_at=number + 1 if number < SECTION_COUNT else None,
+            )
             plan = plans.load(session, community)
     except CopError as e:
         ack(response_action="update", view=_message_view(str(e)))

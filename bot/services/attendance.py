@@ -1,7 +1,8 @@
 """Attendance: who came to a call, as Zoom's participant records tell it.
 
 Zoom gives one record per join, so a person who dropped and rejoined appears several
-times; `merge` makes them one attendee (by email, else Zoom's user id, else the name)
+times; `merge` makes them one attendee (by the registration they joined with, else email,
+else Zoom's user id, else the name)
 whose minutes are the union of their joins (two devices at once count once). `record`
 stores, per call: how many came, the community's members among them, first-timers,
 people not matched to anyone in Slack (a count only: no email of theirs is stored) and
@@ -33,6 +34,7 @@ class Attendee:
     key: str
     name: str
     email: str | None
+    registrant_id: str | None = None
     spans: list[tuple[datetime, datetime]] = field(default_factory=list)
     seconds_without_times: int = 0
 
@@ -51,6 +53,8 @@ class Attendee:
 
 
 def _key(p: Participant) -> str:
+    if p.registrant_id:
+        return f"registrant:{p.registrant_id}"
     if p.email:
         return f"email:{p.email}"
     if p.user_id:
@@ -63,7 +67,7 @@ def merge(participants: Iterable[Participant]) -> list[Attendee]:
     people: dict[str, Attendee] = {}
     for p in participants:
         key = _key(p)
-        person = people.setdefault(key, Attendee(key, p.name, p.email))
+        person = people.setdefault(key, Attendee(key, p.name, p.email, p.registrant_id))
         if p.join_time and p.leave_time and p.leave_time >= p.join_time:
             person.spans.append((p.join_time, p.leave_time))
         elif p.join_time and p.seconds:

@@ -290,7 +290,12 @@ def claim_meeting(
 
 
 def meeting_made(
-    session: Session, call_id: int, meeting_id: int, join_url: str, passcode: str
+    session: Session,
+    call_id: int,
+    meeting_id: int,
+    join_url: str,
+    passcode: str,
+    registration: bool = False,
 ) -> bool:
     """Store the meeting made for a claimed call; False (nothing stored) when the call was
     cancelled meanwhile or the claim was lost, and the meeting must then be deleted.
@@ -309,6 +314,7 @@ def meeting_made(
             passcode=passcode,
             meeting_state=MeetingState.READY.value,
             meeting_error=None,
+            registration="on" if registration else "off",
         )
         .execution_options(synchronize_session=False)
     ).rowcount

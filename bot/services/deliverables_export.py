@@ -10,9 +10,9 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from bot.services.agenda import sessions_of
+from bot.services.agenda import block_start, sessions_of
 from bot.text import csv_row, md_block, md_inline
-from storage.models import Community, OnsiteAgenda
+from storage.models import Community, OnsiteAgenda, OnsiteBlock, OnsiteMeeting
 
 AGENDA_COLUMNS = (
     "community",
@@ -27,29 +27,59 @@ AGENDA_COLUMNS = (
     "title",
     "speakers",
     "description",
+    "note",
 )
 
 
+def _outside(sessions: list, block: OnsiteBlock | None, meeting: OnsiteMeeting | None) -> str:
+    """Why the sessions do not sit in the community's block, in words; "" when they do."""
+    if not sessions:
+        return ""
+    if block is None or meeting is None:
+        return "no onsite block: the sessions have no time at the meeting"
+    t = block_start(block, meeting)
+    begin = t.hour * 60 + t.minute
+    end = begin + int((block.end_at - block.start_at).total_seconds() // 60)
+    if all(begin <= s.window()[0] and s.window()[1] <= end for s in sessions):
+        return ""
+    return f"sessions outside the block ({t:%H:%M}-{end // 60:02d}:{end % 60:02d} venue time)"
+
+
 def agendas(session: Session, year: int) -> list[dict[str, Any]]:
-    """Every stored agenda of `year`, by community name, with its sessions."""
+    """Every stored agenda of `year`, by community name, with its sessions; `note` says
+    when the sessions do not sit in the community's block (moved or freed since)."""
     rows = session.exec(
         select(OnsiteAgenda, Community)
         .join(Community, Community.id == OnsiteAgenda.community_id)
         .where(OnsiteAgenda.year == year)
         .order_by(Community.name_key)
     ).all()
-    return [
-        {
-            "community": c.name,
-            "channel": c.slack_channel_id,
-            "year": a.year,
-            "state": a.state,
-            "submitted_at": a.submitted_at.isoformat() if a.submitted_at else "",
-            "submitted_by": a.submitted_by or "",
-            "sessions": [s.__dict__ for s in sessions_of(a)],
-        }
-        for a, c in rows
-    ]
+    meeting = session.exec(select(OnsiteMeeting).where(OnsiteMeeting.year == year)).first()
+    out = []
+    for a, c in rows:
+        sessions = sessions_of(a)
+        block = (
+            session.exec(
+                select(OnsiteBlock).where(
+                    OnsiteBlock.meeting_id == meeting.id, OnsiteBlock.community_id == c.id
+                )
+            ).first()
+            if meeting
+            else None
+        )
+        out.append(
+            {
+                "community": c.name,
+                "channel": c.slack_channel_id,
+                "year": a.year,
+                "state": a.state,
+                "submitted_at": a.submitted_at.isoformat() if a.submitted_at else "",
+                "submitted_by": a.submitted_by or "",
+                "note": _outside(sessions, block, meeting),
+                "sessions": [s.__dict__ for s in sessions],
+            }
+        )
+    return out
 
 
 def agendas_csv(records: list[dict[str, Any]]) -> str:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -23,6 +23,7 @@ from bot.services import CopError
 from bot.zones import ZoneError, parse_zone
 from storage.models import (
     Community,
+    OnsiteAgenda,
     OnsiteBlock,
     OnsiteMeeting,
     OnsiteRoom,
@@ -266,6 +267,31 @@ class Assignment:
     room: OnsiteRoom
     changed: bool  # False when the same block was already there (a replay)
     moved_from: tuple[datetime, str] | None = None  # (old start, old room) on a move
+    agenda_reopened: bool = False  # a submitted agenda went back to draft (its time moved)
+
+
+@dataclass(frozen=True)
+class Freed:
+    block: OnsiteBlock
+    agenda_reopened: bool  # a submitted agenda went back to draft (it has no block now)
+
+
+def reopen_agenda(session: Session, community_id: int, year: int) -> bool:
+    """A submitted agenda whose block moved or was freed goes back to draft, so leaders
+    fit its sessions to the new time and submit it again (one conditional update: the
+    database decides, and a replay finds nothing to reopen)."""
+    won = session.execute(
+        update(OnsiteAgenda)
+        .where(
+            OnsiteAgenda.community_id == community_id,
+            OnsiteAgenda.year == year,
+            OnsiteAgenda.state == "submitted",
+        )
+        .values(state="draft", submitted_at=None, submitted_by=None, updated_at=utcnow())
+        .returning(OnsiteAgenda.id)
+        .execution_options(synchronize_session=False)
+    ).first()
+    return won is not None
 
 
 def cell_starts(start: datetime, end: datetime) -> list[datetime]:
@@ -332,6 +358,7 @@ def assign(
         raise SlotError("community", _already(session, community, existing, meeting))
     if existing is None and move:
         raise SlotError("community", f"{community.name} has no block to move; assign one.")
+    reopened = False
     try:
         with session.begin_nested():
             if existing is None:
@@ -355,6 +382,8 @@ def assign(
                 block = existing
                 old_room = session.get(OnsiteRoom, block.room_id)
                 moved_from = (block.start_at, old_room.name if old_room else "?")
+                if block.start_at != begin:  # the sessions' times were planned for the old one
+                    reopened = reopen_agenda(session, community.id, meeting.year)
                 session.execute(delete(OnsiteRoomSlot).where(OnsiteRoomSlot.block_id == block.id))
                 block.room_id, block.start_at, block.end_at = room.id, begin, finish
                 block.sequence += 1
@@ -365,7 +394,7 @@ def assign(
             session.flush()
     except IntegrityError:
         raise _room_taken(session, room, begin, finish, meeting.timezone) from None
-    return Assignment(block, room, changed=True, moved_from=moved_from)
+    return Assignment(block, room, True, moved_from, agenda_reopened=reopened)
 
 
 def _already(session: Session, community: Community, block: OnsiteBlock | None, meeting) -> str:
@@ -381,8 +410,9 @@ def _already(session: Session, community: Community, block: OnsiteBlock | None, 
     )
 
 
-def free(session: Session, meeting: OnsiteMeeting, community: Community) -> OnsiteBlock | None:
-    """Remove the community's block; None when it had none (already freed)."""
+def free(session: Session, meeting: OnsiteMeeting, community: Community) -> Freed | None:
+    """Remove the community's block (a submitted agenda goes back to draft); None when it
+    had none (already freed)."""
     block = session.exec(
         select(OnsiteBlock)
         .where(OnsiteBlock.meeting_id == meeting.id, OnsiteBlock.community_id == community.id)
@@ -393,7 +423,7 @@ def free(session: Session, meeting: OnsiteMeeting, community: Community) -> Onsi
     session.execute(delete(OnsiteRoomSlot).where(OnsiteRoomSlot.block_id == block.id))
     session.execute(delete(OnsiteBlock).where(OnsiteBlock.id == block.id))
     session.flush()
-    return block
+    return Freed(block, reopen_agenda(session, community.id, meeting.year))
 
 
 @dataclass(frozen=True)

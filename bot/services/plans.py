@@ -179,14 +179,15 @@ def save_section(
     user_id: str,
     now: datetime | None = None,
     shown: Mapping[str, str] | None = None,
+    resume_at: int | None = None,
 ) -> dict[str, str]:
     """Save the valid answers of one section; return errors for the others.
 
     `shown` holds the fingerprint (`fingerprint()`) of each answer as the person's modal
     showed it: an answer they left as it was is not written, so a co-leader's change
     saved meanwhile survives. The others are upserted (one statement for the section)
-    writing only a changed text, so "changed last by" stays true. The section becomes
-    the one the plan resumes at.
+    writing only a changed text, so "changed last by" stays true. The plan resumes at
+    this section, or at `resume_at` when every answer was saved.
     """
     section(section_number)  # range check
     errors = answer_errors(section_number, answers)
@@ -210,7 +211,9 @@ def save_section(
             set_committed_value(community, "purpose_areas", text)
         texts[key] = text
     _write_answers(session, community.id, texts, user_id, now)
-    _set_plan(session, community.id, last_section=section_number)
+    resume = section_number if errors or resume_at is None else resume_at
+    section(resume)  # range check
+    _set_plan(session, community.id, last_section=resume)
     return errors
 
 

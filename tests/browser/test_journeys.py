@@ -194,11 +194,19 @@ def test_member_in_tokyo_sees_the_call_in_tokyo_time_and_joins(page, shot, sandb
     assert expected in shown, (expected, shown)
     assert f"{tokyo:%B}" in shown
     shot(page, "call-in-tokyo-time")
+    # no shared link in the channel: Join answers Kenji alone with his own link
+    assert message.locator("a.link[href*='/zoom/j/']").count() == 0
+    message.locator(".bk-button", has_text="Join").click()
+    own = message_with(page, "Your own link")
+    assert "Only visible to you" in own.inner_text()
+    shot(page, "own-join-link")
     with page.context.expect_page() as opened:
-        message.locator("a.link[href*='/zoom/j/']").first.click()
+        own.locator("a.link[href*='/zoom/j/']").first.click()
     zoom = opened.value
     zoom.wait_for_load_state()
     assert "Reproducible notebooks" in zoom.inner_text("#zoom-title")
+    detail = zoom.inner_text("#zoom-detail")
+    assert "Your own link: registered as Kenji Sato (kenji@example.org)" in detail, detail
     # the start in the meeting's own zone, named (not UTC labelled as that zone)
     meeting = sandbox.zoom.meetings[int(call.meeting_id)]
     zone = ZoneInfo(meeting["timezone"])
