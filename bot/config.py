@@ -50,6 +50,7 @@ ENV_VARS = (
     "COPBOT_PROGRAM_YEAR_START",
     "COPBOT_PUBLIC_URL",
     "ZOOM_USER",
+    "ZOOM_HOSTS",
     "ZOOM_RETRY_SECONDS",
     "COPBOT_AGENDA_DUE",
     "COPBOT_REPORT_DUE",
@@ -91,6 +92,9 @@ class Settings:
     program_year_start: tuple[int, int] = (8, 1)  # month, day
     public_url: str | None = None  # where `copbot serve` is reached, for calendar links
     zoom_user: str = "me"  # the Zoom user (email or id) whose meetings copbot creates
+    # the pool of Zoom users (emails or ids) who host copbot's meetings: ZOOM_HOSTS, else
+    # ZOOM_USER alone; a call gets one with no other copbot meeting at its time
+    zoom_hosts: tuple[str, ...] = ("me",)
     zoom_retry_seconds: float = 30.0  # how long one Zoom request may be retried in all
     agenda_due: tuple[int, int] = (5, 1)  # the onsite agenda is due early May
     report_due: tuple[int, int] = (6, 30)  # the annual progress report
@@ -149,6 +153,7 @@ class Settings:
                 else None
             ),
             zoom_user=get("ZOOM_USER") or "me",
+            zoom_hosts=_zoom_hosts(get("ZOOM_HOSTS"), get("ZOOM_USER") or "me"),
             zoom_retry_seconds=_seconds("ZOOM_RETRY_SECONDS", get("ZOOM_RETRY_SECONDS") or "30"),
             agenda_due=_month_day(get("COPBOT_AGENDA_DUE") or "05-01", "COPBOT_AGENDA_DUE"),
             report_due=_month_day(get("COPBOT_REPORT_DUE") or "06-30", "COPBOT_REPORT_DUE"),
@@ -293,6 +298,35 @@ def _staff(value: str | None) -> frozenset[str]:
             f"COPBOT_STAFF must be comma-separated Slack user IDs like U012AB3CD, got {bad[0]!r}"
         )
     return frozenset(ids)
+
+
+# a Zoom user as the API's {userId} takes it: an email, a user id, or "me"
+_ZOOM_EMAIL = re.compile(r"^[^@\s,/]+@[^@\s,/]+\.[^@\s,/]+$")
+_ZOOM_USER_ID = re.compile(r"^[A-Za-z0-9_-]{2,64}$")
+
+
+def _zoom_hosts(value: str | None, zoom_user: str) -> tuple[str, ...]:
+    """ZOOM_HOSTS as a tuple of distinct Zoom users in the order given; unset: ZOOM_USER,
+    a pool of one."""
+    if not value:
+        if not (_ZOOM_EMAIL.match(zoom_user) or _ZOOM_USER_ID.match(zoom_user)):
+            raise ConfigError(
+                f"ZOOM_USER must be one Zoom user (email or user ID), got {zoom_user!r}"
+            )
+        return (zoom_user,)
+    hosts: list[str] = []
+    for part in (p.strip() for p in value.split(",")):
+        if not part:
+            continue
+        if not (_ZOOM_EMAIL.match(part) or _ZOOM_USER_ID.match(part)):
+            raise ConfigError(
+                f"ZOOM_HOSTS must be comma-separated Zoom users (emails or user IDs), got {part!r}"
+            )
+        if part.lower() not in (h.lower() for h in hosts):
+            hosts.append(part)
+    if not hosts:
+        raise ConfigError("ZOOM_HOSTS names no Zoom user: give emails or user IDs, comma-separated")
+    return tuple(hosts)
 
 
 def _timezone(value: str) -> str:

@@ -94,7 +94,9 @@ def make_conferencing(
         oauth_url=settings.zoom_oauth_url,
         max_total_seconds=settings.zoom_retry_seconds,
     )
-    return ZoomConferencing(client, settings.zoom_user, on_missing_scope)
+    return ZoomConferencing(
+        client, settings.zoom_user, settings.zoom_hosts, on_missing_scope=on_missing_scope
+    )
 
 
 @dataclass(frozen=True)

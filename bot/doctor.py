@@ -247,9 +247,8 @@ def zoom(settings: Settings) -> Iterator[Line]:
 
 
 def zoom_hosts(settings: Settings) -> tuple[str, ...]:
-    """The Zoom users who host copbot's meetings (ZOOM_USER; the pool of hosts, when
-    Settings has one, goes here)."""
-    return (settings.zoom_user,)
+    """The Zoom users who host copbot's meetings (ZOOM_HOSTS, else ZOOM_USER)."""
+    return settings.zoom_hosts
 
 
 def _hosts(settings: Settings, client: ZoomClient) -> Iterator[Line]:

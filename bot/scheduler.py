@@ -38,6 +38,7 @@ from bot import digest_delivery
 from bot.deps import Deps
 from bot.flows import after_call, conferencing_alerts, recording_deletion
 from bot.flows import announcements as announcement_flows
+from bot.flows import calls as call_flows
 from bot.flows import polls as poll_flows
 from bot.flows import registrations as registration_flows
 from bot.ops import logs, metrics
@@ -215,6 +216,7 @@ def _posts(
         ("polls", poll_flows.run_due),
         ("announcements", announcement_flows.run_due),
         ("share digests", digest_delivery.run_due),
+        ("meetings waiting for Zoom's daily limit", call_flows.run_deferred),
         ("missing Zoom scopes", conferencing_alerts.run_due),
         ("recording deletions", recording_deletion.run_due),
     )

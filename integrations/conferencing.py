@@ -19,6 +19,7 @@ from integrations.zoom import (
     ZoomAuthError,
     ZoomBadRequest,
     ZoomClient,
+    ZoomDailyLimit,
     ZoomError,
     ZoomScopeMissing,
     marked_agenda,
@@ -28,6 +29,15 @@ from integrations.zoom import (
 class ConferencingError(Exception):
     """A meeting could not be made, changed or deleted; `str(error)` says why, in words a
     leader understands (no secrets, no tracebacks)."""
+
+
+class HostOutForTheDay(ConferencingError):
+    """The meeting's host reached Zoom's daily limit of meeting creates/updates; it may
+    ask again after 00:00 UTC."""
+
+    def __init__(self, host: str):
+        super().__init__("its Zoom host reached Zoom's daily limit of new or changed meetings")
+        self.host = host
 
 
 @dataclass(frozen=True)
@@ -40,6 +50,7 @@ class MeetingRequest:
     marker: str  # unique per call: a retried create adopts the meeting it finds by it
     # an earlier try may have made the meeting after all (a slow Zoom): look for it first
     look_first: bool = False
+    host: str | None = None  # the Zoom user whose meeting it is (one of `hosts`)
     # people register and each gets a join link of their own
     registration: bool = False
 
@@ -72,6 +83,8 @@ class MeetingInfo:
 class Conferencing(Protocol):
     name: str
     configured: bool
+    # the users whose meetings these are: a call gets one free at its time
+    hosts: tuple[str, ...]
     # the longest a create may take, retries included: a claim on a call outlives it
     longest_create_seconds: float
 
@@ -91,6 +104,7 @@ class Conferencing(Protocol):
 class NoConferencing:
     name = "none"
     configured = False
+    hosts: tuple[str, ...] = ()
     longest_create_seconds = 0.0
 
     def enable_registration(self, meeting_id: int) -> None:
@@ -145,10 +159,12 @@ class ZoomConferencing:
         self,
         client: ZoomClient,
         user: str = "me",
+        hosts: tuple[str, ...] = (),
         on_missing_scope: Callable[[str], None] | None = None,
     ):
         self.client = client
         self.user = user
+        self.hosts = tuple(hosts) or (user,)
         # told the scope whenever Zoom refuses a request for a missing one (code 4711)
         self.on_missing_scope = on_missing_scope
 
@@ -165,14 +181,15 @@ class ZoomConferencing:
         return self.client.longest_create_seconds
 
     def create(self, request: MeetingRequest) -> MeetingInfo:
+        user = request.host or self.hosts[0]
         try:
             if request.look_first:
-                found = self.client.find_by_marker(self.user, request.marker)
+                found = self.client.find_by_marker(user, request.marker)
                 if found is not None:
                     meeting = self.client.get_meeting(found.id)
                     return MeetingInfo(meeting.id, meeting.join_url, meeting.password)
             meeting = self.client.create_meeting(
-                self.user,
+                user,
                 topic=request.topic,
                 start=request.start,
                 duration_minutes=request.duration_minutes,
@@ -181,6 +198,8 @@ class ZoomConferencing:
                 marker=request.marker,
                 registration=request.registration,
             )
+        except ZoomDailyLimit:
+            raise HostOutForTheDay(user) from None
         except ZoomError as e:
             raise self.refused(e) from e
         return MeetingInfo(meeting.id, meeting.join_url, meeting.password)
@@ -195,6 +214,8 @@ class ZoomConferencing:
                 timezone=request.timezone,
                 agenda=marked_agenda(request.agenda, request.marker),
             )
+        except ZoomDailyLimit:
+            raise HostOutForTheDay(request.host or self.hosts[0]) from None
         except ZoomError as e:
             raise self.refused(e) from e
 

@@ -7,7 +7,8 @@
   the scope since), then raises `ZoomScopeMissing` naming the scope to add; the token
   answer's `scope` field is kept as `granted_scopes` (see `integrations.zoom_scopes`).
 - 429 and 5xx are retried with exponential back-off and jitter, honouring `Retry-After`,
-  within a bounded total time; every request has a timeout.
+  within a bounded total time; every request has a timeout. A 429 for Zoom's daily limit
+  (100 meeting creates/updates a user a UTC day) is not retried: `ZoomDailyLimit`.
 - Creating a meeting is idempotent per `marker`: the marker opens the meeting's agenda
   (Zoom's list answers only the first 250 characters of an agenda), and after an
   ambiguous failure (a timeout, a 5xx) every page of the user's scheduled meetings is
@@ -97,6 +98,16 @@ class ZoomNotFound(ZoomError):
 
 class ZoomUnavailable(ZoomError):
     """Zoom did not answer usefully in time (timeouts, 5xx, 429) even after retries."""
+
+
+class ZoomDailyLimit(ZoomError):
+    """The user reached Zoom's daily limit of meeting creates/updates (100 a UTC day):
+    429 with a daily-limit message and no Retry-After. Retrying before 00:00 UTC is
+    useless, so it is never retried."""
+
+
+def is_daily_limit(status: int, message: str) -> bool:
+    return status == 429 and "daily" in (message or "").lower()
 
 
 @dataclass(frozen=True)
@@ -316,6 +327,8 @@ class ZoomClient:
                 continue
             if code == MISSING_SCOPE_CODE:
                 raise ZoomScopeMissing(status, code, message)
+            if is_daily_limit(status, message):
+                raise ZoomDailyLimit(status, code, message)
             if status == 429 or (status >= 500 and retry_server_errors):
                 wait = _retry_after(response)
                 if wait is None:

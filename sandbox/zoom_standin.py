@@ -25,6 +25,16 @@ Zoom documents (once-encoded it is answered 404 and listed in `violations`).
 `add_recording(meeting_id, uuid, share_url, password)` gives the meeting's recording.
 Webhook deliveries are in `sandbox.zoom_webhooks`.
 
+Hosts, as Zoom has them: a meeting belongs to the user it was created for
+(`POST /users/{userId}/meetings`; a user the account does not have, `add_user`, is
+answered 404 with code 1001), and that user's list shows only their meetings. A
+user makes or changes at most `daily_limit` (100) meetings a UTC day (`clock` tells the
+day): the next create or update is answered 429 with Zoom's daily-limit message and no
+Retry-After. A user hosts `concurrent_meetings` (1) meeting at a time: `start_meeting(id)`
+is refused (False, listed in `refused_starts`) while another of the host's meetings is
+live, and a meeting taken as held after the call could not start if an earlier meeting
+of the same host overlapped it (it then has no participants, and is in `refused_starts`).
+
 Registration, as Zoom's current API has it: a meeting requires registration when its
 `settings.approval_type` is 0 (automatic) or 1 (manual); otherwise adding a registrant,
 one (`POST /meetings/{id}/registrants`) or up to 30 at once (`POST
@@ -69,6 +79,13 @@ CLIENT_SECRET = "standin-secret"
 
 
 TOKEN_ROUTE = "POST /oauth/token"
+CREATE_ROUTE = "POST /users/{userId}/meetings"
+UPDATE_ROUTE = "PATCH /meetings/{meetingId}"
+DAILY_LIMIT_MESSAGE = (
+    "You have reached the maximum daily rate limit for this API. Refer to the response "
+    "header for details on when you can make another request."
+)
+
 # the operations copbot uses that the 2018 copy of Zoom's spec lacks, as Zoom's current
 # reference documents them ("Perform batch registration")
 SUPPLEMENT: dict[str, dict[str, Any]] = {
@@ -263,6 +280,14 @@ class ZoomStandIn:
         # when set: a meeting the stand-in made, asked about after the call, was held with
         # these participants (records as `add_past_meeting` takes them) and recorded
         self.attendees: Any = None
+        # hosts: each meeting's user, creates/updates per user and UTC day, live meetings
+        self.daily_limit = 100
+        self.concurrent_meetings = 1
+        self.clock = lambda: datetime.now(UTC)
+        self.owners: dict[int, str] = {}  # a meeting put in `meetings` by hand is "me"'s
+        self.requests_per_day: dict[tuple[str, str], int] = {}
+        self.live: set[int] = set()
+        self.refused_starts: list[int] = []
         # registrants per meeting id, in the order they registered
         self.registrants: dict[int, list[dict[str, Any]]] = {}
         self._tokens: dict[str, float] = {}
@@ -371,10 +396,17 @@ class ZoomStandIn:
             self.recordings.clear()
             self.registrants.clear()
             self.token_requests = 0
+            self.owners.clear()
+            self.requests_per_day.clear()
+            self.live.clear()
+            self.refused_starts.clear()
             self.scopes = zoom_scopes.needed()
             self.retention_days = 30
             self.users.clear()
         self.add_user("host@example.org", user_id="standin-host", me=True)
+        self.daily_limit = 100
+        self.concurrent_meetings = 1
+        self.clock = lambda: datetime.now(UTC)
 
     def add_past_meeting(
         self,
@@ -449,6 +481,51 @@ class ZoomStandIn:
             self.recordings[str(int(meeting_id))] = recording
             self.recordings[uuid] = recording
         return recording
+
+    def _key(self, user: str) -> str:
+        """The account user a {userId} names (by id, email or "me"): their id; a name
+        the account does not know, as it was written (emails compare without case)."""
+        named = unquote(user).strip()
+        found = self.users.get(named) or self.users.get(named.lower())
+        return found["id"] if found else named.lower()
+
+    def meetings_of(self, user: str) -> list[dict[str, Any]]:
+        """The meetings made for `user` (as the path named them: an email, an id, `me`)."""
+        key = self._key(user)
+        with self._lock:
+            return [
+                m for i, m in self.meetings.items() if self.owners.get(i, self._key("me")) == key
+            ]
+
+    def start_meeting(self, meeting_id: int) -> bool:
+        """The host starts the meeting (or, with join before host, its first participant
+        joins): refused while the host has `concurrent_meetings` live already."""
+        with self._lock:
+            owner = self.owners.get(int(meeting_id))
+            busy = [
+                i
+                for i in self.live
+                if self.owners.get(i, self._key("me")) == owner and i != meeting_id
+            ]
+            if owner is None or len(busy) >= self.concurrent_meetings:
+                self.refused_starts.append(int(meeting_id))
+                return False
+            self.live.add(int(meeting_id))
+            return True
+
+    def end_meeting(self, meeting_id: int) -> None:
+        with self._lock:
+            self.live.discard(int(meeting_id))
+
+    def _over_daily_limit(self, user: str) -> bool:
+        """Count one create/update of `user` today; True (not counted) past the limit."""
+        key = (self._key(user), self.clock().astimezone(UTC).date().isoformat())
+        with self._lock:
+            done = self.requests_per_day.get(key, 0)
+            if done >= self.daily_limit:
+                return True
+            self.requests_per_day[key] = done + 1
+            return False
 
     def register(self, meeting_id: int, email: str, name: str = "") -> dict[str, Any]:
         """Someone registers on the meeting's Zoom page (registration must be on)."""
@@ -601,6 +678,21 @@ class ZoomStandIn:
             with self._lock:
                 self.violations.extend(problems)
             return 400, {}, {"code": 300, "message": "; ".join(problems)}
+        if route in (CREATE_ROUTE, "GET /users/{userId}/meetings"):
+            named = unquote(values[0])
+            with self._lock:
+                known = bool(self.users.get(named) or self.users.get(named.lower()))
+            if not known:
+                return 404, {}, {"code": 1001, "message": f"User does not exist: {named}."}
+        over = None
+        if route == CREATE_ROUTE:
+            over = self._over_daily_limit(values[0])
+        elif route == UPDATE_ROUTE and values[0].isdigit():
+            with self._lock:
+                owner = self.owners.get(int(values[0]))
+            over = owner is not None and self._over_daily_limit(owner)
+        if over:  # Zoom's daily limit: no Retry-After, try again after 00:00 UTC
+            return 429, {}, {"code": 429, "message": DAILY_LIMIT_MESSAGE}
         script = self._next_script(route)
         if script is not None:
             if script.delay:
@@ -624,7 +716,7 @@ class ZoomStandIn:
             meeting = {
                 "id": meeting_id,
                 "uuid": f"uuid{meeting_id}==",
-                "host_id": "standin-host",
+                "host_id": "standin-host" if values[0] == "me" else f"host-{values[0]}",
                 "host_email": values[0] if "@" in values[0] else "host@example.org",
                 "topic": body.get("topic", ""),
                 "type": body.get("type", 2),
@@ -640,9 +732,10 @@ class ZoomStandIn:
             }
             with self._lock:
                 self.meetings[meeting_id] = meeting
+                self.owners[meeting_id] = self._key(values[0])
             return 201, {}, meeting
         if route == "GET /users/{userId}/meetings":
-            return 200, {}, self._list_page(query)
+            return 200, {}, self._list_page(query, self._key(values[0]))
         if route == "GET /users/{userId}":
             with self._lock:
                 named = unquote(values[0])
@@ -693,6 +786,8 @@ class ZoomStandIn:
         if route == "DELETE /meetings/{meetingId}":
             with self._lock:
                 del self.meetings[meeting_id]
+                self.owners.pop(meeting_id, None)
+                self.live.discard(meeting_id)
             return 204, {}, None
         return 404, {}, {"code": 404, "message": "Not supported by the stand-in"}
 
@@ -848,9 +943,38 @@ class ZoomStandIn:
             when = datetime.fromisoformat(start.replace("Z", "+00:00"))
         except ValueError:
             return
+        if self._host_was_busy(meeting_id, when, int(meeting.get("duration") or 60)):
+            with self._lock:
+                self.refused_starts.append(meeting_id)
+            return  # the host had another meeting live: this one never started
         uuid = f"held{meeting_id}=="
         self.add_past_meeting(meeting_id, uuid, when, self.attendees(meeting, when))
         self.add_recording(meeting_id, uuid, f"{meeting.get('join_url', '')}&recording=1", "")
+
+    def _host_was_busy(self, meeting_id: int, when: datetime, minutes: int) -> bool:
+        """Did `concurrent_meetings` earlier meetings of the same host overlap this one?"""
+        end = when.timestamp() + minutes * 60
+        with self._lock:
+            owner = self.owners.get(meeting_id)
+            others = [
+                (i, m)
+                for i, m in self.meetings.items()
+                if i != meeting_id and self.owners.get(i, self._key("me")) == owner
+            ]
+        earlier = 0
+        for other_id, other in others:
+            try:
+                start = datetime.fromisoformat(
+                    (other.get("start_time") or "").replace("Z", "+00:00")
+                )
+            except ValueError:
+                continue
+            other_end = start.timestamp() + int(other.get("duration") or 60) * 60
+            overlaps = start.timestamp() < end and when.timestamp() < other_end
+            first = (start, other_id) < (when, meeting_id)
+            if overlaps and first:
+                earlier += 1
+        return earlier >= self.concurrent_meetings
 
     def _uuid_of(self, segment: str) -> str | None:
         """The UUID a path segment names, read as Zoom reads it: decoded once, and once
@@ -899,12 +1023,14 @@ class ZoomStandIn:
             },
         )
 
-    def _list_page(self, query: dict[str, str]) -> dict[str, Any]:
+    def _list_page(self, query: dict[str, str], user: str) -> dict[str, Any]:
         """One page of the user's meetings, as Zoom lists them: agendas cut to 250."""
         size = min(int(query.get("page_size", 30)), 300)
         number = max(int(query.get("page_number", 1)), 1)
         with self._lock:
-            meetings = list(self.meetings.values())
+            meetings = [
+                m for i, m in self.meetings.items() if self.owners.get(i, self._key("me")) == user
+            ]
         page = meetings[(number - 1) * size : number * size]
         shown = ("uuid", "id", "host_id", "topic", "type", "start_time", "duration")
         shown += ("timezone", "created_at", "join_url")

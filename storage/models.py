@@ -298,11 +298,45 @@ class Call(SQLModel, table=True):
     created_by: str = Field(sa_column=Column(String(32), nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    # the Zoom user (of ZOOM_HOSTS) whose meeting this call is; its `host_booking` rows
+    # hold that user's time
+    zoom_host: str | None = Field(default=None, sa_column=Column(String(254)))
+    # the host was out of Zoom's daily creates/updates: the meeting is made from then on
+    meeting_not_before: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     # whether the meeting requires registration (each person their own link): off, on;
     # a meeting made while COPBOT_ZOOM_REGISTRATION was off is turned on by the scheduler
     registration: str = Field(
         default="off", sa_column=Column(String(8), nullable=False, server_default="off")
     )
+
+
+class HostBooking(SQLModel, table=True):
+    """A Zoom host's time taken by a call: one row per 5-minute slot from the call's start
+    to 15 minutes after its end. The unique (host, slot) decides: two calls whose times
+    come within 15 minutes of each other never get the same host."""
+
+    __tablename__ = "host_booking"
+    __table_args__ = (
+        UniqueConstraint("host", "slot_at", name="uq_host_booking_slot"),
+        Index("ix_host_booking_call", "call_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    host: str = Field(sa_column=Column(String(254), nullable=False))
+    slot_at: datetime = Field(sa_column=_ts())
+    call_id: int = Field(
+        sa_column=Column(ForeignKey("call.id", ondelete="CASCADE"), nullable=False)
+    )
+
+
+class ZoomHostDay(SQLModel, table=True):
+    """Meeting creates and updates asked of a Zoom host on one UTC day (Zoom allows 100)."""
+
+    __tablename__ = "zoom_host_day"
+
+    host: str = Field(sa_column=Column(String(254), primary_key=True))
+    day: date = Field(sa_column=Column(Date, primary_key=True))
+    requests: int = Field(default=0, sa_column=Column(Integer, nullable=False))
 
 
 class RegistrationState(enum.StrEnum):

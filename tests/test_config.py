@@ -205,3 +205,33 @@ def test_call_settings():
         "https://copbot.example.org",
     )
     assert Settings.from_mapping({}).program_year_start == (8, 1)
+
+
+def test_zoom_hosts_is_a_pool_and_zoom_user_a_pool_of_one():
+    assert Settings.from_mapping({}).zoom_hosts == ("me",)
+    assert Settings.from_mapping({"ZOOM_USER": "host@example.org"}).zoom_hosts == (
+        "host@example.org",
+    )
+    s = Settings.from_mapping(
+        {
+            "ZOOM_USER": "ignored@example.org",
+            "ZOOM_HOSTS": " a@example.org, KDcuGIm1QgePTO8WbOqwIQ ,A@example.org,, b@example.org",
+        }
+    )
+    # order kept, blanks and repeats (emails compare without case) dropped
+    assert s.zoom_hosts == ("a@example.org", "KDcuGIm1QgePTO8WbOqwIQ", "b@example.org")
+
+
+@pytest.mark.parametrize(
+    ("env", "name"),
+    [
+        ({"ZOOM_HOSTS": "a@example.org, not an email"}, "ZOOM_HOSTS"),
+        ({"ZOOM_HOSTS": "a@example.org;b@example.org"}, "ZOOM_HOSTS"),
+        ({"ZOOM_HOSTS": " , ,"}, "ZOOM_HOSTS"),
+        ({"ZOOM_USER": "a@example.org,b@example.org"}, "ZOOM_USER"),
+    ],
+)
+def test_bad_zoom_hosts_name_the_variable(env, name):
+    with pytest.raises(ConfigError) as info:
+        Settings.from_mapping(env)
+    assert str(info.value).startswith(name) and "\n" not in str(info.value)

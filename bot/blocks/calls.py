@@ -421,8 +421,11 @@ def year_accepted_text(
     skipped: Sequence[str],
     problems: Sequence[str],
     conferencing: str = "Zoom",
+    later: int = 0,
+    later_reason: str = "",
 ) -> str:
-    """What the leader is told once the year's calls are scheduled."""
+    """What the leader is told once the year's calls are scheduled; `later` meetings wait
+    for the hosts' daily limit (`later_reason` says until when)."""
     lines = [
         f"Scheduled {plural(calls, 'call')} and recorded {plural(steps, 'step')} for reminders."
     ]
@@ -448,4 +451,9 @@ def year_accepted_text(
         )
         buttons = "a Retry button" if count == 1 else "Retry buttons"
         lines.append(f"{subject} not made yet ({escape(problems[0])}); `/cop calls` has {buttons}.")
+    if later:
+        lines.append(
+            f"{plural(later, f'{conferencing} meeting')} of these calls "
+            f"{'waits' if later == 1 else 'wait'}: {escape(later_reason)}."
+        )
     return " ".join(lines)

@@ -173,6 +173,27 @@ def onsite_blocks(grid: Any, room: int = 4) -> list[Block]:
     return out + packed_sections("", free, room, "free room")
 
 
+def hosts_blocks(pool: Sequence[tuple[str, Sequence[tuple[Any, Any]]]], room: int) -> list[Block]:
+    """Staff's view of the Zoom hosts: each host's next meetings (at most `room` blocks)."""
+    if not pool or room < 2:
+        return []
+    lines = []
+    for host, calls in pool:
+        lines.append(f"*{escape(host)}*" + ("" if calls else ": _no meeting booked_"))
+        lines += [
+            f"    • <!date^{int(call.start_at.timestamp())}^{{date_short_pretty}} {{time}}|"
+            f"{call.start_at:%Y-%m-%d %H:%M} UTC> {plural(call.duration_minutes, 'minute')} "
+            f"*{escape(community.name)}*: {escape(call.topic)}"
+            + ("" if call.meeting_id else " · _meeting not made yet_")
+            for community, call in calls
+        ]
+    heading = (
+        f"{plural(len(pool), 'Zoom host')}, each hosting one meeting at a time "
+        "(15 minutes apart at least):"
+    )
+    return [header("Zoom hosts"), *packed_sections(heading, lines, room - 1, "meeting")]
+
+
 def extend_home(
     view: dict[str, Any],
     *,
@@ -183,6 +204,7 @@ def extend_home(
     calls: Sequence[tuple[Any, Any]] = (),
     onsite: Any = None,
     year: str = "",
+    zoom_hosts: Sequence[tuple[str, Sequence[tuple[Any, Any]]]] = (),
 ) -> dict[str, Any]:
     """The home view with the leader's to-do list and the person's next calls first;
     for staff, the Annual Meeting's rooms and the table in place of the plain list of all
@@ -211,6 +233,7 @@ def extend_home(
     body = todo_blocks(todo) + next_calls_blocks(calls) + body
     if rows is not None:
         body += onsite_blocks(onsite)
+        body += hosts_blocks(zoom_hosts, min(6, MAX_HOME_BLOCKS - len(body) - len(tail) - 30))
         room = MAX_HOME_BLOCKS - len(body) - len(tail) - 1
         body += [divider(), *staff_table(rows, page=page, show=show, room=room, year=year)]
     return {**view, "blocks": (body + tail)[:MAX_HOME_BLOCKS]}

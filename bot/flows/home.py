@@ -10,7 +10,7 @@ from sqlmodel import Session
 from bot.blocks.home_year import extend_home
 from bot.deps import Deps
 from bot.flows.after_call_home import with_health
-from bot.services import calls, overview
+from bot.services import calls, hosts, overview
 from bot.services.permissions import Action, can
 from storage.models import utcnow
 
@@ -47,5 +47,6 @@ def with_year(
         show=show,
         calls=overview.next_calls(session, user_id, utcnow()),
         onsite=overview.onsite_grid(session, today) if staff else None,
+        zoom_hosts=hosts.next_meetings(session, deps.conferencing.hosts, utcnow()) if staff else (),
         year=calls.year_label(calls.program_year(today, settings.program_year_start)[0]),
     )

@@ -25,7 +25,7 @@ from bot.flows import registrations as registration_flows
 from bot.listeners import year
 from bot.listeners.call_access import leader_zone, managed, view_metadata
 from bot.listeners.common import CommandRequest, modal_values, tell
-from bot.services import CopError, registrations
+from bot.services import CopError, hosts, registrations
 from bot.services import calls as rules
 from bot.services import communities as svc
 from bot.services.permissions import Action, can, who_can
@@ -153,6 +153,7 @@ def handle_schedule_submission(
             if errors:
                 ack(response_action="errors", errors=errors)
                 return
+            old_host = host = call.zoom_host if call is not None else None
             if call is None:
                 call = rules.create(
                     session, community, draft, user_id, with_meeting=deps.conferencing.configured
@@ -161,13 +162,20 @@ def handle_schedule_submission(
             else:
                 moved = call.start_at != draft.start_at
                 rules.reschedule(session, call, draft)
+            if deps.conferencing.configured:
+                # a host free at that time, decided by the database; none: nothing is saved
+                host = hosts.book_or_refuse(session, call, deps.conferencing.hosts, utcnow())
+            host_changed = old_host is not None and host != old_host
             saved_id = call.id
+    except hosts.HostsBusy as e:
+        ack(response_action="errors", errors={rules.TIME: str(e)})
+        return
     except CopError as e:
         ack(response_action="errors", errors={rules.TOPIC: str(e)})
         return
     ack()
     if call_id:
-        deps.later(flows.after_reschedule, client, deps, saved_id, user_id, moved)
+        deps.later(flows.after_reschedule, client, deps, saved_id, user_id, moved, host_changed)
     else:
         deps.later(flows.after_schedule, client, deps, saved_id, user_id)
 

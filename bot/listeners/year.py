@@ -24,7 +24,7 @@ from bot.deps import Deps
 from bot.flows import calls as flows
 from bot.listeners.call_access import leader_zone, managed, view_metadata
 from bot.listeners.common import CommandRequest, modal_values
-from bot.services import CopError, year_plan
+from bot.services import CopError, hosts, year_plan
 from bot.services import calls as rules
 from bot.services import communities as svc
 from bot.services.permissions import Action, can, who_can
@@ -202,8 +202,12 @@ def handle_year_submission(
                 with_meeting=deps.conferencing.configured,
                 org_zone=settings.timezone,
                 view_id=view.get("id"),
+                zoom_hosts=deps.conferencing.hosts,
             )
             call_ids = [c.id for c in accepted.calls]
+    except hosts.HostsBusy as e:
+        ack(response_action="errors", errors={rules.TIME: str(e)})
+        return
     except year_plan.AlreadyAccepted as e:
         if e.view_id and e.view_id == view.get("id"):
             ack()  # the same form again (a retry, a double click): as the first answer

@@ -21,7 +21,7 @@ from sqlalchemy import delete, func, or_, update
 from sqlmodel import Session, select
 
 from bot.blocks import plural
-from bot.services import reminders
+from bot.services import hosts, reminders
 from bot.services.call_form import (  # noqa: F401 - the form's rules, re-exported
     AGENDA,
     ALTERNATE,
@@ -49,7 +49,16 @@ from bot.services.call_form import (  # noqa: F401 - the form's rules, re-export
     year_label,
 )
 from bot.zones import is_zone, zone_error, zone_names  # noqa: F401 - re-exported
-from storage.models import Call, CallKind, CallStatus, Community, MeetingState, Milestone, utcnow
+from storage.models import (
+    Call,
+    CallKind,
+    CallRegistration,
+    CallStatus,
+    Community,
+    MeetingState,
+    Milestone,
+    utcnow,
+)
 
 MIN_CALLS_A_YEAR = 3
 MAX_CALLS_A_YEAR = 6
@@ -250,6 +259,7 @@ def cancel(session: Session, call: Call) -> bool:
         .execution_options(synchronize_session=False)
     )
     reminders.void_for_call(session, call.id)
+    hosts.release(session, call.id)  # its Zoom host is free at that time again
     return True
 
 
@@ -277,6 +287,7 @@ def claim_meeting(
         .where(
             Call.id == call_id,
             Call.status == CallStatus.SCHEDULED.value,
+            or_(Call.meeting_not_before.is_(None), Call.meeting_not_before <= now),
             or_(
                 Call.meeting_state == MeetingState.PENDING.value,
                 (Call.meeting_state == MeetingState.CREATING.value)
@@ -314,6 +325,7 @@ def meeting_made(
             passcode=passcode,
             meeting_state=MeetingState.READY.value,
             meeting_error=None,
+            meeting_not_before=None,
             registration="on" if registration else "off",
         )
         .execution_options(synchronize_session=False)
@@ -328,6 +340,71 @@ def meeting_failed(session: Session, call_id: int, error: str) -> None:
         .where(Call.id == call_id, Call.meeting_state == MeetingState.CREATING.value)
         .values(meeting_state=MeetingState.PENDING.value, meeting_error=error[:2000])
         .execution_options(synchronize_session=False)
+    )
+
+
+def meeting_deferred(session: Session, call_id: int, until: datetime, error: str) -> None:
+    """Give the claim back until `until` (the host's daily limit resets at 00:00 UTC):
+    no worker makes the meeting before then, the scheduler does after."""
+    session.execute(
+        update(Call)
+        .where(Call.id == call_id, Call.meeting_state == MeetingState.CREATING.value)
+        .values(
+            meeting_state=MeetingState.PENDING.value,
+            meeting_not_before=until,
+            meeting_error=error[:2000],
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+def meeting_dropped(session: Session, call_id: int, meeting_id: int) -> bool:
+    """The call's meeting is to be made again (its host changed, or could not move it
+    today): forget it and the registrations for it, so that the next `claim_meeting`
+    makes a new one and everyone is registered for that. False when the call no longer
+    holds that meeting."""
+    dropped = (
+        session.execute(
+            update(Call)
+            .where(
+                Call.id == call_id,
+                Call.meeting_id == meeting_id,
+                Call.meeting_state == MeetingState.READY.value,
+            )
+            .values(
+                meeting_state=MeetingState.PENDING.value,
+                meeting_id=None,
+                join_url=None,
+                passcode=None,
+            )
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        == 1
+    )
+    if dropped:
+        session.execute(
+            delete(CallRegistration)
+            .where(CallRegistration.call_id == call_id)
+            .execution_options(synchronize_session=False)
+        )
+    return dropped
+
+
+def deferred_meetings(session: Session, now: datetime, limit: int = 200) -> list[int]:
+    """Calls whose meeting waited for a host's daily limit to reset and may be made now."""
+    return list(
+        session.exec(
+            select(Call.id)
+            .where(
+                Call.status == CallStatus.SCHEDULED.value,
+                Call.meeting_state == MeetingState.PENDING.value,
+                Call.meeting_not_before.is_not(None),
+                Call.meeting_not_before <= now,
+                Call.start_at > now,
+            )
+            .order_by(Call.start_at)
+            .limit(limit)
+        ).all()
     )
 
 

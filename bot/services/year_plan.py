@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
-from bot.services import CopError
+from bot.services import CopError, hosts
 from bot.services import calls as call_rules
 from storage.models import Call, CallKind, Community, Milestone, YearPlan
 
@@ -144,9 +144,12 @@ def accept(
     with_meeting: bool,
     org_zone: str = "UTC",
     view_id: str | None = None,
+    zoom_hosts: tuple[str, ...] = (),
 ) -> Accepted:
     """Schedule the chosen calls (topic, day by sample key) and record the milestones,
-    once per community and program year (CopError when the year was accepted already)."""
+    once per community and program year (CopError when the year was accepted already).
+    With `zoom_hosts`, each call books a host free at its time; `hosts.HostsBusy` when a
+    call has none (nothing is saved)."""
     claim_year(session, community, first, user_id, view_id)
     tz = ZoneInfo(zone)
     calls: list[Call] = []
@@ -183,6 +186,11 @@ def accept(
             draft = call_rules.CallDraft(**{**draft.__dict__, "kind": CallKind.ADDITIONAL})
             additional.append(topic)
         call = call_rules.create(session, community, draft, user_id, with_meeting=with_meeting)
+        if with_meeting and zoom_hosts:
+            try:  # every call a host free at its time, or the whole year is refused
+                hosts.book_or_refuse(session, call, zoom_hosts, now)
+            except hosts.HostsBusy as e:
+                raise hosts.HostsBusy(f"{topic}, {working:%a %b %-d}: {e}") from None
         calls.append(call)
         if sample.key.startswith("webinar"):
             milestones += webinar_steps(call, user_id)

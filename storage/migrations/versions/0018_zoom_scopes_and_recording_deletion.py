@@ -1,8 +1,8 @@
 """A conferencing permission (a Zoom scope) found missing at run time, told to staff
 once; the date Zoom deletes an archived recording, and when its leaders were told.
 
-Revision ID: 0017
-Revises: 0016
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-12-06
 """
 
@@ -11,8 +11,8 @@ from alembic import op
 
 from storage.models import UTCDateTime
 
-revision = "0017"
-down_revision = "0016"
+revision = "0018"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
