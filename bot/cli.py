@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import threading
 import time
@@ -118,11 +119,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from bot.zoom_setup import warn_missing_scopes
 
     warn_missing_scopes(settings, make_conferencing(settings), db.get_engine(settings.database_url))
-    if not metrics.multiprocess():
-        # every worker writes its metrics here; /metrics adds them up
-        import tempfile
-
-        metrics.prepare_multiprocess_dir(tempfile.mkdtemp(prefix="copbot-metrics-"))
+    # every worker writes its metrics in one directory; /metrics adds them up
+    metrics.prepare_multiprocess_dir(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None)
     db.dispose_engines()  # no connection crosses the fork into the workers
 
     log.info(

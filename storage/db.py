@@ -8,6 +8,7 @@ Alembic migrations to head; `schema_status(url)` says whether that is needed.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -25,6 +26,8 @@ from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+
+CONNECT_TIMEOUT_SECONDS = 5
 
 _engines: dict[tuple[int, str], Engine] = {}
 _lock = threading.Lock()
@@ -48,6 +51,9 @@ def _on_sqlite_connect(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # deleted rows are overwritten, not left in free pages: an anonymous poll's voter
+    # keys are gone from the file once it closes (see checkpoint_after_forgetting)
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 
@@ -149,13 +155,25 @@ def get_engine(url: str) -> Engine:
         if engine is None:
             if is_sqlite(url):
                 engine = create_engine(
-                    sqlalchemy_url(url), connect_args={"check_same_thread": False, "timeout": 10}
+                    sqlalchemy_url(url),
+                    connect_args={"check_same_thread": False, "timeout": 10},
+                    # an error's text never carries the statement's values (a voter key,
+                    # text people typed): it reaches logs and error reports
+                    hide_parameters=True,
                 )
                 event.listen(engine, "connect", _on_sqlite_connect)
                 _turns[id(engine)] = _take_turns(engine)
             else:
                 engine = create_engine(
-                    sqlalchemy_url(url), pool_pre_ping=True, pool_size=5, max_overflow=10
+                    sqlalchemy_url(url),
+                    pool_pre_ping=True,
+                    pool_size=5,
+                    max_overflow=10,
+                    pool_timeout=CONNECT_TIMEOUT_SECONDS,
+                    # a database that accepts and never answers fails a connection in
+                    # seconds, not never (health checks and requests answer, with an error)
+                    connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
+                    hide_parameters=True,
                 )
             _engines[key] = engine
         return engine
@@ -225,11 +243,28 @@ def check_not_newer(url: str) -> None:
         )
 
 
+@functools.cache
+def head_revision() -> str:
+    """The newest migration this code has (read from the scripts once per process)."""
+    return ScriptDirectory.from_config(_alembic_config("sqlite://")).get_current_head() or ""
+
+
+def checkpoint_after_forgetting(engine: Engine) -> None:
+    """SQLite: move what the write-ahead log holds into the database file and empty the
+    log, so rows just deleted to forget something (an anonymous poll's voters) are not
+    left in the -wal file; with secure_delete their pages are overwritten. Nothing to do
+    on PostgreSQL (its dead rows and WAL are the server's; see the README)."""
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
 def schema_status(url: str) -> tuple[str | None, str]:
     """(the database's current revision or None, the code's head revision). Quiet: it
     runs on every start and every `copbot tick`, so Alembic's INFO lines about its
     context are not logged."""
-    head = ScriptDirectory.from_config(_alembic_config(url)).get_current_head()
+    head = head_revision()
     migration_log = logging.getLogger("alembic.runtime.migration")
     level = migration_log.level
     migration_log.setLevel(max(logging.WARNING, level))

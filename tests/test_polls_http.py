@@ -85,8 +85,8 @@ def click_payload(user, action_id: str, value: str, name: str = "act") -> dict:
         "api_app_id": "A0COPBOT",
         "trigger_id": f"99.{uuid.uuid4().hex}.trigger",
         "response_url": user.slack.response_url(name),
-        "container": {"type": "message", "channel_id": CHANNEL, "message_ts": "1.1"},
-        "channel": {"id": CHANNEL},
+        "container": {"type": "message", "channel_id": user.channel_id, "message_ts": "1.1"},
+        "channel": {"id": user.channel_id},
         "actions": [
             {
                 "type": "button",
@@ -256,8 +256,8 @@ def test_staff_ask_several_communities_and_results_add_up(
     assert sorted(c.args["channel"] for c in posted) == [CHANNEL, OTHER]
     o1, o2 = options(engine, first.id), options(engine, second.id)
     vote(as_user("U5"), first.id, o1[0].id)
-    vote(as_user("U6"), second.id, o2[0].id)
-    vote(as_user("U7"), second.id, o2[1].id)
+    vote(as_user("U6", OTHER), second.id, o2[0].id)
+    vote(as_user("U7", OTHER), second.id, o2[1].id)
     click(boss, pb.CLOSE_ACTION, str(first.id))
     click(boss, pb.CLOSE_ACTION, str(second.id))
     boss.settle()
@@ -959,7 +959,7 @@ def _group(session, community, as_user, engine, view_id: str):
     assert (a.community_id, b.community_id) == (community.id, other.id)
     vote(as_user("U5"), a.id, options(engine, a.id)[0].id)
     for uid in ("U6", "U7", "U8"):
-        vote(as_user(uid), b.id, options(engine, b.id)[1].id)
+        vote(as_user(uid, OTHER), b.id, options(engine, b.id)[1].id)
     boss.settle()
     return boss, a, b
 

@@ -17,7 +17,7 @@ from bot.deps import Deps
 from bot.listeners.common import post_message
 from bot.services import poll_closing as closing
 from bot.services import polls as rules
-from storage.db import session_scope
+from storage.db import checkpoint_after_forgetting, session_scope
 from storage.models import Poll, utcnow
 
 log = logging.getLogger(__name__)
@@ -92,6 +92,14 @@ def refresh(client: WebClient, deps: Deps, poll_id: int, now: datetime | None = 
             return
 
 
+def forget_on_disk(deps: Deps) -> None:
+    """After polls closed: the voters they forgot leave no copy in SQLite's log file."""
+    try:
+        checkpoint_after_forgetting(deps.engine)
+    except Exception:  # noqa: BLE001 - the next close or SQLite's own checkpoint does it
+        log.warning("the database's log could not be emptied after a poll closed")
+
+
 def deliver_results(client: WebClient, deps: Deps, poll_id: int, now: datetime) -> bool:
     """Freeze a closed poll's message and post its results in the thread, once. For a
     poll asked in several communities the total comes once all of them have closed: in
@@ -157,6 +165,7 @@ def run_due(
     for poll_id in stale:
         _guarded(refresh, client, deps, poll_id, now)
     if closed:
+        forget_on_disk(deps)
         log.info("closed %s poll(s) at their closing time", closed)
     lines = []
     for poll_id in due:

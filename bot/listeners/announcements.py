@@ -23,6 +23,7 @@ from bot.listeners.events import publish_home
 from bot.services import CopError, people
 from bot.services import announcements as rules
 from bot.services import communities as svc
+from bot.services.ids import object_id
 from bot.services.permissions import Action, can, who_can
 from storage.db import session_scope
 from storage.models import Community, utcnow
@@ -178,10 +179,11 @@ def _announcement_id(deps: Deps, client: WebClient, body: dict[str, Any]) -> int
     value = str((body.get("actions") or [{}])[0].get("value", ""))
     try:
         _staff(deps, user_id)
-        if not value.isdigit() or len(value) > 12:
+        announcement_id = object_id(value)
+        if announcement_id is None:
             raise CopError("That button is not an announcement copbot knows.")
         with session_scope(deps.engine) as session:
-            return rules.load(session, int(value)).id
+            return rules.load(session, announcement_id).id
     except CopError as e:
         deps.later(post_message, client, user_id, message_for(str(e)))
         return None

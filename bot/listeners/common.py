@@ -20,6 +20,7 @@ from bot.deps import Deps
 from bot.ops import logs
 from bot.services import CopError, people
 from bot.services import communities as svc
+from bot.services.ids import MAX_ID, object_id
 from bot.services.permissions import Action, Actor, can, who_can
 from storage.db import session_scope
 from storage.models import Community
@@ -28,16 +29,8 @@ log = logging.getLogger(__name__)
 
 USER_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 CHANNEL_MENTION = re.compile(r"<#([CG][A-Z0-9]+)(?:\|[^>]*)?>")
-MAX_ID = 2**63 - 1  # the largest id a BIGINT holds: a larger one names nothing
-
-
-def object_id(value: object) -> int | None:
-    """The id a button value, metadata field or argument names; None when it names none
-    (not a positive whole number a database id can be)."""
-    text = str(value if value is not None else "").strip()
-    if not text.isdigit() or len(text) > 19 or not 0 < int(text) <= MAX_ID:
-        return None
-    return int(text)
+# one rule for ids from buttons, forms and commands (bot.services.ids)
+__all__ = ["MAX_ID", "object_id"]
 
 
 def parse_mentions(text: str) -> tuple[list[str], str]:

@@ -34,6 +34,7 @@ from bot.services import CopError
 from bot.services import communities as svc
 from bot.services import poll_closing as closing
 from bot.services import polls as rules
+from bot.services.ids import object_id
 from bot.services.permissions import Action, can, who_can
 from storage.db import session_scope
 from storage.models import Community, utcnow
@@ -249,8 +250,7 @@ NOT_YOURS = "That poll is not one you can see from here."
 
 
 def _poll_id(body: dict[str, Any]) -> int | None:
-    value = str((body.get("actions") or [{}])[0].get("value", ""))
-    return int(value) if value.isdigit() and len(value) <= 12 else None
+    return object_id((body.get("actions") or [{}])[0].get("value", ""))
 
 
 def _answer(deps: Deps, body: dict[str, Any], payload: dict[str, Any]) -> None:
@@ -291,6 +291,8 @@ def _choose(
     try:
         with session_scope(deps.engine) as session:
             b = rules.ballot(session, poll_id)
+            if not _may_see(deps, session, b.poll, user_id, body):
+                raise CopError(NOT_YOURS)
         with _writing(deps), session_scope(deps.engine) as session:
             result = act(
                 session, b, option_id, user_id, deps.settings.voter_key, utcnow(), click=click
@@ -343,6 +345,7 @@ def handle_close(
     if not closed:
         _answer(deps, body, blocks.note("This poll was closed already."))
         return
+    deps.later(flows.forget_on_disk, deps)
     deps.later(flows.deliver_results, client, deps, poll_id, now)
 
 

@@ -20,6 +20,7 @@ from bot.listeners.common import CommandRequest, modal_values, object_id, post_m
 from bot.services import CopError, evidence, reports
 from bot.services import communities as svc
 from bot.services.calls import year_label
+from bot.services.ids import whole_number
 from bot.services.permissions import Action, can, who_can
 from storage.db import session_scope
 from storage.models import Community, ProgressReport, utcnow
@@ -197,7 +198,7 @@ def handle_page(ack: Ack, body: dict[str, Any], client: WebClient, context: dict
     ack()
     deps: Deps = context["copbot"]
     raw, _, page = str(((body.get("actions") or [{}])[0]).get("value") or "").partition(":")
-    number = int(page) if page.isdigit() and len(page) < 6 else 0
+    number = whole_number(page, max_digits=5) or 0
     try:
         view = _report_view(deps, object_id(raw), body["user"]["id"], number)
     except CopError as e:

@@ -27,6 +27,7 @@ from bot.listeners.common import CommandRequest, modal_values
 from bot.services import CopError, hosts, year_plan
 from bot.services import calls as rules
 from bot.services import communities as svc
+from bot.services.ids import whole_number
 from bot.services.permissions import Action, can, who_can
 from storage.db import session_scope
 from storage.models import utcnow
@@ -48,8 +49,7 @@ def chosen_year(arg: str, current: date) -> date:
         return current
     if arg == "next":
         return current.replace(year=current.year + 1)
-    if arg.isdigit() and len(arg) == 4:
-        wanted = int(arg)
+    if (wanted := whole_number(arg, max_digits=4)) is not None and len(arg) == 4:
         if current.year <= wanted <= current.year + YEARS_AHEAD:
             return current.replace(year=wanted)
         raise CopError(

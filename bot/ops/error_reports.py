@@ -35,6 +35,13 @@ def _masked(value: Any) -> Any:
     return value
 
 
+def _host_only(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname}/…" if parts.hostname else "…"
+
+
 def scrub(event: dict[str, Any], _hint: Any = None) -> dict[str, Any]:
     """The event Sentry receives: the request's id and kind as tags; no person in it."""
     for private in ("user", "request", "server_name", "extra"):
@@ -57,6 +64,10 @@ def scrub(event: dict[str, Any], _hint: Any = None) -> dict[str, Any]:
             if isinstance(data, dict):
                 data.pop("http.query", None)
                 data.pop("http.fragment", None)
+                if isinstance(data.get("url"), str):
+                    # a Slack response_url is a key to someone's conversation: the host says
+                    # enough
+                    data["url"] = _host_only(data["url"])
     return _masked(event)
 
 

@@ -41,8 +41,15 @@ _SECRETS = re.compile(
 )
 
 
+# PostgreSQL's error details quote the row or key at fault ("DETAIL:  Key (voter)=(…)",
+# "Failing row contains (…)"): a voter key, text people typed
+_DETAIL = re.compile(r"DETAIL:[^\n]*")
+
+
 def mask(text: str) -> str:
-    """`text` with tokens and email addresses replaced by a mark naming what was there."""
+    """`text` with tokens and email addresses replaced by a mark naming what was there,
+    and a database error's quoted row or key left out."""
+    text = _DETAIL.sub("DETAIL: [values hidden]", text)
 
     def _mark(match: re.Match[str]) -> str:
         found = match.group(0)
@@ -148,4 +155,6 @@ def setup(level: str = "INFO", kind: str = "text") -> None:
         logging.getLogger(name).setLevel(quiet)
     # slack_sdk logs request headers and bodies at DEBUG: never below INFO, so tokens
     # stay out of the logs
-    logging.getLogger("slack_sdk").setLevel(max(logging.INFO, getattr(logging, level)))
+    # and Bolt logs every answer's body at DEBUG (field errors can quote what people typed)
+    for name in ("slack_sdk", "slack_bolt", "copbot.bolt"):
+        logging.getLogger(name).setLevel(max(logging.INFO, getattr(logging, level)))

@@ -12,7 +12,10 @@ the place the thing happens. No label carries a person, a poll or any text.
 
 from __future__ import annotations
 
+import functools
+import logging
 import os
+import shutil
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -20,6 +23,8 @@ from typing import Any
 ACK_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 3.0, 5.0)
 PASS_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+log = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _metrics: dict[str, Any] | None = None
@@ -83,16 +88,40 @@ def _m() -> dict[str, Any]:
 
 
 # ---- recorders ------------------------------------------------------------------------
+_failed_once = False
+
+
+def _safe(record: Callable[..., None]) -> Callable[..., None]:
+    """A recorder that never fails what it measures: a metrics error (a missing
+    multiprocess directory, a full disk) is logged once and the request, vote or pass
+    goes on."""
+
+    @functools.wraps(record)
+    def safe(*args: Any, **kwargs: Any) -> None:
+        global _failed_once
+        try:
+            record(*args, **kwargs)
+        except Exception as e:  # noqa: BLE001 - metrics are never worth a failed request
+            if not _failed_once:
+                _failed_once = True
+                log.warning("metrics not recorded: %s: %s", type(e).__name__, e)
+
+    return safe
+
+
+@_safe
 def request_done(kind: str, outcome: str, seconds: float) -> None:
     m = _m()
     m["requests"].labels(kind, outcome).inc()
     m["ack"].labels(kind).observe(seconds)
 
 
+@_safe
 def queue_depth(pool: str, depth: int) -> None:
     _m()["queue"].labels(pool).set(depth)
 
 
+@_safe
 def scheduler_pass(result: str, seconds: float | None = None) -> None:
     m = _m()
     m["passes"].labels(result).inc()
@@ -100,27 +129,33 @@ def scheduler_pass(result: str, seconds: float | None = None) -> None:
         m["pass_seconds"].observe(seconds)
 
 
+@_safe
 def reminders(result: str, count: int = 1) -> None:
     if count:
         _m()["reminders"].labels(result).inc(count)
 
 
+@_safe
 def announcement_copy(result: str) -> None:
     _m()["copies"].labels(result).inc()
 
 
+@_safe
 def vote() -> None:
     _m()["votes"].inc()
 
 
+@_safe
 def slack_rate_limited(method: str) -> None:
     _m()["slack_429"].labels(method or "unknown").inc()
 
 
+@_safe
 def zoom_error(status: int, code: int | None) -> None:
     _m()["zoom_errors"].labels(str(status), str(code) if code is not None else "").inc()
 
 
+@_safe
 def lease_held(held: bool) -> None:
     _m()["lease"].set(1 if held else 0)
 
@@ -165,13 +200,22 @@ def gauge_family(name: str, documentation: str, label: str, values: dict[str, fl
     return family
 
 
-def prepare_multiprocess_dir(path: str) -> None:
-    """Before gunicorn forks: an empty directory for the workers' metric files."""
+def prepare_multiprocess_dir(path: str | None = None) -> str:
+    """Before gunicorn forks: an empty directory for the workers' metric files, as
+    prometheus-client asks (an earlier run's files would be added in). `path` is
+    PROMETHEUS_MULTIPROC_DIR if set, else a new temporary directory, removed at exit."""
+    import atexit
+    import tempfile
+
+    if path is None:
+        path = tempfile.mkdtemp(prefix="copbot-metrics-")
+        atexit.register(shutil.rmtree, path, True)
     os.makedirs(path, exist_ok=True)
     for name in os.listdir(path):
         if name.endswith(".db"):
             os.remove(os.path.join(path, name))
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+    return path
 
 
 def worker_exited(pid: int) -> None:

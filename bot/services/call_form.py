@@ -14,13 +14,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.services import CopError
+from bot.services.ids import object_id
 from bot.zones import ZoneError, parse_zone
 from storage.models import CallKind
 
 MAX_DURATION_MINUTES = 24 * 60
 MAX_TOPIC = 200
 MAX_AGENDA = 2000
-MAX_ID = 2**63 - 1
 USER_ID = re.compile(r"[UW][A-Z0-9]{1,31}")
 
 # fields of the scheduling form, as the modal's block ids
@@ -66,10 +66,10 @@ class CallDraft:
 
 def parse_id(value: object) -> int:
     """An object id from a button value or private_metadata; CopError when it is none."""
-    text = str(value if value is not None else "").strip()
-    if not text.isdigit() or not 0 < int(text) <= MAX_ID:
+    number = object_id(value)
+    if number is None:
         raise CopError("That call is not one copbot knows (the button or form was changed).")
-    return int(text)
+    return number
 
 
 def holiday_name(day: date, country: str | None) -> str | None:

@@ -31,7 +31,6 @@ from bot.services.call_form import (  # noqa: F401 - the form's rules, re-export
     KIND,
     MAX_AGENDA,
     MAX_DURATION_MINUTES,
-    MAX_ID,
     MAX_TOPIC,
     TIME,
     TOPIC,

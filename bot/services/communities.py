@@ -21,6 +21,7 @@ from sqlmodel import Session, select
 
 from bot.blocks import escape
 from bot.services import CopError
+from bot.services.ids import object_id
 from bot.services.names import clean_name, name_key, validate_fields  # noqa: F401 - part of this module's interface
 from bot.services.people import ensure_people
 from bot.services.summaries import (  # noqa: F401 - part of this module's interface
@@ -104,8 +105,9 @@ def by_name(session: Session, team_id: str, name: str) -> Community | None:
 def find(session: Session, ref: str) -> Community | None:
     """A community by its number, Slack channel ID or name (any workspace)."""
     ref = ref.strip()
-    if ref.isdigit():
-        return session.get(Community, int(ref))
+    if ref.isascii() and ref.isdigit():
+        number = object_id(ref)
+        return session.get(Community, number) if number is not None else None
     return session.exec(
         select(Community).where(
             (Community.slack_channel_id == ref) | (Community.name_key == name_key(ref))

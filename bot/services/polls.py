@@ -302,8 +302,21 @@ def _unchanged(session: Session, poll_id: int) -> None:
     session.execute(update(Poll).where(Poll.id == poll_id).values(version=Poll.version - 1))
 
 
-def _check_key(poll: Poll, key: bytes) -> None:
-    if poll.anonymous and poll.key_check and poll.key_check != key_check(key):
+def _check_key(session: Session, poll: Poll, key: bytes) -> None:
+    """Refuse a vote keyed with another secret than the poll's voters were. A poll opened
+    before polls kept their key's check (migration 0014) is pinned to the key of its first
+    vote after the upgrade, by a conditional update: from then on a changed key is refused
+    there too, instead of letting everyone vote a second time."""
+    if not poll.anonymous:
+        return
+    if poll.key_check is None:
+        session.execute(
+            update(Poll)
+            .where(Poll.id == poll.id, Poll.key_check.is_(None))
+            .values(key_check=key_check(key))
+        )
+        poll.key_check = session.exec(select(Poll.key_check).where(Poll.id == poll.id)).one()
+    if poll.key_check != key_check(key):
         raise CopError(KEY_CHANGED)
 
 
@@ -322,7 +335,7 @@ def vote(
     poll = b.poll
     if option_id not in b.labels:
         raise CopError("That option is not part of this poll.")
-    _check_key(poll, key)
+    _check_key(session, poll, key)
     voter = voter_of(poll, user_id, key)
     if not _lock_open(session, poll.id, now):
         return _closed(session, poll.id)
@@ -357,7 +370,7 @@ def withdraw(
 ) -> VoteResult:
     """Take back one choice (all of them when `option_id` is 0)."""
     poll = b.poll
-    _check_key(poll, key)
+    _check_key(session, poll, key)
     voter = voter_of(poll, user_id, key)
     if not _lock_open(session, poll.id, now):
         return _closed(session, poll.id)

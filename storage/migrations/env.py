@@ -21,6 +21,17 @@ class ForeignKeyViolation(RuntimeError):
     """After a migration, rows point at rows that are not there."""
 
 
+def _check_before(connection) -> None:
+    broken = connection.execute(text("PRAGMA foreign_key_check")).all()
+    connection.commit()
+    if broken:
+        raise ForeignKeyViolation(
+            f"the database already has {len(broken)} row(s) pointing at nothing, first in "
+            f"table {broken[0][0]}: nothing was changed (fix or restore those rows, then "
+            "upgrade)"
+        )
+
+
 def run_migrations_online() -> None:
     engine = get_engine(config.attributes["copbot_url"])
     with engine.connect() as connection:
@@ -30,6 +41,8 @@ def run_migrations_online() -> None:
             connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
             connection.commit()
         try:
+            if sqlite:
+                _check_before(connection)
             context.configure(
                 connection=connection,
                 target_metadata=target_metadata,
@@ -41,8 +54,9 @@ def run_migrations_online() -> None:
                     broken = connection.execute(text("PRAGMA foreign_key_check")).all()
                     if broken:
                         raise ForeignKeyViolation(
-                            f"the migration left {len(broken)} row(s) pointing at nothing, "
-                            f"first in table {broken[0][0]}: nothing was changed"
+                            f"the upgrade left {len(broken)} row(s) pointing at nothing, first "
+                            f"in table {broken[0][0]}; SQLite applies schema changes as they "
+                            "run, so restore the backup taken before the upgrade"
                         )
         finally:
             if sqlite:
