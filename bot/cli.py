@@ -88,7 +88,7 @@ def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
 
     wait_for_slack(settings)
     deps = Deps.create(settings)
-    warn_missing_scopes(settings, deps.conferencing)
+    warn_missing_scopes(settings, deps.conferencing, deps.engine)
     app = build_app(settings, deps=deps, socket_mode=True)
     handler = SocketModeHandler(app, settings.slack_app_token)
     log.info("copbot is connecting to Slack over Socket Mode")
@@ -114,14 +114,14 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         raise ConfigError("--workers and --threads must be at least 1")
     port = args.port if args.port is not None else settings.port
     prepare_database(settings)
-    db.dispose_engines()  # no connection crosses the fork into the workers
-    # every worker writes its metrics in one directory; /metrics adds them up
-    metrics.prepare_multiprocess_dir(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None)
     from bot.deps import make_conferencing
     from bot.server import run_gunicorn
     from bot.zoom_setup import warn_missing_scopes
 
-    warn_missing_scopes(settings, make_conferencing(settings))
+    warn_missing_scopes(settings, make_conferencing(settings), db.get_engine(settings.database_url))
+    # every worker writes its metrics in one directory; /metrics adds them up
+    metrics.prepare_multiprocess_dir(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None)
+    db.dispose_engines()  # no connection crosses the fork into the workers
 
     log.info(
         "copbot serves POST /slack/events and GET /healthz on %s:%s with %d worker(s)",
@@ -183,7 +183,7 @@ def cmd_scheduler(settings: Settings, _args: argparse.Namespace) -> int:
     from bot.zoom_setup import warn_missing_scopes
 
     deps, client = _scheduler_parts(settings)
-    warn_missing_scopes(settings, deps.conferencing)
+    warn_missing_scopes(settings, deps.conferencing, deps.engine)
     log.info("copbot scheduler: a pass every %.0f s", settings.scheduler_interval)
     run_forever(deps, client)
     return 0

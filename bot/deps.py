@@ -25,6 +25,7 @@ from sqlalchemy.engine import Engine
 
 from bot.config import Settings
 from bot.ops import metrics
+from bot.services import conferencing_alerts
 from bot.services.permissions import Actor
 from integrations.conferencing import Conferencing, NoConferencing, ZoomConferencing
 from integrations.zoom import ERROR_OBSERVERS as ZOOM_ERROR_OBSERVERS
@@ -78,8 +79,11 @@ def _logged(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
         raise
 
 
-def make_conferencing(settings: Settings) -> Conferencing:
-    """Zoom when its three credentials are set, else no conferencing."""
+def make_conferencing(
+    settings: Settings, on_missing_scope: Callable[[str], None] | None = None
+) -> Conferencing:
+    """Zoom when its three credentials are set, else no conferencing. `on_missing_scope`
+    hears of each scope Zoom says the app lacks (code 4711)."""
     if not settings.zoom_configured:
         return NoConferencing()
     client = ZoomClient(
@@ -90,7 +94,9 @@ def make_conferencing(settings: Settings) -> Conferencing:
         oauth_url=settings.zoom_oauth_url,
         max_total_seconds=settings.zoom_retry_seconds,
     )
-    return ZoomConferencing(client, settings.zoom_user, settings.zoom_hosts)
+    return ZoomConferencing(
+        client, settings.zoom_user, settings.zoom_hosts, on_missing_scope=on_missing_scope
+    )
 
 
 @dataclass(frozen=True)
@@ -103,10 +109,11 @@ class Deps:
 
     @classmethod
     def create(cls, settings: Settings) -> Deps:
+        engine = get_engine(settings.database_url)
         return cls(
             settings=settings,
-            engine=get_engine(settings.database_url),
-            conferencing=make_conferencing(settings),
+            engine=engine,
+            conferencing=make_conferencing(settings, conferencing_alerts.recorder(engine)),
         )
 
     def actor(self, user_id: str) -> Actor:

@@ -33,8 +33,10 @@ from integrations.zoom import (
 from storage import db
 
 TIMEOUT = 5.0
-ZOOM_APPS = "https://marketplace.zoom.us/ (Manage, the copbot app"
-ADD_SCOPE = f"add it in the Zoom App Marketplace: {ZOOM_APPS}, Scopes, + Add Scopes)"
+ADD_SCOPE = (
+    "add it at https://marketplace.zoom.us/ (Manage > Created Apps > the copbot app > "
+    "Scopes > + Add Scopes, then Done)"
+)
 _SIGNING_SECRET = re.compile(r"^[0-9a-f]{32}$")
 # Zoom user types that host meetings without a time limit (2: Licensed)
 _USER_TYPES = {1: "Basic", 2: "Licensed", 4: "Unassigned", 99: "None"}
@@ -245,8 +247,8 @@ def zoom(settings: Settings) -> Iterator[Line]:
 
 
 def zoom_hosts(settings: Settings) -> tuple[str, ...]:
-    """The Zoom users who host copbot's meetings."""
-    return (settings.zoom_user,)
+    """The Zoom users who host copbot's meetings (ZOOM_HOSTS, else ZOOM_USER)."""
+    return settings.zoom_hosts
 
 
 def _hosts(settings: Settings, client: ZoomClient) -> Iterator[Line]:

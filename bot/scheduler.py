@@ -9,7 +9,8 @@ pass that does not get it does nothing), plan what is due, then claim small batc
 a token, renewing the lease before each, and deliver each reminder only after checking
 the claim is still its own (`bot.reminder_delivery`). Before the reminders, the
 holder closes the polls whose time has come (posting their results), sends the
-scheduled announcements now due and the monthly digests of shares (`_posts`): each is
+scheduled announcements now due, the monthly digests of shares, the Zoom scopes staff
+must be told are missing and the recordings Zoom deletes within a week (`_posts`): each is
 claimed by a conditional UPDATE, the lease is renewed while they go out, and one's
 failure is logged and left for a later pass without stopping this one. A one-off pass
 (`copbot tick`) gives the lease up when done; the loops keep it and renew it each pass.
@@ -35,7 +36,7 @@ from slack_sdk import WebClient
 
 from bot import digest_delivery
 from bot.deps import Deps
-from bot.flows import after_call
+from bot.flows import after_call, conferencing_alerts, recording_deletion
 from bot.flows import announcements as announcement_flows
 from bot.flows import calls as call_flows
 from bot.flows import polls as poll_flows
@@ -216,6 +217,8 @@ def _posts(
         ("announcements", announcement_flows.run_due),
         ("share digests", digest_delivery.run_due),
         ("meetings waiting for Zoom's daily limit", call_flows.run_deferred),
+        ("missing Zoom scopes", conferencing_alerts.run_due),
+        ("recording deletions", recording_deletion.run_due),
     )
     for name, step in steps:
         try:

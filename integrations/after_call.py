@@ -4,6 +4,7 @@ its recording), read from the conferencing vendor. The core sees `Participant`,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from integrations.conferencing import Conferencing, ZoomConferencing, missing_scope_words
@@ -44,8 +45,9 @@ def in_words(error: ZoomError) -> str:
 class MeetingFacts:
     """Zoom's past-meeting and recording APIs behind plain errors."""
 
-    def __init__(self, zoom: ZoomAfterCall):
+    def __init__(self, zoom: ZoomAfterCall, on_missing_scope: Callable[[str], None] | None = None):
         self.zoom = zoom
+        self.on_missing_scope = on_missing_scope  # as ZoomConferencing's
 
     def _ask(self, fn, *args):
         try:
@@ -53,6 +55,8 @@ class MeetingFacts:
         except ZoomNotFound as e:
             raise NotFound(in_words(e)) from e
         except ZoomError as e:
+            if isinstance(e, ZoomScopeMissing) and self.on_missing_scope is not None:
+                self.on_missing_scope(e.scope)
             raise FactsError(in_words(e)) from e
 
     def instances(self, meeting_id: int) -> list[tuple[str, datetime | None]]:
@@ -68,5 +72,5 @@ class MeetingFacts:
 def meeting_facts(conferencing: Conferencing) -> MeetingFacts | None:
     """The facts of the configured conferencing; None without one."""
     if isinstance(conferencing, ZoomConferencing):
-        return MeetingFacts(ZoomAfterCall(conferencing.client))
+        return MeetingFacts(ZoomAfterCall(conferencing.client), conferencing.on_missing_scope)
     return None

@@ -8,6 +8,7 @@ error types stay inside this module and `integrations.zoom`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -128,8 +129,9 @@ class NoConferencing:
 def missing_scope_words(scope: str) -> str:
     """What a missing Zoom scope means, for whoever reads it."""
     return (
-        f"copbot's Zoom app lacks the scope {scope}: a Zoom admin adds it in the Zoom App "
-        "Marketplace (Manage, the copbot app, Scopes, Add Scopes)"
+        f"copbot's Zoom app lacks the scope {scope}: a Zoom admin adds it at "
+        "https://marketplace.zoom.us/ (Manage > Created Apps > the copbot app > Scopes > "
+        "+ Add Scopes, then Done)"
     )
 
 
@@ -153,10 +155,26 @@ class ZoomConferencing:
     name = "Zoom"
     configured = True
 
-    def __init__(self, client: ZoomClient, user: str = "me", hosts: tuple[str, ...] = ()):
+    def __init__(
+        self,
+        client: ZoomClient,
+        user: str = "me",
+        hosts: tuple[str, ...] = (),
+        on_missing_scope: Callable[[str], None] | None = None,
+    ):
         self.client = client
         self.user = user
         self.hosts = tuple(hosts) or (user,)
+        # told the scope whenever Zoom refuses a request for a missing one (code 4711)
+        self.on_missing_scope = on_missing_scope
+
+    def refused(self, error: ZoomError) -> ConferencingError:
+        """The error a leader reads; a missing scope is also passed to `on_missing_scope`."""
+        words = zoom_in_words(error)
+        if isinstance(error, ZoomScopeMissing) and self.on_missing_scope is not None:
+            self.on_missing_scope(error.scope)
+            words += "; copbot's staff are told"
+        return ConferencingError(words)
 
     @property
     def longest_create_seconds(self) -> float:
@@ -183,7 +201,7 @@ class ZoomConferencing:
         except ZoomDailyLimit:
             raise HostOutForTheDay(user) from None
         except ZoomError as e:
-            raise ConferencingError(zoom_in_words(e)) from e
+            raise self.refused(e) from e
         return MeetingInfo(meeting.id, meeting.join_url, meeting.password)
 
     def update(self, meeting_id: int, request: MeetingRequest) -> None:
@@ -199,30 +217,30 @@ class ZoomConferencing:
         except ZoomDailyLimit:
             raise HostOutForTheDay(request.host or self.hosts[0]) from None
         except ZoomError as e:
-            raise ConferencingError(zoom_in_words(e)) from e
+            raise self.refused(e) from e
 
     def delete(self, meeting_id: int) -> None:
         try:
             self.client.delete_meeting(meeting_id)
         except ZoomError as e:
-            raise ConferencingError(zoom_in_words(e)) from e
+            raise self.refused(e) from e
 
     def enable_registration(self, meeting_id: int) -> None:
         try:
             self.client.enable_registration(meeting_id)
         except ZoomError as e:
-            raise ConferencingError(zoom_in_words(e)) from e
+            raise self.refused(e) from e
 
     def register(self, meeting_id: int, people: list[Invitee]) -> list[Seat]:
         asked = [NewRegistrant(p.email, p.first_name, p.last_name) for p in people]
         try:
             found = self.client.register(meeting_id, asked)
         except ZoomError as e:
-            raise ConferencingError(zoom_in_words(e)) from e
+            raise self.refused(e) from e
         return [Seat(r.email, r.registrant_id, r.join_url) for r in found]
 
     def cancel_registrations(self, meeting_id: int, registrant_ids: list[str]) -> None:
         try:
             self.client.cancel_registrants(meeting_id, registrant_ids)
         except ZoomError as e:
-            raise ConferencingError(zoom_in_words(e)) from e
+            raise self.refused(e) from e

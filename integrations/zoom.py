@@ -250,10 +250,11 @@ class ZoomClient:
         self._token_expires = self._clock() + max(0.0, expires_in - TOKEN_MARGIN_SECONDS)
         return token
 
-    def scopes(self) -> frozenset[str]:
-        """The scopes the app's token holds, as the token answer's `scope` says (a fresh
-        token is fetched if none was yet); a ZoomError when Zoom cannot be asked."""
-        if self.granted_scopes is None:
+    def scopes(self, *, fresh: bool = False) -> frozenset[str]:
+        """The scopes the app's token holds, as the token answer's `scope` says (a new
+        token is fetched if none was yet, or with `fresh`: scopes added since are only in
+        a new token); a ZoomError when Zoom cannot be asked."""
+        if fresh or self.granted_scopes is None:
             self.token(refresh=True, stale=self._token)
         return self.granted_scopes or frozenset()
 

@@ -4,8 +4,9 @@ Zoom documents) and the meeting's cloud recording.
 
 The participant and recording fields beyond those of copbot's 2018 copy of Zoom's spec
 (`user_email`, `join_time`, `leave_time`, `duration`, `registrant_id`; `share_url`,
-`password`) are those Zoom's current API documents. Since March 2022 Zoom shows the email
-of a participant from outside the account only if they registered for the meeting.
+`password`, `auto_delete`, `auto_delete_date`) are those Zoom's current API documents.
+Since March 2022 Zoom shows the email of a participant from outside the account only if
+they registered for the meeting.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -58,6 +59,7 @@ class Recording:
     url: str
     passcode: str | None
     start_time: datetime | None
+    deletes_on: date | None = None  # the day the account deletes it (auto_delete_date)
 
 
 def _time(value: Any) -> datetime | None:
@@ -91,7 +93,18 @@ def recording_of(data: dict[str, Any]) -> Recording | None:
     if not isinstance(url, str) or not url.lower().startswith(("https://", "http://")):
         return None
     passcode = data.get("password") or data.get("recording_play_passcode") or None
-    return Recording(str(url), passcode, _time(data.get("start_time")))
+    deletes_on = _day(data.get("auto_delete_date")) if data.get("auto_delete", True) else None
+    return Recording(str(url), passcode, _time(data.get("start_time")), deletes_on)
+
+
+def _day(value: Any) -> date | None:
+    """Zoom's `auto_delete_date` ("2027-03-01"; a full timestamp is read as its UTC day)."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
 
 
 class ZoomAfterCall:

@@ -61,7 +61,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -119,6 +119,7 @@ REGISTRATION_OFF = 3000  # Zoom's code for "Registration has not been enabled"
 
 DROP = -1  # a status that means: close the connection without answering
 NOT_JSON = object()  # an answer body that is not JSON
+RETENTION = object()  # a recording's deletion date: the account's retention, as Zoom sets it
 
 
 @dataclass
@@ -260,6 +261,8 @@ class ZoomStandIn:
     ):
         self.spec = spec or ZoomSpec()
         self.token_lifetime = token_lifetime
+        # the account's "delete cloud recordings after N days" (None: kept)
+        self.retention_days: int | None = 30
         # the scopes the app holds: a token carries those of the moment it is made; by
         # default every granular scope copbot needs, so the sandbox works
         self.scopes: tuple[str, ...] = tuple(scopes if scopes is not None else zoom_scopes.needed())
@@ -398,6 +401,7 @@ class ZoomStandIn:
             self.live.clear()
             self.refused_starts.clear()
             self.scopes = zoom_scopes.needed()
+            self.retention_days = 30
             self.users.clear()
         self.add_user("host@example.org", user_id="standin-host", me=True)
         self.daily_limit = 100
@@ -430,9 +434,18 @@ class ZoomStandIn:
         share_url: str,
         password: str = "",
         start: datetime | None = None,
+        deletes_on: date | None | object = RETENTION,
     ) -> dict[str, Any]:
-        """The meeting's cloud recording, as GET /meetings/{id}/recordings answers it."""
-        when = (start or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        """The meeting's cloud recording, as GET /meetings/{id}/recordings answers it. As
+        on an account that deletes recordings after `retention_days` (Zoom's setting
+        "Delete cloud recordings after N days"), it carries `auto_delete_date`; give
+        `deletes_on` a date, or None for an account that keeps them."""
+        began = (start or datetime.now(UTC)).astimezone(UTC)
+        when = began.strftime("%Y-%m-%dT%H:%M:%SZ")
+        if deletes_on is RETENTION:
+            deletes_on = (
+                began.date() + timedelta(days=self.retention_days) if self.retention_days else None
+            )
         recording = {
             "uuid": uuid,
             "id": int(meeting_id),
@@ -445,6 +458,10 @@ class ZoomStandIn:
             "recording_count": 1,
             "share_url": share_url,
             "password": password,
+            "auto_delete": isinstance(deletes_on, date),
+            **(
+                {"auto_delete_date": deletes_on.isoformat()} if isinstance(deletes_on, date) else {}
+            ),
             "recording_files": [
                 {
                     "id": f"file-{meeting_id}",

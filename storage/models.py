@@ -1029,6 +1029,25 @@ class CallResource(SQLModel, table=True):
     added_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
     # set by the one who posts it in the call's thread (a conditional UPDATE)
     posted_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    # a recording: the day the conferencing service deletes it (Zoom's auto_delete_date),
+    # and when its leaders were told, a week before (a conditional UPDATE: once)
+    deletes_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    deletion_told_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class ConferencingAlert(SQLModel, table=True):
+    """A permission the conferencing app lacks (a Zoom scope), met at run time. Staff are
+    told of each once: the pass whose conditional UPDATE sets `told_at` tells them. The
+    row goes when the permission is granted, so losing it again is told again."""
+
+    __tablename__ = "conferencing_alert"
+    __table_args__ = (UniqueConstraint("permission", name="uq_conferencing_alert"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    permission: str = Field(sa_column=Column(String(120), nullable=False))
+    what: str = Field(default="", sa_column=Column(String(200), nullable=False))
+    seen_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    told_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
 
 
 class ValueQuestion(SQLModel, table=True):

@@ -18,7 +18,7 @@ from integrations.conferencing import ConferencingError, MeetingRequest, ZoomCon
 from integrations.zoom import ZoomClient, ZoomScopeMissing
 from integrations.zoom_after_call import ZoomAfterCall
 from sandbox import zoom_standin as zs
-from tests.conftest import zoom_env
+from tests.conftest import ROOT, zoom_env
 
 START = datetime(2027, 1, 20, 18, 0, tzinfo=UTC)
 ALL = zoom_scopes.needed()
@@ -221,3 +221,22 @@ def test_start_up_with_zoom_unreachable_is_one_warning_not_a_stop(db_url, caplog
     assert warn_missing_scopes(settings, make_conferencing(settings)) == []
     [line] = [r.getMessage() for r in caplog.records if r.name == "bot.zoom_setup"]
     assert "could not ask Zoom" in line
+
+
+# ---- the documents say what the table says ----------------------------------------------------
+def test_the_readme_table_is_the_scope_table():
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("### Connecting Zoom", 1)[1].split("\n### ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and "`" in line]
+    documented = {}
+    for line in rows:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        documented[cells[2].strip("`")] = set(re.findall(r"`([^`]+)`", cells[3]))
+    assert documented == {row.granular: set(row.classic) for row in zoom_scopes.ZOOM_SCOPES}
+    assert "`copbot doctor`" in section and "+ Add Scopes" in section
+
+
+def test_env_example_names_every_scope():
+    text = (ROOT / ".env.example").read_text()
+    for scope in zoom_scopes.needed():
+        assert scope in text, scope

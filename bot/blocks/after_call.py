@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 from bot.blocks import (
@@ -25,7 +26,7 @@ from bot.blocks import (
     section,
 )
 from bot.services.health import HealthRow, flags
-from bot.services.recordings import ArchivedCall
+from bot.services.recordings import ArchivedCall, ArchivedItem
 from storage.models import Call, CallAttendance, CallStatus, Community, ValueQuestion
 
 ADD_RESOURCE_ACTION = "after_call_add"
@@ -103,13 +104,28 @@ def resource_modal(call: Call) -> dict[str, Any]:
     }
 
 
-def thread_post(call: Call, kind: str, title: str, url: str, passcode: str | None) -> dict:
+def deletion_note(item: ArchivedItem) -> str:
+    """Beside an archived recording's link: the day Zoom deletes it, if it will."""
+    if item.deletes_on is None:
+        return ""
+    return f" _(Zoom deletes it on {item.deletes_on:%b %-d, %Y})_"
+
+
+def thread_post(
+    call: Call,
+    kind: str,
+    title: str,
+    url: str,
+    passcode: str | None,
+    deletes_on: date | None = None,
+) -> dict:
     """The message in the call's thread when its recording or slides are archived."""
     label = KIND_LABELS.get(kind, "Link")
     shown = title if title and title != label else label
     code = f" · passcode `{escape(passcode)}`" if passcode else ""
     icon = ":movie_camera:" if kind == "recording" else ":page_facing_up:"
-    text = f"{icon} {link(url, shown)}{code} of *{escape(call.topic)}*"
+    note = deletion_note(ArchivedItem(kind, title, url, deletes_on))
+    text = f"{icon} {link(url, shown)}{code}{note} of *{escape(call.topic)}*"
     return message(f"{label} of {escape(call.topic)}", [section(text)])
 
 
@@ -291,8 +307,9 @@ def home_blocks(
         lines: list[str] = []
         for archived in calls:
             links = " · ".join(
-                link(url, title or KIND_LABELS.get(kind, kind))
-                for kind, title, url in archived.items
+                link(item.url, item.title or KIND_LABELS.get(item.kind, item.kind))
+                + deletion_note(item)
+                for item in archived.items
             )
             lines.append(
                 f"• {escape(archived.call.topic)} ({archived.call.start_at:%b %-d, %Y}): {links}"

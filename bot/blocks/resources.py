@@ -19,6 +19,7 @@ from bot.blocks import (
     plain,
     section,
 )
+from bot.blocks.after_call import deletion_note
 from bot.services.recordings import ArchivedCall
 from bot.services.resources import Section
 from storage.models import Community, ResourceAck
@@ -50,7 +51,10 @@ def resources_message(
         heading = f"*Recordings, slides and readings of {escape(community.name)}*"
         lines = []
         for entry in archived[:20]:
-            parts = [link(url, title or kind) for kind, title, url in entry.items]
+            parts = [
+                link(item.url, item.title or item.kind) + deletion_note(item)
+                for item in entry.items
+            ]
             call = entry.call
             lines.append(f"• {call.start_at:%Y-%m-%d} {escape(call.topic)}: " + ", ".join(parts))
         if not lines:

@@ -341,7 +341,9 @@ def post_in_thread(deps: Deps, client: WebClient, resource_id: int, now: datetim
         item = session.get(CallResource, resource_id)
         call = session.get(Call, item.call_id)
         community = session.get(Community, call.community_id)
-        payload = blocks.thread_post(call, item.kind, item.title, item.url, item.passcode)
+        payload = blocks.thread_post(
+            call, item.kind, item.title, item.url, item.passcode, item.deletes_on
+        )
         channel = call.message_channel or community.slack_channel_id
         thread = call.message_ts
     try:

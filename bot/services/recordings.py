@@ -9,7 +9,8 @@ lists these by call, with the links kept on the call itself (the host's after-ca
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import update
 from sqlmodel import Session, select
@@ -46,9 +47,22 @@ def archive_recording(
                 "url": url,
                 "passcode": (recording.passcode or None) and recording.passcode[:64],
                 "added_by": by,
+                "deletes_on": recording.deletes_on,
             }
         ],
     )
+    if recording.deletes_on is not None:  # archived before Zoom gave the date: keep it now
+        session.execute(
+            update(CallResource)
+            .where(
+                CallResource.call_id == call.id,
+                CallResource.kind == RECORDING,
+                CallResource.url == url,
+                CallResource.deletes_on.is_(None),
+            )
+            .values(deletes_on=recording.deletes_on)
+            .execution_options(synchronize_session=False)
+        )
     if not call.recording_url:
         session.execute(
             update(Call)
@@ -131,10 +145,17 @@ def _find(session: Session, call_id: int, kind: str, url: str) -> CallResource |
     ).first()
 
 
+class ArchivedItem(NamedTuple):
+    kind: str
+    title: str  # or ""
+    url: str
+    deletes_on: date | None = None  # a recording: the day Zoom deletes it
+
+
 @dataclass(frozen=True)
 class ArchivedCall:
     call: Call
-    items: list[tuple[str, str, str]]  # (kind, title or "", url), recording first
+    items: list[ArchivedItem]  # recording first
 
 
 def archive(session: Session, community_id: int, limit: int = 20) -> list[ArchivedCall]:
@@ -144,9 +165,9 @@ def archive(session: Session, community_id: int, limit: int = 20) -> list[Archiv
         .where(CallResource.community_id == community_id)
         .order_by(CallResource.added_at)
     ).all()
-    by_call: dict[int, list[tuple[str, str, str]]] = {}
+    by_call: dict[int, list[ArchivedItem]] = {}
     for r in rows:
-        by_call.setdefault(r.call_id, []).append((r.kind, r.title, r.url))
+        by_call.setdefault(r.call_id, []).append(ArchivedItem(r.kind, r.title, r.url, r.deletes_on))
     calls = session.exec(
         select(Call).where(
             Call.community_id == community_id,
@@ -159,14 +180,56 @@ def archive(session: Session, community_id: int, limit: int = 20) -> list[Archiv
     found = []
     for call in calls:
         items = by_call.get(call.id, [])
-        urls = {u for _, _, u in items}
-        for kind, title, url in (
-            (RECORDING, "", call.recording_url),
-            (SLIDES, "", call.slides_url),
-        ):
+        urls = {item.url for item in items}
+        for kind, url in ((RECORDING, call.recording_url), (SLIDES, call.slides_url)):
             if url and url not in urls:
-                items.append((kind, title, url))
-        items.sort(key=lambda item: item[0] != RECORDING)
+                items.append(ArchivedItem(kind, "", url))
+        items.sort(key=lambda item: item.kind != RECORDING)
         found.append(ArchivedCall(call, items))
     found.sort(key=lambda a: a.call.start_at, reverse=True)
     return found[:limit]
+
+
+# ---- Zoom deletes recordings ----------------------------------------------------------------
+DELETION_NOTICE = timedelta(days=7)  # leaders are told this long before
+
+
+def deletions_to_tell(session: Session, today: date) -> list[int]:
+    """Archived recordings of calls not cancelled that Zoom deletes within a week (from
+    `today`, not already gone) and whose leaders were not told yet."""
+    rows = session.execute(
+        select(CallResource.id)
+        .join(Call, Call.id == CallResource.call_id)
+        .where(
+            CallResource.kind == RECORDING,
+            CallResource.deletes_on.is_not(None),
+            CallResource.deletes_on >= today,
+            CallResource.deletes_on <= today + DELETION_NOTICE,
+            CallResource.deletion_told_at.is_(None),
+            Call.status != CallStatus.CANCELLED.value,
+        )
+        .order_by(CallResource.deletes_on, CallResource.id)
+    )
+    return list(rows.scalars().all())
+
+
+def claim_deletion_notice(session: Session, resource_id: int, now: datetime) -> bool:
+    """True for the one pass that tells the leaders (a conditional UPDATE)."""
+    won = session.execute(
+        update(CallResource)
+        .where(CallResource.id == resource_id, CallResource.deletion_told_at.is_(None))
+        .values(deletion_told_at=now)
+        .returning(CallResource.id)
+        .execution_options(synchronize_session=False)
+    ).first()
+    return won is not None
+
+
+def give_back_deletion_notice(session: Session, resource_id: int, now: datetime) -> None:
+    """No leader heard it: a later pass tells them (if this claim still holds it)."""
+    session.execute(
+        update(CallResource)
+        .where(CallResource.id == resource_id, CallResource.deletion_told_at == now)
+        .values(deletion_told_at=None)
+        .execution_options(synchronize_session=False)
+    )
