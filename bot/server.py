@@ -208,10 +208,12 @@ def after_call_job_states(engine: Any) -> Iterable[Any]:
 
 _FEED = re.compile(r"^/calendar/([A-Za-z0-9_-]{16,64})\.ics$")
 _ONE_CALL = re.compile(r"^/calendar/call/([A-Za-z0-9_-]{16,64})\.ics$")
+_OWN_CALL = re.compile(r"^/calendar/mine/([A-Za-z0-9_-]{16,64})\.ics$")
 
 
 def calendar_file(deps: Deps, path: str) -> bytes | None:
-    """The .ics at `path`: a community's feed or one call; None when there is none."""
+    """The .ics at `path`: a community's feed, one call, or one call with a registered
+    person's own join link; None when there is none."""
     from sqlmodel import select
 
     from integrations.calendar import call_ics, feed_ics
@@ -223,6 +225,15 @@ def calendar_file(deps: Deps, path: str) -> bytes | None:
 
         return onsite_file(deps.engine, path)
     with session_scope(deps.engine) as session:
+        if match := _OWN_CALL.match(path):
+            from bot.services.registrations import by_calendar_token
+
+            row = by_calendar_token(session, match.group(1))
+            call = session.get(Call, row.call_id) if row is not None else None
+            if call is None:
+                return None
+            community = session.get(Community, call.community_id)
+            return call_ics(call, community, row.join_url)
         if match := _ONE_CALL.match(path):
             call = session.exec(select(Call).where(Call.uid == match.group(1))).first()
             if call is None:

@@ -27,7 +27,8 @@ def _calendar(name: str, method: str) -> Calendar:
     return cal
 
 
-def _event(call: Call, community: Community) -> Event:
+def _event(call: Call, community: Community, join_url: str | None = None) -> Event:
+    join_url = join_url or call.join_url
     event = Event()
     event.add("uid", f"{call.uid}@copbot")
     event.add("sequence", call.sequence)
@@ -36,25 +37,26 @@ def _event(call: Call, community: Community) -> Event:
     event.add("dtend", call.start_at + timedelta(minutes=call.duration_minutes))
     event.add("summary", f"{community.name}: {call.topic}")
     lines = [call.agenda] if call.agenda else []
-    if call.join_url:
-        lines.append(f"Join: {call.join_url}")
+    if join_url:
+        lines.append(f"Join: {join_url}")
         if call.passcode:
             lines.append(f"Passcode: {call.passcode}")
     if lines:
         event.add("description", "\n\n".join(lines))
-    if call.join_url:
-        event.add("location", vText(call.join_url))
-        event.add("url", call.join_url)
+    if join_url:
+        event.add("location", vText(join_url))
+        event.add("url", join_url)
     cancelled = call.status == CallStatus.CANCELLED.value
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     return event
 
 
-def call_ics(call: Call, community: Community) -> bytes:
-    """One call; a cancelled call's file asks calendars to remove it."""
+def call_ics(call: Call, community: Community, join_url: str | None = None) -> bytes:
+    """One call (with `join_url`, a person's own link, instead of the shared one); a
+    cancelled call's file asks calendars to remove it."""
     cancelled = call.status == CallStatus.CANCELLED.value
     cal = _calendar(community.name, "CANCEL" if cancelled else "PUBLISH")
-    cal.add_component(_event(call, community))
+    cal.add_component(_event(call, community, join_url))
     return cal.to_ical()
 
 

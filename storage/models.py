@@ -353,6 +353,7 @@ class CallRegistration(SQLModel, table=True):
     __tablename__ = "call_registration"
     __table_args__ = (
         UniqueConstraint("call_id", "slack_user_id", name="uq_call_registration"),
+        UniqueConstraint("calendar_token", name="uq_call_registration_calendar"),
         Index("ix_call_registration_registrant", "registrant_id"),
         CheckConstraint(
             "state IN ('registered', 'cancelled', 'no_email')", name="ck_call_registration_state"
@@ -367,6 +368,8 @@ class CallRegistration(SQLModel, table=True):
     state: str = Field(sa_column=Column(String(16), nullable=False))
     registrant_id: str | None = Field(default=None, sa_column=Column(String(64)))
     join_url: str | None = Field(default=None, sa_column=Column(Text))
+    # the unguessable part of the URL of this person's own .ics for the call
+    calendar_token: str | None = Field(default=None, sa_column=Column(String(64)))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
 
 

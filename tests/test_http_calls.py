@@ -17,7 +17,7 @@ from bot.blocks import calls as cb
 from bot.services import calls as rules
 from sandbox import slack_payloads as payloads
 from storage.db import session_scope
-from storage.models import Call, Community
+from storage.models import Call, CallRegistration, Community
 from tests.conftest import PUBLIC_URL, SlackUser, make_settings, new_community, serve
 from tests.test_http_communities import CHANNEL, create_community
 
@@ -714,3 +714,51 @@ def test_retry_adopts_the_meeting_a_slow_zoom_made_after_all(leader, slack, zoom
     assert zoom.calls_to(CREATE) == [] and list(zoom.meetings) == [4242]
     [call] = stored_calls(engine)
     assert call.meeting_state == "ready" and call.meeting_id == 4242 and call.passcode == "late"
+
+
+def test_a_registered_member_gets_a_calendar_file_with_their_own_link(
+    leader, as_user, engine, zoom, slack
+):
+    """`/cop calls` hands a registered member an .ics of their own, carrying their own join
+    link; the call's shared file and the community's feed keep the shared link."""
+    submit(leader, engine)
+    leader.settle()
+    [call] = stored_calls(engine)
+    slack.add_user("U5", "bob", email="bob@example.org")
+    bob = as_user("U5")
+    bob.reply("join")
+    bob.settle()
+    own = zoom.registrant_of(call.meeting_id, "bob@example.org")["join_url"]
+    with session_scope(engine) as s:
+        row = s.exec(select(CallRegistration).where(CallRegistration.slack_user_id == "U5")).one()
+        token = row.calendar_token
+        feed_token = s.exec(select(Community)).one().calendar_token
+    assert token and len(token) >= 32
+    mine = f"/calendar/mine/{token}.ics"
+    text = json.dumps(bob.reply("calls")["blocks"])
+    assert f"{PUBLIC_URL}{mine}" in text and f"/calendar/call/{call.uid}.ics" not in text
+
+    def event(path: str):
+        answer = requests.get(f"{leader.endpoint}{path}", timeout=5)
+        assert answer.status_code == 200
+        assert answer.headers["Content-Type"].startswith("text/calendar")
+        [found] = Calendar.from_ical(answer.content).walk("VEVENT")
+        return found
+
+    personal = event(mine)
+    assert str(personal["UID"]) == f"{call.uid}@copbot"
+    assert str(personal["URL"]) == own and str(personal["LOCATION"]) == own
+    assert f"Join: {own}" in str(personal["DESCRIPTION"])
+    assert call.join_url not in str(personal["DESCRIPTION"])
+    for path in (f"/calendar/call/{call.uid}.ics", f"/calendar/{feed_token}.ics"):
+        shared = event(path)
+        assert str(shared["URL"]) == call.join_url
+        assert own not in str(shared["DESCRIPTION"])
+    # a token nobody holds, and Bob's once he left (his registration is cancelled): none
+    missing = requests.get(f"{leader.endpoint}/calendar/mine/{'x' * 32}.ics", timeout=5)
+    assert missing.status_code == 404
+    bob.reply("leave")
+    bob.settle()
+    with session_scope(engine) as s:
+        assert s.get(CallRegistration, row.id).state == "cancelled"
+    assert requests.get(f"{leader.endpoint}{mine}", timeout=5).status_code == 404

@@ -20,6 +20,7 @@ from bot.scheduler import tick
 from bot.services import communities as svc
 from bot.slack_client import make_web_client
 from integrations.zoom import NewRegistrant, ZoomBadRequest, ZoomClient
+from sandbox.slack_standin import TEAM_ID
 from sandbox.zoom_standin import ACCOUNT_ID, CLIENT_ID, CLIENT_SECRET
 from storage.db import session_scope
 from storage.models import (
@@ -253,7 +254,7 @@ def test_a_newcomer_is_registered_and_a_leaver_cancelled(
     slack.add_user("U8", "di", email="di@uni-d.example")
     with session_scope(engine) as s:
         svc.join(s, s.get(type(community), community.id), "U8")
-    registration_flows.register_newcomer(deps, client, community.id, "U8")
+    registration_flows.register_newcomers(deps, client, community.id, ["U8"])
     with session_scope(engine) as s:
         call = s.get(Call, call.id)
     assert zoom.registrant_of(call.meeting_id, "di@uni-d.example")["status"] == "approved"
@@ -363,3 +364,35 @@ def test_the_join_button_answers_each_person_privately_with_their_own_link(
     click(eve, "call_join", call)
     eve.settle()
     assert "not" in slack.calls_to("response_url")[-1].args["text"].lower()
+
+
+def test_a_leader_added_with_cop_leaders_is_registered_for_a_scheduled_call(
+    community, session, engine, zoom, slack, as_user, on
+):
+    """`/cop leaders` registers a new leader for the calls already scheduled, as `/cop
+    join` does a newcomer; the leader who steps down stays a member and stays registered."""
+    call = _call(session, community, datetime.now(UTC) + timedelta(days=5))
+    call_flows.ensure_meeting(on, call.id)
+    registration_flows.register_call(on, make_web_client(on.settings), call.id)
+    with session_scope(engine) as s:
+        call = s.get(Call, call.id)
+    assert zoom.registrant_of(call.meeting_id, "di@uni-d.example") is None
+    slack.add_user("U8", "di", email="di@uni-d.example", real_name="Di Vance")
+    with session_scope(engine) as s:
+        s.get(type(community), community.id).team_id = TEAM_ID  # the workspace of commands
+    ana = as_user("U1", "CREG0001")
+    body = ana.reply("leaders <@U1> <@U8>", "CREG0001")
+    assert body["text"].startswith("Done: <@U1> and <@U8> are now the leaders")
+    ana.settle()
+    seat = zoom.registrant_of(call.meeting_id, "di@uni-d.example")
+    assert seat is not None and seat["status"] == "approved"
+    with session_scope(engine) as s:
+        row = registration_flows.regs.of(s, call.id, "U8")
+        assert row is not None and row.state == "registered"
+        assert row.join_url == seat["join_url"] and row.join_url != call.join_url
+        assert registration_flows.regs.of(s, call.id, "U1").state == "registered"
+    # Di's own link answers the Join button
+    di = as_user("U8", "CREG0001")
+    click(di, "call_join", call)
+    di.settle()
+    assert seat["join_url"] in slack.calls_to("response_url")[-1].args["text"]

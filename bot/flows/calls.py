@@ -40,9 +40,15 @@ def calendar_url(deps: Deps, community: Community) -> str | None:
     return f"{base}/calendar/{community.calendar_token}.ics" if base else None
 
 
-def call_calendar_url(deps: Deps, call: Call) -> str | None:
+def call_calendar_url(deps: Deps, call: Call, own_token: str | None = None) -> str | None:
+    """The call's .ics: the person's own (with their join link) when `own_token` names
+    their registration, else the call's (with the shared link)."""
     base = deps.settings.public_url
-    return f"{base}/calendar/call/{call.uid}.ics" if base else None
+    if not base:
+        return None
+    if own_token:
+        return f"{base}/calendar/mine/{own_token}.ics"
+    return f"{base}/calendar/call/{call.uid}.ics"
 
 
 def meeting_request(call: Call, community: Community) -> MeetingRequest:

@@ -1,6 +1,6 @@
 """Registering people for calls' meetings, after the ack and in the scheduler's pass:
-everyone of the community when a call's meeting is made or moved, a newcomer for the
-calls to come, a person who clicks Join; cancelling the registrations of someone who
+everyone of the community when a call's meeting is made or moved, a newcomer or a new
+leader for the calls to come, a person who clicks Join; cancelling the registrations of someone who
 left; and turning registration on for meetings made with one shared link (when
 COPBOT_ZOOM_REGISTRATION is turned on). Emails come from Slack profiles (users.info,
 `users:read.email`); someone Slack gives no email for is told why they have no link of
@@ -86,14 +86,17 @@ def register_call(
     return result
 
 
-def register_newcomer(deps: Deps, client: WebClient, community_id: int, user_id: str) -> None:
-    """Someone joined the community: register them for its calls to come."""
-    if not enabled(deps):
+def register_newcomers(
+    deps: Deps, client: WebClient, community_id: int, user_ids: list[str]
+) -> None:
+    """People who joined the community, or were made its leaders: register them for its
+    calls to come (those already registered for a call are left as they are)."""
+    if not enabled(deps) or not user_ids:
         return
     with session_scope(deps.engine) as session:
         calls = regs.upcoming_calls(session, community_id, utcnow())
     for call_id in calls:
-        register_call(deps, client, call_id, [user_id])
+        register_call(deps, client, call_id, list(user_ids))
 
 
 def cancel_leaver(deps: Deps, community_id: int, user_id: str) -> None:

@@ -61,6 +61,8 @@ def cmd_calls(req: CommandRequest) -> None:
     deps = req.deps
     settings = deps.settings
     upcoming = rules.upcoming(req.session, community.id, now)
+    ids = [c.id for c in upcoming if c.id]
+    tokens = registrations.calendar_tokens(req.session, ids, req.user_id)
     note = None
     if may_manage:
         note = rules.calls_planned_note(
@@ -78,12 +80,10 @@ def cmd_calls(req: CommandRequest) -> None:
             may_manage=may_manage,
             conferencing=deps.conferencing.name,
             calendar_url=flows.calendar_url(deps, community),
-            call_calendar_url=(lambda c: flows.call_calendar_url(deps, c))
+            call_calendar_url=(lambda c: flows.call_calendar_url(deps, c, tokens.get(c.id or 0)))
             if settings.public_url
             else None,
-            own_links=registrations.own_links(
-                req.session, [c.id for c in upcoming if c.id], req.user_id
-            ),
+            own_links=registrations.own_links(req.session, ids, req.user_id),
         )
     )
 

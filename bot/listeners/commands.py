@@ -152,6 +152,14 @@ def cmd_leaders(req: CommandRequest) -> None:
     for user in checked:
         people.store_profile(req.session, user)
     _announce_leaders(req, community, change)
+    # former leaders stay on as members, so their registrations stand
+    req.later(
+        registration_flows.register_newcomers,
+        req.deps,
+        req.client,
+        community.id,
+        list(change.added),
+    )
 
 
 def _check_leaders(req: CommandRequest, ids: list[str]) -> list[dict[str, Any]]:
@@ -234,6 +242,7 @@ def _confirm_leaders(
         community.slack_channel_id,
         community_blocks.leaders_changed_announcement(community, change.leaders, user_id),
     )
+    registration_flows.register_newcomers(deps, client, community_id, list(change.added))
 
 
 def _target_community(req: CommandRequest) -> Community:
@@ -260,7 +269,9 @@ def cmd_join(req: CommandRequest) -> None:
         "`/cop leave` undoes this."
     )
     req.later(refresh_profiles, req.client, req.deps, [req.user_id])
-    req.later(registration_flows.register_newcomer, req.deps, req.client, community.id, req.user_id)
+    req.later(
+        registration_flows.register_newcomers, req.deps, req.client, community.id, [req.user_id]
+    )
 
 
 def cmd_leave(req: CommandRequest) -> None:

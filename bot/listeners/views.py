@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 from bot.blocks import community as blocks
 from bot.blocks import escape
 from bot.deps import Deps
+from bot.flows import registrations as registration_flows
 from bot.listeners import slack_checks
 from bot.listeners.common import modal_values, post_message, refresh_profiles
 from bot.services import CopError
@@ -141,6 +142,7 @@ def _after_creation(
     note += " Next: `/cop leaders` to add a co-leader, `/cop plan` to plan the year."
     post_message(client, creator, blocks.message_for(note))
     refresh_profiles(client, deps, [creator, leader])
+    registration_flows.register_newcomers(deps, client, community.id, [leader])
 
 
 def register(app: App) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlmodel import Session, select
 
 from bot.services.after_call_jobs import insert_ignoring_duplicates
@@ -25,6 +25,7 @@ from storage.models import (
     Membership,
     Person,
     RegistrationState,
+    new_token,
     utcnow,
 )
 
@@ -104,6 +105,7 @@ def store(
             "state": RegistrationState.REGISTERED.value,
             "registrant_id": rid,
             "join_url": url,
+            "calendar_token": new_token(),
             "updated_at": at,
         }
         for uid, (rid, url) in sorted(seats.items())
@@ -121,11 +123,37 @@ def store(
                 state=RegistrationState.REGISTERED.value,
                 registrant_id=rid,
                 join_url=url,
+                calendar_token=func.coalesce(CallRegistration.calendar_token, new_token()),
                 updated_at=at,
             )
             .execution_options(synchronize_session=False)
         )
     session.flush()
+
+
+def calendar_tokens(session: Session, call_ids: list[int], user_id: str) -> dict[int, str]:
+    """Call id -> the token of the person's own .ics, for the calls they are registered for."""
+    if not call_ids:
+        return {}
+    rows = session.exec(
+        select(CallRegistration.call_id, CallRegistration.calendar_token).where(
+            CallRegistration.call_id.in_(call_ids),
+            CallRegistration.slack_user_id == user_id,
+            CallRegistration.state == RegistrationState.REGISTERED.value,
+            CallRegistration.calendar_token.is_not(None),
+        )
+    ).all()
+    return {call_id: token for call_id, token in rows}
+
+
+def by_calendar_token(session: Session, token: str) -> CallRegistration | None:
+    """The registration whose own .ics `token` names, while it stands."""
+    return session.exec(
+        select(CallRegistration).where(
+            CallRegistration.calendar_token == token,
+            CallRegistration.state == RegistrationState.REGISTERED.value,
+        )
+    ).first()
 
 
 def note_no_email(session: Session, call_id: int, uids: list[str]) -> None:
