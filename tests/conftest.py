@@ -471,3 +471,26 @@ def button_click(user: SlackUser, action_id: str, value: str, name: str = "butto
 def said(slack: SlackStandIn) -> list[str]:
     """Everything copbot answered through response_urls, as text."""
     return [ack_text(c.args) for c in slack.calls_to("response_url")]
+
+
+def serve_env(db_url: str, slack_url: str, **extra: str) -> dict[str, str]:
+    """The environment of a `copbot serve` subprocess against the test stand-ins."""
+    return {
+        **os.environ,
+        "SLACK_BOT_TOKEN": "xoxb-serve-test",
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": slack_url,
+        "DATABASE_URL": db_url,
+        "COPBOT_STAFF": STAFF,
+        **extra,
+    }
+
+
+def serve_command(port: int, workers: int, threads: int, *extra: str) -> list[str]:
+    """`copbot serve` on 127.0.0.1:`port`, run by this test's Python."""
+    import sys
+
+    return [
+        sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+        "--workers", str(workers), "--threads", str(threads), *extra,
+    ]  # fmt: skip

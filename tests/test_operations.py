@@ -6,12 +6,10 @@ from __future__ import annotations
 import io
 import json
 import logging
-import os
 import re
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 
 import pytest
@@ -28,7 +26,15 @@ from bot.services import communities as svc
 from sandbox import slack_payloads as payloads
 from storage import db
 from storage.db import session_scope
-from tests.conftest import SECRET, STAFF, free_port, make_settings, new_community, serve
+from tests.conftest import (
+    SECRET,
+    free_port,
+    make_settings,
+    new_community,
+    serve,
+    serve_command,
+    serve_env,
+)
 
 CHANNEL = "CCOMM001"
 
@@ -393,32 +399,10 @@ def test_backup_of_postgresql_prints_the_pg_dump_command(capsys, monkeypatch):
 # ---- copbot serve with several workers -------------------------------------------------------
 def test_serve_logs_json_and_adds_up_every_worker_s_metrics(db_url, slack, session, tmp_path):
     port = free_port()
-    env = {
-        **os.environ,
-        "SLACK_BOT_TOKEN": "xoxb-serve-test",
-        "SLACK_SIGNING_SECRET": SECRET,
-        "SLACK_API_URL": slack.url,
-        "DATABASE_URL": db_url,
-        "COPBOT_STAFF": STAFF,
-        "COPBOT_LOG_FORMAT": "json",
-    }
+    env = serve_env(db_url, slack.url, COPBOT_LOG_FORMAT="json")
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bot.cli",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "2",
-            "--threads",
-            "2",
-            "--no-scheduler",
-        ],
+        serve_command(port, 2, 2, "--no-scheduler"),
         env=env,
         cwd=tmp_path,
         stdout=subprocess.PIPE,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -17,7 +16,7 @@ from bot.services.reminders.outbox import LEASE
 from sandbox import slack_payloads as payloads
 from storage.db import session_scope
 from storage.models import SchedulerLease, utcnow
-from tests.conftest import SECRET, STAFF, free_port
+from tests.conftest import SECRET, free_port, serve_command, serve_env
 
 
 def _children(pid: int) -> list[int]:
@@ -26,15 +25,7 @@ def _children(pid: int) -> list[int]:
 
 
 def _serve_env(db_url: str, slack) -> dict[str, str]:
-    return {
-        **os.environ,
-        "SLACK_BOT_TOKEN": "xoxb-serve-test",
-        "SLACK_SIGNING_SECRET": SECRET,
-        "SLACK_API_URL": slack.url,
-        "DATABASE_URL": db_url,
-        "COPBOT_STAFF": STAFF,
-        "COPBOT_LOG_LEVEL": "WARNING",
-    }
+    return serve_env(db_url, slack.url, COPBOT_LOG_LEVEL="WARNING")
 
 
 @pytest.fixture
@@ -42,20 +33,7 @@ def served(db_url, slack, session, tmp_path):
     port = free_port()
     env = _serve_env(db_url, slack)
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bot.cli",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "2",
-            "--threads",
-            "4",
-        ],
+        serve_command(port, 2, 4),
         env=env,
         cwd=tmp_path,
         stdout=subprocess.PIPE,
