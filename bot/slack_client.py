@@ -1,5 +1,6 @@
-"""The one factory for Slack's WebClient, the bot scopes each Web API method needs, and
-the check that Slack accepts the bot token (`SlackCheck`).
+"""The one factory for Slack's WebClient, the bot scopes each Web API method needs, the
+check that Slack accepts the bot token (`SlackCheck`), and the few ways copbot speaks
+through it: `post_message`, and `respond`/`tell` through a command's response_url.
 
 The client honours `SLACK_API_URL`, retries on HTTP 429 (honouring Retry-After) and on
 connection errors, and has a timeout on every request.
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -16,7 +18,9 @@ from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
 )
+from slack_sdk.webhook import WebhookClient
 
+from bot.blocks.community import message_for
 from bot.config import Settings
 from bot.ops import metrics
 
@@ -158,3 +162,29 @@ class SlackCheck:
         while not self._stop.is_set() and self.check() != "ok":
             self._stop.wait(delay)
             delay = min(delay * 2, self.max_delay)
+
+
+def post_message(client: WebClient, channel: str, payload: dict) -> str | None:
+    """Post a message; returns Slack's error code on failure (logged), None on success."""
+    try:
+        client.chat_postMessage(channel=channel, **payload)
+        return None
+    except SlackApiError as e:
+        error = e.response.get("error") or "unknown_error"
+        log.warning("posting to %s failed: %s", channel, error)
+        return error
+
+
+def respond(response_url: str, payload: dict[str, Any]) -> None:
+    """Answer a command again through its response_url (ephemeral unless it says not)."""
+    if not response_url:
+        return
+    try:
+        WebhookClient(response_url, timeout=10).send_dict({"response_type": "ephemeral", **payload})
+    except Exception as e:  # noqa: BLE001 - a lost follow-up must not break the caller
+        log.warning("response_url answer failed: %s", type(e).__name__)
+
+
+def tell(response_url: str, text: str, *, replace: bool = False) -> None:
+    """A short ephemeral answer through a response_url, as a new message unless `replace`."""
+    respond(response_url, message_for(text) | {"replace_original": replace})

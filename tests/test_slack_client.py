@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from bot.listeners.common import refresh_profiles
+from bot.flows.profiles import refresh_profiles
 from bot.slack_client import make_web_client
 from storage.db import session_scope
 from storage.models import Person

@@ -9,67 +9,14 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
+from bot.text import escape, link, plural, safe_url, unmarked  # noqa: F401 - for the builders
 from integrations.block_kit import MAX_BLOCKS, MAX_HEADER_TEXT, MAX_SECTION_TEXT
 
 Block = dict[str, Any]
 
 MAX_MESSAGE_BLOCKS = MAX_BLOCKS["message"]
 MAX_HOME_BLOCKS = MAX_BLOCKS["home"]
-
-
-def escape(text: str) -> str:
-    """Escape the three characters Slack's mrkdwn treats as control characters.
-
-    Every piece of text a person typed (names, topics, answers, URLs) goes through this
-    before it lands in mrkdwn or in a message's fallback `text`, so `<!channel>`,
-    `<@U…>` or `<http://evil|nice>` show as typed and never act."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-_URL_UNSAFE = re.compile(r"[\s<>|]")
-
-
-def safe_url(url: str | None) -> str | None:
-    """`url` if it is an absolute http(s) URL with a host and nothing that could break
-    out of a `<url|label>` link; None otherwise."""
-    if not url:
-        return None
-    url = url.strip()
-    if _URL_UNSAFE.search(url):
-        return None
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        return None
-    return url
-
-
-def link(url: str | None, label: str) -> str:
-    """A mrkdwn link to a safe http(s) `url` with an escaped `label`; the label alone
-    (escaped) when the URL is not safe."""
-    safe = safe_url(url)
-    shown = escape(label).replace("|", "\N{FULLWIDTH VERTICAL LINE}")
-    return f"<{escape(safe)}|{shown}>" if safe else shown
-
-
-_EDGE_MARK = re.compile(r"(?<![0-9A-Za-z])[*_~`]+|[*_~`]+(?![0-9A-Za-z])")
-
-
-def unmarked(text: str) -> str:
-    """People's text to set inside copbot's own formatting (a bold title): the mrkdwn
-    markers they typed at word edges removed ("*Save* the date" -> "Save the date"), so
-    theirs cannot pair with ours; markers inside words (snake_case) stay. Not escaped."""
-    return _EDGE_MARK.sub("", text)
-
-
-def plural(count: int, word: str, words: str | None = None) -> str:
-    """A count and its noun: "1 leader", "2 leaders"; `words` for irregular plurals
-    (plural(2, "person", "people"))."""
-    return f"{count} {word if count == 1 else (words or word + 's')}"
 
 
 def clip(text: str, limit: int) -> str:

@@ -15,15 +15,16 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import update
 from sqlmodel import select
 
-from bot.blocks import MAX_HOME_BLOCKS, escape
+from bot.blocks import MAX_HOME_BLOCKS
 from bot.blocks import announcements as blocks
 from bot.blocks import polls as poll_blocks
 from bot.blocks.community import message_for
 from bot.deps import Deps
-from bot.listeners.common import post_message
 from bot.services import announcements as rules
 from bot.services import communities as svc
 from bot.services import polls as poll_rules
+from bot.slack_client import post_message
+from bot.text import escape
 from storage.db import session_scope
 from storage.models import Announcement, AnnouncementCopy, Community, utcnow
 

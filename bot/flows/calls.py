@@ -22,12 +22,12 @@ from sqlmodel import Session
 
 from bot.blocks import calls as blocks
 from bot.blocks import community as community_blocks
-from bot.blocks import escape, link
 from bot.deps import Deps
 from bot.flows import registrations
-from bot.listeners.common import post_message, tell
 from bot.services import calls as rules
 from bot.services import hosts, year_plan
+from bot.slack_client import post_message, tell
+from bot.text import escape, link
 from integrations.conferencing import ConferencingError, HostOutForTheDay, MeetingRequest
 from storage.db import session_scope
 from storage.models import Call, Community, MeetingState, utcnow

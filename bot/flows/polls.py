@@ -14,9 +14,9 @@ from sqlalchemy import update
 
 from bot.blocks import polls as blocks
 from bot.deps import Deps
-from bot.listeners.common import post_message
 from bot.services import poll_closing as closing
 from bot.services import polls as rules
+from bot.slack_client import post_message
 from storage.db import checkpoint_after_forgetting, session_scope
 from storage.models import Poll, utcnow
 

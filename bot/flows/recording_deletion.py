@@ -12,9 +12,9 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.blocks import escape, link
 from bot.blocks.community import message_for
 from bot.services import communities, recordings
+from bot.text import escape, link
 from storage.db import session_scope
 from storage.models import Call, CallResource, Community
 

@@ -15,10 +15,11 @@ from datetime import datetime
 
 from slack_sdk import WebClient
 
-from bot.blocks import escape, link
 from bot.deps import Deps
-from bot.listeners.common import refresh_profiles, tell
+from bot.flows.profiles import refresh_profiles
 from bot.services import registrations as regs
+from bot.slack_client import tell
+from bot.text import escape, link
 from integrations.conferencing import ConferencingError, Invitee
 from storage.db import session_scope
 from storage.models import Call, RegistrationState, utcnow

@@ -19,12 +19,13 @@ from sqlmodel import Session
 from bot.blocks import after_call as blocks
 from bot.deps import Deps
 from bot.flows import after_call as flows
-from bot.listeners.common import community_allowing, modal_values, tell
+from bot.listeners.common import community_allowing, modal_values
 from bot.services import CopError, attendance, recordings, value
 from bot.services import after_call_jobs as jobs
 from bot.services import communities as svc
 from bot.services.calls import parse_id
 from bot.services.permissions import Action, can
+from bot.slack_client import tell
 from storage.db import session_scope
 from storage.models import Call, utcnow
 

@@ -16,12 +16,13 @@ from sqlmodel import Session, select
 
 from bot.blocks import agenda as blocks
 from bot.deps import Deps
-from bot.listeners.common import CommandRequest, modal_values, post_message
+from bot.listeners.common import CommandRequest, modal_values
 from bot.services import CopError, onsite
 from bot.services import agenda as rules
 from bot.services import communities as svc
 from bot.services.agenda import AgendaError, RawSession
 from bot.services.permissions import Action, can, who_can
+from bot.slack_client import post_message
 from storage.db import session_scope
 from storage.models import Community, OnsiteMeeting, OnsiteRoom, utcnow
 

@@ -18,13 +18,14 @@ from bot.blocks import plural
 from bot.blocks.community import message_for
 from bot.deps import Deps
 from bot.flows import announcements as flows
-from bot.listeners.common import CommandRequest, modal_values, post_message
+from bot.listeners.common import CommandRequest, modal_values
 from bot.listeners.events import publish_home
 from bot.services import CopError, people
 from bot.services import announcements as rules
 from bot.services import communities as svc
 from bot.services.ids import object_id
 from bot.services.permissions import Action, can, who_can
+from bot.slack_client import post_message
 from storage.db import session_scope
 from storage.models import Community, utcnow
 

@@ -24,11 +24,12 @@ from bot.flows import calls as flows
 from bot.flows import registrations as registration_flows
 from bot.listeners import year
 from bot.listeners.call_access import leader_zone, managed, view_metadata
-from bot.listeners.common import CommandRequest, modal_values, tell
+from bot.listeners.common import CommandRequest, modal_values
 from bot.services import CopError, hosts, registrations
 from bot.services import calls as rules
 from bot.services import communities as svc
 from bot.services.permissions import Action, can, who_can
+from bot.slack_client import tell
 from storage.db import session_scope
 from storage.models import Call, CallStatus, Community, utcnow
 

@@ -23,6 +23,7 @@ from bot.blocks import escape
 from bot.blocks.help import NAMES, help_message
 from bot.deps import Deps
 from bot.flows import registrations as registration_flows
+from bot.flows.profiles import refresh_profiles
 from bot.listeners import (
     agenda,
     announcements,
@@ -38,18 +39,11 @@ from bot.listeners import (
     shares,
     slack_checks,
 )
-from bot.listeners.common import (
-    CommandRequest,
-    community_allowing,
-    parse_channel,
-    parse_mentions,
-    post_message,
-    refresh_profiles,
-    tell,
-)
+from bot.listeners.common import CommandRequest, community_allowing, parse_channel, parse_mentions
 from bot.services import CopError, people
 from bot.services import communities as svc
 from bot.services.permissions import Action, can, who_can
+from bot.slack_client import post_message, tell
 from storage.db import session_scope
 from storage.models import Community, Role
 

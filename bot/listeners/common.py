@@ -11,18 +11,15 @@ from typing import Any
 
 from slack_bolt import Ack
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
-from slack_sdk.webhook import WebhookClient
 from sqlmodel import Session
 
 from bot.blocks import community as community_blocks
 from bot.deps import Deps
 from bot.ops import logs
-from bot.services import CopError, people
+from bot.services import CopError
 from bot.services import communities as svc
 from bot.services.ids import MAX_ID, object_id
 from bot.services.permissions import Action, Actor, can, who_can
-from storage.db import session_scope
 from storage.models import Community
 
 log = logging.getLogger(__name__)
@@ -45,32 +42,6 @@ def parse_channel(text: str) -> tuple[str | None, str]:
     if not match:
         return None, text.strip()
     return match.group(1), CHANNEL_MENTION.sub(" ", text, count=1).strip()
-
-
-def refresh_profiles(client: WebClient, deps: Deps, user_ids: list[str]) -> None:
-    """Fetch users.info for each user whose cached profile is missing or a day old."""
-    for uid in dict.fromkeys(user_ids):
-        with session_scope(deps.engine) as session:
-            if not people.needs_profile(session, uid):
-                continue
-        try:
-            response = client.users_info(user=uid)
-        except SlackApiError as e:
-            log.warning("users.info for %s failed: %s", uid, e.response.get("error"))
-            continue
-        with session_scope(deps.engine) as session:
-            people.store_profile(session, response["user"])
-
-
-def post_message(client: WebClient, channel: str, payload: dict) -> str | None:
-    """Post a message; returns Slack's error code on failure (logged), None on success."""
-    try:
-        client.chat_postMessage(channel=channel, **payload)
-        return None
-    except SlackApiError as e:
-        error = e.response.get("error") or "unknown_error"
-        log.warning("posting to %s failed: %s", channel, error)
-        return error
 
 
 def modal_values(view: dict[str, Any]) -> dict[str, Any]:
@@ -164,21 +135,6 @@ class CommandRequest:
             raise NoCommunity(community_blocks.NO_COMMUNITY_TEXT)
         logs.note(community=community.id)
         return community
-
-
-def respond(response_url: str, payload: dict[str, Any]) -> None:
-    """Answer a command again through its response_url (ephemeral unless it says not)."""
-    if not response_url:
-        return
-    try:
-        WebhookClient(response_url, timeout=10).send_dict({"response_type": "ephemeral", **payload})
-    except Exception as e:  # noqa: BLE001 - a lost follow-up must not break the caller
-        log.warning("response_url answer failed: %s", type(e).__name__)
-
-
-def tell(response_url: str, text: str, *, replace: bool = False) -> None:
-    """A short ephemeral answer through a response_url, as a new message unless `replace`."""
-    respond(response_url, community_blocks.message_for(text) | {"replace_original": replace})
 
 
 def community_allowing(

@@ -17,8 +17,8 @@ from slack_bolt.request import BoltRequest
 
 from bot.blocks.help import NAMES
 from bot.blocks.polls import VOTE_ACTION, WITHDRAW_ACTION
-from bot.listeners.common import tell
 from bot.ops import logs, metrics
+from bot.slack_client import tell
 
 log = logging.getLogger("copbot.requests")
 

@@ -13,11 +13,12 @@ from slack_sdk.errors import SlackApiError
 from bot.blocks import evidence as blocks
 from bot.blocks import plural
 from bot.deps import Deps
-from bot.listeners.common import CommandRequest, object_id, respond, tell
+from bot.listeners.common import CommandRequest, object_id
 from bot.services import CopError
 from bot.services import communities as svc
 from bot.services import evidence as log_
 from bot.services.permissions import Action, can, who_can
+from bot.slack_client import respond, tell
 from storage.db import session_scope
 from storage.models import Community, Evidence
 

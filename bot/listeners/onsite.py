@@ -20,17 +20,12 @@ from sqlmodel import Session
 from bot.blocks import onsite as blocks
 from bot.blocks.home_year import BLOCK_MENU_ACTION
 from bot.deps import Deps
-from bot.listeners.common import (
-    CommandRequest,
-    modal_values,
-    object_id,
-    parse_channel,
-    post_message,
-)
+from bot.listeners.common import CommandRequest, modal_values, object_id, parse_channel
 from bot.services import CopError, onsite, people
 from bot.services import communities as svc
 from bot.services.onsite import SlotError
 from bot.services.permissions import Action, can, who_can
+from bot.slack_client import post_message
 from storage.db import session_scope
 from storage.models import Community, OnsiteBlock, OnsiteMeeting, OnsiteRoom, utcnow
 

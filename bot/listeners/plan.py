@@ -21,18 +21,13 @@ from bot.blocks import escape, plain, plural
 from bot.blocks import plan as blocks
 from bot.blocks import section as section_block
 from bot.deps import Deps
-from bot.listeners.common import (
-    CommandRequest,
-    community_allowing,
-    modal_values,
-    post_message,
-    respond,
-)
+from bot.listeners.common import CommandRequest, community_allowing, modal_values
 from bot.services import CopError, plans
 from bot.services import communities as svc
 from bot.services.permissions import Action, can, who_can
 from bot.services.plan_export import to_markdown
 from bot.services.planning_tool import SECTION_COUNT, section
+from bot.slack_client import post_message, respond
 from storage.db import session_scope
 from storage.models import Community, PurposeArea
 

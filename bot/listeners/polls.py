@@ -29,13 +29,14 @@ from sqlalchemy.exc import IntegrityError
 from bot.blocks import polls as blocks
 from bot.deps import Deps
 from bot.flows import polls as flows
-from bot.listeners.common import CommandRequest, community_allowing, modal_values, respond
+from bot.listeners.common import CommandRequest, community_allowing, modal_values
 from bot.services import CopError
 from bot.services import communities as svc
 from bot.services import poll_closing as closing
 from bot.services import polls as rules
 from bot.services.ids import object_id
 from bot.services.permissions import Action, can, who_can
+from bot.slack_client import respond
 from storage.db import session_scope
 from storage.models import Community, utcnow
 

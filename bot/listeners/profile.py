@@ -11,15 +11,11 @@ from slack_sdk import WebClient
 from bot.blocks import community as community_blocks
 from bot.blocks import profile as blocks
 from bot.deps import Deps
-from bot.listeners.common import (
-    CommandRequest,
-    community_allowing,
-    modal_values,
-    post_message,
-)
+from bot.listeners.common import CommandRequest, community_allowing, modal_values
 from bot.services import CopError, profile
 from bot.services import communities as svc
 from bot.services.permissions import Action, can, who_can
+from bot.slack_client import post_message
 from storage.db import session_scope
 from storage.models import PurposeArea
 

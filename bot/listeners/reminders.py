@@ -13,11 +13,12 @@ from bot.blocks import community as community_blocks
 from bot.blocks import escape, link, safe_url
 from bot.blocks import reminders as blocks
 from bot.deps import Deps
-from bot.listeners.common import CommandRequest, modal_values, object_id, respond, tell
+from bot.listeners.common import CommandRequest, modal_values, object_id
 from bot.services import CopError
 from bot.services import communities as svc
 from bot.services import reminders as rules
 from bot.services.permissions import Action, can, who_can
+from bot.slack_client import respond, tell
 from storage.db import session_scope
 from storage.models import Call, Community, Reminder, utcnow
 

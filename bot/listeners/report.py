@@ -16,12 +16,13 @@ from bot.blocks import community as community_blocks
 from bot.blocks import escape
 from bot.blocks import report as blocks
 from bot.deps import Deps
-from bot.listeners.common import CommandRequest, modal_values, object_id, post_message, tell
+from bot.listeners.common import CommandRequest, modal_values, object_id
 from bot.services import CopError, evidence, reports
 from bot.services import communities as svc
 from bot.services.calls import year_label
 from bot.services.ids import whole_number
 from bot.services.permissions import Action, can, who_can
+from bot.slack_client import post_message, tell
 from storage.db import session_scope
 from storage.models import Community, ProgressReport, utcnow
 

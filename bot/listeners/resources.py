@@ -11,11 +11,12 @@ from slack_sdk import WebClient
 
 from bot.blocks import resources as blocks
 from bot.deps import Deps
-from bot.listeners.common import CommandRequest, object_id, tell
+from bot.listeners.common import CommandRequest, object_id
 from bot.services import CopError, recordings, reports, resources
 from bot.services import communities as svc
 from bot.services.calls import year_label
 from bot.services.permissions import Action, can, who_can
+from bot.slack_client import tell
 from storage.db import session_scope
 from storage.models import Community, utcnow
 

@@ -8,10 +8,11 @@ from slack_bolt import Ack, App
 
 from bot.blocks import escape
 from bot.blocks import shares as blocks
-from bot.listeners.common import CommandRequest, post_message
+from bot.listeners.common import CommandRequest
 from bot.services import CopError, shares
 from bot.services import communities as svc
 from bot.services.permissions import Action, can, who_can
+from bot.slack_client import post_message
 
 
 def cmd_share(req: CommandRequest) -> None:

@@ -17,11 +17,13 @@ from bot.blocks import community as blocks
 from bot.blocks import escape
 from bot.deps import Deps
 from bot.flows import registrations as registration_flows
+from bot.flows.profiles import refresh_profiles
 from bot.listeners import slack_checks
-from bot.listeners.common import modal_values, post_message, refresh_profiles
+from bot.listeners.common import modal_values
 from bot.services import CopError
 from bot.services import communities as svc
 from bot.services.permissions import Action, can
+from bot.slack_client import post_message
 from storage.db import session_scope
 from storage.models import PurposeArea
 

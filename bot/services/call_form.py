@@ -97,19 +97,6 @@ def default_day(now: datetime, zone: str, holidays_country: str | None) -> date:
     return next_working_day(today + timedelta(days=1), holidays_country)
 
 
-def program_year(day: date, start: tuple[int, int]) -> tuple[date, date]:
-    """The program year containing `day`: [first day, first day of the next year)."""
-    month, dom = start
-    first = date(day.year, month, dom)
-    if day < first:
-        first = date(day.year - 1, month, dom)
-    return first, date(first.year + 1, month, dom)
-
-
-def year_label(first: date) -> str:
-    return f"{first.year}–{str(first.year + 1)[-2:]}" if first.month != 1 else str(first.year)
-
-
 def local_start(day: date, at: time, zone: str) -> datetime | None:
     """The UTC instant of wall-clock `at` on `day` in `zone`, or None when that time does
     not exist there (the hour skipped when clocks go forward)."""

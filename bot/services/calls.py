@@ -20,7 +20,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, func, or_, update
 from sqlmodel import Session, select
 
-from bot.blocks import plural
 from bot.services import hosts, reminders
 from bot.services.call_form import (  # noqa: F401 - the form's rules, re-exported
     AGENDA,
@@ -43,10 +42,10 @@ from bot.services.call_form import (  # noqa: F401 - the form's rules, re-export
     local_start,
     next_working_day,
     parse_id,
-    program_year,
     validate,
-    year_label,
 )
+from bot.services.years import program_year, year_label  # noqa: F401 - re-exported
+from bot.text import plural
 from bot.zones import is_zone, zone_error, zone_names  # noqa: F401 - re-exported
 from storage.models import (
     Call,

@@ -19,7 +19,6 @@ from sqlalchemy import bindparam, case, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from bot.blocks import escape
 from bot.services import CopError
 from bot.services.ids import object_id
 from bot.services.names import clean_name, name_key, validate_fields  # noqa: F401 - part of this module's interface
@@ -29,6 +28,7 @@ from bot.services.summaries import (  # noqa: F401 - part of this module's inter
     all_communities,
     for_person,
 )
+from bot.text import escape
 from storage.models import (
     Community,
     Membership,

@@ -27,8 +27,8 @@ from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from bot.blocks import plural
 from bot.services import CopError
+from bot.text import plural
 from storage.models import Call, CallStatus, Community, HostBooking, ZoomHostDay
 
 BUFFER = timedelta(minutes=15)  # between two meetings of one host

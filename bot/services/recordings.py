@@ -15,9 +15,9 @@ from typing import NamedTuple
 from sqlalchemy import update
 from sqlmodel import Session, select
 
-from bot.blocks import safe_url
 from bot.services import CopError
 from bot.services.after_call_jobs import insert_ignoring_duplicates
+from bot.text import safe_url
 from integrations.after_call import Recording
 from storage.models import Call, CallResource, CallStatus
 

@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 
 from bot.services import CopError, agenda, attendance, evidence, onsite, plans, shares
 from bot.services import value as value_answers
-from bot.services.calls import program_year, year_label
+from bot.services.years import program_year, year_label
 from bot.text import md_block, md_inline
 from storage.models import (
     Call,

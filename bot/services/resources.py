@@ -15,7 +15,7 @@ import yaml
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from bot.blocks import safe_url
+from bot.text import safe_url
 from storage.models import ResourceAck
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "resources_example.yaml"

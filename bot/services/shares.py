@@ -14,8 +14,8 @@ from sqlalchemy import and_, func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from bot.blocks import safe_url
 from bot.services import CopError
+from bot.text import safe_url
 from storage.models import Share, ShareDigest
 
 FORM = (

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlmodel import Session
 
-from bot.services import submissions
+from bot.services import agenda, reports
 from bot.services.reminders.kinds import NUDGE_USEFUL, Due
 from bot.services.reminders.planning import insert_missing
 from storage.models import Milestone, NudgeSeries, Reminder, ReminderState
@@ -58,7 +58,7 @@ def quiet(session: Session, reminder: Reminder, now: datetime) -> str | None:
     row = series_of(session, reminder)
     if row is None:
         return None
-    if row.year is not None and submissions.nudge_answered(
+    if row.year is not None and nudge_answered(
         session, reminder.kind, reminder.community_id, row.year
     ):
         return "submitted"
@@ -93,3 +93,13 @@ def done(session: Session, series_id: int, user_id: str, now: datetime) -> int:
     )
     session.flush()
     return result.rowcount
+
+
+# the deliverable each deadline nudge asks for: a submitted agenda or report stops its nudges
+_SUBMITTED = {"agenda_due": agenda.submitted, "report_due": reports.submitted}
+
+
+def nudge_answered(session: Session, kind: str, community_id: int, year: int) -> bool:
+    """True when the deliverable a `kind` nudge for `year` is about has been submitted."""
+    submitted = _SUBMITTED.get(kind)
+    return submitted is not None and submitted(session, community_id, year)
