@@ -7,7 +7,7 @@ decides leases and claims, which are about which process is alive.
 A pass: take the scheduler's lease (one owner at a time across processes and workers; a
 pass that does not get it does nothing), plan what is due, then claim small batches with
 a token, renewing the lease before each, and deliver each reminder only after checking
-the claim is still its own (`bot.reminder_delivery`). Before the reminders, the
+the claim is still its own (`bot.flows.reminders`). Before the reminders, the
 holder closes the polls whose time has come (posting their results), sends the
 scheduled announcements now due, the monthly digests of shares, the Zoom scopes staff
 must be told are missing and the recordings Zoom deletes within a week (`_posts`): each is
@@ -34,15 +34,14 @@ from typing import Any
 
 from slack_sdk import WebClient
 
-from bot import digest_delivery
 from bot.deps import Deps
-from bot.flows import after_call, conferencing_alerts, recording_deletion
+from bot.flows import after_call, conferencing_alerts, digests, recording_deletion
 from bot.flows import announcements as announcement_flows
 from bot.flows import calls as call_flows
 from bot.flows import polls as poll_flows
 from bot.flows import registrations as registration_flows
+from bot.flows.reminders import PassResult, deliver, sender
 from bot.ops import logs, metrics
-from bot.reminder_delivery import PassResult, deliver, sender
 from bot.services import reminders as rules
 from bot.services.reminders import outbox
 from storage.db import session_scope
@@ -215,7 +214,7 @@ def _posts(
     steps = (
         ("polls", poll_flows.run_due),
         ("announcements", announcement_flows.run_due),
-        ("share digests", digest_delivery.run_due),
+        ("share digests", digests.run_due),
         ("meetings waiting for Zoom's daily limit", call_flows.run_deferred),
         ("missing Zoom scopes", conferencing_alerts.run_due),
         ("recording deletions", recording_deletion.run_due),

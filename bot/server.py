@@ -23,8 +23,8 @@ from bot.config import Settings
 from bot.deps import Deps
 from bot.ops import logs, metrics
 from bot.slack_client import SlackCheck
-from bot.zoom_events import PATH as ZOOM_EVENTS_PATH
-from bot.zoom_events import make_handler as make_zoom_handler
+from bot.webhooks.zoom import PATH as ZOOM_EVENTS_PATH
+from bot.webhooks.zoom import make_handler as make_zoom_handler
 from storage.db import schema_status
 
 log = logging.getLogger(__name__)

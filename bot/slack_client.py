@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import logging
 import threading
+from pathlib import Path
 from typing import Any
 
+import yaml
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import (
@@ -60,6 +62,22 @@ SCOPES_BY_METHOD: dict[str, str | None] = {
     "views.publish": None,
     "views.update": None,
 }
+# app_manifest.yml, the Slack app's manifest at the top of the checkout: the bot scopes it
+# asks for (what `copbot doctor` holds the token's scopes against, and what the Slack
+# stand-in installs). None when the file is not there (an install without the checkout).
+MANIFEST_PATH = Path(__file__).resolve().parent.parent / "app_manifest.yml"
+
+
+def bot_scopes(path: Path = MANIFEST_PATH) -> tuple[str, ...] | None:
+    """The manifest's `oauth_config.scopes.bot`, or None without a readable manifest."""
+    try:
+        data = yaml.safe_load(path.read_text())
+        scopes = data["oauth_config"]["scopes"]["bot"]
+    except (OSError, yaml.YAMLError, KeyError, TypeError):
+        return None
+    return tuple(str(s) for s in scopes)
+
+
 # SDK helpers that call several Web API methods
 SDK_HELPERS: dict[str, tuple[str, ...]] = {
     "files.upload_v2": ("files.getUploadURLExternal", "files.completeUploadExternal"),

@@ -11,7 +11,7 @@ from typing import Any
 from sqlmodel import select
 
 from bot.deps import Deps
-from bot.reminder_delivery import PassResult
+from bot.flows.reminders import PassResult
 from bot.scheduler import tick
 from bot.services.reminders.planning import call_reminders
 from storage.db import session_scope

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlparse
 
-from bot import manifest
+from bot.slack_client import bot_scopes
 from integrations.block_kit import check_message, check_view, markup_problems
 
 SPEC_PATH = Path(__file__).with_name("specs") / "slack_web_openapi_v2.json"
@@ -178,7 +178,7 @@ class SlackStandIn:
         self.spec = spec or SlackSpec()
         # the bot scopes installed: those app_manifest.yml asks for (sent back in the
         # x-oauth-scopes header of every answer, as Slack does)
-        self.scopes: tuple[str, ...] = manifest.bot_scopes() or ()
+        self.scopes: tuple[str, ...] = bot_scopes() or ()
         self.calls: list[Call] = []
         self.violations: list[str] = []
         self.raw_markup: list[str] = []  # see _raw_markup
@@ -342,7 +342,7 @@ class SlackStandIn:
             self.raw_markup.clear()
             self._failures.clear()
             self.channels.clear()
-            self.scopes = manifest.bot_scopes() or ()
+            self.scopes = bot_scopes() or ()
 
     # ---- inspection -----------------------------------------------------------------
     def calls_to(self, method: str) -> list[Call]:

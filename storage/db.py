@@ -274,3 +274,24 @@ def schema_status(url: str) -> tuple[str | None, str]:
     finally:
         migration_log.setLevel(level)
     return current, head or ""
+
+
+class SchemaBehind(RuntimeError):
+    """The database's schema is older than this code and is not migrated on start."""
+
+
+def prepare(url: str) -> None:
+    """Before copbot uses the database at `url`: SQLite is migrated on start; PostgreSQL
+    must be upgraded with `copbot db upgrade` first (SchemaBehind). A database a newer
+    copbot migrated stops either (SchemaTooNew)."""
+    check_not_newer(url)
+    current, head = schema_status(url)
+    if current == head:
+        return
+    if is_sqlite(url):
+        upgrade(url)
+        return
+    raise SchemaBehind(
+        f"DATABASE_URL points at a database whose schema is at {current or 'nothing'}, "
+        f"not {head}: run `copbot db upgrade` first"
+    )

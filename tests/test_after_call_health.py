@@ -9,13 +9,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import delete
 
-from bot import health_export
 from bot.blocks.after_call import health_text
+from bot.cli import export as health_cli
 from bot.cli import main
 from bot.listeners.events import publish_home
 from bot.services import calls as call_rules
 from bot.services import communities as svc
-from bot.services import health
+from bot.services import health, health_export
 from integrations.block_kit import check_view
 from storage.models import (
     Attendance,
@@ -126,7 +126,7 @@ def test_health_numbers_per_community(communities, session, settings):
 def test_export_round_trips_and_the_cli_writes_it(
     communities, db_url, settings, monkeypatch, capsys, tmp_path
 ):
-    found = health_export.rows(settings)
+    found = health_cli.health_rows(settings)
     as_json = json.loads(health_export.to_json(found))
     assert health_export.from_csv(health_export.to_csv(found)) == as_json
     assert [r["name"] for r in as_json] == ["Alpha", "Beta", "Gamma"]

@@ -11,7 +11,8 @@ import time
 
 import requests
 
-from bot import doctor, manifest
+from bot import slack_client as manifest
+from bot.cli import doctor
 from bot.config import Settings
 from integrations import zoom_scopes
 from sandbox import zoom_standin as zs

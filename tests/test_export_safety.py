@@ -10,9 +10,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot import exports, health_export
+from bot.cli import export as health_cli
 from bot.services import deliverables_export as dx
-from bot.services import plan_export, polls, reports
+from bot.services import health_export, plan_export, polls, reports
+from bot.services import poll_export as exports
 from bot.text import csv_cell, csv_uncell, md_block, md_inline
 from storage.models import ProgressReport
 from tests.conftest import new_community
@@ -97,7 +98,7 @@ def test_every_csv_export_neutralises_formulas(session, settings):
     )
     assert row["celebrations"] == "Fine words, kept"
 
-    found = health_export.rows(settings)
+    found = health_cli.health_rows(settings)
     text = health_export.to_csv(found)
     assert [r["name"] for r in _rows(text)] == ["'" + hostile]
     assert health_export.from_csv(text)[0]["name"] == hostile

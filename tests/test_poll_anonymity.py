@@ -17,8 +17,8 @@ from sqlalchemy import delete as sa_delete
 from sqlalchemy import select as sa_select
 from sqlmodel import SQLModel, select
 
-from bot import health_export
 from bot.blocks import polls as pb
+from bot.cli import export as health_cli
 from bot.cli import main
 from bot.flows import polls as flows
 from bot.services import communities as svc
@@ -90,7 +90,7 @@ def snapshot(engine, poll_id: int, db_url: str, monkeypatch, capsys, settings) -
     [exported] = json.loads(capsys.readouterr().out)
     assert main(["export", "polls"]) == 0
     csv_rows = [line.split(",")[-4:] for line in capsys.readouterr().out.splitlines()[1:]]
-    health = [(r.name, r.active_90_days) for r in health_export.rows(settings)]
+    health = [(r.name, r.active_90_days) for r in health_cli.health_rows(settings)]
     return {
         "tally": tally,
         "results": results,

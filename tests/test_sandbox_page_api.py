@@ -118,7 +118,7 @@ def test_a_message_shortcut_must_be_the_apps_and_name_a_message(sandbox):
 
 
 def test_the_clock_note_says_a_pass_in_words_not_log_lines():
-    from bot.reminder_delivery import PassResult
+    from bot.flows.reminders import PassResult
     from sandbox.clock import in_words
 
     assert in_words(PassResult()) == "The scheduler ran: nothing was due."

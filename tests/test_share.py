@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import select, update
 
-from bot.digest_delivery import send_digests
-from bot.reminder_delivery import PassResult
+from bot.flows.digests import send_digests
+from bot.flows.reminders import PassResult
 from bot.scheduler import tick
 from bot.slack_client import make_web_client
 from sandbox.slack_standin import TEAM_ID

@@ -14,9 +14,9 @@ from sqlmodel import select
 from bot.deps import Deps
 from bot.flows import calls as call_flows
 from bot.flows import conferencing_alerts as alert_flow
+from bot.flows.conferencing_alerts import warn_missing_scopes
 from bot.scheduler import tick
 from bot.slack_client import make_web_client
-from bot.zoom_setup import warn_missing_scopes
 from integrations import zoom_scopes
 from storage.db import session_scope
 from storage.models import Call, ConferencingAlert, MeetingState

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.config import Settings
-from bot.zoom_setup import warn_missing_scopes
+from bot.flows.conferencing_alerts import warn_missing_scopes
 from integrations import zoom_scopes
 from integrations.after_call import FactsError, MeetingFacts
 from integrations.conferencing import ConferencingError, MeetingRequest, ZoomConferencing
@@ -185,10 +185,10 @@ def test_start_up_warns_once_per_missing_scope(zoom, db_url, caplog):
     settings = Settings.from_mapping({"DATABASE_URL": db_url, **zoom_env(zoom)})
     from bot.deps import make_conferencing
 
-    caplog.set_level(logging.WARNING, logger="bot.zoom_setup")
+    caplog.set_level(logging.WARNING, logger="bot.flows.conferencing_alerts")
     warned = warn_missing_scopes(settings, make_conferencing(settings))
     assert warned == ["meeting:update:meeting:admin", "user:read:user:admin"]
-    lines = [r.getMessage() for r in caplog.records if r.name == "bot.zoom_setup"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "bot.flows.conferencing_alerts"]
     assert len(lines) == 2
     assert "meeting:update:meeting:admin" in lines[0] and "move a meeting" in lines[0]
     assert "user:read:user:admin" in lines[1]
@@ -198,10 +198,10 @@ def test_start_up_with_every_scope_warns_of_nothing(zoom, db_url, caplog):
     settings = Settings.from_mapping({"DATABASE_URL": db_url, **zoom_env(zoom)})
     from bot.deps import make_conferencing
 
-    caplog.set_level(logging.WARNING, logger="bot.zoom_setup")
+    caplog.set_level(logging.WARNING, logger="bot.flows.conferencing_alerts")
     assert warn_missing_scopes(settings, make_conferencing(settings)) == []
     assert zoom.token_requests == 1  # Zoom was asked
-    assert [r for r in caplog.records if r.name == "bot.zoom_setup"] == []
+    assert [r for r in caplog.records if r.name == "bot.flows.conferencing_alerts"] == []
 
 
 def test_start_up_with_zoom_unreachable_is_one_warning_not_a_stop(db_url, caplog):
@@ -217,9 +217,9 @@ def test_start_up_with_zoom_unreachable_is_one_warning_not_a_stop(db_url, caplog
     )
     from bot.deps import make_conferencing
 
-    caplog.set_level(logging.WARNING, logger="bot.zoom_setup")
+    caplog.set_level(logging.WARNING, logger="bot.flows.conferencing_alerts")
     assert warn_missing_scopes(settings, make_conferencing(settings)) == []
-    [line] = [r.getMessage() for r in caplog.records if r.name == "bot.zoom_setup"]
+    [line] = [r.getMessage() for r in caplog.records if r.name == "bot.flows.conferencing_alerts"]
     assert "could not ask Zoom" in line
 
 

@@ -15,10 +15,10 @@ import requests
 from sqlalchemy import func
 from sqlmodel import select
 
-from bot import zoom_events
 from bot.deps import Deps
 from bot.scheduler import tick
 from bot.slack_client import make_web_client
+from bot.webhooks import zoom as zoom_events
 from sandbox import zoom_webhooks as zs
 from storage.db import session_scope
 from storage.models import AfterCallJob, Attendance, CallAttendance, CallResource, ZoomDelivery
@@ -88,10 +88,10 @@ def test_bad_or_stale_signatures_get_401_store_nothing_and_log_one_line(
     ]
     for headers in cases:
         caplog.clear()
-        with caplog.at_level(logging.WARNING, logger="bot.zoom_events"):
+        with caplog.at_level(logging.WARNING, logger="bot.webhooks.zoom"):
             answer = requests.post(url, data=body, headers=headers, timeout=5)
         assert answer.status_code == 401
-        lines = [r for r in caplog.records if r.name == "bot.zoom_events"]
+        lines = [r for r in caplog.records if r.name == "bot.webhooks.zoom"]
         assert len(lines) == 1 and "refused" in lines[0].getMessage()
     # a body changed after signing
     signed = zs.sign_webhook(HOOK_SECRET, body)
@@ -195,7 +195,7 @@ def test_events_about_meetings_no_call_has_are_ignored_with_a_log_line(
         "recording.completed",
         {"id": 99999999999, "uuid": "strangerUUID==", "share_url": "https://zoom.example/r/x"},
     )
-    with caplog.at_level(logging.INFO, logger="bot.zoom_events"):
+    with caplog.at_level(logging.INFO, logger="bot.webhooks.zoom"):
         assert zs.deliver_webhook(url, body, HOOK_SECRET)[0].status_code == 200
     assert any("no call has it" in r.getMessage() for r in caplog.records)
     assert _count(engine, CallResource) == 0 and _count(engine, AfterCallJob) == 0

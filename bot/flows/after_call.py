@@ -1,7 +1,7 @@
 """After the call, the part that talks to Zoom and Slack: one `run` in the scheduler's
 pass opens the jobs of calls that ended, reads attendance and recordings for the due ones
 (claimed with a token, so two passes never do one twice), and sends the value questions
-that are due. Webhooks (`bot.zoom_events`) only make jobs due sooner, or archive a
+that are due. Webhooks (`bot.webhooks.zoom`) only make jobs due sooner, or archive a
 recording they carry.
 """
 

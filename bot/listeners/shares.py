@@ -1,6 +1,6 @@
 """`/cop share URL [note] [date:YYYY-MM-DD] [region:Name]` posts a learning opportunity to
 the channel in one consistent card; `/cop share digest on|off` (leaders) turns the
-monthly digest on or off. The scheduler sends the digests (`bot.digest_delivery`)."""
+monthly digest on or off. The scheduler sends the digests (`bot.flows.digests`)."""
 
 from __future__ import annotations
 

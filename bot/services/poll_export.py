@@ -1,14 +1,11 @@
-"""`copbot export polls [--since DATE] [--format csv|json]`: every poll's question,
-options and counts, per community; named polls with who voted for what, anonymous polls
-with counts only (their voters are keyed hashes, never written out)."""
+"""Polls as staff export them (`copbot export polls`): every poll's question, options and
+counts, per community; named polls with who voted for what, anonymous polls with counts
+only (their voters are keyed hashes, never written out)."""
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
-import json
-import sys
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -16,7 +13,6 @@ from sqlmodel import Session, select
 
 from bot.services import polls as rules
 from bot.text import csv_cell
-from storage import db
 from storage.models import Poll
 
 CSV_FIELDS = (
@@ -96,31 +92,3 @@ def to_csv(polls: list[dict[str, Any]]) -> str:
             row = {**base, **option, "voters": " ".join(option.get("voters", []))}
             writer.writerow({k: csv_cell(v) for k, v in row.items()})
     return buffer.getvalue()
-
-
-def cmd_export(settings: Any, args: argparse.Namespace) -> int:
-    from bot.cli import prepare_database
-
-    prepare_database(settings)
-    since = None
-    if args.since:
-        try:
-            since = date.fromisoformat(args.since)
-        except ValueError:
-            print(f"copbot: --since {args.since!r} is not a date like 2026-09-01", file=sys.stderr)
-            return 1
-    with db.session_scope(db.get_engine(settings.database_url)) as session:
-        polls = export_polls(session, since)
-    if args.format == "json":
-        print(json.dumps(polls, indent=2, ensure_ascii=False))
-    else:
-        sys.stdout.write(to_csv(polls))
-    return 0
-
-
-def add_subcommands(what: Any) -> None:
-    """`what`: the subparsers of `copbot export`."""
-    export = what.add_parser("polls", help="write polls' results to stdout (CSV or JSON)")
-    export.add_argument("--since", help="only polls asked on or after this date (YYYY-MM-DD)")
-    export.add_argument("--format", choices=("csv", "json"), default="csv")
-    export.set_defaults(func=cmd_export)

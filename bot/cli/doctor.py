@@ -11,7 +11,9 @@ that does not load is a FAIL line saying what to do.
 
 from __future__ import annotations
 
+import argparse
 import re
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TextIO
@@ -20,8 +22,8 @@ import requests
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import manifest
 from bot.config import APP_SETTINGS_URL, ConfigError, Settings, redacted_url
+from bot.slack_client import bot_scopes
 from integrations import zoom_scopes
 from integrations.zoom import (
     ZoomAuthError,
@@ -62,7 +64,6 @@ def fail(name: str, detail: str) -> Line:
 
 def main(load: Callable[[], Settings] = Settings.load, out: TextIO | None = None) -> int:
     """Print every check's line; 1 when any FAILs, else 0."""
-    import sys
 
     out = out or sys.stdout
     failed = False
@@ -131,7 +132,7 @@ def slack(settings: Settings) -> Iterator[Line]:
 
 def _slack_scopes(headers: dict) -> Iterator[Line]:
     header = next((v for k, v in headers.items() if k.lower() == "x-oauth-scopes"), None)
-    wanted = manifest.bot_scopes()
+    wanted = bot_scopes()
     if header is None:
         yield fail(
             "slack scopes",
@@ -354,3 +355,11 @@ def public_url(settings: Settings) -> Iterator[Line]:
 def resources(settings: Settings) -> Iterator[Line]:
     where = settings.resources_path or "the shipped example"
     yield ok("resources", f"{len(settings.resources)} sections from {where}")
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    doctor = sub.add_parser(
+        "doctor",
+        help="check the set-up, one line per check (ok or FAIL); exit 1 when any FAILs",
+    )
+    doctor.set_defaults(func=None)

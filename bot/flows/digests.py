@@ -21,7 +21,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.blocks import shares as blocks
-from bot.reminder_delivery import PassResult
+from bot.flows.reminders import PassResult
 from bot.services import shares
 from storage.db import session_scope
 from storage.models import Community

@@ -1,22 +1,15 @@
-"""`copbot export health [--format csv|json]`: every community's health line on stdout,
+"""Communities' health as staff export it (`copbot export health`): one line a community,
 as staff see it on the Home tab (calls held of planned this program year, attendance per
-call, members active in 90 days, the leader and no-call flags)."""
+call, members active in 90 days, the leader and no-call flags), as JSON or CSV."""
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 import json
-import sys
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
 
+from bot.services.health import HealthRow
 from bot.text import csv_row, csv_uncell
-
-if TYPE_CHECKING:  # the command line imports this module: its work is imported when run
-    from bot.config import Settings
-    from bot.services.health import HealthRow
 
 COLUMNS = (
     "community_id",
@@ -31,19 +24,6 @@ COLUMNS = (
     "one_leader_or_none",
     "no_call_in_90_days",
 )
-
-
-def rows(settings: Settings, now: datetime | None = None) -> list[HealthRow]:
-    from bot.services import calls, health
-    from storage import db
-    from storage.models import utcnow
-
-    now = now or utcnow()
-    first, end = calls.program_year(
-        now.astimezone(settings.zone).date(), settings.program_year_start
-    )
-    with db.session_scope(db.get_engine(settings.database_url)) as session:
-        return health.build(session, now, first, end, settings.timezone)
 
 
 def to_json(found: list[HealthRow]) -> str:
@@ -86,23 +66,3 @@ def from_csv(text: str) -> list[dict]:
             }
         )
     return found
-
-
-def export(settings: Settings, fmt: str) -> str:
-    found = rows(settings)
-    return to_json(found) if fmt == "json" else to_csv(found)
-
-
-def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.cli import prepare_database
-
-    prepare_database(settings)
-    sys.stdout.write(export(settings, args.format))
-    return 0
-
-
-def add_subcommands(what: Any) -> None:
-    """`what`: the subparsers of `copbot export`."""
-    health = what.add_parser("health", help="every community's health for staff")
-    health.add_argument("--format", choices=("csv", "json"), default="csv")
-    health.set_defaults(func=cmd_export)
