@@ -9,18 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from dotenv import dotenv_values
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
-from bot.zones import ZoneError, parse_zone
+from bot.config import values
+from bot.config.values import ConfigError  # noqa: F401 - re-exported
 from integrations import zoom_scopes
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
@@ -62,11 +59,6 @@ ENV_VARS = (
     "COPBOT_ATTENDANCE",
     "COPBOT_ZOOM_REGISTRATION",
 )
-_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
-
-
-class ConfigError(ValueError):
-    """A setting is missing or invalid; the message is one line naming the variable."""
 
 
 @dataclass(frozen=True)
@@ -133,41 +125,49 @@ class Settings:
             slack_bot_token=get("SLACK_BOT_TOKEN"),
             slack_signing_secret=get("SLACK_SIGNING_SECRET"),
             slack_app_token=get("SLACK_APP_TOKEN"),
-            slack_api_url=_url("SLACK_API_URL", get("SLACK_API_URL") or DEFAULT_SLACK_API_URL),
+            slack_api_url=values.url(
+                "SLACK_API_URL", get("SLACK_API_URL") or DEFAULT_SLACK_API_URL
+            ),
             zoom_account_id=get("ZOOM_ACCOUNT_ID"),
             zoom_client_id=get("ZOOM_CLIENT_ID"),
             zoom_client_secret=get("ZOOM_CLIENT_SECRET"),
-            zoom_api_url=_url("ZOOM_API_URL", get("ZOOM_API_URL") or DEFAULT_ZOOM_API_URL),
-            zoom_oauth_url=_url("ZOOM_OAUTH_URL", get("ZOOM_OAUTH_URL") or DEFAULT_ZOOM_OAUTH_URL),
-            database_url=_database_url(get("DATABASE_URL") or DEFAULT_DATABASE_URL),
-            staff=_staff(get("COPBOT_STAFF")),
-            timezone=_timezone(get("COPBOT_TIMEZONE") or "UTC"),
-            log_level=_log_level(get("COPBOT_LOG_LEVEL") or "INFO"),
-            log_format=_log_format(get("COPBOT_LOG_FORMAT") or "text"),
-            sentry_dsn=_sentry_dsn(get("SENTRY_DSN")),
-            holidays=_holidays(get("COPBOT_HOLIDAYS")),
-            program_year_start=_month_day(get("COPBOT_PROGRAM_YEAR_START") or "08-01"),
+            zoom_api_url=values.url("ZOOM_API_URL", get("ZOOM_API_URL") or DEFAULT_ZOOM_API_URL),
+            zoom_oauth_url=values.url(
+                "ZOOM_OAUTH_URL", get("ZOOM_OAUTH_URL") or DEFAULT_ZOOM_OAUTH_URL
+            ),
+            database_url=values.database_url(get("DATABASE_URL") or DEFAULT_DATABASE_URL),
+            staff=values.staff(get("COPBOT_STAFF")),
+            timezone=values.timezone(get("COPBOT_TIMEZONE") or "UTC"),
+            log_level=values.log_level(get("COPBOT_LOG_LEVEL") or "INFO"),
+            log_format=values.log_format(get("COPBOT_LOG_FORMAT") or "text"),
+            sentry_dsn=values.sentry_dsn(get("SENTRY_DSN")),
+            holidays=values.holidays(get("COPBOT_HOLIDAYS")),
+            program_year_start=values.month_day(get("COPBOT_PROGRAM_YEAR_START") or "08-01"),
             public_url=(
-                _url("COPBOT_PUBLIC_URL", get("COPBOT_PUBLIC_URL")).rstrip("/")
+                values.url("COPBOT_PUBLIC_URL", get("COPBOT_PUBLIC_URL")).rstrip("/")
                 if get("COPBOT_PUBLIC_URL")
                 else None
             ),
             zoom_user=get("ZOOM_USER") or "me",
-            zoom_hosts=_zoom_hosts(get("ZOOM_HOSTS"), get("ZOOM_USER") or "me"),
-            zoom_retry_seconds=_seconds("ZOOM_RETRY_SECONDS", get("ZOOM_RETRY_SECONDS") or "30"),
-            agenda_due=_month_day(get("COPBOT_AGENDA_DUE") or "05-01", "COPBOT_AGENDA_DUE"),
-            report_due=_month_day(get("COPBOT_REPORT_DUE") or "06-30", "COPBOT_REPORT_DUE"),
+            zoom_hosts=values.zoom_hosts(get("ZOOM_HOSTS"), get("ZOOM_USER") or "me"),
+            zoom_retry_seconds=values.seconds(
+                "ZOOM_RETRY_SECONDS", get("ZOOM_RETRY_SECONDS") or "30"
+            ),
+            agenda_due=values.month_day(get("COPBOT_AGENDA_DUE") or "05-01", "COPBOT_AGENDA_DUE"),
+            report_due=values.month_day(get("COPBOT_REPORT_DUE") or "06-30", "COPBOT_REPORT_DUE"),
             scheduler_interval=max(
                 1.0,
-                _seconds("COPBOT_SCHEDULER_INTERVAL", get("COPBOT_SCHEDULER_INTERVAL") or "60"),
+                values.seconds(
+                    "COPBOT_SCHEDULER_INTERVAL", get("COPBOT_SCHEDULER_INTERVAL") or "60"
+                ),
             ),
             secret_key=get("COPBOT_SECRET_KEY"),
-            port=_port(get("PORT") or "3000"),
+            port=values.port(get("PORT") or "3000"),
             resources_path=get("COPBOT_RESOURCES"),
-            resources=_resources(get("COPBOT_RESOURCES")),
+            resources=values.resources(get("COPBOT_RESOURCES")),
             zoom_webhook_secret=get("ZOOM_WEBHOOK_SECRET"),
-            attendance=_on_off("COPBOT_ATTENDANCE", get("COPBOT_ATTENDANCE") or "on"),
-            zoom_registration=_on_off(
+            attendance=values.on_off("COPBOT_ATTENDANCE", get("COPBOT_ATTENDANCE") or "on"),
+            zoom_registration=values.on_off(
                 "COPBOT_ZOOM_REGISTRATION", get("COPBOT_ZOOM_REGISTRATION") or "on"
             ),
         )
@@ -254,7 +254,7 @@ class Settings:
     def __repr__(self) -> str:  # secrets never reach logs
         shown = {
             "slack_api_url": self.slack_api_url,
-            "database_url": _redact_url(self.database_url),
+            "database_url": values.redact_url(self.database_url),
             "timezone": self.timezone,
             "staff": sorted(self.staff),
             "zoom_configured": self.zoom_configured,
@@ -264,172 +264,6 @@ class Settings:
     __str__ = __repr__
 
 
-def _url(name: str, value: str) -> str:
-    if not re.match(r"^https?://[^\s/]+", value):
-        raise ConfigError(f"{name} must be an http(s) URL, got {value!r}")
-    return value
-
-
-def _database_url(value: str) -> str:
-    try:
-        url = make_url(value)
-    except ArgumentError:
-        raise ConfigError(
-            "DATABASE_URL is malformed: expected e.g. sqlite:///copbot.db or "
-            "postgresql://user:password@host:5432/copbot"
-        ) from None
-    backend = url.get_backend_name()
-    if backend not in ("sqlite", "postgresql"):
-        raise ConfigError(
-            f"DATABASE_URL uses {backend!r}: copbot supports sqlite:/// and postgresql:// only"
-        )
-    if backend == "postgresql" and not url.database:
-        raise ConfigError("DATABASE_URL names no database: add /DBNAME after the host")
-    return value
-
-
-def _staff(value: str | None) -> frozenset[str]:
-    if not value:
-        return frozenset()
-    ids = [part.strip() for part in value.split(",") if part.strip()]
-    bad = [i for i in ids if not _USER_ID.match(i)]
-    if bad:
-        raise ConfigError(
-            f"COPBOT_STAFF must be comma-separated Slack user IDs like U012AB3CD, got {bad[0]!r}"
-        )
-    return frozenset(ids)
-
-
-# a Zoom user as the API's {userId} takes it: an email, a user id, or "me"
-_ZOOM_EMAIL = re.compile(r"^[^@\s,/]+@[^@\s,/]+\.[^@\s,/]+$")
-_ZOOM_USER_ID = re.compile(r"^[A-Za-z0-9_-]{2,64}$")
-
-
-def _zoom_hosts(value: str | None, zoom_user: str) -> tuple[str, ...]:
-    """ZOOM_HOSTS as a tuple of distinct Zoom users in the order given; unset: ZOOM_USER,
-    a pool of one."""
-    if not value:
-        if not (_ZOOM_EMAIL.match(zoom_user) or _ZOOM_USER_ID.match(zoom_user)):
-            raise ConfigError(
-                f"ZOOM_USER must be one Zoom user (email or user ID), got {zoom_user!r}"
-            )
-        return (zoom_user,)
-    hosts: list[str] = []
-    for part in (p.strip() for p in value.split(",")):
-        if not part:
-            continue
-        if not (_ZOOM_EMAIL.match(part) or _ZOOM_USER_ID.match(part)):
-            raise ConfigError(
-                f"ZOOM_HOSTS must be comma-separated Zoom users (emails or user IDs), got {part!r}"
-            )
-        if part.lower() not in (h.lower() for h in hosts):
-            hosts.append(part)
-    if not hosts:
-        raise ConfigError("ZOOM_HOSTS names no Zoom user: give emails or user IDs, comma-separated")
-    return tuple(hosts)
-
-
-def _timezone(value: str) -> str:
-    try:
-        return parse_zone(value)
-    except ZoneError:
-        raise ConfigError(
-            f"COPBOT_TIMEZONE {value[:60]!r} is not an IANA time zone (e.g. America/Chicago)"
-        ) from None
-
-
-def _seconds(name: str, value: str) -> float:
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = -1
-    if not 0 <= seconds <= 600:
-        raise ConfigError(f"{name} must be a number of seconds from 0 to 600, got {value!r}")
-    return seconds
-
-
-def _port(value: str) -> int:
-    if value.isdigit() and 1 <= int(value) <= 65535:
-        return int(value)
-    raise ConfigError(f"PORT must be a TCP port number from 1 to 65535, got {value!r}")
-
-
-def _holidays(value: str | None) -> str | None:
-    if not value:
-        return None
-    import holidays
-
-    code = value.strip().upper()
-    if code not in holidays.list_supported_countries():
-        raise ConfigError(
-            f"COPBOT_HOLIDAYS {value!r} is not a country code the holidays package knows "
-            "(e.g. US, CA, GB)"
-        )
-    return code
-
-
-def _month_day(value: str, name: str = "COPBOT_PROGRAM_YEAR_START") -> tuple[int, int]:
-    match = re.fullmatch(r"(\d{1,2})-(\d{1,2})", value.strip())
-    if match:
-        month, day = int(match.group(1)), int(match.group(2))
-        try:
-            date(2001, month, day)  # not a leap year: no February 29
-            return month, day
-        except ValueError:
-            pass
-    raise ConfigError(f"{name} must be a month and day like 08-01, got {value!r}")
-
-
-def _resources(path: str | None) -> tuple:
-    from bot.services.resources import ResourcesError, load
-
-    try:
-        return load(path)
-    except ResourcesError as e:
-        raise ConfigError(f"COPBOT_RESOURCES: {e}") from None
-
-
-def _on_off(name: str, value: str) -> bool:
-    word = value.strip().lower()
-    if word in ("on", "true", "yes", "1"):
-        return True
-    if word in ("off", "false", "no", "0"):
-        return False
-    raise ConfigError(f"{name} must be on or off, got {value!r}")
-
-
-def _log_format(value: str) -> str:
-    value = value.lower()
-    if value not in ("text", "json"):
-        raise ConfigError(f"COPBOT_LOG_FORMAT must be text or json, got {value!r}")
-    return value
-
-
-def _sentry_dsn(value: str | None) -> str | None:
-    if value is None:
-        return None
-    if not value.startswith(("https://", "http://")):
-        # the DSN holds a key: never echo it back
-        raise ConfigError(
-            "SENTRY_DSN must be the https://… DSN from your Sentry project's settings"
-        )
-    return value
-
-
-def _log_level(value: str) -> str:
-    level = value.upper()
-    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
-        raise ConfigError(f"COPBOT_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {value!r}")
-    return level
-
-
 def redacted_url(settings: Settings) -> str:
     """DATABASE_URL with its password hidden, for messages."""
-    return _redact_url(settings.database_url)
-
-
-def _redact_url(value: str) -> str:
-    try:
-        return make_url(value).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "<invalid>"
+    return values.redact_url(settings.database_url)
