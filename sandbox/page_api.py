@@ -13,7 +13,7 @@ from dataclasses import asdict
 from datetime import datetime
 from html import escape
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -22,11 +22,24 @@ from sqlmodel import select
 
 from bot.blocks.help import SUBCOMMANDS
 from sandbox import world
+from sandbox.person import Slack
+from sandbox.workspace import Workspace
+from sandbox.zoom_standin import ZoomStandIn
 from storage.db import session_scope
 from storage.models import Community, Membership
 
-if TYPE_CHECKING:
-    from sandbox.server import Sandbox
+
+class Running(Protocol):
+    """What the page reads of the running sandbox (`sandbox.server.Sandbox`)."""
+
+    clock: Any
+    deps: Any
+    httpd: Any
+    settings: Any
+    slack: Slack
+    workspace: Workspace
+    zoom: ZoomStandIn
+
 
 STATIC = Path(__file__).with_name("static")
 MANIFEST = Path(__file__).resolve().parent.parent / "app_manifest.yml"
@@ -39,7 +52,7 @@ class BadRequest(ValueError):
 
 
 class PageApp:
-    def __init__(self, sandbox: Sandbox):
+    def __init__(self, sandbox: Running):
         self.sandbox = sandbox
         self.routes = {
             "/api/command": self.command,

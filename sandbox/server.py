@@ -19,10 +19,19 @@ from pathlib import Path
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
+from bot.config import Settings
+from bot.deps import Deps
+from bot.scheduler import new_worker, start_background
+from bot.server import make_wsgi_app
+from bot.slack_client import make_web_client
 from sandbox import world
+from sandbox.clock import Clock
+from sandbox.page_api import PageApp
 from sandbox.person import Slack
 from sandbox.workspace import Workspace
 from sandbox.zoom_standin import ACCOUNT_ID, CLIENT_ID, CLIENT_SECRET, ZoomStandIn
+from storage import db
+from storage.models import set_clock_offset
 
 log = logging.getLogger("copbot.sandbox")
 
@@ -93,7 +102,6 @@ class Sandbox:
                 (self.data_dir / name).unlink(missing_ok=True)
             (self.data_dir / "zoom.json").unlink(missing_ok=True)
         # bind first: a port in use is the first thing to know
-        from sandbox.page_api import PageApp
 
         self.page = PageApp(self)
         self.httpd = make_server(
@@ -107,13 +115,6 @@ class Sandbox:
 
     # ---- start-up -------------------------------------------------------------------
     def start(self) -> Sandbox:
-        from bot.config import Settings
-        from bot.deps import Deps
-        from bot.scheduler import new_worker, start_background
-        from bot.server import make_wsgi_app
-        from bot.slack_client import make_web_client
-        from sandbox.clock import Clock
-        from storage import db
 
         self.workspace = Workspace()
         saved = self._load_saved()
@@ -209,7 +210,6 @@ class Sandbox:
 
     def stop(self) -> None:
         """Stop what was started (also after a start cut short by Ctrl-C)."""
-        from storage.models import set_clock_offset
 
         if self._serving:
             self.httpd.shutdown()
