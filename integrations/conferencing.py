@@ -8,11 +8,12 @@ error types stay inside this module and `integrations.zoom`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from integrations import zoom_scopes
 from integrations.zoom import (
     REGISTRATION_OFF,
     NewRegistrant,
@@ -179,6 +180,18 @@ class ZoomConferencing:
     @property
     def longest_create_seconds(self) -> float:
         return self.client.longest_create_seconds
+
+    def scopes_lacking(self, features: Iterable[str]) -> tuple[zoom_scopes.ZoomScope, ...]:
+        """The rows of `zoom_scopes` whose granular scope `features` need and the app's
+        token lacks, asked of Zoom with a fresh token (ConferencingError when Zoom cannot
+        be asked); `granted_scopes` is then what that token holds."""
+        try:
+            return zoom_scopes.missing(self.client.scopes(fresh=True), features)
+        except ZoomError as e:
+            raise ConferencingError(str(e)) from e
+
+    def granted_scopes(self) -> Iterable[str]:
+        return self.client.scopes()
 
     def create(self, request: MeetingRequest) -> MeetingInfo:
         user = request.host or self.hosts[0]

@@ -22,9 +22,12 @@ from sqlalchemy.engine import Engine
 from bot.blocks.community import message_for
 from bot.config import Settings
 from bot.services import conferencing_alerts as alerts
-from integrations import zoom_scopes
-from integrations.conferencing import Conferencing, ZoomConferencing, missing_scope_words
-from integrations.zoom import ZoomClient, ZoomError
+from integrations.conferencing import (
+    Conferencing,
+    ConferencingError,
+    ZoomConferencing,
+    missing_scope_words,
+)
 from storage.db import session_scope
 
 log = logging.getLogger(__name__)
@@ -74,12 +77,6 @@ def run_due(
     return sent
 
 
-def missing_scopes(settings: Settings, client: ZoomClient) -> tuple[zoom_scopes.ZoomScope, ...]:
-    """The rows whose granular scope the turned-on features need and the token lacks
-    (a ZoomError when Zoom cannot be asked)."""
-    return zoom_scopes.missing(client.scopes(fresh=True), settings.zoom_features)
-
-
 def warn_missing_scopes(
     settings: Settings, conferencing: Conferencing, engine: Engine | None = None
 ) -> list[str]:
@@ -89,13 +86,13 @@ def warn_missing_scopes(
     if not isinstance(conferencing, ZoomConferencing):
         return []
     try:
-        lacking = missing_scopes(settings, conferencing.client)
-    except ZoomError as e:
+        lacking = conferencing.scopes_lacking(settings.zoom_features)
+    except ConferencingError as e:
         log.warning("could not ask Zoom which scopes copbot's app holds: %s", e)
         return []
     if engine is not None:
         with session_scope(engine) as session:
-            alerts.forget_granted(session, conferencing.client.scopes())
+            alerts.forget_granted(session, conferencing.granted_scopes())
     for row in lacking:
         log.warning("%s (needed to %s)", missing_scope_words(row.granular), row.what)
     return [row.granular for row in lacking]
