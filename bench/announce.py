@@ -15,45 +15,29 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
 import sys
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
-from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.ack_latency import SECRET, free_port, start  # noqa: E402
-from bench.polls import raw, send_all  # noqa: E402
-from bot.services import communities  # noqa: E402
+from bench import common  # noqa: E402
 from sandbox import slack_payloads as payloads  # noqa: E402
-from sandbox.slack_standin import TEAM_ID, SlackStandIn  # noqa: E402
+from sandbox.slack_standin import SlackStandIn  # noqa: E402
 from storage import db  # noqa: E402
 
 STAFF = "U0STAFF01"
 
 
 def seed(url: str, channels: int) -> list[str]:
+    """A community in each of `channels` channels."""
     db.upgrade(url)
     names = [f"C{i:08d}" for i in range(channels)]
     with db.session_scope(db.get_engine(url)) as session:
         for i, channel in enumerate(names):
-            communities.create(
-                session,
-                communities.NewCommunity(
-                    team_id=TEAM_ID,
-                    channel_id=channel,
-                    name=f"Community {i:03d}",
-                    mission="",
-                    description="",
-                    areas=(),
-                    created_by="U0LEAD1",
-                    first_leader="U0LEAD1",
-                ),
-            )
+            common.new_community(session, channel, f"Community {i:03d}")
     db.dispose_engines()
     return names
 
@@ -62,7 +46,7 @@ def submission(callback: str, values: dict, meta: dict) -> bytes:
     payload = payloads.view_submission_payload(
         callback, values, user_id=STAFF, private_metadata=json.dumps(meta)
     )
-    return raw(urlencode({"payload": json.dumps(payload)}))
+    return common.interactive(payload)
 
 
 def main() -> int:
@@ -74,23 +58,13 @@ def main() -> int:
     )
     args = parser.parse_args()
 
-    url = f"sqlite:///{tempfile.mkdtemp(prefix='copbot-bench-')}/bench.db"
+    url = common.sqlite_url()
     channels = seed(url, args.channels)
-    port = free_port()
+    port = common.free_port()
     with SlackStandIn() as slack:
         slack.limit_posts(args.per_channel, burst=1, workspace=args.workspace_rate or None)
-        env = {
-            **os.environ,
-            "SLACK_BOT_TOKEN": "xoxb-bench",
-            "SLACK_SIGNING_SECRET": SECRET,
-            "SLACK_API_URL": slack.url,
-            "DATABASE_URL": url,
-            "COPBOT_STAFF": STAFF,
-            "COPBOT_LOG_LEVEL": "WARNING",
-        }
-        argv = [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1"]
-        argv += ["--port", str(port), "--workers", "2", "--threads", "8", "--no-scheduler"]
-        server = start(argv, env, port)
+        env = common.server_env(slack, url, COPBOT_STAFF=STAFF)
+        server = common.start(common.serve_argv(port, workers=2, threads=8), env, port)
         try:
             form = {
                 "announce_text": {
@@ -117,7 +91,7 @@ def main() -> int:
             preview = json.loads(response.read())
             meta = json.loads(preview["view"]["private_metadata"])
             started = time.perf_counter()
-            send_all(port, [submission("announce_preview", {}, meta)], 1)
+            common.send(port, [submission("announce_preview", {}, meta)], 1)
             wanted = set(channels)
 
             def delivered() -> list:
@@ -137,8 +111,7 @@ def main() -> int:
             time.sleep(2)  # anything doubled would arrive now
             got = Counter(c.args["channel"] for c in delivered())
         finally:
-            server.terminate()
-            server.wait(10)
+            common.stop([server], timeout=10)
     missing = len(wanted - set(got))
     doubled = sum(1 for n in got.values() if n > 1)
     limited = [c for c in slack.rate_limited if c.args.get("channel") in wanted]

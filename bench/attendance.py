@@ -13,17 +13,16 @@ the health of 300 communities.
 from __future__ import annotations
 
 import argparse
-import secrets
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import event, insert
+from sqlalchemy import insert
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import common  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.deps import Deps  # noqa: E402
 from bot.flows import after_call  # noqa: E402
@@ -45,44 +44,17 @@ from storage.models import (  # noqa: E402
 YEAR_START = datetime(2026, 8, 3, 16, 0, tzinfo=UTC)
 
 
-def _community(c: int) -> dict:
-    return {
-        "id": c,
-        "team_id": "T0STANDIN",
-        "name": f"Community {c}",
-        "name_key": f"community {c}",
-        "slack_channel_id": f"C{c:08d}",
-        "mission": "",
-        "description": "",
-        "purpose_areas": "",
-        "created_by": "U0000000",
-        "created_at": YEAR_START,
-        "calendar_token": secrets.token_urlsafe(24),
-        "call_reminders": "week,day,hour",
-        "roster_version": 0,
-    }
-
-
 def _call(c: int, k: int, start: datetime, meeting_id: int | None) -> dict:
-    return {
-        "uid": secrets.token_urlsafe(18),
-        "community_id": c,
-        "start_at": start,
-        "duration_minutes": 60,
-        "timezone": "America/Chicago",
-        "topic": f"Call {k}",
-        "agenda": "",
-        "host_user_id": "U0000000",
-        "kind": "community",
-        "status": "scheduled",
-        "meeting_state": "ready",
-        "meeting_id": meeting_id,
-        "sequence": 0,
-        "needs_planning": False,
-        "created_by": "U0000000",
-        "created_at": YEAR_START,
-        "updated_at": YEAR_START,
-    }
+    return common.call_row(
+        c,
+        f"Call {k}",
+        start,
+        YEAR_START,
+        kind="community",
+        meeting_state="ready",
+        meeting_id=meeting_id,
+        needs_planning=False,
+    )
 
 
 def fill_year(url: str, slack: SlackStandIn, zoom: zs.ZoomStandIn, calls: int, people: int):
@@ -91,32 +63,17 @@ def fill_year(url: str, slack: SlackStandIn, zoom: zs.ZoomStandIn, calls: int, p
     engine = db.get_engine(url)
     in_slack = people * 2 // 3
     with engine.begin() as conn:
-        conn.execute(insert(Community), [_community(1)])
+        conn.execute(insert(Community), [common.community_row(1, YEAR_START)])
         conn.execute(
             insert(Person),
             [
-                {
-                    "slack_user_id": f"U{i:07d}",
-                    "display_name": "",
-                    "real_name": "",
-                    "is_bot": False,
-                    "email": f"p{i}@example.org" if i % 2 == 0 else None,
-                }
+                common.person_row(f"U{i:07d}", f"p{i}@example.org" if i % 2 == 0 else None)
                 for i in range(in_slack)
             ],
         )
         conn.execute(
             insert(Membership),
-            [
-                {
-                    "community_id": 1,
-                    "slack_user_id": f"U{i:07d}",
-                    "role": "leader" if i < 2 else "member",
-                    "joined_at": YEAR_START,
-                    "reminders": "channel",
-                }
-                for i in range(in_slack)
-            ],
+            [common.membership_row(1, f"U{i:07d}", i < 2, YEAR_START) for i in range(in_slack)],
         )
         starts = [YEAR_START + timedelta(days=7 * k) for k in range(calls)]
         conn.execute(insert(Call), [_call(1, k, s, 90000000000 + k) for k, s in enumerate(starts)])
@@ -152,29 +109,12 @@ def fill_health(url: str, communities: int, calls: int) -> None:
     engine = db.get_engine(url)
     ids = range(2, communities + 2)
     with engine.begin() as conn:
-        conn.execute(insert(Community), [_community(c) for c in ids])
-        conn.execute(
-            insert(Person),
-            [
-                {"slack_user_id": f"W{c:04d}{m:02d}", "display_name": "", "real_name": ""}
-                | {"is_bot": False}
-                for c in ids
-                for m in range(12)
-            ],
-        )
+        conn.execute(insert(Community), [common.community_row(c, YEAR_START) for c in ids])
+        people = [(c, f"W{c:04d}{m:02d}", m < 2) for c in ids for m in range(12)]
+        conn.execute(insert(Person), [common.person_row(uid) for _, uid, _ in people])
         conn.execute(
             insert(Membership),
-            [
-                {
-                    "community_id": c,
-                    "slack_user_id": f"W{c:04d}{m:02d}",
-                    "role": "leader" if m < 2 else "member",
-                    "joined_at": YEAR_START,
-                    "reminders": "channel",
-                }
-                for c in ids
-                for m in range(12)
-            ],
+            [common.membership_row(c, uid, leader, YEAR_START) for c, uid, leader in people],
         )
         rows = [
             _call(c, k, YEAR_START + timedelta(days=30 * k), None)
@@ -216,13 +156,10 @@ def main() -> int:
     parser.add_argument("--communities", type=int, default=300)
     args = parser.parse_args()
 
-    url = f"sqlite:///{tempfile.mkdtemp(prefix='copbot-bench-')}/bench.db"
+    url = common.sqlite_url()
     db.upgrade(url)
     engine = db.get_engine(url)
-    queries = {"n": 0}
-    event.listen(
-        engine, "before_cursor_execute", lambda *a, **k: queries.__setitem__("n", queries["n"] + 1)
-    )
+    queries = common.Counts(engine)
     with SlackStandIn() as slack, zs.ZoomStandIn() as zoom:
         starts = fill_year(url, slack, zoom, args.calls, args.participants)
         settings = Settings.from_mapping(
@@ -241,11 +178,11 @@ def main() -> int:
         per_call, per_participant = [], []
         for start in starts:
             now = start + timedelta(minutes=80)
-            queries["n"] = 0
+            queries.reset()
             began = time.perf_counter()
             result = after_call.run(deps, client, now, now)
             per_call.append(time.perf_counter() - began)
-            per_participant.append(queries["n"] / args.participants)
+            per_participant.append(queries.statements / args.participants)
             assert len(result.attendance) == 1, result
         lookups = len(slack.calls_to("users.lookupByEmail"))
         pages = len(zoom.calls_to("GET /past_meetings/{meetingUUID}/participants"))
@@ -264,11 +201,11 @@ def main() -> int:
     today = starts[-1] + timedelta(days=1)
     first, end = call_rules.program_year(today.date(), (8, 1))
     with db.session_scope(engine) as session:
-        queries["n"] = 0
+        queries.reset()
         began = time.perf_counter()
         rows = health.build(session, today, first, end, "America/Chicago")
         took = time.perf_counter() - began
-    print(f"health of {len(rows)} communities: {took * 1000:.0f} ms, {queries['n']} queries")
+    print(f"health of {len(rows)} communities: {took * 1000:.0f} ms, {queries.statements} queries")
     return 0
 
 

@@ -18,37 +18,15 @@ import io
 import os
 import pstats
 import sys
-import tempfile
-import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import event  # noqa: E402
-
-from bench import ack_latency as bench  # noqa: E402
+from bench import common as bench  # noqa: E402
 from sandbox.slack_standin import SlackStandIn  # noqa: E402
 from storage import db  # noqa: E402
-
-
-class Counts:
-    """SQL statements and commits on the thread that serves the request."""
-
-    def __init__(self, engine) -> None:
-        self.thread = threading.get_ident()
-        self.statements = self.commits = 0
-        event.listen(engine, "before_cursor_execute", self._statement)
-        event.listen(engine, "commit", self._commit)
-
-    def _statement(self, *_args) -> None:
-        if threading.get_ident() == self.thread:
-            self.statements += 1
-
-    def _commit(self, *_args) -> None:
-        if threading.get_ident() == self.thread:
-            self.commits += 1
 
 
 def call(app, request: bytes) -> int:
@@ -91,17 +69,11 @@ def main() -> int:
     parser.add_argument("--database-url", help="PostgreSQL, emptied first (default: SQLite)")
     args = parser.parse_args()
 
-    url = args.database_url or f"sqlite:///{tempfile.mkdtemp(prefix='copbot-prof-')}/bench.db"
+    url = args.database_url or bench.sqlite_url("copbot-prof-")
     bench.empty(url)
     community_id = bench.seed(url, args.members)
     with SlackStandIn() as slack:
-        os.environ.update(
-            SLACK_BOT_TOKEN="xoxb-bench",
-            SLACK_SIGNING_SECRET=bench.SECRET,
-            SLACK_API_URL=slack.url,
-            DATABASE_URL=url,
-            COPBOT_LOG_LEVEL="WARNING",
-        )
+        os.environ.update(bench.server_env(slack, url))
         from bot.config import Settings
         from bot.server import make_wsgi_app
 
@@ -109,14 +81,7 @@ def main() -> int:
         deps = app.deps
         call(app, bench.command('poll "Which day?" "Monday" "Tuesday"', slack.response_url()))
         slack.wait_for("chat.postMessage", timeout=10)
-        with deps.engine.connect() as conn:
-            poll_id = conn.exec_driver_sql("SELECT max(id) FROM poll").scalar()
-            options = [
-                r[0]
-                for r in conn.exec_driver_sql(
-                    f"SELECT id FROM poll_option WHERE poll_id = {poll_id}"
-                )
-            ]
+        poll_id, options = bench.latest_poll(deps.engine)
         members = [f"U{i:08d}" for i in range(args.members)]
         texts = ["help", "calls", "members"]
 
@@ -130,7 +95,7 @@ def main() -> int:
                 return bench.back_click(community_id, f"answer {i}")
             return bench.section_submission(community_id, f"answer {i}")
 
-        counts = Counts(deps.engine)
+        counts = bench.Counts(deps.engine, this_thread=True)
         print(f"{'SQLite' if db.is_sqlite(url) else 'PostgreSQL'}, {args.requests} requests a path")
         print(f"{'path':<8} {'ms/req':>7} {'statements':>10} {'commits':>8}")
         for path in args.paths:
@@ -138,7 +103,7 @@ def main() -> int:
                 call(app, make(path, 10**6 + i))
             deps.background.wait_idle()
             requests = [make(path, i) for i in range(args.requests)]
-            counts.statements = counts.commits = 0
+            counts.reset()
             profile = cProfile.Profile()
             started = time.perf_counter()
             profile.enable()

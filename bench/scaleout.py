@@ -19,36 +19,21 @@ against the documented tier of each method).
 from __future__ import annotations
 
 import argparse
-import http.client
-import itertools
 import os
 import random
 import sys
 import threading
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.ack_latency import (  # noqa: E402
-    SECRET,  # noqa: E402
-    command,
-    empty,
-    free_port,
-    load_average,
-    percentiles,
-    seed,
-    start,
-    tree_cpu_seconds,
-    vote,
-)
+from bench import common  # noqa: E402
 from sandbox.slack_standin import SlackStandIn  # noqa: E402
 from storage import db  # noqa: E402
 
-TICK = os.sysconf("SC_CLK_TCK")
 # Slack's documented tier of the Web API methods a vote leads to (per workspace, per
 # method): chat.update is Tier 3, about 50 calls a minute
 TIER_PER_MINUTE = {"chat.update": 50}
@@ -61,18 +46,8 @@ def machine_cpu() -> tuple[float, float]:
     return sum(fields) - idle, sum(fields)
 
 
-def pid_cpu(pids: list[int]) -> float:
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / TICK
-
-
 def self_cpu() -> float:
+    """This process's user + system CPU, in seconds."""
     t = os.times()
     return t.user + t.system
 
@@ -121,54 +96,21 @@ class Postgres:
         thread.join()
 
 
-def send_round_robin(ports: list[int], requests: list[bytes], concurrency: int) -> list[float]:
-    local = threading.local()
-    turn = itertools.count()
-
-    def one(request: bytes) -> float:
-        conn = getattr(local, "conn", None)
-        if conn is None:
-            port = ports[next(turn) % len(ports)]
-            conn = local.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-            conn.connect()
-        started = time.perf_counter()
-        conn.sock.sendall(request)
-        response = http.client.HTTPResponse(conn.sock)
-        response.begin()
-        response.read()
-        elapsed = time.perf_counter() - started
-        if response.status != 200:
-            raise RuntimeError(f"bad answer {response.status}")
-        conn.close()  # the next request goes to the next host, as a round-robin balancer
-        local.conn = None
-        return elapsed * 1000
-
-    with ThreadPoolExecutor(concurrency) as pool:
-        return list(pool.map(one, requests))
-
-
 def run(args, url: str, slack: SlackStandIn, hosts: int, env: dict[str, str]) -> dict:
-    ports = [free_port() for _ in range(hosts)]
-    servers = []
-    for port in ports:
-        argv = [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1"]
-        argv += ["--port", str(port), "--workers", str(args.workers)]
-        argv += ["--threads", str(args.threads), "--no-scheduler"]
-        servers.append(start(argv, env, port))
+    ports = [common.free_port() for _ in range(hosts)]
+    servers = [
+        common.start(common.serve_argv(port, args.workers, args.threads), env, port)
+        for port in ports
+    ]
     pg = Postgres(url)
     try:
         slack.reset()
-        ask = command('poll "Which day?" "Monday" "Tuesday" "Wednesday"', slack.response_url())
-        send_round_robin(ports[:1], [ask], 1)
+        ask = common.command(
+            'poll "Which day?" "Monday" "Tuesday" "Wednesday"', slack.response_url()
+        )
+        common.send(ports[:1], [ask], 1)
         slack.wait_for("chat.postMessage", timeout=15)
-        with pg.engine.connect() as conn:
-            poll_id = conn.exec_driver_sql("SELECT max(id) FROM poll").scalar()
-            options = [
-                r[0]
-                for r in conn.exec_driver_sql(
-                    f"SELECT id FROM poll_option WHERE poll_id = {int(poll_id)} ORDER BY id"
-                )
-            ]
+        poll_id, options = common.latest_poll(pg.engine)
         members = [f"U{i:08d}" for i in range(args.members)]
         rng = random.Random(hosts)
         last: dict[str, int] = {}
@@ -179,13 +121,15 @@ def run(args, url: str, slack: SlackStandIn, hosts: int, env: dict[str, str]) ->
             for member in rng.sample(members, min(left, len(members))):
                 option = rng.choice(options)
                 last[member] = option
-                chunk.append(vote(member, poll_id, option, slack.response_url("v")))
+                chunk.append(common.vote(member, poll_id, option, slack.response_url("v")))
             rounds.append(chunk)
             left -= len(chunk)
-        warm = [vote(m, poll_id, options[0], slack.response_url("w")) for m in ("UW1", "UW2")]
-        send_round_robin(ports, warm * hosts, 2)
-        pg_before = {pid: pid_cpu([pid]) for pid in pg.backends()}
-        copbot_before = sum(tree_cpu_seconds(s.pid) for s in servers)
+        warm = [
+            common.vote(m, poll_id, options[0], slack.response_url("w")) for m in ("UW1", "UW2")
+        ]
+        common.send(ports, warm * hosts, 2)
+        pg_before = {pid: common.pid_cpu([pid]) for pid in pg.backends()}
+        copbot_before = sum(common.tree_cpu_seconds(s.pid) for s in servers)
         client_before = self_cpu()
         busy_before, total_before = machine_cpu()
         updates_before = len(slack.calls_to("chat.update"))
@@ -193,30 +137,21 @@ def run(args, url: str, slack: SlackStandIn, hosts: int, env: dict[str, str]) ->
         started = time.perf_counter()
         latencies = []
         for chunk in rounds:
-            latencies += send_round_robin(ports, chunk, args.concurrency)
+            latencies += common.send(ports, chunk, args.concurrency)
         elapsed = time.perf_counter() - started
         pg.stop(watcher)
         busy, total = machine_cpu()
-        copbot_cpu = sum(tree_cpu_seconds(s.pid) for s in servers) - copbot_before
+        copbot_cpu = sum(common.tree_cpu_seconds(s.pid) for s in servers) - copbot_before
         # backends opened during the run count from zero
-        pg_cpu = sum(pid_cpu([pid]) - pg_before.get(pid, 0.0) for pid in pg.backends())
+        pg_cpu = sum(common.pid_cpu([pid]) - pg_before.get(pid, 0.0) for pid in pg.backends())
         client_cpu = self_cpu() - client_before
         updates = len(slack.calls_to("chat.update")) - updates_before
         rate_limited = len(slack.rate_limited)
         time.sleep(2.0)  # the last refresh of the poll's message
-        with pg.engine.connect() as conn:
-            stored = Counter(
-                r[0]
-                for r in conn.exec_driver_sql(
-                    f"SELECT option_id FROM poll_vote WHERE poll_id = {int(poll_id)}"
-                )
-            )
+        stored = common.stored_votes(pg.engine, poll_id)
     finally:
-        for server in servers:
-            server.terminate()
-        for server in servers:
-            server.wait(timeout=40)
-    p50, _, p99 = percentiles(latencies)
+        common.stop(servers, timeout=40)
+    p50, _, p99 = common.percentiles(latencies)
     cores = os.cpu_count() or 1
     wall_cpu = elapsed * cores
     # the poll is anonymous (voters are keyed hashes), so the exact check is on the
@@ -271,18 +206,11 @@ def main() -> int:
     url = args.database_url
     if db.is_sqlite(url):
         raise SystemExit("scale-out is on PostgreSQL: give --database-url postgresql://…")
-    empty(url)
-    seed(url, args.members)
+    common.empty(url)
+    common.seed(url, args.members)
     rows = []
     with SlackStandIn() as slack:
-        env = {
-            **os.environ,
-            "SLACK_BOT_TOKEN": "xoxb-bench",
-            "SLACK_SIGNING_SECRET": SECRET,
-            "SLACK_API_URL": slack.url,
-            "DATABASE_URL": url,
-            "COPBOT_LOG_LEVEL": "WARNING",
-        }
+        env = common.server_env(slack, url)
         for hosts in args.hosts:
             rows.append(run(args, url, slack, hosts, env))
     print(
@@ -290,7 +218,7 @@ def main() -> int:
         f"{args.concurrency} concurrent clients, round-robin, a new connection per request; "
         f"each host {args.workers} worker(s) x {args.threads} threads; {os.cpu_count()} "
         f"cores shared by hosts, PostgreSQL and the client; load average after: "
-        f"{load_average()}"
+        f"{common.load_average()}"
     )
     print(
         f"{'hosts':>5} {'votes/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'exact':>6} "

@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import argparse
 import random
-import secrets
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import event, insert, text
+from sqlalchemy import insert, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import common  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.deps import Deps  # noqa: E402
 from bot.scheduler import tick  # noqa: E402
@@ -40,42 +39,15 @@ def fill(url: str, communities: int, calls: int, due: int, members: int) -> None
     rng = random.Random(7)
     with engine.begin() as conn:
         conn.execute(
-            insert(Person),
-            [
-                {"slack_user_id": f"U{i:07d}", "display_name": "", "real_name": "", "is_bot": False}
-                for i in range(communities * members)
-            ],
+            insert(Person), [common.person_row(f"U{i:07d}") for i in range(communities * members)]
         )
         conn.execute(
-            insert(Community),
-            [
-                {
-                    "id": c + 1,
-                    "team_id": "T0STANDIN",
-                    "name": f"Community {c}",
-                    "name_key": f"community {c}",
-                    "slack_channel_id": f"C{c:08d}",
-                    "mission": "",
-                    "description": "",
-                    "purpose_areas": "",
-                    "created_by": "U0000000",
-                    "created_at": LONG_AGO,
-                    "calendar_token": secrets.token_urlsafe(24),
-                    "roster_version": 0,
-                }
-                for c in range(communities)
-            ],
+            insert(Community), [common.community_row(c + 1, LONG_AGO) for c in range(communities)]
         )
         conn.execute(
             insert(Membership),
             [
-                {
-                    "community_id": c + 1,
-                    "slack_user_id": f"U{c * members + m:07d}",
-                    "role": "leader" if m < 2 else "member",
-                    "joined_at": LONG_AGO,
-                    "reminders": "channel",
-                }
+                common.membership_row(c + 1, f"U{c * members + m:07d}", m < 2, LONG_AGO)
                 for c in range(communities)
                 for m in range(members)
             ],
@@ -87,25 +59,7 @@ def fill(url: str, communities: int, calls: int, due: int, members: int) -> None
             else:  # anywhere in the year, but not within a month of NOW
                 offset = rng.choice([-1, 1]) * rng.randint(40, 330)
                 start, created = NOW + timedelta(days=offset), LONG_AGO
-            rows.append(
-                {
-                    "uid": secrets.token_urlsafe(18),
-                    "community_id": i % communities + 1,
-                    "start_at": start,
-                    "duration_minutes": 60,
-                    "timezone": "America/Chicago",
-                    "topic": f"Call {i}",
-                    "agenda": "",
-                    "host_user_id": "U0000000",
-                    "kind": "additional",
-                    "status": "scheduled",
-                    "meeting_state": "none",
-                    "sequence": 0,
-                    "created_by": "U0000000",
-                    "created_at": created,
-                    "updated_at": created,
-                }
-            )
+            rows.append(common.call_row(i % communities + 1, f"Call {i}", start, created))
         conn.execute(insert(Call), rows)
 
 
@@ -117,7 +71,7 @@ def main() -> int:
     parser.add_argument("--members", type=int, default=8)
     args = parser.parse_args()
 
-    url = f"sqlite:///{tempfile.mkdtemp(prefix='copbot-bench-')}/bench.db"
+    url = common.sqlite_url()
     db.upgrade(url)
     started = time.perf_counter()
     fill(url, args.communities, args.calls, args.due, args.members)
@@ -127,10 +81,7 @@ def main() -> int:
     )
 
     engine = db.get_engine(url)
-    queries = {"n": 0}
-    event.listen(
-        engine, "before_cursor_execute", lambda *a, **k: queries.__setitem__("n", queries["n"] + 1)
-    )
+    queries = common.Counts(engine)
     with engine.connect() as conn:
         for label, sql in (
             (
@@ -159,15 +110,15 @@ def main() -> int:
         deps, client = Deps.create(settings), make_web_client(settings)
 
         quiet_at = NOW - timedelta(days=3)  # nothing is due then
-        queries["n"] = 0
+        queries.reset()
         started = time.perf_counter()
         assert not tick(deps, client, quiet_at).sent
         print(
             f"first pass (plans all {args.calls} new calls, reads back {LOOKBACK.days} days): "
-            f"{(time.perf_counter() - started) * 1000:.0f} ms, {queries['n']} queries"
+            f"{(time.perf_counter() - started) * 1000:.0f} ms, {queries.statements} queries"
         )
         runs = 60
-        queries["n"] = 0
+        queries.reset()
         started = time.perf_counter()
         for minute in range(1, runs + 1):  # passes a minute apart, as they run
             result = tick(deps, client, quiet_at + timedelta(minutes=minute))
@@ -175,17 +126,17 @@ def main() -> int:
         elapsed = (time.perf_counter() - started) / runs
         print(
             f"pass with nothing due: {elapsed * 1000:.1f} ms "
-            f"({1 / elapsed:.0f} passes/s), {queries['n'] / runs:.0f} queries per pass"
+            f"({1 / elapsed:.0f} passes/s), {queries.statements / runs:.0f} queries per pass"
         )
 
-        queries["n"] = 0
+        queries.reset()
         started = time.perf_counter()
         result = tick(deps, client, NOW)
         elapsed = time.perf_counter() - started
         sent = len(result.sent)
         print(
             f"pass with {sent} reminders due: {elapsed:.2f} s, {sent / elapsed:.0f} messages/s, "
-            f"{queries['n']} queries ({queries['n'] / max(sent, 1):.1f} per message); "
+            f"{queries.statements} queries ({queries.statements / max(sent, 1):.1f} per message); "
             f"{len(slack.calls_to('chat.postMessage'))} messages reached the stand-in"
         )
         again = tick(deps, client, NOW)

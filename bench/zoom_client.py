@@ -19,6 +19,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import percentiles  # noqa: E402
 from integrations.zoom import ZoomClient  # noqa: E402
 from sandbox import zoom_standin as zs  # noqa: E402
 
@@ -94,9 +95,9 @@ def main() -> int:
                 ("ZoomClient.create", client_create),
             ):
                 rps, lat = timed(fn, args.requests, threads)
-                q = statistics.quantiles(lat, n=100, method="inclusive")
+                p50, _, p99 = percentiles(lat)
                 rows[(name, threads)] = statistics.mean(lat)
-                print(f"{name:<24} {threads:>7} {rps:8.0f} {q[49]:7.2f} {q[98]:7.2f}")
+                print(f"{name:<24} {threads:>7} {rps:8.0f} {p50:7.2f} {p99:7.2f}")
         one = args.threads[0]
         overhead = rows[("ZoomClient.get_meeting", one)] - rows[("requests, bare GET", one)]
         print(

@@ -102,6 +102,17 @@ def input_value(kind: str, value: Any) -> dict[str, Any]:
     raise ValueError(f"unknown input kind {kind}")
 
 
+def _interaction(kind: str, user_id: str, team_id: str, trigger_id: str) -> dict[str, Any]:
+    """The fields an interaction payload opens with: its type, who, where, which app."""
+    return {
+        "type": kind,
+        "team": {"id": team_id, "domain": "standin"},
+        "user": {"id": user_id, "username": user_id.lower(), "team_id": team_id},
+        "api_app_id": "A0COPBOT",
+        "trigger_id": trigger_id,
+    }
+
+
 def view_submission(*args: Any, **kwargs: Any) -> str:
     """A view submission as the form-encoded `payload=` body Slack POSTs over HTTP."""
     return urlencode({"payload": json.dumps(view_submission_payload(*args, **kwargs))})
@@ -120,11 +131,7 @@ def view_submission_payload(
     """`values` maps block_id -> {action_id: input_value(...)}. Each payload gets a hash of
     its own unless `view_hash` is given (Slack gives a view a new hash on each update)."""
     return {
-        "type": "view_submission",
-        "team": {"id": team_id, "domain": "standin"},
-        "user": {"id": user_id, "username": user_id.lower(), "team_id": team_id},
-        "api_app_id": "A0COPBOT",
-        "trigger_id": f"{next(_ids)}.trigger",
+        **_interaction("view_submission", user_id, team_id, f"{next(_ids)}.trigger"),
         "view": {
             "id": view_id,
             "team_id": team_id,
@@ -162,14 +169,11 @@ def block_action_payload(
     state_values: dict[str, dict[str, Any]],
     team_id: str = TEAM_ID,
     view_id: str = "V0000001",
+    action_ts: str | None = None,
 ) -> dict[str, Any]:
     """A button clicked in a modal: Slack sends the modal with its current input state."""
     return {
-        "type": "block_actions",
-        "team": {"id": team_id, "domain": "standin"},
-        "user": {"id": user_id, "username": user_id.lower(), "team_id": team_id},
-        "api_app_id": "A0COPBOT",
-        "trigger_id": f"{next(_ids)}.trigger",
+        **_interaction("block_actions", user_id, team_id, f"{next(_ids)}.trigger"),
         "container": {"type": "view", "view_id": view_id},
         "view": {
             **view,
@@ -184,7 +188,44 @@ def block_action_payload(
                 "action_id": action_id,
                 "block_id": "plan_nav",
                 "value": value,
-                "action_ts": f"{time.time():.6f}",
+                "action_ts": action_ts or f"{time.time():.6f}",
+            }
+        ],
+    }
+
+
+def message_click_payload(
+    action_id: str,
+    value: str,
+    *,
+    user_id: str,
+    channel_id: str,
+    response_url: str = "http://127.0.0.1:9/hooks/none",
+    message_ts: str = "1.1",
+    block_id: str = "b",
+    team_id: str = TEAM_ID,
+) -> dict[str, Any]:
+    """A button clicked in a channel message. Like Slack, each click has its own
+    trigger_id and action_ts (the replay layer rightly answers a repeated one without
+    acting on it again)."""
+    n = next(_ids)
+    return {
+        **_interaction("block_actions", user_id, team_id, f"{n}.{n}.trigger"),
+        "response_url": response_url,
+        "container": {
+            "type": "message",
+            "message_ts": message_ts,
+            "channel_id": channel_id,
+            "is_ephemeral": False,
+        },
+        "channel": {"id": channel_id},
+        "actions": [
+            {
+                "type": "button",
+                "action_id": action_id,
+                "block_id": block_id,
+                "value": value,
+                "action_ts": f"{int(time.time())}.{n:06d}",
             }
         ],
     }
