@@ -40,7 +40,7 @@ from sandbox.slack_standin import SlackStandIn  # noqa: E402
 from storage import db  # noqa: E402
 
 
-def main() -> int:
+def parse_options() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=300, help="timed requests per path")
     parser.add_argument("--rounds", type=int, default=3, help="alternations per path")
@@ -59,8 +59,51 @@ def main() -> int:
         help="requests a second per app, arriving on a schedule (an open loop); "
         "default: each client sends its next request at once (saturated)",
     )
-    args = parser.parse_args()
+    return parser.parse_args()
 
+
+def start_servers(args: argparse.Namespace, env: dict[str, str]) -> dict[str, tuple]:
+    """The bare app and copbot, each on a port of its own: app -> (process, port)."""
+    gunicorn = ["-w", str(args.workers), "-k", "gthread", "--threads", str(args.threads)]
+    bare_port, copbot_port = common.free_port(), common.free_port()
+    bare = [sys.executable, "-m", "gunicorn", "bench.bare_app:application"]
+    bare += ["-b", f"127.0.0.1:{bare_port}", *gunicorn, "--log-level", "warning"]
+    serve = common.serve_argv(copbot_port, args.workers, args.threads, not args.no_scheduler)
+    return {
+        "bare": (common.start(bare, env, bare_port), bare_port),
+        "copbot": (common.start(serve, env, copbot_port), copbot_port),
+    }
+
+
+def report(args: argparse.Namespace, url: str, samples: dict, cpu: dict, timed: int) -> None:
+    """The table: percentiles and CPU per request, per path and app."""
+    database = "PostgreSQL" if not db.is_sqlite(url) else "SQLite"
+    arrivals = (
+        f"arriving at {args.rate:g} a second (open loop)"
+        if args.rate
+        else "each client sending its next at once (saturated)"
+    )
+    print(
+        f"{database}; {arrivals}; {timed} timed requests per path and app in "
+        f"{args.rounds} alternating rounds; {args.concurrency} concurrent clients; "
+        f"{args.workers} workers x {args.threads} threads each; {args.members} members; "
+        f"{os.cpu_count()} cores; load average after: {common.load_average()}"
+    )
+    print(
+        f"{'path':<8} {'app':<7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'CPU ms/req':>10}"
+        f"   {'ratio p50':>9} {'p99':>5}"
+    )
+    for path in args.paths:
+        bare = common.percentiles(samples[(path, "bare")])
+        for app in ("bare", "copbot"):
+            p50, p95, p99 = common.percentiles(samples[(path, app)])
+            per = cpu[(path, app)] * 1000 / len(samples[(path, app)])
+            ratio = f"   {p50 / bare[0]:9.2f} {p99 / bare[2]:5.2f}" if app == "copbot" else ""
+            print(f"{path:<8} {app:<7} {p50:7.1f} {p95:7.1f} {p99:7.1f} {per:10.2f}{ratio}")
+
+
+def main() -> int:
+    args = parse_options()
     url = args.database_url or common.sqlite_url()
     common.empty(url)
     community_id = common.seed(url, args.members)
@@ -70,27 +113,16 @@ def main() -> int:
     cpu: dict[tuple[str, str], float] = {}
     last_vote: dict[str, int] = {}
     with SlackStandIn() as slack:
-        env = common.server_env(slack, url)
-        gunicorn = ["-w", str(args.workers), "-k", "gthread", "--threads", str(args.threads)]
-        bare_port, copbot_port = common.free_port(), common.free_port()
-        serve = common.serve_argv(copbot_port, args.workers, args.threads, not args.no_scheduler)
-        servers = {
-            "bare": common.start(
-                [sys.executable, "-m", "gunicorn", "bench.bare_app:application"]
-                + ["-b", f"127.0.0.1:{bare_port}", *gunicorn, "--log-level", "warning"],
-                env,
-                bare_port,
-            ),
-            "copbot": common.start(serve, env, copbot_port),
-        }
-        ports = {"bare": bare_port, "copbot": copbot_port}
+        started = start_servers(args, common.server_env(slack, url))
+        servers = {app: proc for app, (proc, _) in started.items()}
+        ports = {app: port for app, (_, port) in started.items()}
         try:
             # a poll to vote on, asked the way a leader asks it
             ask = common.command(
                 'poll "Which day suits the onsite meeting?" "Monday" "Tuesday" "Wednesday"',
                 slack.response_url("ask"),
             )
-            common.send(copbot_port, [ask], 1)
+            common.send(ports["copbot"], [ask], 1)
             slack.wait_for("chat.postMessage", timeout=10)
             poll_id, options = common.latest_poll(db.get_engine(url))
             db.dispose_engines()
@@ -138,29 +170,7 @@ def main() -> int:
         finally:
             common.stop(list(servers.values()))
 
-    database = "PostgreSQL" if not db.is_sqlite(url) else "SQLite"
-    arrivals = (
-        f"arriving at {args.rate:g} a second (open loop)"
-        if args.rate
-        else "each client sending its next at once (saturated)"
-    )
-    print(
-        f"{database}; {arrivals}; {per_round * args.rounds} timed requests per path and app in "
-        f"{args.rounds} alternating rounds; {args.concurrency} concurrent clients; "
-        f"{args.workers} workers x {args.threads} threads each; {args.members} members; "
-        f"{os.cpu_count()} cores; load average after: {common.load_average()}"
-    )
-    print(
-        f"{'path':<8} {'app':<7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'CPU ms/req':>10}"
-        f"   {'ratio p50':>9} {'p99':>5}"
-    )
-    for path in args.paths:
-        bare = common.percentiles(samples[(path, "bare")])
-        for app in ("bare", "copbot"):
-            p50, p95, p99 = common.percentiles(samples[(path, app)])
-            per = cpu[(path, app)] * 1000 / len(samples[(path, app)])
-            ratio = f"   {p50 / bare[0]:9.2f} {p99 / bare[2]:5.2f}" if app == "copbot" else ""
-            print(f"{path:<8} {app:<7} {p50:7.1f} {p95:7.1f} {p99:7.1f} {per:10.2f}{ratio}")
+    report(args, url, samples, cpu, per_round * args.rounds)
     if "vote" in args.paths:
         exact = stored == Counter(last_vote.values())
         print(
