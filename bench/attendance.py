@@ -79,6 +79,9 @@ def fill_year(url: str, slack: SlackStandIn, zoom: zs.ZoomStandIn, calls: int, p
         conn.execute(insert(Call), [_call(1, k, s, 90000000000 + k) for k, s in enumerate(starts)])
     for i in range(in_slack):
         slack.add_user(f"U{i:07d}", f"p{i}", email=f"p{i}@example.org")
+        # users of the organisation's Zoom account: Zoom shows their emails (a guest's,
+        # only if they registered)
+        zoom.add_user(f"p{i}@example.org")
     for k, start in enumerate(starts):
         records = []
         for i in range(people):
