@@ -127,7 +127,8 @@ def build_app(
         logger.removeFilter(quiet)
 
     def inject(context: dict[str, Any], next: Any) -> Any:
-        context["copbot"] = deps
+        # Bolt passes context keys to listeners by name: a listener declares `deps: Deps`
+        context["deps"] = deps
         return next()
 
     app.middleware(inject)

@@ -44,21 +44,19 @@ def claim_event(deps: Deps, event_id: str) -> bool:
     return True
 
 
-def once_per_event(body: dict[str, Any], context: dict[str, Any], next: Any) -> Any:
+def once_per_event(body: dict[str, Any], deps: Deps, next: Any) -> Any:
     """Global middleware: an event delivered twice (Slack retries) is handled once."""
     event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-    if event_id and not claim_event(context["copbot"], event_id):
+    if event_id and not claim_event(deps, event_id):
         log.info("event %s already handled; ignoring the retry", event_id)
         return BoltResponse(status=200, body="")
     return next()
 
 
-def handle_app_home_opened(
-    event: dict[str, Any], client: WebClient, context: dict[str, Any]
-) -> None:
+def handle_app_home_opened(event: dict[str, Any], client: WebClient, deps: Deps) -> None:
+    """Home opened: published after the ack."""
     if event.get("tab", "home") != "home":
         return
-    deps: Deps = context["copbot"]
     deps.later(publish_home, client, deps, event["user"])
 
 

@@ -40,6 +40,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from bot.blocks.polls import VOTE_ACTION, WITHDRAW_ACTION
+from bot.deps import Deps
 from storage.models import HandledRequest, utcnow
 
 log = logging.getLogger(__name__)
@@ -136,7 +137,7 @@ def first_answer(engine: Engine, key: str, wait: float = WAIT_FOR_FIRST_SECONDS)
 
 
 def replay_guard(
-    body: dict[str, Any], context: dict[str, Any], request: BoltRequest, next: Any
+    body: dict[str, Any], context: dict[str, Any], deps: Deps, request: BoltRequest, next: Any
 ) -> Any:
     """Global middleware: the first delivery of a request runs; a replay answers as the
     first did and runs nothing."""
@@ -144,7 +145,6 @@ def replay_guard(
     if found is None:
         return next()
     kind, unique = found
-    deps = context["copbot"]
     key = hmac.new(deps.settings.voter_key, f"{kind}|{unique}".encode(), "sha256").hexdigest()
     engine = deps.engine
     if claim(engine, key, kind):
@@ -161,7 +161,7 @@ def replay_guard(
 def remember(request: BoltRequest, response: BoltResponse) -> None:
     """Store the answer of a claimed request, for its replays."""
     key = request.context.get(CLAIM)
-    deps = request.context.get("copbot")
+    deps = request.context.get("deps")
     if not key or deps is None:
         return
     content_type = (list(response.headers.get("content-type") or []) or [None])[0]
