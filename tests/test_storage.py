@@ -129,3 +129,50 @@ def test_sqlite_writers_in_one_process_take_turns(tmp_path):
     with engine.connect() as conn:
         assert sorted(conn.execute(text("SELECT x FROM t")).scalars()) == [1, 2]
     assert db.writer_turns(db.get_engine("postgresql://u@127.0.0.1:1/none")) is None
+
+
+DOMAINS = (
+    "community",
+    "plan",
+    "calls",
+    "reminders",
+    "polls",
+    "announcements",
+    "onsite",
+    "after_call",
+    "ops",
+)
+
+
+def test_every_table_lives_in_one_domain_module_and_is_re_exported():
+    import importlib
+
+    import storage.models as models
+
+    homes: dict[str, str] = {}
+    for domain in DOMAINS:
+        module = importlib.import_module(f"storage.models.{domain}")
+        for name, value in vars(module).items():
+            table = getattr(value, "__table__", None)
+            if table is None or getattr(value, "__module__", "") != module.__name__:
+                continue
+            assert table.name not in homes, f"{table.name} in {homes.get(table.name)} and {domain}"
+            homes[table.name] = domain
+            assert getattr(models, name) is value, f"storage.models does not re-export {name}"
+            assert name in models.__all__
+    # every table of the metadata (what Alembic compares) is one of the domains'
+    assert sorted(homes) == sorted(SQLModel.metadata.tables)
+
+
+def test_domain_modules_import_only_the_base_and_modules_below():
+    import ast
+    from pathlib import Path
+
+    order = ("base", *DOMAINS)
+    folder = Path(__file__).resolve().parent.parent / "storage" / "models"
+    for rank, domain in enumerate(order):
+        tree = ast.parse((folder / f"{domain}.py").read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("storage"):
+                other = node.module.removeprefix("storage.models.")
+                assert other in order[:rank], f"storage.models.{domain} imports {node.module}"

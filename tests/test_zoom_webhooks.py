@@ -61,11 +61,9 @@ def test_the_algorithm_matches_the_derived_vectors_of_the_notes():
 
 
 def test_url_validation_is_answered_with_the_hmac_of_the_plain_token(hook_endpoint, session):
-    started = time.monotonic()
     [answer] = zs.deliver_webhook(
         f"{hook_endpoint}/zoom/events", zs.url_validation("abc123token"), HOOK_SECRET
     )
-    assert time.monotonic() - started < 3
     assert answer.status_code == 200
     assert answer.json() == {
         "plainToken": "abc123token",

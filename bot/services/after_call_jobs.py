@@ -7,7 +7,6 @@ back-off, then the job is given up as "unavailable" with the reason, for staff.
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,6 +15,7 @@ from sqlalchemy import and_, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
+from storage.claims import claim_where
 from storage.models import AfterCallJob, Call, CallStatus
 
 ATTENDANCE, RECORDING = "attendance", "recording"
@@ -140,28 +140,6 @@ def claim(
         ),
     )
     return claim_where(session, AfterCallJob, ready, at, limit)
-
-
-def claim_where(session: Session, model: Any, ready: Any, at: datetime, limit: int):
-    """Claim up to `limit` rows of `model` (with id, due_at, state, claimed_at and
-    claim_token columns) that `ready` selects, earliest due first, with a new token:
-    (token, their ids). The conditional UPDATE decides between racing passes; on
-    PostgreSQL the candidates are also locked, skipping rows another pass holds."""
-    token = uuid.uuid4().hex
-    candidates = select(model.id).where(ready).order_by(model.due_at).limit(limit)
-    if session.get_bind().dialect.name == "postgresql":
-        candidates = candidates.with_for_update(skip_locked=True)
-    ids = list(session.execute(candidates).scalars().all())
-    if not ids:
-        return token, []
-    taken = session.execute(
-        update(model)
-        .where(model.id.in_(ids), ready)
-        .values(state=CLAIMED, claimed_at=at, claim_token=token)
-        .returning(model.id)
-        .execution_options(synchronize_session=False)
-    )
-    return token, sorted(taken.scalars().all())
 
 
 def finish(

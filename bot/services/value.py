@@ -21,7 +21,8 @@ from sqlalchemy import and_, or_, update
 from sqlmodel import Session, select
 
 from bot.services import CopError
-from bot.services.after_call_jobs import claim_where, insert_ignoring_duplicates
+from bot.services.after_call_jobs import insert_ignoring_duplicates
+from storage.claims import claim_where
 from storage.models import (
     Call,
     CommunityAfterCall,

@@ -16,13 +16,13 @@ recording what became of each.
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
+from storage.claims import claim_where
 from storage.models import Reminder, ReminderState, SchedulerLease
 
 LEASE = "scheduler"
@@ -115,21 +115,7 @@ def claim(
         ),
         and_(Reminder.state == CLAIMED, Reminder.claimed_at < at - CLAIM_TIMEOUT),
     )
-    token = uuid.uuid4().hex
-    candidates = select(Reminder.id).where(ready).order_by(Reminder.due_at).limit(limit)
-    if session.get_bind().dialect.name == "postgresql":
-        candidates = candidates.with_for_update(skip_locked=True)
-    ids = list(session.execute(candidates).scalars().all())
-    if not ids:
-        return token, []
-    taken = session.execute(
-        update(Reminder)
-        .where(Reminder.id.in_(ids), ready)
-        .values(state=CLAIMED, claimed_at=at, claimed_by=worker, claim_token=token)
-        .returning(Reminder.id)
-        .execution_options(synchronize_session=False)
-    )
-    return token, sorted(taken.scalars().all())
+    return claim_where(session, Reminder, ready, at, limit, claimed_by=worker)
 
 
 def fail_interrupted(session: Session, at: datetime) -> int:

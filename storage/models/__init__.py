@@ -1,0 +1,150 @@
+"""SQLModel tables, one module per domain (see each module); every name is re-exported
+here, so `from storage.models import Call` works and `SQLModel.metadata` holds every
+table once this package is imported (Alembic's env imports it)."""
+
+from sqlmodel import SQLModel
+
+from storage.models.after_call import (
+    AfterCallJob,
+    Attendance,
+    CallAttendance,
+    CallResource,
+    CommunityAfterCall,
+    ValueOptOut,
+    ValueQuestion,
+)
+from storage.models.announcements import (
+    Announcement,
+    AnnouncementCopy,
+    AnnouncementState,
+    Share,
+    ShareDigest,
+)
+from storage.models.base import (
+    UTCDateTime,
+    new_token,
+    set_clock_offset,
+    ts_column,
+    utcnow,
+)
+from storage.models.calls import (
+    Call,
+    CallKind,
+    CallRegistration,
+    CallStatus,
+    HostBooking,
+    MeetingState,
+    RegistrationState,
+    ZoomHostDay,
+)
+from storage.models.community import (
+    MAX_NAME_KEY_LENGTH,
+    MAX_NAME_LENGTH,
+    MAX_TEXT_LENGTH,
+    PURPOSE_AREA_LABELS,
+    Community,
+    Membership,
+    Person,
+    PurposeArea,
+    Role,
+)
+from storage.models.onsite import (
+    OnsiteAgenda,
+    OnsiteBlock,
+    OnsiteMeeting,
+    OnsiteRoom,
+    OnsiteRoomSlot,
+)
+from storage.models.ops import (
+    ConferencingAlert,
+    HandledEvent,
+    HandledRequest,
+    SchedulerLease,
+    SchedulerMark,
+    ZoomDelivery,
+)
+from storage.models.plan import (
+    Evidence,
+    Milestone,
+    Plan,
+    PlanAnswer,
+    ProgressReport,
+    ResourceAck,
+    YearPlan,
+)
+from storage.models.polls import (
+    Poll,
+    PollClick,
+    PollOption,
+    PollState,
+    PollVote,
+)
+from storage.models.reminders import (
+    NudgeSeries,
+    Reminder,
+    ReminderState,
+)
+
+__all__ = [
+    "AfterCallJob",
+    "Announcement",
+    "AnnouncementCopy",
+    "AnnouncementState",
+    "Attendance",
+    "Call",
+    "CallAttendance",
+    "CallKind",
+    "CallRegistration",
+    "CallResource",
+    "CallStatus",
+    "Community",
+    "CommunityAfterCall",
+    "ConferencingAlert",
+    "Evidence",
+    "HandledEvent",
+    "HandledRequest",
+    "HostBooking",
+    "MAX_NAME_KEY_LENGTH",
+    "MAX_NAME_LENGTH",
+    "MAX_TEXT_LENGTH",
+    "MeetingState",
+    "Membership",
+    "Milestone",
+    "NudgeSeries",
+    "OnsiteAgenda",
+    "OnsiteBlock",
+    "OnsiteMeeting",
+    "OnsiteRoom",
+    "OnsiteRoomSlot",
+    "PURPOSE_AREA_LABELS",
+    "Person",
+    "Plan",
+    "PlanAnswer",
+    "Poll",
+    "PollClick",
+    "PollOption",
+    "PollState",
+    "PollVote",
+    "ProgressReport",
+    "PurposeArea",
+    "RegistrationState",
+    "Reminder",
+    "ReminderState",
+    "ResourceAck",
+    "Role",
+    "SQLModel",
+    "SchedulerLease",
+    "SchedulerMark",
+    "Share",
+    "ShareDigest",
+    "UTCDateTime",
+    "ValueOptOut",
+    "ValueQuestion",
+    "YearPlan",
+    "ZoomDelivery",
+    "ZoomHostDay",
+    "new_token",
+    "set_clock_offset",
+    "ts_column",
+    "utcnow",
+]
