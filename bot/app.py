@@ -33,8 +33,7 @@ from bot.config import Settings
 from bot.deps import Deps
 from bot.listeners import register_all
 from bot.listeners.errors import log_request, on_error, request_kind
-from bot.listeners.events import once_per_event
-from bot.listeners.replay import remember, replay_guard
+from bot.listeners.replay import once_per_event, remember, replay_guard
 from bot.ops import logs
 from bot.slack_client import make_web_client
 

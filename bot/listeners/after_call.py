@@ -12,17 +12,18 @@ import json
 import logging
 from typing import Any
 
-from slack_bolt import App
-
 from bot.blocks import after_call as blocks
 from bot.flows import after_call as flows
 from bot.listeners.guard import Interaction, on_action, on_submission
+from bot.listeners.routes import Routes
 from bot.services import CopError, attendance, recordings, value
 from bot.services import after_call_jobs as jobs
 from bot.services import communities as svc
 from bot.services.calls import parse_id
 from bot.services.permissions import Action, can
 from storage.models import Call, utcnow
+
+route = Routes()
 
 log = logging.getLogger(__name__)
 
@@ -41,12 +42,14 @@ def _call(i: Interaction, raw: Any) -> Call:
 
 
 # ---- slides and readings ---------------------------------------------------------------------
+@route.action(blocks.ADD_RESOURCE_ACTION)
 @on_action
 def handle_add_open(i: Interaction) -> None:
     """Add slides: the form for one link."""
     i.open_view(blocks.resource_modal(_call(i, i.value)))
 
 
+@route.view(blocks.RESOURCE_CALLBACK)
 @on_submission(blocks.URL)
 def handle_resource_submission(i: Interaction) -> None:
     """The link is kept in the request; posted in the call's thread after the ack."""
@@ -64,6 +67,7 @@ def handle_resource_submission(i: Interaction) -> None:
 
 
 # ---- attendance ---------------------------------------------------------------------------
+@route.action(blocks.ATTENDANCE_ACTION)
 @on_action
 def handle_attendance(i: Interaction) -> None:
     """Attendance: answered privately under the call's message."""
@@ -100,6 +104,7 @@ def attendance_answer(i: Interaction) -> str:
 
 
 # ---- the value questions -------------------------------------------------------------------
+@route.action(blocks.VALUE_ANSWER_ACTION)
 @on_action
 def handle_value_open(i: Interaction) -> None:
     """Answer: the value question's form (each question is its own person's)."""
@@ -112,6 +117,7 @@ def handle_value_open(i: Interaction) -> None:
     )
 
 
+@route.view(blocks.VALUE_CALLBACK)
 @on_submission(blocks.ANSWER)
 def handle_value_submission(i: Interaction) -> None:
     """The answer, saved once."""
@@ -133,6 +139,7 @@ def handle_value_submission(i: Interaction) -> None:
     i.ack()
 
 
+@route.action(blocks.VALUE_STOP_ACTION)
 @on_action
 def handle_value_stop(i: Interaction) -> None:
     """Don't ask me again."""
@@ -146,6 +153,7 @@ def _switch_refused(i: Interaction, error: CopError) -> None:
     log.info("value switch refused for %s: %s", i.user_id, error)
 
 
+@route.action(blocks.VALUE_COMMUNITY_ACTION)
 @on_action(refuse=_switch_refused)
 def handle_value_community(i: Interaction) -> None:
     """App Home's switch of a community's after-call question."""
@@ -164,11 +172,4 @@ def handle_value_community(i: Interaction) -> None:
     i.home_after()
 
 
-def register(app: App) -> None:
-    app.action(blocks.ADD_RESOURCE_ACTION)(handle_add_open)
-    app.view(blocks.RESOURCE_CALLBACK)(handle_resource_submission)
-    app.action(blocks.ATTENDANCE_ACTION)(handle_attendance)
-    app.action(blocks.VALUE_ANSWER_ACTION)(handle_value_open)
-    app.view(blocks.VALUE_CALLBACK)(handle_value_submission)
-    app.action(blocks.VALUE_STOP_ACTION)(handle_value_stop)
-    app.action(blocks.VALUE_COMMUNITY_ACTION)(handle_value_community)
+register = route.register

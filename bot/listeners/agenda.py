@@ -10,20 +10,22 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from slack_bolt import App
 from sqlmodel import Session, select
 
 from bot.blocks import agenda as blocks
 from bot.deps import Deps
 from bot.listeners.common import CommandRequest
 from bot.listeners.guard import Interaction, on_submission
+from bot.listeners.routes import Routes
 from bot.services import CopError, onsite
 from bot.services import agenda as rules
 from bot.services import communities as svc
 from bot.services.agenda import AgendaError, RawSession
-from bot.services.permissions import Action, can, who_can
+from bot.services.permissions import Action, who_can
 from bot.slack_client import post_message
 from storage.models import OnsiteMeeting, OnsiteRoom, utcnow
+
+route = Routes()
 
 
 def _today(deps: Deps) -> date:
@@ -35,20 +37,19 @@ def _deadline(deps: Deps, meeting: OnsiteMeeting):
 
 
 def cmd_agenda(req: CommandRequest) -> None:
-    words = req.args.split()
-    sub = words[0].lower() if words else ""
+    sub = req.sub
     meeting = onsite.current_meeting(req.session, _today(req.deps))
     if sub == "status":
-        if not can(req.actor, Action.VIEW_ALL_COMMUNITIES):
-            raise CopError(f"Only {who_can(Action.VIEW_ALL_COMMUNITIES)} see every agenda.")
+        req.require(Action.VIEW_ALL_COMMUNITIES, "see every agenda")
         if meeting is None:
             raise CopError("The Annual Meeting has not been set up yet (`/cop onsite meeting`).")
         req.reply(_status(req.session, meeting))
         return
     if sub not in ("", "show"):
-        raise CopError(
-            f"I don't know `/cop agenda {sub[:20]}`. `/cop agenda` writes the onsite agenda · "
-            "`/cop agenda show` shows it · `/cop agenda status` (staff) lists who has submitted."
+        raise req.unknown(
+            "agenda",
+            "`/cop agenda` writes the onsite agenda · `/cop agenda show` shows it · "
+            "`/cop agenda status` (staff) lists who has submitted.",
         )
     community = req.community()
     if meeting is None:
@@ -115,6 +116,7 @@ def _refused(i: Interaction, error: CopError) -> None:
     i.ack(response_action="errors", errors={field: str(error)})
 
 
+@route.view(blocks.AGENDA_CALLBACK)
 @on_submission(_refused)
 def handle_agenda_submission(i: Interaction) -> None:
     """The agenda form: a draft or the submitted agenda; staff are told of a submission."""
@@ -164,5 +166,4 @@ def _editable(i: Interaction, community_id: int, year: int):
     return community, meeting, block
 
 
-def register(app: App) -> None:
-    app.view(blocks.AGENDA_CALLBACK)(handle_agenda_submission)
+register = route.register

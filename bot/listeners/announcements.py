@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from slack_bolt import App
 from sqlalchemy.exc import IntegrityError
 
 from bot.blocks import announcements as blocks
@@ -17,6 +16,7 @@ from bot.flows import announcement_edits as flows
 from bot.flows import announcements as announcement_flows
 from bot.listeners.common import CommandRequest
 from bot.listeners.guard import Interaction, in_direct_message, on_action, on_submission
+from bot.listeners.routes import Routes
 from bot.services import CopError, people
 from bot.services import announcements as rules
 from bot.services import communities as svc
@@ -24,6 +24,8 @@ from bot.services.ids import object_id
 from bot.services.permissions import Action, Actor, can, who_can
 from bot.slack_client import post_message
 from storage.models import Announcement, Community, utcnow
+
+route = Routes()
 
 REFUSED = f"Only {who_can(Action.ANNOUNCE)} can post announcements; nothing was posted."
 
@@ -71,6 +73,7 @@ def _form_ids(i: Interaction) -> tuple[int | None, datetime | None]:
         raise CopError("The form came back damaged.") from None
 
 
+@route.view(blocks.CREATE_CALLBACK)
 @on_submission(rules.TEXT)
 def handle_create(i: Interaction) -> None:
     """The announcement form: a new draft is previewed; an edit is saved and the
@@ -132,6 +135,7 @@ def _preview_refused(i: Interaction, error: CopError) -> None:
     in_direct_message(i, error)
 
 
+@route.view(blocks.PREVIEW_CALLBACK)
 @on_submission(_preview_refused)
 def handle_preview(i: Interaction) -> None:
     """Send (or schedule) from the preview."""
@@ -164,6 +168,7 @@ def _announcement(i: Interaction) -> Announcement:
     return rules.load(i.session, announcement_id)
 
 
+@route.action(blocks.EDIT_ACTION)
 @on_action(refuse=in_direct_message)
 def handle_edit(i: Interaction) -> None:
     """Edit: the form, filled in with the announcement and where it went."""
@@ -172,6 +177,7 @@ def handle_edit(i: Interaction) -> None:
     i.open_view(blocks.announce_modal(_choices(i.session, i.team_id), announcement, picked))
 
 
+@route.action(blocks.DELETE_ACTION)
 @on_action(refuse=in_direct_message)
 def handle_delete(i: Interaction) -> None:
     """Delete (or Cancel): the copies are deleted after the ack."""
@@ -180,6 +186,7 @@ def handle_delete(i: Interaction) -> None:
     i.home_after(flows.after_delete, i.client, i.deps, announcement.id, i.user_id, state)
 
 
+@route.action(blocks.RETRY_ACTION)
 @on_action(refuse=in_direct_message)
 def handle_retry(i: Interaction) -> None:
     """Retry: the copies that failed, after the ack."""
@@ -187,9 +194,4 @@ def handle_retry(i: Interaction) -> None:
     i.home_after(announcement_flows.retry, i.client, i.deps, announcement.id)
 
 
-def register(app: App) -> None:
-    app.view(blocks.CREATE_CALLBACK)(handle_create)
-    app.view(blocks.PREVIEW_CALLBACK)(handle_preview)
-    app.action(blocks.EDIT_ACTION)(handle_edit)
-    app.action(blocks.DELETE_ACTION)(handle_delete)
-    app.action(blocks.RETRY_ACTION)(handle_retry)
+register = route.register

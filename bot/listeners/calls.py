@@ -13,24 +13,24 @@ import logging
 import re
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack
 from sqlmodel import Session
 
 from bot.blocks import calls as blocks
 from bot.blocks import escape
 from bot.flows import calls as flows
 from bot.flows import registrations as registration_flows
-from bot.listeners import year
 from bot.listeners.common import CommandRequest, leader_zone, modal_values, view_metadata
 from bot.listeners.guard import Interaction, on_action, on_submission
+from bot.listeners.routes import Routes
 from bot.services import CopError, hosts, registrations
 from bot.services import calls as rules
 from bot.services.permissions import Action, who_can
 from storage.models import Call, CallStatus, Community, utcnow
 
-log = logging.getLogger(__name__)
+route = Routes()
 
-cmd_year = year.cmd_year  # /cop year, dispatched with the other subcommands
+log = logging.getLogger(__name__)
 
 
 # ---- commands ---------------------------------------------------------------------------
@@ -117,6 +117,8 @@ def _refuse_form(i: Interaction, error: CopError) -> None:
     i.ack(response_action="errors", errors={field: str(error)})
 
 
+@route.view(blocks.RESCHEDULE_CALLBACK)
+@route.view(blocks.SCHEDULE_CALLBACK)
 @on_submission(_refuse_form)
 def handle_schedule_submission(i: Interaction) -> None:
     """The schedule and reschedule form: the call is saved (and a host booked) in the
@@ -195,6 +197,7 @@ def _managed_call(i: Interaction, what: str) -> tuple[Call, Community]:
     )
 
 
+@route.action(blocks.RETRY_ACTION)
 @on_action
 def handle_retry(i: Interaction) -> None:
     """Retry: make the call's meeting and message again, after the ack."""
@@ -202,6 +205,7 @@ def handle_retry(i: Interaction) -> None:
     i.later(flows.retry, i.client, i.deps, call.id, i.response_url)
 
 
+@route.action(blocks.CANCEL_ACTION)
 @on_action
 def handle_cancel(i: Interaction) -> None:
     """Cancel: the call, its meeting and its message, after the ack."""
@@ -209,6 +213,7 @@ def handle_cancel(i: Interaction) -> None:
     i.later(flows.cancel, i.client, i.deps, call.id, i.user_id, i.response_url)
 
 
+@route.action(blocks.RESCHEDULE_ACTION)
 @on_action
 def handle_reschedule_open(i: Interaction) -> None:
     """Reschedule: the form, filled in with the call."""
@@ -222,6 +227,7 @@ def handle_reschedule_open(i: Interaction) -> None:
     )
 
 
+@route.action(blocks.JOIN_ACTION)
 @on_action
 def handle_join(i: Interaction) -> None:
     """Join: the person's own link, answered only to them, from the background pool
@@ -230,16 +236,9 @@ def handle_join(i: Interaction) -> None:
     i.later(registration_flows.join_clicked, i.deps, i.client, call_id, i.user_id, i.response_url)
 
 
+@route.action(re.compile(f"^{blocks.CALENDAR_ACTION}"))
 def handle_calendar_link(ack: Ack) -> None:
     ack()  # a link button: Slack opens the URL; nothing to do
 
 
-def register(app: App) -> None:
-    app.view(blocks.SCHEDULE_CALLBACK)(handle_schedule_submission)
-    app.view(blocks.RESCHEDULE_CALLBACK)(handle_schedule_submission)
-    app.action(blocks.RETRY_ACTION)(handle_retry)
-    app.action(blocks.CANCEL_ACTION)(handle_cancel)
-    app.action(blocks.JOIN_ACTION)(handle_join)
-    app.action(blocks.RESCHEDULE_ACTION)(handle_reschedule_open)
-    app.action(re.compile(f"^{blocks.CALENDAR_ACTION}"))(handle_calendar_link)
-    year.register(app)
+register = route.register

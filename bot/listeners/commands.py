@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack
 from slack_sdk import WebClient
 
 from bot.blocks import community as community_blocks
@@ -26,28 +26,30 @@ from bot.flows import communities as community_flows
 from bot.flows import registrations as registration_flows
 from bot.flows import slack_checks
 from bot.flows.profiles import refresh_profiles
-from bot.listeners import (
-    agenda,
-    announcements,
-    calls,
-    evidence,
-    onsite,
-    plan,
-    polls,
-    profile,
-    reminders,
-    report,
-    resources,
-    shares,
-)
+from bot.listeners.agenda import cmd_agenda
+from bot.listeners.announcements import cmd_announce
+from bot.listeners.calls import cmd_calls, cmd_schedule
 from bot.listeners.common import CommandRequest, parse_channel, parse_mentions
+from bot.listeners.evidence import cmd_evidence
 from bot.listeners.guard import Interaction, on_action
+from bot.listeners.onsite import cmd_onsite
+from bot.listeners.plan import cmd_plan
+from bot.listeners.polls import cmd_poll
+from bot.listeners.profile import cmd_edit
+from bot.listeners.reminders import cmd_remind
+from bot.listeners.report import cmd_report
+from bot.listeners.resources import cmd_resources
+from bot.listeners.routes import Routes
+from bot.listeners.shares import cmd_share
+from bot.listeners.year import cmd_year
 from bot.services import CopError, people
 from bot.services import communities as svc
 from bot.services.permissions import Action, can, who_can
 from bot.slack_client import post_message
 from storage.db import session_scope
 from storage.models import Community, Role
+
+route = Routes()
 
 log = logging.getLogger(__name__)
 USER_ID = re.compile(r"[UW][A-Z0-9]{1,20}")
@@ -56,6 +58,7 @@ USER_ID = re.compile(r"[UW][A-Z0-9]{1,20}")
 Handler = Callable[[CommandRequest], None]
 
 
+@route.command("/cop")
 def handle_cop(ack: Ack, body: dict[str, Any], client: WebClient, deps: Deps) -> None:
     """Entry point for `/cop ...`."""
     text = (body.get("text") or "").strip()
@@ -179,6 +182,7 @@ def _announce_leaders(req: CommandRequest, community: Community, change) -> None
     req.later(post_message, req.client, community.slack_channel_id, announcement)
 
 
+@route.action(community_blocks.LEADERS_CONFIRM_ACTION)
 @on_action
 def handle_leaders_confirm(i: Interaction) -> None:
     """The "Step down" button: ack at once; check and apply after the ack."""
@@ -246,27 +250,25 @@ def cmd_members(req: CommandRequest) -> None:
 HANDLERS: dict[str, Handler] = {
     "help": cmd_help,
     "new": cmd_new,
-    "plan": plan.cmd_plan,
+    "plan": cmd_plan,
     "leaders": cmd_leaders,
     "join": cmd_join,
     "leave": cmd_leave,
     "members": cmd_members,
-    "schedule": calls.cmd_schedule,
-    "calls": calls.cmd_calls,
-    "year": calls.cmd_year,
-    "remind": reminders.cmd_remind,
-    "poll": polls.cmd_poll,
-    "announce": announcements.cmd_announce,
-    "edit": profile.cmd_edit,
-    "onsite": onsite.cmd_onsite,
-    "agenda": agenda.cmd_agenda,
-    "evidence": evidence.cmd_evidence,
-    "report": report.cmd_report,
-    "resources": resources.cmd_resources,
-    "share": shares.cmd_share,
+    "schedule": cmd_schedule,
+    "calls": cmd_calls,
+    "year": cmd_year,
+    "remind": cmd_remind,
+    "poll": cmd_poll,
+    "announce": cmd_announce,
+    "edit": cmd_edit,
+    "onsite": cmd_onsite,
+    "agenda": cmd_agenda,
+    "evidence": cmd_evidence,
+    "report": cmd_report,
+    "resources": cmd_resources,
+    "share": cmd_share,
 }
 
 
-def register(app: App) -> None:
-    app.command("/cop")(handle_cop)
-    app.action(community_blocks.LEADERS_CONFIRM_ACTION)(handle_leaders_confirm)
+register = route.register

@@ -22,7 +22,7 @@ from bot.services import CopError, people
 from bot.services import calls as rules
 from bot.services import communities as svc
 from bot.services.ids import MAX_ID, object_id
-from bot.services.permissions import Action, Actor, can
+from bot.services.permissions import Action, Actor, can, who_can
 from storage.models import Community
 
 log = logging.getLogger(__name__)
@@ -121,6 +121,19 @@ class CommandRequest:
     def actor(self) -> Actor:
         return self.deps.actor(self.user_id)
 
+    @property
+    def words(self) -> list[str]:
+        return self.args.split()
+
+    @property
+    def sub(self) -> str:
+        """The subcommand: the first word of the arguments, lowercased ("" if none)."""
+        return self.words[0].lower() if self.words else ""
+
+    def unknown(self, name: str, usage: str) -> CopError:
+        """The answer to a subcommand `/cop name` does not know."""
+        return CopError(f"I don't know `/cop {name} {self.sub[:20]}`. {usage}")
+
     def reply(self, payload: dict[str, Any]) -> None:
         self.ack(**payload)
 
@@ -140,6 +153,12 @@ class CommandRequest:
     def may(self, action: Action, community: Community) -> bool:
         """Whether the person may do `action` in `community`, by their role there."""
         return can(self.actor, action, svc.role_of(self.session, community.id, self.user_id))
+
+    def require(self, action: Action, what: str) -> None:
+        """CopError "Only <who may> <what>." unless the person may do `action` (an
+        action of no one community: staff's)."""
+        if not can(self.actor, action):
+            raise CopError(f"Only {who_can(action)} {what}.")
 
     def community(self, channel_id: str | None = None) -> Community:
         """The community of `channel_id` (default: where the command ran), or NoCommunity."""

@@ -5,20 +5,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import App
-
 from bot.blocks import evidence as blocks
 from bot.blocks import plural
 from bot.deps import Deps
 from bot.flows import evidence as flows
 from bot.listeners.common import CommandRequest, object_id
 from bot.listeners.guard import Interaction, on_action
+from bot.listeners.routes import Routes
 from bot.services import CopError
 from bot.services import communities as svc
 from bot.services import evidence as log_
 from bot.services.permissions import Action, can, who_can
 from bot.slack_client import respond
 from storage.models import Community, Evidence
+
+route = Routes()
 
 
 def _list_payload(deps: Deps, session, community: Community, user_id: str) -> dict[str, Any]:
@@ -34,8 +35,7 @@ def _list_payload(deps: Deps, session, community: Community, user_id: str) -> di
 def cmd_evidence(req: CommandRequest) -> None:
     community = req.community()
     role = svc.role_of(req.session, community.id, req.user_id)
-    words = req.args.split()
-    sub = words[0].lower() if words else ""
+    words, sub = req.words, req.sub
     if sub in ("", "list"):
         req.reply(_list_payload(req.deps, req.session, community, req.user_id))
         return
@@ -59,12 +59,14 @@ def cmd_evidence(req: CommandRequest) -> None:
     )
 
 
+@route.shortcut(blocks.SHORTCUT_CALLBACK)
 @on_action
 def handle_save_shortcut(i: Interaction) -> None:
     """Save as evidence: stored and answered after the ack."""
     i.later(flows.save_message, i.client, i.deps, i.body)
 
 
+@route.action(blocks.REMOVE_ACTION)
 @on_action
 def handle_remove(i: Interaction) -> None:
     """Remove: the item leaves the log; the list is shown again."""
@@ -81,6 +83,4 @@ def handle_remove(i: Interaction) -> None:
     i.later(respond, i.response_url, {**payload, "replace_original": True})
 
 
-def register(app: App) -> None:
-    app.shortcut(blocks.SHORTCUT_CALLBACK)(handle_save_shortcut)
-    app.action(blocks.REMOVE_ACTION)(handle_remove)
+register = route.register

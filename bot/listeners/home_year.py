@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 
-from slack_bolt import App
-
 from bot.blocks.home_year import FILTER_ACTION, PAGE_ACTION
 from bot.listeners.events import publish_home
 from bot.listeners.guard import Interaction, on_action
+from bot.listeners.routes import Routes
 from bot.services.overview import FILTERS
 
+route = Routes()
 
+
+@route.action(f"{PAGE_ACTION}_next")
+@route.action(f"{PAGE_ACTION}_prev")
 @on_action
 def handle_page(i: Interaction) -> None:
     """Previous/Next of staff's table: Home published again after the ack."""
@@ -23,6 +26,7 @@ def handle_page(i: Interaction) -> None:
     i.later(publish_home, i.client, i.deps, i.user_id, max(page, 0), show)
 
 
+@route.action(FILTER_ACTION)
 @on_action
 def handle_filter(i: Interaction) -> None:
     """The table's filter."""
@@ -31,7 +35,4 @@ def handle_filter(i: Interaction) -> None:
     i.later(publish_home, i.client, i.deps, i.user_id, 0, show)
 
 
-def register(app: App) -> None:
-    app.action(f"{PAGE_ACTION}_prev")(handle_page)
-    app.action(f"{PAGE_ACTION}_next")(handle_page)
-    app.action(FILTER_ACTION)(handle_filter)
+register = route.register

@@ -13,7 +13,6 @@ import re
 from datetime import date, time
 from typing import Any
 
-from slack_bolt import App
 from sqlmodel import Session
 
 from bot.blocks import onsite as blocks
@@ -22,11 +21,14 @@ from bot.deps import Deps
 from bot.flows import onsite as flows
 from bot.listeners.common import CommandRequest, object_id, parse_channel
 from bot.listeners.guard import Interaction, on_action, on_submission
+from bot.listeners.routes import Routes
 from bot.services import CopError, onsite, people
 from bot.services import communities as svc
 from bot.services.onsite import SlotError
 from bot.services.permissions import Action, Actor, can, who_can
 from storage.models import Community, OnsiteBlock, OnsiteMeeting, OnsiteRoom, utcnow
+
+route = Routes()
 
 USAGE = (
     "`/cop onsite` shows the blocks · `/cop onsite meeting` sets up the Annual Meeting · "
@@ -45,8 +47,7 @@ def _today(deps: Deps) -> date:
 
 
 def cmd_onsite(req: CommandRequest) -> None:
-    words = req.args.split()
-    sub = words[0].lower() if words else ""
+    words, sub = req.words, req.sub
     staff = can(req.actor, Action.MANAGE_ONSITE)
     meeting = onsite.current_meeting(req.session, _today(req.deps))
     if not staff:
@@ -70,7 +71,7 @@ def cmd_onsite(req: CommandRequest) -> None:
         req.reply(_grid(req.session, meeting))
         return
     if sub not in ("assign", "move", "free"):
-        raise CopError(f"I don't know `/cop onsite {sub[:20]}`. {USAGE}")
+        raise req.unknown("onsite", USAGE)
     channel, _ = parse_channel(" ".join(words[1:]))
     if sub == "free":
         if channel is None:
@@ -129,6 +130,7 @@ def _staff_only(actor: Actor) -> None:
         raise SlotError("name", f"Only {who_can(Action.MANAGE_ONSITE)} can set up onsite blocks.")
 
 
+@route.view(blocks.MEETING_CALLBACK)
 @on_submission(lambda i, e: i.ack(response_action="errors", errors={_field(e): str(e)}))
 def handle_meeting_submission(i: Interaction) -> None:
     """The Annual Meeting form (staff): its days and rooms."""
@@ -169,6 +171,7 @@ def _slot(values: dict[str, Any]) -> tuple[date, time, time, int]:
     return day, start, end, room_id
 
 
+@route.view(blocks.ASSIGN_CALLBACK)
 @on_submission(lambda i, e: i.ack(response_action="errors", errors={_field(e): str(e)}))
 def handle_assign_submission(i: Interaction) -> None:
     """Give a community its block, or move it (staff); its channel is told after."""
@@ -235,6 +238,7 @@ def _menu_refused(i: Interaction, error: CopError) -> None:
     pass  # a menu only staff see, on blocks that exist: a forged choice gets nothing
 
 
+@route.action(BLOCK_MENU_ACTION)
 @on_action(refuse=_menu_refused)
 def handle_home_block_menu(i: Interaction) -> None:
     """Staff's Move/Free menu on a block in App Home."""
@@ -256,7 +260,4 @@ def handle_home_block_menu(i: Interaction) -> None:
     i.home_after()
 
 
-def register(app: App) -> None:
-    app.view(blocks.MEETING_CALLBACK)(handle_meeting_submission)
-    app.view(blocks.ASSIGN_CALLBACK)(handle_assign_submission)
-    app.action(BLOCK_MENU_ACTION)(handle_home_block_menu)
+register = route.register

@@ -12,20 +12,21 @@ import logging
 import re
 from typing import Any
 
-from slack_bolt import App
-
 from bot.blocks import escape, plain
 from bot.blocks import plan as blocks
 from bot.blocks import section as section_block
 from bot.flows import plans as flows
 from bot.listeners.common import CommandRequest, modal_values
 from bot.listeners.guard import Interaction, on_action, on_submission
+from bot.listeners.routes import Routes
 from bot.services import CopError, plans
 from bot.services import communities as svc
 from bot.services.permissions import Action, who_can
 from bot.services.planning_tool import SECTION_COUNT, section
 from bot.slack_client import respond
 from storage.models import Community, PurposeArea
+
+route = Routes()
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +40,7 @@ USAGE = (
 # ---- the command ------------------------------------------------------------------------
 def cmd_plan(req: CommandRequest) -> None:
     community = req.community()
-    words = req.args.split()
-    sub = words[0].lower() if words else ""
+    sub = req.sub
     may_edit = req.may(Action.EDIT_PLAN, community)
     plan = plans.load(req.session, community)
 
@@ -72,7 +72,7 @@ def cmd_plan(req: CommandRequest) -> None:
         view = blocks.section_modal(plan, number)
         req.open_view(view)
         return
-    raise CopError(f"I don't know `/cop plan {sub[:20]}`. {USAGE}")
+    raise req.unknown("plan", USAGE)
 
 
 _BUSY = (
@@ -138,6 +138,7 @@ def _editable(i: Interaction, community_id: int) -> Community:
     return i.community_allowing(community_id, Action.EDIT_PLAN, "edit this plan")
 
 
+@route.view(blocks.SECTION_CALLBACK)
 @on_submission(_in_modal)
 def handle_section_submission(i: Interaction) -> None:
     """Save & next (or Save & review on the last section)."""
@@ -162,6 +163,7 @@ def handle_section_submission(i: Interaction) -> None:
         i.ack(response_action="update", view=blocks.review_view(plan))
 
 
+@route.view(blocks.REVIEW_CALLBACK)
 @on_submission(_in_modal)
 def handle_review_submission(i: Interaction) -> None:
     """Publish from the review modal (one publication at a time)."""
@@ -194,6 +196,8 @@ def _nav_refused(i: Interaction, error: CopError) -> None:
     _update_modal(i, _message_view(str(error)))
 
 
+@route.action(blocks.SAVE_CLOSE_ACTION)
+@route.action(blocks.BACK_ACTION)
 @on_action(refuse=_nav_refused)
 def handle_nav_action(i: Interaction) -> None:
     """Back, or Save & close: save what is in the modal, then move or confirm."""
@@ -213,8 +217,4 @@ def handle_nav_action(i: Interaction) -> None:
     _update_modal(i, new_view)
 
 
-def register(app: App) -> None:
-    app.view(blocks.SECTION_CALLBACK)(handle_section_submission)
-    app.view(blocks.REVIEW_CALLBACK)(handle_review_submission)
-    app.action(blocks.BACK_ACTION)(handle_nav_action)
-    app.action(blocks.SAVE_CLOSE_ACTION)(handle_nav_action)
+register = route.register

@@ -22,7 +22,6 @@ from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
-from slack_bolt import App
 from sqlalchemy.exc import IntegrityError
 
 from bot.blocks import polls as blocks
@@ -30,6 +29,7 @@ from bot.deps import Deps
 from bot.flows import polls as flows
 from bot.listeners.common import CommandRequest
 from bot.listeners.guard import Interaction, on_action, on_submission
+from bot.listeners.routes import Routes
 from bot.services import CopError
 from bot.services import communities as svc
 from bot.services import poll_closing as closing
@@ -38,6 +38,8 @@ from bot.services.ids import object_id
 from bot.services.permissions import Action, can, who_can
 from bot.slack_client import respond
 from storage.models import Community, utcnow
+
+route = Routes()
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +129,7 @@ def _created_already(i: Interaction, _error: IntegrityError) -> None:
     i.ack()  # the same form submitted again: its polls exist already
 
 
+@route.view(blocks.CREATE_CALLBACK)
 @on_submission(_create_refused, conflict=_created_already)
 def handle_create(i: Interaction) -> None:
     """The poll form: the polls are stored in the request and posted after the ack."""
@@ -158,6 +161,7 @@ def _option_taken(i: Interaction, _error: IntegrityError) -> None:
     i.ack(response_action="errors", errors={blocks.ADD_OPTION: f"“{shown}” is an option already."})
 
 
+@route.view(blocks.ADD_OPTION_CALLBACK)
 @on_submission(blocks.ADD_OPTION, conflict=_option_taken)
 def handle_add_option(i: Interaction) -> None:
     """Add an option: the form opened from the poll's message."""
@@ -273,18 +277,21 @@ def _choose(i: Interaction, take_back: bool) -> None:
         i.later(flows.refresh, i.client, deps, poll_id)
 
 
+@route.action(blocks.VOTE_ACTION)
 @on_action(refuse=as_note)
 def handle_vote(i: Interaction) -> None:
     """Vote: counted in the request, answered to the voter, the poll refreshed after."""
     _choose(i, take_back=False)
 
 
+@route.action(re.compile(f"^{blocks.WITHDRAW_ACTION}-"))
 @on_action(refuse=as_note)
 def handle_withdraw(i: Interaction) -> None:
     """Take back a vote."""
     _choose(i, take_back=True)
 
 
+@route.action(blocks.CLOSE_ACTION)
 @on_action(refuse=as_note)
 def handle_close(i: Interaction) -> None:
     """Close: by the one who asked, the community's leaders or staff; the results are
@@ -303,6 +310,7 @@ def handle_close(i: Interaction) -> None:
     i.later(flows.deliver_results, i.client, i.deps, poll_id, now)
 
 
+@route.action(blocks.SHOW_VOTES_ACTION)
 @on_action(refuse=as_note)
 def handle_show_votes(i: Interaction) -> None:
     """Show votes: who voted for what, to the person alone, where the poll allows it."""
@@ -315,6 +323,7 @@ def handle_show_votes(i: Interaction) -> None:
     i.later(respond, i.response_url, blocks.votes_list(t))
 
 
+@route.action(blocks.ADD_OPTION_ACTION)
 @on_action(refuse=as_note)
 def handle_add_option_open(i: Interaction) -> None:
     """Add an option: its form, marked as opened for this person from this poll."""
@@ -325,11 +334,4 @@ def handle_add_option_open(i: Interaction) -> None:
     i.open_view(blocks.add_option_modal(poll.id, poll.question, tag))
 
 
-def register(app: App) -> None:
-    app.view(blocks.CREATE_CALLBACK)(handle_create)
-    app.view(blocks.ADD_OPTION_CALLBACK)(handle_add_option)
-    app.action(blocks.VOTE_ACTION)(handle_vote)
-    app.action(re.compile(f"^{blocks.WITHDRAW_ACTION}-"))(handle_withdraw)
-    app.action(blocks.CLOSE_ACTION)(handle_close)
-    app.action(blocks.SHOW_VOTES_ACTION)(handle_show_votes)
-    app.action(blocks.ADD_OPTION_ACTION)(handle_add_option_open)
+register = route.register

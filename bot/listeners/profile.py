@@ -3,17 +3,18 @@ the channel is told what changed."""
 
 from __future__ import annotations
 
-from slack_bolt import App
-
 from bot.blocks import community as community_blocks
 from bot.blocks import profile as blocks
 from bot.listeners.common import CommandRequest
 from bot.listeners.guard import Interaction, on_submission
+from bot.listeners.routes import Routes
 from bot.services import CopError, profile
 from bot.services import communities as svc
 from bot.services.permissions import Action, who_can
 from bot.slack_client import post_message
 from storage.models import PurposeArea
+
+route = Routes()
 
 
 def cmd_edit(req: CommandRequest) -> None:
@@ -30,6 +31,7 @@ def _refused(i: Interaction, error: CopError) -> None:
     i.ack(response_action="errors", errors={community_blocks.NAME: text})
 
 
+@route.view(blocks.EDIT_CALLBACK)
 @on_submission(_refused)
 def handle_edit_submission(i: Interaction) -> None:
     """The profile form: saved in the request; the channel is told what changed."""
@@ -58,5 +60,4 @@ def handle_edit_submission(i: Interaction) -> None:
         i.later(post_message, i.client, community.slack_channel_id, announcement)
 
 
-def register(app: App) -> None:
-    app.view(blocks.EDIT_CALLBACK)(handle_edit_submission)
+register = route.register

@@ -5,19 +5,20 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from slack_bolt import App
-
 from bot.blocks import escape, safe_url
 from bot.blocks import reminders as blocks
 from bot.flows import call_edits
 from bot.listeners.common import CommandRequest
 from bot.listeners.guard import Interaction, on_action, on_submission
+from bot.listeners.routes import Routes
 from bot.services import CopError, access
 from bot.services import communities as svc
 from bot.services import reminders as rules
 from bot.services.permissions import Action, who_can
 from bot.slack_client import respond
 from storage.models import Call, Community, Reminder, utcnow
+
+route = Routes()
 
 MODES = {
     "dm": "You'll get this community's call reminders as direct messages too.",
@@ -80,6 +81,7 @@ def _answered(i: Interaction, text: str) -> None:
     i.later(respond, i.response_url, answered | {"replace_original": True})
 
 
+@route.action(blocks.SNOOZE_ACTION)
 @on_action
 def handle_snooze(i: Interaction) -> None:
     """Snooze: the nudge comes back in a week."""
@@ -92,6 +94,7 @@ def handle_snooze(i: Interaction) -> None:
     )
 
 
+@route.action(blocks.DONE_ACTION)
 @on_action
 def handle_done(i: Interaction) -> None:
     """Done: no more nudges of this series."""
@@ -113,12 +116,14 @@ def _call_for_links(i: Interaction, raw: str) -> Call:
     return call
 
 
+@route.action(blocks.LINKS_ACTION)
 @on_action
 def handle_links_open(i: Interaction) -> None:
     """Add links: the recording and slides form."""
     i.open_view(blocks.links_modal(_call_for_links(i, i.value)))
 
 
+@route.view(blocks.LINKS_CALLBACK)
 @on_submission("recording")
 def handle_links_submission(i: Interaction) -> None:
     """The links are kept in the request and posted in the call's thread after."""
@@ -143,8 +148,4 @@ def handle_links_submission(i: Interaction) -> None:
     i.later(call_edits.post_links, i.client, call, community)
 
 
-def register(app: App) -> None:
-    app.action(blocks.SNOOZE_ACTION)(handle_snooze)
-    app.action(blocks.DONE_ACTION)(handle_done)
-    app.action(blocks.LINKS_ACTION)(handle_links_open)
-    app.view(blocks.LINKS_CALLBACK)(handle_links_submission)
+register = route.register

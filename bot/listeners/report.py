@@ -7,14 +7,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from slack_bolt import App
-
 from bot.blocks import escape
 from bot.blocks import report as blocks
 from bot.flows import reports as flows
 from bot.flows.reports import current_year
 from bot.listeners.common import CommandRequest
 from bot.listeners.guard import Interaction, on_action, on_submission, where_possible
+from bot.listeners.routes import Routes
 from bot.services import CopError, access, reports
 from bot.services import communities as svc
 from bot.services.calls import year_label
@@ -23,21 +22,22 @@ from bot.services.permissions import Action, can, who_can
 from bot.slack_client import post_message
 from storage.models import Community, ProgressReport, utcnow
 
+route = Routes()
+
 
 def cmd_report(req: CommandRequest) -> None:
-    words = req.args.split()
-    sub = words[0].lower() if words else ""
+    sub = req.sub
     year, first, end = current_year(req.deps)
     if sub == "status":
-        if not can(req.actor, Action.VIEW_ALL_COMMUNITIES):
-            raise CopError(f"Only {who_can(Action.VIEW_ALL_COMMUNITIES)} see every report.")
+        req.require(Action.VIEW_ALL_COMMUNITIES, "see every report")
         rows = [(c, reports.load(req.session, c.id, year)) for c in svc.all_by_name(req.session)]
         req.reply(blocks.status_message(year_label(first), rows))
         return
     if sub not in ("", "export"):
-        raise CopError(
-            f"I don't know `/cop report {sub[:20]}`. `/cop report` writes the progress report · "
-            "`/cop report export` sends it as a file · `/cop report status` (staff)."
+        raise req.unknown(
+            "report",
+            "`/cop report` writes the progress report · `/cop report export` sends it as a "
+            "file · `/cop report status` (staff).",
         )
     community = req.community()
     if not req.may(Action.EDIT_PLAN, community):
@@ -57,6 +57,7 @@ def cmd_report(req: CommandRequest) -> None:
     req.open_view(view)
 
 
+@route.view(blocks.REPORT_CALLBACK)
 @on_submission(blocks.RESULTS)
 def handle_report_submission(i: Interaction) -> None:
     """The report form: a draft or the submitted report; staff are told of a submission."""
@@ -115,12 +116,14 @@ def _report_view(i: Interaction, raw: str, page: int) -> dict[str, Any]:
     return blocks.read_view(community, report, known, label, page)
 
 
+@route.action(blocks.READ_ACTION)
 @on_action(refuse=where_possible)
 def handle_read(i: Interaction) -> None:
     """Read the report: opens it read-only, first page."""
     i.open_view(_report_view(i, i.value, 0))
 
 
+@route.action(re.compile(f"^{blocks.PAGE_ACTION}_"))
 @on_action(refuse=where_possible)
 def handle_page(i: Interaction) -> None:
     """Previous/Next in the read-only report: the same modal, another page."""
@@ -130,6 +133,7 @@ def handle_page(i: Interaction) -> None:
     i.later(i.client.views_update, view_id=shown.get("id"), hash=shown.get("hash"), view=view)
 
 
+@route.action(blocks.FILE_ACTION)
 @on_action(refuse=where_possible)
 def handle_file(i: Interaction) -> None:
     """Send me the Markdown file: the report as a file in a direct message."""
@@ -139,8 +143,4 @@ def handle_file(i: Interaction) -> None:
     )
 
 
-def register(app: App) -> None:
-    app.view(blocks.REPORT_CALLBACK)(handle_report_submission)
-    app.action(blocks.READ_ACTION)(handle_read)
-    app.action(re.compile(f"^{blocks.PAGE_ACTION}_"))(handle_page)
-    app.action(blocks.FILE_ACTION)(handle_file)
+register = route.register

@@ -4,17 +4,18 @@ status` (staff): who has acknowledged."""
 
 from __future__ import annotations
 
-from slack_bolt import App
-
 from bot.blocks import resources as blocks
 from bot.deps import Deps
 from bot.listeners.common import CommandRequest, object_id
 from bot.listeners.guard import Interaction, on_action
+from bot.listeners.routes import Routes
 from bot.services import CopError, recordings, reports, resources
 from bot.services import communities as svc
 from bot.services.calls import year_label
-from bot.services.permissions import Action, can, who_can
+from bot.services.permissions import Action, who_can
 from storage.models import utcnow
+
+route = Routes()
 
 
 def _year(deps: Deps) -> tuple[int, str]:
@@ -32,8 +33,7 @@ def cmd_resources(req: CommandRequest) -> None:
     year, label = _year(req.deps)
     sections = req.deps.settings.resources or resources.load(req.deps.settings.resources_path)
     if req.args.strip().lower() == "status":
-        if not can(req.actor, Action.VIEW_ALL_COMMUNITIES):
-            raise CopError(f"Only {who_can(Action.VIEW_ALL_COMMUNITIES)} see every community.")
+        req.require(Action.VIEW_ALL_COMMUNITIES, "see every community")
         acks = resources.acknowledged(req.session, year)
         rows = [(c, acks.get(c.id)) for c in svc.all_by_name(req.session)]
         req.reply(blocks.ack_status(label, rows))
@@ -51,6 +51,7 @@ def cmd_resources(req: CommandRequest) -> None:
     )
 
 
+@route.action(blocks.ACK_ACTION)
 @on_action
 def handle_ack(i: Interaction) -> None:
     """The leaders' acknowledgement of the guidelines, once a program year."""
@@ -68,5 +69,4 @@ def handle_ack(i: Interaction) -> None:
         i.tell(f"{community.name} has already acknowledged the guidelines for {label}.")
 
 
-def register(app: App) -> None:
-    app.action(blocks.ACK_ACTION)(handle_ack)
+register = route.register

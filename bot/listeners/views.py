@@ -7,17 +7,19 @@ from __future__ import annotations
 import json
 from concurrent.futures import ThreadPoolExecutor
 
-from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.blocks import community as blocks
 from bot.flows import communities as flows
 from bot.flows import slack_checks
 from bot.listeners.guard import Interaction, on_submission
+from bot.listeners.routes import Routes
 from bot.services import CopError
 from bot.services import communities as svc
 from bot.services.permissions import Action, can
 from storage.models import PurposeArea
+
+route = Routes()
 
 
 def _refused(i: Interaction, error: CopError) -> None:
@@ -28,6 +30,7 @@ def _refused(i: Interaction, error: CopError) -> None:
         i.ack(response_action="errors", errors={blocks.NAME: str(error)})
 
 
+@route.view(blocks.NEW_COMMUNITY_CALLBACK)
 @on_submission(_refused)
 def handle_new_community(i: Interaction) -> None:
     """The new-community form: checked with Slack while the form waits, stored, then
@@ -103,5 +106,4 @@ def _check_slack(
         return channel.result(), leader_problem
 
 
-def register(app: App) -> None:
-    app.view(blocks.NEW_COMMUNITY_CALLBACK)(handle_new_community)
+register = route.register

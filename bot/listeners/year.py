@@ -14,7 +14,6 @@ from datetime import date, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from slack_bolt import App
 from sqlalchemy.exc import IntegrityError
 
 from bot.blocks import calls as blocks
@@ -22,11 +21,14 @@ from bot.blocks import escape
 from bot.flows import calls as flows
 from bot.listeners.common import CommandRequest, leader_zone, modal_values
 from bot.listeners.guard import Interaction, on_submission
+from bot.listeners.routes import Routes
 from bot.services import CopError, year_plan
 from bot.services import calls as rules
 from bot.services.ids import whole_number
 from bot.services.permissions import Action, who_can
 from storage.models import utcnow
+
+route = Routes()
 
 log = logging.getLogger(__name__)
 
@@ -176,6 +178,7 @@ def _raced(i: Interaction, _error: IntegrityError) -> None:
     i.ack(response_action="errors", errors={rules.TIME: "This year was accepted already."})
 
 
+@route.view(blocks.YEAR_CALLBACK)
 @on_submission(_refuse, conflict=_raced)
 def handle_year_submission(i: Interaction) -> None:
     """Accept the year: its calls are saved in the request, their meetings and messages
@@ -212,5 +215,4 @@ def handle_year_submission(i: Interaction) -> None:
     i.later(flows.after_year, i.client, deps, call_ids, i.user_id, accepted)
 
 
-def register(app: App) -> None:
-    app.view(blocks.YEAR_CALLBACK)(handle_year_submission)
+register = route.register
