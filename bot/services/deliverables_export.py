@@ -11,8 +11,9 @@ from typing import Any
 from sqlmodel import Session, select
 
 from bot.services.agenda import block_start, sessions_of
+from bot.services.reports import stored_facts
 from bot.text import csv_row, md_block, md_inline
-from storage.models import Community, OnsiteAgenda, OnsiteBlock, OnsiteMeeting
+from storage.models import Community, OnsiteAgenda, OnsiteBlock, OnsiteMeeting, ProgressReport
 
 AGENDA_COLUMNS = (
     "community",
@@ -137,9 +138,6 @@ REPORT_COLUMNS = (
 def reports(session: Session, year: int) -> list[dict[str, Any]]:
     """Every stored progress report of `year`, by community name, with the facts copbot
     recorded when it was last saved."""
-    from bot.services.reports import stored_facts
-    from storage.models import ProgressReport
-
     rows = session.exec(
         select(ProgressReport, Community)
         .join(Community, Community.id == ProgressReport.community_id)

@@ -22,10 +22,13 @@ from sqlmodel import Session, select
 
 from bot.services import CopError
 from bot.services.after_call_jobs import insert_ignoring_duplicates
+from bot.services.evidence import BY_COPBOT, MAX_TEXT
 from storage.claims import claim_where
 from storage.models import (
     Call,
     CommunityAfterCall,
+    Evidence,
+    Person,
     ValueOptOut,
     ValueQuestion,
     utcnow,
@@ -234,9 +237,6 @@ def save_answer(
 def to_evidence(session: Session, q: ValueQuestion) -> None:
     """A consented answer becomes an item of the community's evidence log, added by
     copbot, with the person as its author only when they may be named."""
-    from bot.services.evidence import BY_COPBOT, MAX_TEXT
-    from storage.models import Evidence
-
     call = session.get(Call, q.call_id)
     said = "will try" if q.stage == TRY else "tried"
     text = f"After “{call.topic}”, a member {said}: {q.answer or ''}"
@@ -293,8 +293,6 @@ def practice_draft(
     """A first draft of the progress report's "connection to practice": the consented
     answers of the period, each as a quote (long ones cut), named only when the person
     said so; never longer than the field takes (`DRAFT_MAX`)."""
-    from storage.models import Person
-
     lines = practice_lines(session, community_id, since, until)
     if not lines:
         return ""
