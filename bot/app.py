@@ -33,8 +33,7 @@ from bot.config import Settings
 from bot.deps import Deps
 from bot.listeners import register_all
 from bot.listeners.errors import log_request, on_error, request_kind
-from bot.listeners.events import once_per_event
-from bot.listeners.replay import remember, replay_guard
+from bot.listeners.replay import once_per_event, remember, replay_guard
 from bot.ops import logs
 from bot.slack_client import make_web_client
 
@@ -127,7 +126,8 @@ def build_app(
         logger.removeFilter(quiet)
 
     def inject(context: dict[str, Any], next: Any) -> Any:
-        context["copbot"] = deps
+        # Bolt passes context keys to listeners by name: a listener declares `deps: Deps`
+        context["deps"] = deps
         return next()
 
     app.middleware(inject)

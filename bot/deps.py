@@ -1,7 +1,8 @@
 """What listeners need besides Slack's own arguments: settings, the database engine and
 the two pools that do the work which follows an ack.
 
-A middleware puts one `Deps` into Bolt's `context["copbot"]`; tests pass it directly.
+A middleware puts one `Deps` into Bolt's context under `deps`, and Bolt passes it to every
+listener that declares a `deps` argument; tests pass it directly.
 Listeners answer Slack in the request itself (the ack) and hand anything slow, such as
 Zoom or a fan-out, to `deps.later(...)`, so the ack never waits for it. Modals go through
 `deps.open_view(...)`, a pool of their own: a `trigger_id` lives three seconds, so

@@ -91,7 +91,7 @@ def test_manifest_declares_exactly_the_scopes_the_code_needs():
 def test_app_code_handles_every_subscribed_event():
     source = "\n".join(p.read_text() for p in Path(ROOT / "bot/listeners").glob("*.py"))
     for event in MANIFEST["settings"]["event_subscriptions"]["bot_events"]:
-        assert f'app.event("{event}")' in source
+        assert f'route.event("{event}")' in source
 
 
 def test_the_usage_hint_lists_every_subcommand():

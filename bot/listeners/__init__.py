@@ -1,4 +1,5 @@
-"""Slack listeners, one module per surface; each has `register(app)`."""
+"""Slack listeners, one module per surface; each declares its listeners' routes
+(`bot.listeners.routes`) and has `register(app)`."""
 
 from slack_bolt import App
 
@@ -20,6 +21,7 @@ from bot.listeners import (
     resources,
     shares,
     views,
+    year,
 )
 
 
@@ -32,6 +34,7 @@ def register_all(app: App) -> None:
     events.register(app)
     plan.register(app)
     calls.register(app)
+    year.register(app)
     reminders.register(app)
     profile.register(app)
     onsite.register(app)

@@ -12,124 +12,75 @@ import json
 import logging
 from typing import Any
 
-from slack_bolt import Ack, App
-from slack_sdk import WebClient
-from sqlmodel import Session
-
 from bot.blocks import after_call as blocks
-from bot.deps import Deps
 from bot.flows import after_call as flows
-from bot.listeners.common import community_allowing, modal_values
+from bot.listeners.guard import Interaction, on_action, on_submission
+from bot.listeners.routes import Routes
 from bot.services import CopError, attendance, recordings, value
 from bot.services import after_call_jobs as jobs
 from bot.services import communities as svc
 from bot.services.calls import parse_id
 from bot.services.permissions import Action, can
-from bot.slack_client import tell
-from storage.db import session_scope
 from storage.models import Call, utcnow
+
+route = Routes()
 
 log = logging.getLogger(__name__)
 
 
-def _button_value(body: dict[str, Any]) -> str:
-    return str(((body.get("actions") or [{}])[0]).get("value") or "")
-
-
-def _call(session: Session, raw: Any) -> Call:
-    call = session.get(Call, parse_id(raw))
-    if call is None:
-        raise CopError("That call no longer exists.")
+def _call(i: Interaction, raw: Any) -> Call:
+    """The call `raw` names, if the person may add slides and readings in its own
+    community."""
+    call, _ = i.allowed(
+        Call,
+        parse_id(raw),
+        Action.ADD_CALL_RESOURCES,
+        "add slides and readings to its calls",
+        missing="That call no longer exists.",
+    )
     return call
 
 
-def _meta(view: dict[str, Any]) -> dict[str, Any]:
-    try:
-        meta = json.loads(view.get("private_metadata") or "{}")
-    except ValueError:
-        meta = None
-    if not isinstance(meta, dict):
-        raise CopError("This form is not one copbot made: open it again.")
-    return meta
-
-
 # ---- slides and readings ---------------------------------------------------------------------
-def handle_add_open(
-    ack: Ack, body: dict[str, Any], client: WebClient, context: dict[str, Any]
-) -> None:
-    ack()
-    deps: Deps = context["copbot"]
-    user_id = body["user"]["id"]
-    try:
-        with session_scope(deps.engine) as session:
-            call = _call(session, _button_value(body))
-            community_allowing(
-                deps,
-                session,
-                call.community_id,
-                user_id,
-                Action.ADD_CALL_RESOURCES,
-                "add slides and readings to its calls",
-            )
-            view = blocks.resource_modal(call)
-    except CopError as e:
-        deps.later(tell, body.get("response_url", ""), str(e))
-        return
-    deps.open_view(client, body.get("trigger_id", ""), view)
+@route.action(blocks.ADD_RESOURCE_ACTION)
+@on_action
+def handle_add_open(i: Interaction) -> None:
+    """Add slides: the form for one link."""
+    i.open_view(blocks.resource_modal(_call(i, i.value)))
 
 
-def handle_resource_submission(
-    ack: Ack, body: dict[str, Any], client: WebClient, context: dict[str, Any]
-) -> None:
-    deps: Deps = context["copbot"]
-    user_id = body["user"]["id"]
-    values = modal_values(body["view"])
+@route.view(blocks.RESOURCE_CALLBACK)
+@on_submission(blocks.URL)
+def handle_resource_submission(i: Interaction) -> None:
+    """The link is kept in the request; posted in the call's thread after the ack."""
+    values = i.values()
     url = str(values.get(blocks.URL) or "").strip()
     title = str(values.get(blocks.TITLE) or "").strip()
     kind = str(values.get(blocks.KIND) or "")
     errors = recordings.check_link(url, title, kind)
-    if errors:
-        ack(response_action="errors", errors=errors)
+    if i.form_errors(errors):
         return
-    try:
-        with session_scope(deps.engine) as session:
-            call = _call(session, _meta(body["view"]).get("call"))
-            community_allowing(
-                deps,
-                session,
-                call.community_id,
-                user_id,
-                Action.ADD_CALL_RESOURCES,
-                "add slides and readings to its calls",
-            )
-            item, _ = recordings.add_link(session, call, kind, url, title, user_id)
-            item_id = item.id
-    except CopError as e:
-        ack(response_action="errors", errors={blocks.URL: str(e)})
-        return
-    ack()
-    deps.later(flows.post_in_thread, deps, client, item_id, utcnow())
+    call = _call(i, i.metadata().get("call"))
+    item, _ = recordings.add_link(i.session, call, kind, url, title, i.user_id)
+    i.ack()
+    i.later(flows.post_in_thread, i.deps, i.client, item.id, utcnow())
 
 
 # ---- attendance ---------------------------------------------------------------------------
-def handle_attendance(
-    ack: Ack, body: dict[str, Any], client: WebClient, context: dict[str, Any]
-) -> None:
-    ack()
-    deps: Deps = context["copbot"]
-    user_id = body["user"]["id"]
-    try:
-        with session_scope(deps.engine) as session:
-            text = attendance_answer(deps, session, _button_value(body), user_id)
-    except CopError as e:
-        text = str(e)
-    deps.later(tell, body.get("response_url", ""), text)
+@route.action(blocks.ATTENDANCE_ACTION)
+@on_action
+def handle_attendance(i: Interaction) -> None:
+    """Attendance: answered privately under the call's message."""
+    i.tell(attendance_answer(i))
 
 
-def attendance_answer(deps: Deps, session: Session, raw: str, user_id: str) -> str:
-    """What `user_id` may see of a call's attendance: all of it for its leaders and staff,
-    their own for a member; nothing for anyone else."""
-    call = _call(session, raw)
+def attendance_answer(i: Interaction) -> str:
+    """What the person may see of a call's attendance: all of it for its leaders and
+    staff, their own for a member; nothing for anyone else."""
+    deps, session, user_id = i.deps, i.session, i.user_id
+    call = session.get(Call, parse_id(i.value))
+    if call is None:
+        raise CopError("That call no longer exists.")
     role = svc.role_of(session, call.community_id, user_id)
     ended = jobs.call_end(call) <= utcnow()
     if not deps.settings.attendance:
@@ -137,7 +88,7 @@ def attendance_answer(deps: Deps, session: Session, raw: str, user_id: str) -> s
     counted = attendance.of_call(session, call.id)
     job = jobs.job_of(session, call.id, jobs.ATTENDANCE)
     unavailable = job.last_error if job is not None and job.state == jobs.UNAVAILABLE else None
-    if can(deps.actor(user_id), Action.VIEW_ATTENDANCE, role):
+    if can(i.actor, Action.VIEW_ATTENDANCE, role):
         present = [a.slack_user_id for a in attendance.people_at(session, call.id) if a.member]
         return blocks.attendance_text(call, counted, present, unavailable, ended=ended)
     if role is None:
@@ -153,108 +104,72 @@ def attendance_answer(deps: Deps, session: Session, raw: str, user_id: str) -> s
 
 
 # ---- the value questions -------------------------------------------------------------------
-def handle_value_open(
-    ack: Ack, body: dict[str, Any], client: WebClient, context: dict[str, Any]
-) -> None:
-    ack()
-    deps: Deps = context["copbot"]
-    user_id = body["user"]["id"]
-    try:
-        with session_scope(deps.engine) as session:
-            q = value.question_for(session, parse_id(_button_value(body)), user_id)
-            if q.answered_at is not None:
-                raise CopError("You answered this already: thank you.")
-            call = session.get(Call, q.call_id)
-            view = blocks.value_modal(
-                q, call, value.QUESTION[q.stage], value.earlier_answer(session, q)
-            )
-    except CopError as e:
-        deps.later(tell, body.get("response_url", ""), str(e))
-        return
-    deps.open_view(client, body.get("trigger_id", ""), view)
-
-
-def handle_value_submission(
-    ack: Ack, body: dict[str, Any], client: WebClient, context: dict[str, Any]
-) -> None:
-    deps: Deps = context["copbot"]
-    user_id = body["user"]["id"]
-    values = modal_values(body["view"])
-    consent = values.get(blocks.CONSENT) or []
-    consent = consent if isinstance(consent, list) else [consent]
-    try:
-        with session_scope(deps.engine) as session:
-            saved = value.save_answer(
-                session,
-                parse_id(_meta(body["view"]).get("question")),
-                user_id,
-                str(values.get(blocks.ANSWER) or ""),
-                evidence_ok=blocks.EVIDENCE_OK in consent,
-                may_name=blocks.MAY_NAME in consent,
-                now=utcnow(),
-            )
-    except CopError as e:
-        ack(response_action="errors", errors={blocks.ANSWER: str(e)})
-        return
-    if not saved.first:
-        ack(response_action="errors", errors={blocks.ANSWER: "You answered this already."})
-        return
-    ack()
-
-
-def handle_value_stop(
-    ack: Ack, body: dict[str, Any], client: WebClient, context: dict[str, Any]
-) -> None:
-    ack()
-    deps: Deps = context["copbot"]
-    user_id = body["user"]["id"]
-    try:
-        with session_scope(deps.engine) as session:
-            value.question_for(session, parse_id(_button_value(body)), user_id)
-            value.stop_asking(session, user_id)
-    except CopError as e:
-        deps.later(tell, body.get("response_url", ""), str(e))
-        return
-    deps.later(
-        tell,
-        body.get("response_url", ""),
-        "Done: copbot will not ask you about calls again.",
+@route.action(blocks.VALUE_ANSWER_ACTION)
+@on_action
+def handle_value_open(i: Interaction) -> None:
+    """Answer: the value question's form (each question is its own person's)."""
+    q = value.question_for(i.session, parse_id(i.value), i.user_id)
+    if q.answered_at is not None:
+        raise CopError("You answered this already: thank you.")
+    call = i.session.get(Call, q.call_id)
+    i.open_view(
+        blocks.value_modal(q, call, value.QUESTION[q.stage], value.earlier_answer(i.session, q))
     )
 
 
-def handle_value_community(
-    ack: Ack, body: dict[str, Any], client: WebClient, context: dict[str, Any]
-) -> None:
-    ack()
-    deps: Deps = context["copbot"]
-    user_id = body["user"]["id"]
-    try:
-        raw = json.loads(_button_value(body) or "{}")
-        if not isinstance(raw, dict) or not isinstance(raw.get("on"), bool):
-            raise CopError("That button is not one copbot made.")
-        with session_scope(deps.engine) as session:
-            community = community_allowing(
-                deps,
-                session,
-                parse_id(raw.get("community")),
-                user_id,
-                Action.SET_VALUE_QUESTIONS,
-                "turn the after-call question on or off",
-            )
-            value.set_community_asks(session, community.id, raw["on"], user_id)
-    except (CopError, ValueError) as e:
-        log.info("value switch refused for %s: %s", user_id, e)
+@route.view(blocks.VALUE_CALLBACK)
+@on_submission(blocks.ANSWER)
+def handle_value_submission(i: Interaction) -> None:
+    """The answer, saved once."""
+    values = i.values()
+    consent = values.get(blocks.CONSENT) or []
+    consent = consent if isinstance(consent, list) else [consent]
+    saved = value.save_answer(
+        i.session,
+        parse_id(i.metadata().get("question")),
+        i.user_id,
+        str(values.get(blocks.ANSWER) or ""),
+        evidence_ok=blocks.EVIDENCE_OK in consent,
+        may_name=blocks.MAY_NAME in consent,
+        now=utcnow(),
+    )
+    if not saved.first:
+        i.ack(response_action="errors", errors={blocks.ANSWER: "You answered this already."})
         return
-    from bot.listeners.events import publish_home
-
-    deps.later(publish_home, client, deps, user_id)
+    i.ack()
 
 
-def register(app: App) -> None:
-    app.action(blocks.ADD_RESOURCE_ACTION)(handle_add_open)
-    app.view(blocks.RESOURCE_CALLBACK)(handle_resource_submission)
-    app.action(blocks.ATTENDANCE_ACTION)(handle_attendance)
-    app.action(blocks.VALUE_ANSWER_ACTION)(handle_value_open)
-    app.view(blocks.VALUE_CALLBACK)(handle_value_submission)
-    app.action(blocks.VALUE_STOP_ACTION)(handle_value_stop)
-    app.action(blocks.VALUE_COMMUNITY_ACTION)(handle_value_community)
+@route.action(blocks.VALUE_STOP_ACTION)
+@on_action
+def handle_value_stop(i: Interaction) -> None:
+    """Don't ask me again."""
+    value.question_for(i.session, parse_id(i.value), i.user_id)
+    value.stop_asking(i.session, i.user_id)
+    i.tell("Done: copbot will not ask you about calls again.")
+
+
+def _switch_refused(i: Interaction, error: CopError) -> None:
+    # a switch in the person's own Home: nothing to answer under
+    log.info("value switch refused for %s: %s", i.user_id, error)
+
+
+@route.action(blocks.VALUE_COMMUNITY_ACTION)
+@on_action(refuse=_switch_refused)
+def handle_value_community(i: Interaction) -> None:
+    """App Home's switch of a community's after-call question."""
+    try:
+        raw = json.loads(i.value or "{}")
+    except ValueError:
+        raw = None
+    if not isinstance(raw, dict) or not isinstance(raw.get("on"), bool):
+        raise CopError("That button is not one copbot made.")
+    community = i.community_allowing(
+        parse_id(raw.get("community")),
+        Action.SET_VALUE_QUESTIONS,
+        "turn the after-call question on or off",
+    )
+    value.set_community_asks(i.session, community.id, raw["on"], i.user_id)
+    i.home_after()
+
+
+register = route.register

@@ -10,21 +10,22 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from slack_bolt import Ack, App
-from slack_sdk import WebClient
 from sqlmodel import Session, select
 
 from bot.blocks import agenda as blocks
 from bot.deps import Deps
-from bot.listeners.common import CommandRequest, modal_values
+from bot.listeners.common import CommandRequest
+from bot.listeners.guard import Interaction, on_submission
+from bot.listeners.routes import Routes
 from bot.services import CopError, onsite
 from bot.services import agenda as rules
 from bot.services import communities as svc
 from bot.services.agenda import AgendaError, RawSession
-from bot.services.permissions import Action, can, who_can
+from bot.services.permissions import Action, who_can
 from bot.slack_client import post_message
-from storage.db import session_scope
-from storage.models import Community, OnsiteMeeting, OnsiteRoom, utcnow
+from storage.models import OnsiteMeeting, OnsiteRoom, utcnow
+
+route = Routes()
 
 
 def _today(deps: Deps) -> date:
@@ -36,20 +37,19 @@ def _deadline(deps: Deps, meeting: OnsiteMeeting):
 
 
 def cmd_agenda(req: CommandRequest) -> None:
-    words = req.args.split()
-    sub = words[0].lower() if words else ""
+    sub = req.sub
     meeting = onsite.current_meeting(req.session, _today(req.deps))
     if sub == "status":
-        if not can(req.actor, Action.VIEW_ALL_COMMUNITIES):
-            raise CopError(f"Only {who_can(Action.VIEW_ALL_COMMUNITIES)} see every agenda.")
+        req.require(Action.VIEW_ALL_COMMUNITIES, "see every agenda")
         if meeting is None:
             raise CopError("The Annual Meeting has not been set up yet (`/cop onsite meeting`).")
         req.reply(_status(req.session, meeting))
         return
     if sub not in ("", "show"):
-        raise CopError(
-            f"I don't know `/cop agenda {sub[:20]}`. `/cop agenda` writes the onsite agenda · "
-            "`/cop agenda show` shows it · `/cop agenda status` (staff) lists who has submitted."
+        raise req.unknown(
+            "agenda",
+            "`/cop agenda` writes the onsite agenda · `/cop agenda show` shows it · "
+            "`/cop agenda status` (staff) lists who has submitted.",
         )
     community = req.community()
     if meeting is None:
@@ -60,8 +60,7 @@ def cmd_agenda(req: CommandRequest) -> None:
     block = onsite.block_of(req.session, meeting.id, community.id)
     current = rules.load(req.session, community.id, meeting.year)
     sessions = rules.sessions_of(current)
-    role = svc.role_of(req.session, community.id, req.user_id)
-    if sub == "show" or not can(req.actor, Action.EDIT_AGENDA, role):
+    if sub == "show" or not req.may(Action.EDIT_AGENDA, community):
         req.reply(blocks.agenda_message(community, meeting, block, current, sessions))
         return
     if block is None:
@@ -85,8 +84,7 @@ def cmd_agenda(req: CommandRequest) -> None:
         state=current.state if current else rules.DRAFT,
         deadline=deadline,
     )
-    req.ack()
-    req.later(req.client.views_open, trigger_id=req.trigger_id, view=view)
+    req.open_view(view)
 
 
 def _status(session: Session, meeting: OnsiteMeeting) -> dict[str, Any]:
@@ -113,64 +111,59 @@ def _raw(values: dict[str, Any]) -> list[RawSession]:
     return out
 
 
-def handle_agenda_submission(
-    ack: Ack, body: dict[str, Any], client: WebClient, context: dict[str, Any]
-) -> None:
-    deps: Deps = context["copbot"]
-    view = body["view"]
-    user_id = body["user"]["id"]
-    values = modal_values(view)
-    meta = blocks.read_metadata(view)
-    first = rules.field("title", 1)
+def _refused(i: Interaction, error: CopError) -> None:
+    field = error.field if isinstance(error, AgendaError) else rules.field("title", 1)
+    i.ack(response_action="errors", errors={field: str(error)})
+
+
+@route.view(blocks.AGENDA_CALLBACK)
+@on_submission(_refused)
+def handle_agenda_submission(i: Interaction) -> None:
+    """The agenda form: a draft or the submitted agenda; staff are told of a submission."""
+    values = i.values()
+    meta = blocks.read_metadata(i.view)
     submit = values.get(blocks.ACTION) == blocks.SUBMIT_CHOICE
-    try:
-        if meta is None:
-            raise AgendaError(first, "This form is out of date; run `/cop agenda` again.")
-        community_id, year = meta
-        with session_scope(deps.engine) as session:
-            community, meeting, block = _editable(deps, session, community_id, year, user_id)
-            start = rules.block_start(block, meeting)
-            sessions = rules.validate(_raw(values), start, submit=submit)
-            saved = rules.save(session, community.id, year, sessions, user_id, submit=submit)
-    except AgendaError as e:
-        ack(response_action="errors", errors={e.field: str(e)})
-        return
-    except CopError as e:
-        ack(response_action="errors", errors={first: str(e)})
-        return
+    if meta is None:
+        raise AgendaError(
+            rules.field("title", 1), "This form is out of date; run `/cop agenda` again."
+        )
+    community_id, year = meta
+    community, meeting, block = _editable(i, community_id, year)
+    sessions = rules.validate(_raw(values), rules.block_start(block, meeting), submit=submit)
+    saved = rules.save(i.session, community.id, year, sessions, i.user_id, submit=submit)
     done = blocks.saved_view(
         community,
         meeting,
         len(sessions),
         state=saved.agenda.state,
         newly_submitted=saved.newly_submitted,
-        deadline=_deadline(deps, meeting),
+        deadline=_deadline(i.deps, meeting),
     )
-    ack(response_action="update", view=done)
+    i.ack(response_action="update", view=done)
     if saved.newly_submitted:
-        notice = blocks.submitted_notice(community, meeting, block, sessions, user_id)
-        for staff in sorted(deps.settings.staff):
-            deps.later(post_message, client, staff, notice)
+        notice = blocks.submitted_notice(community, meeting, block, sessions, i.user_id)
+        for staff in sorted(i.deps.settings.staff):
+            i.later(post_message, i.client, staff, notice)
 
 
-def _editable(deps: Deps, session: Session, community_id: int, year: int, user_id: str):
-    community = session.get(Community, community_id)
-    if community is None:
-        raise CopError("This community no longer exists.")
-    actor = deps.actor(user_id)
-    if not can(actor, Action.EDIT_AGENDA, svc.role_of(session, community.id, user_id)):
-        raise CopError(f"Only {who_can(Action.EDIT_AGENDA)} can write the onsite agenda.")
+def _editable(i: Interaction, community_id: int, year: int):
+    """(community, meeting, block) if the person may write the agenda now."""
+    community = i.community_allowing(
+        community_id,
+        Action.EDIT_AGENDA,
+        refusal=f"Only {who_can(Action.EDIT_AGENDA)} can write the onsite agenda.",
+    )
+    session = i.session
     meeting = session.exec(select(OnsiteMeeting).where(OnsiteMeeting.year == year)).first()
     block = onsite.block_of(session, meeting.id, community.id) if meeting else None
     if meeting is None or block is None:
         raise CopError(f"*{community.name}* has no onsite block for {year}; staff assign it.")
-    deadline = _deadline(deps, meeting)
-    if not rules.may_edit(actor.is_staff, utcnow(), deadline):
+    deadline = _deadline(i.deps, meeting)
+    if not rules.may_edit(i.actor.is_staff, utcnow(), deadline):
         raise CopError(
             f"The onsite agenda was due {deadline:%B %-d, %Y}; only staff can change it now."
         )
     return community, meeting, block
 
 
-def register(app: App) -> None:
-    app.view(blocks.AGENDA_CALLBACK)(handle_agenda_submission)
+register = route.register

@@ -5,37 +5,33 @@ after the ack (`bot.flows.announcements`)."""
 from __future__ import annotations
 
 import json
-import logging
 from datetime import UTC, datetime
-from typing import Any
 
-from slack_bolt import Ack, App
-from slack_sdk import WebClient
 from sqlalchemy.exc import IntegrityError
 
 from bot.blocks import announcements as blocks
-from bot.blocks import plural
 from bot.blocks.community import message_for
 from bot.deps import Deps
-from bot.flows import announcements as flows
-from bot.listeners.common import CommandRequest, modal_values
-from bot.listeners.events import publish_home
+from bot.flows import announcement_edits as flows
+from bot.flows import announcements as announcement_flows
+from bot.listeners.common import CommandRequest
+from bot.listeners.guard import Interaction, in_direct_message, on_action, on_submission
+from bot.listeners.routes import Routes
 from bot.services import CopError, people
 from bot.services import announcements as rules
 from bot.services import communities as svc
 from bot.services.ids import object_id
-from bot.services.permissions import Action, can, who_can
+from bot.services.permissions import Action, Actor, can, who_can
 from bot.slack_client import post_message
-from storage.db import session_scope
-from storage.models import Community, utcnow
+from storage.models import Announcement, Community, utcnow
 
-log = logging.getLogger(__name__)
+route = Routes()
 
 REFUSED = f"Only {who_can(Action.ANNOUNCE)} can post announcements; nothing was posted."
 
 
-def _staff(deps: Deps, user_id: str) -> None:
-    if not can(deps.actor(user_id), Action.ANNOUNCE):
+def _staff(actor: Actor) -> None:
+    if not can(actor, Action.ANNOUNCE):
         raise CopError(REFUSED)
 
 
@@ -44,15 +40,14 @@ def _choices(session, team_id: str) -> list[tuple[int, str]]:
 
 
 def cmd_announce(req: CommandRequest) -> None:
-    _staff(req.deps, req.user_id)
+    _staff(req.actor)
     if req.args:
         raise CopError("`/cop announce` opens the form; write the text there.")
     here = svc.by_channel(req.session, req.team_id, req.channel_id)
     view = blocks.announce_modal(
         _choices(req.session, req.team_id), picked=[here.id] if here else None
     )
-    req.ack()
-    req.deps.open_view(req.client, req.trigger_id, view)
+    req.open_view(view)
 
 
 # ---- the form and its preview ------------------------------------------------------------------
@@ -61,198 +56,142 @@ def _zone(session, user_id: str, deps: Deps) -> str:
     return (person.tz if person and person.tz else None) or deps.settings.timezone
 
 
-def handle_create(
-    ack: Ack, body: dict[str, Any], client: WebClient, context: dict[str, Any]
-) -> None:
-    deps: Deps = context["copbot"]
-    view = body["view"]
-    user_id = body["user"]["id"]
-    team_id = (body.get("team") or {}).get("id") or view.get("team_id", "")
-    values = modal_values(view)
+def _form_ids(i: Interaction) -> tuple[int | None, datetime | None]:
+    """(the announcement being edited, the send time) of the form; CopError when the
+    form came back damaged."""
     try:
-        _staff(deps, user_id)
-        meta = json.loads(view.get("private_metadata") or "{}")
+        meta = json.loads(i.view.get("private_metadata") or "{}")
         meta = meta if isinstance(meta, dict) else {}
         editing = None
         if meta.get("announcement"):
             editing = object_id(meta["announcement"])
             if editing is None:
                 raise ValueError("not an announcement id")
-        send_at = values.get(rules.SEND_AT)
-        send_at = datetime.fromtimestamp(int(send_at), UTC) if send_at else None
-    except CopError as e:
-        ack(response_action="errors", errors={rules.TEXT: str(e)})
-        return
+        send_at = i.values().get(rules.SEND_AT)
+        return editing, datetime.fromtimestamp(int(send_at), UTC) if send_at else None
     except (ValueError, TypeError, OverflowError):
-        ack(response_action="errors", errors={rules.TEXT: "The form came back damaged."})
-        return
+        raise CopError("The form came back damaged.") from None
+
+
+@route.view(blocks.CREATE_CALLBACK)
+@on_submission(rules.TEXT)
+def handle_create(i: Interaction) -> None:
+    """The announcement form: a new draft is previewed; an edit is saved and the
+    posted copies follow after the ack."""
+    _staff(i.actor)
+    editing, send_at = _form_ids(i)
     for attempt in (1, 2):  # two first submissions at once: one insert wins, then update
         try:
-            return _save_form(ack, client, deps, view, values, editing, user_id, team_id, send_at)
+            return _save_form(i, editing, send_at)
         except IntegrityError:
             if attempt == 2:
                 raise
 
 
-def _save_form(ack, client, deps, view, values, editing, user_id, team_id, send_at) -> None:
+def _save_form(i: Interaction, editing: int | None, send_at: datetime | None) -> None:
     """Store the form (a new draft, or an edit) and answer: the preview, or errors."""
+    values, user_id = i.values(), i.user_id
     mention = values.get(rules.MENTION) or "none"
     mention = "" if mention == "none" else mention
     pin = "pin" in (values.get(rules.OPTIONS) or [])
     try:
-        with session_scope(deps.engine) as session:
+        with i.unit_of_work() as session:
             if editing is not None and rules.TARGETS not in values and rules.AREA not in values:
                 communities = _sent_to(session, editing)  # a sent one keeps its channels
             else:
                 communities = rules.targets(
-                    session, team_id, values.get(rules.TARGETS) or [], values.get(rules.AREA)
+                    session, i.team_id, values.get(rules.TARGETS) or [], values.get(rules.AREA)
                 )
             draft, errors = rules.validate(
                 values.get(rules.TEXT) or "", communities, mention, pin, send_at, utcnow()
             )
-            if errors:
-                ack(response_action="errors", errors=errors)
+            if i.form_errors(errors):
                 return
             if editing is not None:
                 state = rules.edit(session, editing, draft, utcnow())
             else:
-                zone = _zone(session, user_id, deps)
-                source = f"view:{view.get('id')}"
-                announcement = rules.draft_from_form(session, team_id, draft, user_id, zone, source)
-                names = [c.name for c in communities]
-                preview = blocks.preview_view(announcement, names)
-    except CopError as e:
-        ack(response_action="errors", errors={rules.TARGETS: str(e)})
+                zone = _zone(session, user_id, i.deps)
+                source = f"view:{i.view.get('id')}"
+                announcement = rules.draft_from_form(
+                    session, i.team_id, draft, user_id, zone, source
+                )
+                preview = blocks.preview_view(announcement, [c.name for c in communities])
+    except CopError as e:  # on the communities chosen, where the form's choice went wrong
+        i.ack(response_action="errors", errors={rules.TARGETS: str(e)})
         return
     if editing is None:
-        ack(response_action="push", view=preview)
+        i.ack(response_action="push", view=preview)
         return
-    ack()
-    deps.later(_after_edit, client, deps, editing, user_id, state)
+    i.ack()
+    i.home_after(flows.after_edit, i.client, i.deps, editing, user_id, state)
 
 
 def _sent_to(session, announcement_id: int) -> list[Community]:
     return [session.get(Community, c.community_id) for c in rules.copies(session, announcement_id)]
 
 
-def _after_edit(client: WebClient, deps: Deps, announcement_id: int, user_id: str, state: str):
-    if state == "scheduled":
-        text = "Saved: the scheduled announcement goes out with your changes."
-    else:
-        flows.update_copies(client, deps, announcement_id)
-        line, _ = flows.summary(deps, announcement_id)
-        text = f"Saved: every posted copy now shows your changes ({line})."
-    post_message(client, user_id, message_for(text))
-    publish_home(client, deps, user_id)
+def _preview_refused(i: Interaction, error: CopError) -> None:
+    i.ack()
+    in_direct_message(i, error)
 
 
-def handle_preview(
-    ack: Ack, body: dict[str, Any], client: WebClient, context: dict[str, Any]
-) -> None:
-    deps: Deps = context["copbot"]
-    user_id = body["user"]["id"]
+@route.view(blocks.PREVIEW_CALLBACK)
+@on_submission(_preview_refused)
+def handle_preview(i: Interaction) -> None:
+    """Send (or schedule) from the preview."""
+    _staff(i.actor)
     try:
-        _staff(deps, user_id)
-        meta = json.loads(body["view"].get("private_metadata") or "{}")
-        announcement_id = int(meta["announcement"])
-        now = utcnow()
-        with session_scope(deps.engine) as session:
-            state = rules.confirm(session, announcement_id, now)
-            send_at = rules.load(session, announcement_id).send_at
-    except CopError as e:
-        ack()
-        deps.later(post_message, client, user_id, message_for(str(e)))
-        return
+        announcement_id = int(json.loads(i.view.get("private_metadata") or "{}")["announcement"])
     except (ValueError, TypeError, KeyError):
-        ack()
-        deps.later(post_message, client, user_id, message_for("That form is not one copbot knows."))
-        return
-    ack(response_action="clear")
+        raise CopError("That form is not one copbot knows.") from None
+    now = utcnow()
+    state = rules.confirm(i.session, announcement_id, now)
+    send_at = rules.load(i.session, announcement_id).send_at
+    i.ack(response_action="clear")
     if state == "sending":
-        deps.later(flows.send, client, deps, announcement_id, now)
+        i.later(announcement_flows.send, i.client, i.deps, announcement_id, now)
     elif state == "scheduled":
         text = (
             f"Scheduled: it goes out {blocks.when(send_at)}. Change or cancel it from "
             "copbot's Home tab until then."
         )
-        deps.later(post_message, client, user_id, message_for(text))
+        i.later(post_message, i.client, i.user_id, message_for(text))
 
 
 # ---- App Home buttons --------------------------------------------------------------------------
-def _announcement_id(deps: Deps, client: WebClient, body: dict[str, Any]) -> int | None:
-    """The button's announcement, if the person may manage it; else they are told."""
-    user_id = body["user"]["id"]
-    value = str((body.get("actions") or [{}])[0].get("value", ""))
-    try:
-        _staff(deps, user_id)
-        announcement_id = object_id(value)
-        if announcement_id is None:
-            raise CopError("That button is not an announcement copbot knows.")
-        with session_scope(deps.engine) as session:
-            return rules.load(session, announcement_id).id
-    except CopError as e:
-        deps.later(post_message, client, user_id, message_for(str(e)))
-        return None
-
-
-def _checked(ack: Ack, body: dict[str, Any], client: WebClient, deps: Deps) -> int | None:
-    ack()
-    return _announcement_id(deps, client, body)
-
-
-def handle_edit(ack: Ack, body: dict[str, Any], client: WebClient, context: dict[str, Any]):
-    deps: Deps = context["copbot"]
-    announcement_id = _checked(ack, body, client, deps)
+def _announcement(i: Interaction) -> Announcement:
+    """The button's announcement, if the person may manage it."""
+    _staff(i.actor)
+    announcement_id = object_id(i.value)
     if announcement_id is None:
-        return
-    team_id = (body.get("team") or {}).get("id", "")
-    with session_scope(deps.engine) as session:
-        announcement = rules.load(session, announcement_id)
-        picked = [c.community_id for c in rules.copies(session, announcement_id)]
-        view = blocks.announce_modal(_choices(session, team_id), announcement, picked)
-    deps.open_view(client, body.get("trigger_id", ""), view)
+        raise CopError("That button is not an announcement copbot knows.")
+    return rules.load(i.session, announcement_id)
 
 
-def handle_delete(ack: Ack, body: dict[str, Any], client: WebClient, context: dict[str, Any]):
-    deps: Deps = context["copbot"]
-    announcement_id = _checked(ack, body, client, deps)
-    if announcement_id is None:
-        return
-    user_id = body["user"]["id"]
-    with session_scope(deps.engine) as session:
-        state = rules.cancel_or_delete(session, announcement_id)
-
-    def after() -> None:
-        if state == "deleted":
-            gone = flows.delete_copies(client, deps, announcement_id)
-            text = f"Deleted the announcement from {plural(gone, 'channel')}."
-        elif state == "cancelled":
-            text = "Cancelled: the scheduled announcement will not go out."
-        else:
-            text = "That announcement was deleted or cancelled already (or is going out now)."
-        post_message(client, user_id, message_for(text))
-        publish_home(client, deps, user_id)
-
-    deps.later(after)
+@route.action(blocks.EDIT_ACTION)
+@on_action(refuse=in_direct_message)
+def handle_edit(i: Interaction) -> None:
+    """Edit: the form, filled in with the announcement and where it went."""
+    announcement = _announcement(i)
+    picked = [c.community_id for c in rules.copies(i.session, announcement.id)]
+    i.open_view(blocks.announce_modal(_choices(i.session, i.team_id), announcement, picked))
 
 
-def handle_retry(ack: Ack, body: dict[str, Any], client: WebClient, context: dict[str, Any]):
-    deps: Deps = context["copbot"]
-    announcement_id = _checked(ack, body, client, deps)
-    if announcement_id is None:
-        return
-    user_id = body["user"]["id"]
-
-    def after() -> None:
-        flows.retry(client, deps, announcement_id)
-        publish_home(client, deps, user_id)
-
-    deps.later(after)
+@route.action(blocks.DELETE_ACTION)
+@on_action(refuse=in_direct_message)
+def handle_delete(i: Interaction) -> None:
+    """Delete (or Cancel): the copies are deleted after the ack."""
+    announcement = _announcement(i)
+    state = rules.cancel_or_delete(i.session, announcement.id)
+    i.home_after(flows.after_delete, i.client, i.deps, announcement.id, i.user_id, state)
 
 
-def register(app: App) -> None:
-    app.view(blocks.CREATE_CALLBACK)(handle_create)
-    app.view(blocks.PREVIEW_CALLBACK)(handle_preview)
-    app.action(blocks.EDIT_ACTION)(handle_edit)
-    app.action(blocks.DELETE_ACTION)(handle_delete)
-    app.action(blocks.RETRY_ACTION)(handle_retry)
+@route.action(blocks.RETRY_ACTION)
+@on_action(refuse=in_direct_message)
+def handle_retry(i: Interaction) -> None:
+    """Retry: the copies that failed, after the ack."""
+    announcement = _announcement(i)
+    i.home_after(announcement_flows.retry, i.client, i.deps, announcement.id)
+
+
+register = route.register

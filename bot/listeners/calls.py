@@ -13,36 +13,30 @@ import logging
 import re
 from typing import Any
 
-from slack_bolt import Ack, App
-from slack_sdk import WebClient
+from slack_bolt import Ack
 from sqlmodel import Session
 
 from bot.blocks import calls as blocks
 from bot.blocks import escape
-from bot.deps import Deps
 from bot.flows import calls as flows
 from bot.flows import registrations as registration_flows
-from bot.listeners import year
-from bot.listeners.call_access import leader_zone, managed, view_metadata
-from bot.listeners.common import CommandRequest, modal_values
+from bot.listeners.common import CommandRequest, leader_zone, modal_values, view_metadata
+from bot.listeners.guard import Interaction, on_action, on_submission
+from bot.listeners.routes import Routes
 from bot.services import CopError, hosts, registrations
 from bot.services import calls as rules
-from bot.services import communities as svc
-from bot.services.permissions import Action, can, who_can
-from bot.slack_client import tell
-from storage.db import session_scope
+from bot.services.permissions import Action, who_can
 from storage.models import Call, CallStatus, Community, utcnow
 
-log = logging.getLogger(__name__)
+route = Routes()
 
-cmd_year = year.cmd_year  # /cop year, dispatched with the other subcommands
+log = logging.getLogger(__name__)
 
 
 # ---- commands ---------------------------------------------------------------------------
 def cmd_schedule(req: CommandRequest) -> None:
     community = req.community()
-    role = svc.role_of(req.session, community.id, req.user_id)
-    if not can(req.actor, Action.SCHEDULE_CALL, role):
+    if not req.may(Action.SCHEDULE_CALL, community):
         raise CopError(
             f"Only {who_can(Action.SCHEDULE_CALL)} can schedule calls for "
             f"*{escape(community.name)}*; `/cop calls` shows the upcoming ones."
@@ -50,14 +44,12 @@ def cmd_schedule(req: CommandRequest) -> None:
     zone = leader_zone(req)
     day = rules.default_day(utcnow(), zone, req.deps.settings.holidays)
     view = blocks.schedule_modal(community, host=req.user_id, zone=zone, day=day.isoformat())
-    req.ack()
-    req.deps.open_view(req.client, req.trigger_id, view)
+    req.open_view(view)
 
 
 def cmd_calls(req: CommandRequest) -> None:
     community = req.community()
-    role = svc.role_of(req.session, community.id, req.user_id)
-    may_manage = can(req.actor, Action.SCHEDULE_CALL, role)
+    may_manage = req.may(Action.SCHEDULE_CALL, community)
     now = utcnow()
     deps = req.deps
     settings = deps.settings
@@ -120,65 +112,65 @@ def _ids(view: dict[str, Any], rescheduling: bool) -> tuple[int, int | None]:
     return community_id, None
 
 
-def handle_schedule_submission(
-    ack: Ack, body: dict[str, Any], client: WebClient, context: dict[str, Any]
-) -> None:
-    deps: Deps = context["copbot"]
-    view = body["view"]
-    user_id = body["user"]["id"]
-    try:
-        community_id, call_id = _ids(view, view.get("callback_id") == blocks.RESCHEDULE_CALLBACK)
-    except CopError as e:
-        ack(response_action="errors", errors={rules.TOPIC: str(e)})
-        return
+def _refuse_form(i: Interaction, error: CopError) -> None:
+    field = rules.TIME if isinstance(error, hosts.HostsBusy) else rules.TOPIC
+    i.ack(response_action="errors", errors={field: str(error)})
+
+
+@route.view(blocks.RESCHEDULE_CALLBACK)
+@route.view(blocks.SCHEDULE_CALLBACK)
+@on_submission(_refuse_form)
+def handle_schedule_submission(i: Interaction) -> None:
+    """The schedule and reschedule form: the call is saved (and a host booked) in the
+    request; its meeting, message and registrations follow the ack."""
+    deps = i.deps
+    community_id, call_id = _ids(i.view, i.view.get("callback_id") == blocks.RESCHEDULE_CALLBACK)
     draft, errors = rules.validate(
-        _form(view), now=utcnow(), holidays_country=deps.settings.holidays
+        _form(i.view), now=utcnow(), holidays_country=deps.settings.holidays
     )
-    try:
-        with session_scope(deps.engine) as session:
-            # first: the count of the year and the insert are decided by one writer
-            rules.lock_community(session, community_id)
-            community = managed(deps, session, community_id, user_id)
-            call = _call_of(session, call_id, community_id) if call_id else None
-            if draft is not None:
-                refusal = rules.year_limit_error(
-                    session,
-                    community,
-                    draft,
-                    deps.settings.program_year_start,
-                    excluding=call_id,
-                    zone=deps.settings.timezone,
-                )
-                if refusal:
-                    errors = {rules.KIND: refusal}
-            if errors:
-                ack(response_action="errors", errors=errors)
-                return
-            old_host = host = call.zoom_host if call is not None else None
-            if call is None:
-                call = rules.create(
-                    session, community, draft, user_id, with_meeting=deps.conferencing.configured
-                )
-                moved = False
-            else:
-                moved = call.start_at != draft.start_at
-                rules.reschedule(session, call, draft)
-            if deps.conferencing.configured:
-                # a host free at that time, decided by the database; none: nothing is saved
-                host = hosts.book_or_refuse(session, call, deps.conferencing.hosts, utcnow())
-            host_changed = old_host is not None and host != old_host
-            saved_id = call.id
-    except hosts.HostsBusy as e:
-        ack(response_action="errors", errors={rules.TIME: str(e)})
+    # first: the count of the year and the insert are decided by one writer
+    rules.lock_community(i.session, community_id)
+    community = i.community_allowing(community_id, Action.SCHEDULE_CALL, "schedule its calls")
+    call = _call_of(i.session, call_id, community_id) if call_id else None
+    if draft is not None:
+        refusal = rules.year_limit_error(
+            i.session,
+            community,
+            draft,
+            deps.settings.program_year_start,
+            excluding=call_id,
+            zone=deps.settings.timezone,
+        )
+        if refusal:
+            errors = {rules.KIND: refusal}
+    if i.form_errors(errors):
         return
-    except CopError as e:
-        ack(response_action="errors", errors={rules.TOPIC: str(e)})
-        return
-    ack()
+    saved_id, moved, host_changed = _save(i, community, call, draft)
+    i.ack()
     if call_id:
-        deps.later(flows.after_reschedule, client, deps, saved_id, user_id, moved, host_changed)
+        i.later(flows.after_reschedule, i.client, deps, saved_id, i.user_id, moved, host_changed)
     else:
-        deps.later(flows.after_schedule, client, deps, saved_id, user_id)
+        i.later(flows.after_schedule, i.client, deps, saved_id, i.user_id)
+
+
+def _save(
+    i: Interaction, community: Community, call: Call | None, draft: rules.CallDraft
+) -> tuple[int, bool, bool]:
+    """Create or move the call and book its host: (call id, moved, host changed)."""
+    deps = i.deps
+    old_host = host = call.zoom_host if call is not None else None
+    if call is None:
+        call = rules.create(
+            i.session, community, draft, i.user_id, with_meeting=deps.conferencing.configured
+        )
+        moved = False
+    else:
+        moved = call.start_at != draft.start_at
+        rules.reschedule(i.session, call, draft)
+    if deps.conferencing.configured:
+        # a host free at that time, decided by the database; none: nothing is saved
+        host = hosts.book_or_refuse(i.session, call, deps.conferencing.hosts, utcnow())
+    return call.id, moved, old_host is not None and host != old_host
 
 
 def _call_of(session: Session, call_id: int, community_id: int) -> Call:
@@ -193,89 +185,60 @@ def _call_of(session: Session, call_id: int, community_id: int) -> Call:
 
 
 # ---- buttons ------------------------------------------------------------------------------
-def _managed_call(deps: Deps, body: dict[str, Any], what: str) -> Call | None:
-    """The call a button names, if the one who pressed it may manage it in the call's own
-    community; else they are told why (who may `what`, the thing they tried), and None."""
-    user_id = body["user"]["id"]
-    try:
-        call_id = rules.parse_id(((body.get("actions") or [{}])[0]).get("value"))
-        with session_scope(deps.engine) as session:
-            call = session.get(Call, call_id)
-            if call is None:
-                raise CopError("That call no longer exists.")
-            managed(deps, session, call.community_id, user_id, what)
-            return call
-    except CopError as e:
-        deps.later(tell, body.get("response_url", ""), str(e))
-        return None
-
-
-def handle_retry(
-    ack: Ack, body: dict[str, Any], client: WebClient, context: dict[str, Any]
-) -> None:
-    ack()
-    deps: Deps = context["copbot"]
-    call = _managed_call(deps, body, "retry its calls' meetings")
-    if call is not None:
-        deps.later(flows.retry, client, deps, call.id, body.get("response_url", ""))
-
-
-def handle_cancel(
-    ack: Ack, body: dict[str, Any], client: WebClient, context: dict[str, Any]
-) -> None:
-    ack()
-    deps: Deps = context["copbot"]
-    call = _managed_call(deps, body, "cancel its calls")
-    if call is not None:
-        user_id, response_url = body["user"]["id"], body.get("response_url", "")
-        deps.later(flows.cancel, client, deps, call.id, user_id, response_url)
-
-
-def handle_reschedule_open(
-    ack: Ack, body: dict[str, Any], client: WebClient, context: dict[str, Any]
-) -> None:
-    ack()
-    deps: Deps = context["copbot"]
-    call = _managed_call(deps, body, "move its calls")
-    if call is None:
-        return
-    if call.status != CallStatus.SCHEDULED.value:
-        deps.later(tell, body.get("response_url", ""), "That call was cancelled.")
-        return
-    with session_scope(deps.engine) as session:
-        community = session.get(Community, call.community_id)
-    view = blocks.schedule_modal(
-        community, host=call.host_user_id, zone=call.timezone, day="", call=call
+def _managed_call(i: Interaction, what: str) -> tuple[Call, Community]:
+    """The call a button names and its community, if the one who pressed it may manage
+    it there; else CopError saying who may `what` (the thing they tried)."""
+    return i.allowed(
+        Call,
+        rules.parse_id(i.value),
+        Action.SCHEDULE_CALL,
+        what,
+        missing="That call no longer exists.",
     )
-    deps.open_view(client, body.get("trigger_id", ""), view)
 
 
-def handle_join(ack: Ack, body: dict[str, Any], client: WebClient, context: dict[str, Any]) -> None:
+@route.action(blocks.RETRY_ACTION)
+@on_action
+def handle_retry(i: Interaction) -> None:
+    """Retry: make the call's meeting and message again, after the ack."""
+    call, _ = _managed_call(i, "retry its calls' meetings")
+    i.later(flows.retry, i.client, i.deps, call.id, i.response_url)
+
+
+@route.action(blocks.CANCEL_ACTION)
+@on_action
+def handle_cancel(i: Interaction) -> None:
+    """Cancel: the call, its meeting and its message, after the ack."""
+    call, _ = _managed_call(i, "cancel its calls")
+    i.later(flows.cancel, i.client, i.deps, call.id, i.user_id, i.response_url)
+
+
+@route.action(blocks.RESCHEDULE_ACTION)
+@on_action
+def handle_reschedule_open(i: Interaction) -> None:
+    """Reschedule: the form, filled in with the call."""
+    call, community = _managed_call(i, "move its calls")
+    if call.status != CallStatus.SCHEDULED.value:
+        raise CopError("That call was cancelled.")
+    i.open_view(
+        blocks.schedule_modal(
+            community, host=call.host_user_id, zone=call.timezone, day="", call=call
+        )
+    )
+
+
+@route.action(blocks.JOIN_ACTION)
+@on_action
+def handle_join(i: Interaction) -> None:
     """Join: the person's own link, answered only to them, from the background pool
     (registering them there first if need be), never holding up the ack."""
-    ack()
-    deps: Deps = context["copbot"]
-    response_url = body.get("response_url", "")
-    try:
-        call_id = rules.parse_id(((body.get("actions") or [{}])[0]).get("value"))
-    except CopError as e:
-        deps.later(tell, response_url, str(e))
-        return
-    deps.later(
-        registration_flows.join_clicked, deps, client, call_id, body["user"]["id"], response_url
-    )
+    call_id = rules.parse_id(i.value)
+    i.later(registration_flows.join_clicked, i.deps, i.client, call_id, i.user_id, i.response_url)
 
 
+@route.action(re.compile(f"^{blocks.CALENDAR_ACTION}"))
 def handle_calendar_link(ack: Ack) -> None:
     ack()  # a link button: Slack opens the URL; nothing to do
 
 
-def register(app: App) -> None:
-    app.view(blocks.SCHEDULE_CALLBACK)(handle_schedule_submission)
-    app.view(blocks.RESCHEDULE_CALLBACK)(handle_schedule_submission)
-    app.action(blocks.RETRY_ACTION)(handle_retry)
-    app.action(blocks.CANCEL_ACTION)(handle_cancel)
-    app.action(blocks.JOIN_ACTION)(handle_join)
-    app.action(blocks.RESCHEDULE_ACTION)(handle_reschedule_open)
-    app.action(re.compile(f"^{blocks.CALENDAR_ACTION}"))(handle_calendar_link)
-    year.register(app)
+register = route.register

@@ -15,37 +15,41 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack
 from slack_sdk import WebClient
 
 from bot.blocks import community as community_blocks
 from bot.blocks import escape
 from bot.blocks.help import NAMES, help_message
 from bot.deps import Deps
+from bot.flows import communities as community_flows
 from bot.flows import registrations as registration_flows
+from bot.flows import slack_checks
 from bot.flows.profiles import refresh_profiles
-from bot.listeners import (
-    agenda,
-    announcements,
-    calls,
-    evidence,
-    onsite,
-    plan,
-    polls,
-    profile,
-    reminders,
-    report,
-    resources,
-    shares,
-    slack_checks,
-)
-from bot.listeners.common import CommandRequest, community_allowing, parse_channel, parse_mentions
+from bot.listeners.agenda import cmd_agenda
+from bot.listeners.announcements import cmd_announce
+from bot.listeners.calls import cmd_calls, cmd_schedule
+from bot.listeners.common import CommandRequest, parse_channel, parse_mentions
+from bot.listeners.evidence import cmd_evidence
+from bot.listeners.guard import Interaction, on_action
+from bot.listeners.onsite import cmd_onsite
+from bot.listeners.plan import cmd_plan
+from bot.listeners.polls import cmd_poll
+from bot.listeners.profile import cmd_edit
+from bot.listeners.reminders import cmd_remind
+from bot.listeners.report import cmd_report
+from bot.listeners.resources import cmd_resources
+from bot.listeners.routes import Routes
+from bot.listeners.shares import cmd_share
+from bot.listeners.year import cmd_year
 from bot.services import CopError, people
 from bot.services import communities as svc
 from bot.services.permissions import Action, can, who_can
-from bot.slack_client import post_message, tell
+from bot.slack_client import post_message
 from storage.db import session_scope
 from storage.models import Community, Role
+
+route = Routes()
 
 log = logging.getLogger(__name__)
 USER_ID = re.compile(r"[UW][A-Z0-9]{1,20}")
@@ -54,7 +58,8 @@ USER_ID = re.compile(r"[UW][A-Z0-9]{1,20}")
 Handler = Callable[[CommandRequest], None]
 
 
-def handle_cop(ack: Ack, body: dict[str, Any], client: WebClient, context: dict[str, Any]) -> None:
+@route.command("/cop")
+def handle_cop(ack: Ack, body: dict[str, Any], client: WebClient, deps: Deps) -> None:
     """Entry point for `/cop ...`."""
     text = (body.get("text") or "").strip()
     name, _, args = text.partition(" ")
@@ -69,7 +74,6 @@ def handle_cop(ack: Ack, body: dict[str, Any], client: WebClient, context: dict[
         )
         ack(**help_message(HANDLERS, intro=intro))
         return
-    deps: Deps = context["copbot"]
     pending: list = []
     try:
         with session_scope(deps.engine) as session:
@@ -108,12 +112,10 @@ def cmd_new(req: CommandRequest) -> None:
             f"This channel already has a community: *{escape(existing.name)}*. "
             "To start another, run `/cop new` in the channel it should live in."
         )
-    req.ack()
     view = community_blocks.new_community_modal(
         req.channel_id, req.user_id, staff=can(actor, Action.CREATE_FOR_OTHERS)
     )
-    # the trigger_id is used at once, right after the ack
-    req.deps.open_view(req.client, req.trigger_id, view)
+    req.open_view(view)
 
 
 def cmd_leaders(req: CommandRequest) -> None:
@@ -130,8 +132,7 @@ def cmd_leaders(req: CommandRequest) -> None:
             "Name leaders by mentioning them, e.g. `/cop leaders @ana @ben` "
             "(pick each name from the list Slack offers as you type @)."
         )
-    role = svc.role_of(req.session, community.id, req.user_id)
-    if not can(req.actor, Action.SET_LEADERS, role):
+    if not req.may(Action.SET_LEADERS, community):
         raise CopError(
             f"Only {who_can(Action.SET_LEADERS)} can set the leaders of *{escape(community.name)}*."
         )
@@ -181,62 +182,27 @@ def _announce_leaders(req: CommandRequest, community: Community, change) -> None
     req.later(post_message, req.client, community.slack_channel_id, announcement)
 
 
-def handle_leaders_confirm(
-    ack: Ack, body: dict[str, Any], client: WebClient, context: dict[str, Any]
-) -> None:
+@route.action(community_blocks.LEADERS_CONFIRM_ACTION)
+@on_action
+def handle_leaders_confirm(i: Interaction) -> None:
     """The "Step down" button: ack at once; check and apply after the ack."""
-    ack()
-    deps: Deps = context["copbot"]
-    response_url = body.get("response_url", "")
-    user_id = body["user"]["id"]
     try:
-        value = json.loads(body["actions"][0].get("value") or "")
+        value = json.loads(i.value)
         community_id = int(value["community"])
         ids = [str(u) for u in value["leaders"]]
         if not 1 <= len(ids) <= svc.MAX_LEADERS or not all(USER_ID.fullmatch(u) for u in ids):
             raise ValueError
     except (ValueError, TypeError, KeyError, IndexError):
-        tell(response_url, "That button is not one I made; nothing changed.")
-        return
-    deps.later(_confirm_leaders, client, deps, community_id, ids, user_id, response_url)
-
-
-def _confirm_leaders(
-    client: WebClient,
-    deps: Deps,
-    community_id: int,
-    ids: list[str],
-    user_id: str,
-    response_url: str,
-) -> None:
-    problems = [c.problem for c in slack_checks.check_people(client, ids) if c.problem]
-    if problems:
-        tell(response_url, problems[0] + " Nothing changed.", replace=True)
-        return
-    try:
-        with session_scope(deps.engine) as session:
-            community = community_allowing(
-                deps, session, community_id, user_id, Action.SET_LEADERS, "set the leaders"
-            )
-            change = svc.set_leaders(session, community, ids, actor=user_id, confirmed=True)
-    except CopError as e:
-        tell(response_url, str(e), replace=True)
-        return
-    if not change.changed:
-        tell(response_url, "Those are already the leaders; nothing changed.", replace=True)
-        return
-    tell(
-        response_url,
-        f"Done: {community_blocks.leaders_sentence(community, change.leaders)}. "
-        "You are a member now. I've told the channel.",
-        replace=True,
+        raise CopError("That button is not one I made; nothing changed.") from None
+    i.later(
+        community_flows.confirm_leaders,
+        i.client,
+        i.deps,
+        community_id,
+        ids,
+        i.user_id,
+        i.response_url,
     )
-    post_message(
-        client,
-        community.slack_channel_id,
-        community_blocks.leaders_changed_announcement(community, change.leaders, user_id),
-    )
-    registration_flows.register_newcomers(deps, client, community_id, list(change.added))
 
 
 def _target_community(req: CommandRequest) -> Community:
@@ -284,27 +250,25 @@ def cmd_members(req: CommandRequest) -> None:
 HANDLERS: dict[str, Handler] = {
     "help": cmd_help,
     "new": cmd_new,
-    "plan": plan.cmd_plan,
+    "plan": cmd_plan,
     "leaders": cmd_leaders,
     "join": cmd_join,
     "leave": cmd_leave,
     "members": cmd_members,
-    "schedule": calls.cmd_schedule,
-    "calls": calls.cmd_calls,
-    "year": calls.cmd_year,
-    "remind": reminders.cmd_remind,
-    "poll": polls.cmd_poll,
-    "announce": announcements.cmd_announce,
-    "edit": profile.cmd_edit,
-    "onsite": onsite.cmd_onsite,
-    "agenda": agenda.cmd_agenda,
-    "evidence": evidence.cmd_evidence,
-    "report": report.cmd_report,
-    "resources": resources.cmd_resources,
-    "share": shares.cmd_share,
+    "schedule": cmd_schedule,
+    "calls": cmd_calls,
+    "year": cmd_year,
+    "remind": cmd_remind,
+    "poll": cmd_poll,
+    "announce": cmd_announce,
+    "edit": cmd_edit,
+    "onsite": cmd_onsite,
+    "agenda": cmd_agenda,
+    "evidence": cmd_evidence,
+    "report": cmd_report,
+    "resources": cmd_resources,
+    "share": cmd_share,
 }
 
 
-def register(app: App) -> None:
-    app.command("/cop")(handle_cop)
-    app.action(community_blocks.LEADERS_CONFIRM_ACTION)(handle_leaders_confirm)
+register = route.register

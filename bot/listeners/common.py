@@ -1,8 +1,10 @@
-"""What listeners share: the command request, argument parsing, posting and responding,
-and the profile cache refresh."""
+"""What listeners share: the `/cop` command's request, reading mentions, channels, forms
+and their metadata, and the zone a leader's forms start in. The guard of buttons and
+forms is `bot.listeners.guard`."""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Callable
@@ -16,7 +18,8 @@ from sqlmodel import Session
 from bot.blocks import community as community_blocks
 from bot.deps import Deps
 from bot.ops import logs
-from bot.services import CopError
+from bot.services import CopError, people
+from bot.services import calls as rules
 from bot.services import communities as svc
 from bot.services.ids import MAX_ID, object_id
 from bot.services.permissions import Action, Actor, can, who_can
@@ -118,15 +121,44 @@ class CommandRequest:
     def actor(self) -> Actor:
         return self.deps.actor(self.user_id)
 
+    @property
+    def words(self) -> list[str]:
+        return self.args.split()
+
+    @property
+    def sub(self) -> str:
+        """The subcommand: the first word of the arguments, lowercased ("" if none)."""
+        return self.words[0].lower() if self.words else ""
+
+    def unknown(self, name: str, usage: str) -> CopError:
+        """The answer to a subcommand `/cop name` does not know."""
+        return CopError(f"I don't know `/cop {name} {self.sub[:20]}`. {usage}")
+
     def reply(self, payload: dict[str, Any]) -> None:
         self.ack(**payload)
 
     def say_ephemeral(self, text: str) -> None:
         self.ack(**community_blocks.ephemeral(text))
 
+    def open_view(self, view: dict[str, Any]) -> None:
+        """Ack the command and open `view` at once, on the views pool (a trigger_id
+        lives three seconds)."""
+        self.ack()
+        self.deps.open_view(self.client, self.trigger_id, view)
+
     def later(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
         """Run `fn` after the ack, once this command's changes are committed."""
         self.pending.append((fn, args, kwargs))
+
+    def may(self, action: Action, community: Community) -> bool:
+        """Whether the person may do `action` in `community`, by their role there."""
+        return can(self.actor, action, svc.role_of(self.session, community.id, self.user_id))
+
+    def require(self, action: Action, what: str) -> None:
+        """CopError "Only <who may> <what>." unless the person may do `action` (an
+        action of no one community: staff's)."""
+        if not can(self.actor, action):
+            raise CopError(f"Only {who_can(action)} {what}.")
 
     def community(self, channel_id: str | None = None) -> Community:
         """The community of `channel_id` (default: where the command ran), or NoCommunity."""
@@ -137,16 +169,19 @@ class CommandRequest:
         return community
 
 
-def community_allowing(
-    deps: Deps, session: Session, community_id: int, user_id: str, action: Action, what: str
-) -> Community:
-    """The community, if `user_id` may do `action` in it; CopError saying who may, else."""
-    community_id = object_id(community_id)
-    community = session.get(Community, community_id) if community_id is not None else None
-    if community is None:
-        raise CopError("This community no longer exists.")
-    logs.note(community=community.id)
-    role = svc.role_of(session, community.id, user_id)
-    if not can(deps.actor(user_id), action, role):
-        raise CopError(f"Only {who_can(action)} can {what}.")
-    return community
+def view_metadata(view: dict[str, Any]) -> dict[str, Any]:
+    """A form's private_metadata as a dict; CopError when it is not copbot's."""
+    try:
+        meta = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        meta = None
+    if not isinstance(meta, dict):
+        raise CopError("This form is not one copbot made: open it again.")
+    return meta
+
+
+def leader_zone(req: CommandRequest) -> str:
+    """The person's own zone as Slack gives it, else the organisation's."""
+    person = people.get(req.session, req.user_id)
+    zone = person.tz if person and person.tz else None
+    return zone if zone and rules.is_zone(zone) else req.deps.settings.timezone

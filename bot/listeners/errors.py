@@ -131,7 +131,7 @@ def on_error(error: Exception, body: Any, request: BoltRequest) -> BoltResponse:
         return BoltResponse(status=200, body={"response_action": "push", "view": sorry_view()})
     if kind == "block_actions":
         url = body.get("response_url") if isinstance(body, dict) else None
-        deps = request.context.get("copbot")
+        deps = request.context.get("deps")
         if deps is not None and isinstance(url, str) and url.startswith(("https://", "http://")):
             # a signed request's response_url: the one way to tell the person who clicked
             deps.later(tell, url, SORRY)

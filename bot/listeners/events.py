@@ -1,64 +1,34 @@
-"""Events API: App Home, and the guard that handles a retried event only once."""
+"""Events API: App Home (a retried event is handled once: `bot.listeners.replay`)."""
 
 from __future__ import annotations
 
 import logging
-import zlib
-from datetime import timedelta
 from typing import Any
 
-from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
-from sqlalchemy import delete
-from sqlalchemy.exc import IntegrityError
 
 from bot.blocks.community import home_view
 from bot.deps import Deps
 from bot.flows import announcements as announcement_flows
 from bot.flows import home
 from bot.flows.after_call_home import with_after_call as home_sections
+from bot.listeners.routes import Routes
 from bot.services import calls, reminders
 from bot.services import communities as svc
 from bot.services.permissions import Action, can
 from storage.db import session_scope
-from storage.models import HandledEvent, utcnow
+from storage.models import utcnow
+
+route = Routes()
 
 log = logging.getLogger(__name__)
-KEEP_HANDLED_EVENTS = timedelta(days=1)
 
 
-def claim_event(deps: Deps, event_id: str) -> bool:
-    """Record `event_id` as handled; False when it was already (a retry or a duplicate)."""
-    try:
-        with session_scope(deps.engine) as session:
-            session.add(HandledEvent(event_id=event_id))
-    except IntegrityError:
-        return False
-    if zlib.crc32(event_id.encode()) % 100 == 0:  # prune now and then, cheaply
-        with session_scope(deps.engine) as session:
-            session.exec(
-                delete(HandledEvent).where(
-                    HandledEvent.received_at < utcnow() - KEEP_HANDLED_EVENTS
-                )
-            )
-    return True
-
-
-def once_per_event(body: dict[str, Any], context: dict[str, Any], next: Any) -> Any:
-    """Global middleware: an event delivered twice (Slack retries) is handled once."""
-    event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-    if event_id and not claim_event(context["copbot"], event_id):
-        log.info("event %s already handled; ignoring the retry", event_id)
-        return BoltResponse(status=200, body="")
-    return next()
-
-
-def handle_app_home_opened(
-    event: dict[str, Any], client: WebClient, context: dict[str, Any]
-) -> None:
+@route.event("app_home_opened")
+def handle_app_home_opened(event: dict[str, Any], client: WebClient, deps: Deps) -> None:
+    """Home opened: published after the ack."""
     if event.get("tab", "home") != "home":
         return
-    deps: Deps = context["copbot"]
     deps.later(publish_home, client, deps, event["user"])
 
 
@@ -103,5 +73,4 @@ def publish_home(
     client.views_publish(user_id=user_id, view=view)
 
 
-def register(app: App) -> None:
-    app.event("app_home_opened")(handle_app_home_opened)
+register = route.register

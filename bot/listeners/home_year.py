@@ -3,39 +3,36 @@
 from __future__ import annotations
 
 import json
-from typing import Any
-
-from slack_bolt import Ack, App
-from slack_sdk import WebClient
 
 from bot.blocks.home_year import FILTER_ACTION, PAGE_ACTION
-from bot.deps import Deps
 from bot.listeners.events import publish_home
+from bot.listeners.guard import Interaction, on_action
+from bot.listeners.routes import Routes
 from bot.services.overview import FILTERS
 
+route = Routes()
 
-def handle_page(ack: Ack, body: dict[str, Any], client: WebClient, context: dict[str, Any]):
-    ack()
-    deps: Deps = context["copbot"]
-    action = (body.get("actions") or [{}])[0]
+
+@route.action(f"{PAGE_ACTION}_next")
+@route.action(f"{PAGE_ACTION}_prev")
+@on_action
+def handle_page(i: Interaction) -> None:
+    """Previous/Next of staff's table: Home published again after the ack."""
     try:
-        value = json.loads(action.get("value") or "{}")
+        value = json.loads(i.value or "{}")
         page, show = int(value.get("page", 0)), str(value.get("show", "all"))
     except (ValueError, TypeError, AttributeError):
         page, show = 0, "all"
-    deps.later(publish_home, client, deps, body["user"]["id"], max(page, 0), show)
+    i.later(publish_home, i.client, i.deps, i.user_id, max(page, 0), show)
 
 
-def handle_filter(ack: Ack, body: dict[str, Any], client: WebClient, context: dict[str, Any]):
-    ack()
-    deps: Deps = context["copbot"]
-    action = (body.get("actions") or [{}])[0]
-    show = (action.get("selected_option") or {}).get("value", "all")
+@route.action(FILTER_ACTION)
+@on_action
+def handle_filter(i: Interaction) -> None:
+    """The table's filter."""
+    show = (i.action.get("selected_option") or {}).get("value", "all")
     show = show if show in FILTERS else "all"
-    deps.later(publish_home, client, deps, body["user"]["id"], 0, show)
+    i.later(publish_home, i.client, i.deps, i.user_id, 0, show)
 
 
-def register(app: App) -> None:
-    app.action(f"{PAGE_ACTION}_prev")(handle_page)
-    app.action(f"{PAGE_ACTION}_next")(handle_page)
-    app.action(FILTER_ACTION)(handle_filter)
+register = route.register

@@ -13,21 +13,22 @@ import re
 from datetime import date, time
 from typing import Any
 
-from slack_bolt import Ack, App
-from slack_sdk import WebClient
 from sqlmodel import Session
 
 from bot.blocks import onsite as blocks
 from bot.blocks.home_year import BLOCK_MENU_ACTION
 from bot.deps import Deps
-from bot.listeners.common import CommandRequest, modal_values, object_id, parse_channel
+from bot.flows import onsite as flows
+from bot.listeners.common import CommandRequest, object_id, parse_channel
+from bot.listeners.guard import Interaction, on_action, on_submission
+from bot.listeners.routes import Routes
 from bot.services import CopError, onsite, people
 from bot.services import communities as svc
 from bot.services.onsite import SlotError
-from bot.services.permissions import Action, can, who_can
-from bot.slack_client import post_message
-from storage.db import session_scope
+from bot.services.permissions import Action, Actor, can, who_can
 from storage.models import Community, OnsiteBlock, OnsiteMeeting, OnsiteRoom, utcnow
+
+route = Routes()
 
 USAGE = (
     "`/cop onsite` shows the blocks · `/cop onsite meeting` sets up the Annual Meeting · "
@@ -46,8 +47,7 @@ def _today(deps: Deps) -> date:
 
 
 def cmd_onsite(req: CommandRequest) -> None:
-    words = req.args.split()
-    sub = words[0].lower() if words else ""
+    words, sub = req.words, req.sub
     staff = can(req.actor, Action.MANAGE_ONSITE)
     meeting = onsite.current_meeting(req.session, _today(req.deps))
     if not staff:
@@ -62,9 +62,8 @@ def cmd_onsite(req: CommandRequest) -> None:
         person = people.get(req.session, req.user_id)
         zone = (person.tz if person and person.tz else None) or req.deps.settings.timezone
         rooms = onsite.rooms_of(req.session, meeting.id) if meeting else []
-        req.ack()
         view = blocks.meeting_modal(meeting, rooms, zone)
-        req.later(req.client.views_open, trigger_id=req.trigger_id, view=view)
+        req.open_view(view)
         return
     if meeting is None:
         raise CopError("Set up the Annual Meeting first with `/cop onsite meeting`.")
@@ -72,7 +71,7 @@ def cmd_onsite(req: CommandRequest) -> None:
         req.reply(_grid(req.session, meeting))
         return
     if sub not in ("assign", "move", "free"):
-        raise CopError(f"I don't know `/cop onsite {sub[:20]}`. {USAGE}")
+        raise req.unknown("onsite", USAGE)
     channel, _ = parse_channel(" ".join(words[1:]))
     if sub == "free":
         if channel is None:
@@ -83,11 +82,7 @@ def cmd_onsite(req: CommandRequest) -> None:
             req.say_ephemeral(f"*{community.name}* has no block to free; nothing changed.")
             return
         req.say_ephemeral(f"Freed the block of *{community.name}*; I've told its channel.")
-        note = blocks.freed_announcement(community, meeting, freed.block, req.user_id)
-        req.later(post_message, req.client, community.slack_channel_id, note)
-        if freed.agenda_reopened:
-            reopened = blocks.agenda_reopened_notice(community, meeting, freed=True)
-            req.later(post_message, req.client, community.slack_channel_id, reopened)
+        req.later(flows.announce_freed, req.client, community, meeting, freed, req.user_id)
         return
     block = None
     if sub == "move":
@@ -100,9 +95,8 @@ def cmd_onsite(req: CommandRequest) -> None:
                 f"*{community.name}* has no block yet; `/cop onsite assign #channel` gives one."
             )
     rooms = onsite.rooms_of(req.session, meeting.id)
-    req.ack()
     view = blocks.assign_modal(meeting, rooms, channel or req.channel_id, block)
-    req.later(req.client.views_open, trigger_id=req.trigger_id, view=view)
+    req.open_view(view)
 
 
 def _grid(session: Session, meeting: OnsiteMeeting) -> dict[str, Any]:
@@ -131,105 +125,79 @@ def _time(value: Any) -> time | None:
         return None
 
 
-def _staff_only(deps: Deps, user_id: str) -> None:
-    if not can(deps.actor(user_id), Action.MANAGE_ONSITE):
+def _staff_only(actor: Actor) -> None:
+    if not can(actor, Action.MANAGE_ONSITE):
         raise SlotError("name", f"Only {who_can(Action.MANAGE_ONSITE)} can set up onsite blocks.")
 
 
-def handle_meeting_submission(
-    ack: Ack, body: dict[str, Any], client: WebClient, context: dict[str, Any]
-) -> None:
-    deps: Deps = context["copbot"]
-    user_id = body["user"]["id"]
-    values = modal_values(body["view"])
+@route.view(blocks.MEETING_CALLBACK)
+@on_submission(lambda i, e: i.ack(response_action="errors", errors={_field(e): str(e)}))
+def handle_meeting_submission(i: Interaction) -> None:
+    """The Annual Meeting form (staff): its days and rooms."""
+    values = i.values()
     start, end = _date(values.get(blocks.START)), _date(values.get(blocks.END))
-    try:
-        _staff_only(deps, user_id)
-        if start is None:
-            raise SlotError(blocks.START, "Choose the meeting's first day.")
-        if end is None:
-            raise SlotError(blocks.END, "Choose the meeting's last day.")
-        rooms = onsite.parse_rooms(values.get(blocks.ROOMS) or "")
-        with session_scope(deps.engine) as session:
-            meeting = onsite.save_meeting(
-                session,
-                name=values.get(blocks.NAME) or "",
-                timezone=values.get(blocks.TIMEZONE) or "",
-                start=start,
-                end=end,
-                rooms=rooms,
-                user_id=user_id,
-            )
-            done = blocks.meeting_saved_view(meeting, onsite.rooms_of(session, meeting.id))
-    except SlotError as e:
-        ack(response_action="errors", errors={e.field: str(e)})
-        return
-    ack(response_action="update", view=done)
+    _staff_only(i.actor)
+    if start is None:
+        raise SlotError(blocks.START, "Choose the meeting's first day.")
+    if end is None:
+        raise SlotError(blocks.END, "Choose the meeting's last day.")
+    rooms = onsite.parse_rooms(values.get(blocks.ROOMS) or "")
+    meeting = onsite.save_meeting(
+        i.session,
+        name=values.get(blocks.NAME) or "",
+        timezone=values.get(blocks.TIMEZONE) or "",
+        start=start,
+        end=end,
+        rooms=rooms,
+        user_id=i.user_id,
+    )
+    i.ack(
+        response_action="update",
+        view=blocks.meeting_saved_view(meeting, onsite.rooms_of(i.session, meeting.id)),
+    )
 
 
-def handle_assign_submission(
-    ack: Ack, body: dict[str, Any], client: WebClient, context: dict[str, Any]
-) -> None:
-    deps: Deps = context["copbot"]
-    user_id = body["user"]["id"]
-    view = body["view"]
-    values = modal_values(view)
-    meta = blocks.read_metadata(view)
-    team_id = (body.get("team") or {}).get("id") or view.get("team_id", "")
-    try:
-        _staff_only(deps, user_id)
-        day, start, end = (
-            _date(values.get(blocks.DAY)),
-            _time(values.get(blocks.BLOCK_START)),
-            _time(values.get(blocks.BLOCK_END)),
-        )
-        if day is None:
-            raise SlotError(blocks.DAY, "Choose the day.")
-        if start is None or end is None:
-            raise SlotError(blocks.BLOCK_START, "Choose when the block starts and ends.")
-        room_id = values.get(blocks.ROOM)
-        if object_id(room_id) is None:
-            raise SlotError(blocks.ROOM, "Choose one of the meeting's rooms.")
-        with session_scope(deps.engine) as session:
-            meeting = _meeting(session, meta.get("meeting"))
-            community = svc.by_channel(session, team_id, values.get(blocks.COMMUNITY) or "")
-            if community is None:
-                raise SlotError(blocks.COMMUNITY, "That channel has no community.")
-            moving = meta.get("block") is not None
-            if moving:
-                block = session.get(OnsiteBlock, meta["block"]) if _is_id(meta["block"]) else None
-                if block is None or block.community_id != community.id:
-                    raise SlotError(
-                        blocks.COMMUNITY, "That block is no longer this community's; start again."
-                    )
-            done = onsite.assign(
-                session, meeting, community, int(room_id), day, start, end, user_id, move=moving
+def _slot(values: dict[str, Any]) -> tuple[date, time, time, int]:
+    """The block's day, start, end and room; SlotError on the field that is wrong."""
+    day = _date(values.get(blocks.DAY))
+    start, end = _time(values.get(blocks.BLOCK_START)), _time(values.get(blocks.BLOCK_END))
+    if day is None:
+        raise SlotError(blocks.DAY, "Choose the day.")
+    if start is None or end is None:
+        raise SlotError(blocks.BLOCK_START, "Choose when the block starts and ends.")
+    room_id = object_id(values.get(blocks.ROOM))
+    if room_id is None:
+        raise SlotError(blocks.ROOM, "Choose one of the meeting's rooms.")
+    return day, start, end, room_id
+
+
+@route.view(blocks.ASSIGN_CALLBACK)
+@on_submission(lambda i, e: i.ack(response_action="errors", errors={_field(e): str(e)}))
+def handle_assign_submission(i: Interaction) -> None:
+    """Give a community its block, or move it (staff); its channel is told after."""
+    values, meta = i.values(), blocks.read_metadata(i.view)
+    _staff_only(i.actor)
+    day, start, end, room_id = _slot(values)
+    meeting = _meeting(i.session, meta.get("meeting"))
+    community = svc.by_channel(i.session, i.team_id, values.get(blocks.COMMUNITY) or "")
+    if community is None:
+        raise SlotError(blocks.COMMUNITY, "That channel has no community.")
+    moving = meta.get("block") is not None
+    if moving:
+        block = i.session.get(OnsiteBlock, meta["block"]) if _is_id(meta["block"]) else None
+        if block is None or block.community_id != community.id:
+            raise SlotError(
+                blocks.COMMUNITY, "That block is no longer this community's; start again."
             )
-            shown = blocks.assigned_view(
-                community,
-                meeting,
-                done.block,
-                done.room,
-                changed=done.changed,
-                moved=done.moved_from is not None,
-            )
-    except SlotError as e:
-        ack(response_action="errors", errors={_field(e.field): str(e)})
-        return
-    ack(response_action="update", view=shown)
-    if done.changed:
-        note = blocks.block_announcement(
-            community,
-            meeting,
-            done.block,
-            done.room,
-            ics_url(deps, done.block),
-            moved=done.moved_from is not None,
-        )
-        deps.later(post_message, client, community.slack_channel_id, note)
-    if done.agenda_reopened:
-        reopened = blocks.agenda_reopened_notice(community, meeting, freed=False)
-        deps.later(post_message, client, community.slack_channel_id, reopened)
+    done = onsite.assign(
+        i.session, meeting, community, room_id, day, start, end, i.user_id, move=moving
+    )
+    moved = done.moved_from is not None
+    shown = blocks.assigned_view(
+        community, meeting, done.block, done.room, changed=done.changed, moved=moved
+    )
+    i.ack(response_action="update", view=shown)
+    i.later(flows.announce_block, i.client, ics_url(i.deps, done.block), community, meeting, done)
 
 
 _FIELDS = {
@@ -241,7 +209,8 @@ _FIELDS = {
 }
 
 
-def _field(name: str) -> str:
+def _field(error: CopError) -> str:
+    name = getattr(error, "field", "name")
     return _FIELDS.get(name, name)
 
 
@@ -265,43 +234,30 @@ def block_for(session: Session, community: Community, today: date):
     return meeting, block, room
 
 
-def handle_home_block_menu(
-    ack: Ack, body: dict[str, Any], client: WebClient, context: dict[str, Any]
-) -> None:
+def _menu_refused(i: Interaction, error: CopError) -> None:
+    pass  # a menu only staff see, on blocks that exist: a forged choice gets nothing
+
+
+@route.action(BLOCK_MENU_ACTION)
+@on_action(refuse=_menu_refused)
+def handle_home_block_menu(i: Interaction) -> None:
     """Staff's Move/Free menu on a block in App Home."""
-    ack()
-    deps: Deps = context["copbot"]
-    user_id = body["user"]["id"]
-    action = (body.get("actions") or [{}])[0]
-    kind, _, raw = ((action.get("selected_option") or {}).get("value") or "").partition(":")
-    if not can(deps.actor(user_id), Action.MANAGE_ONSITE) or object_id(raw) is None:
+    kind, _, raw = ((i.action.get("selected_option") or {}).get("value") or "").partition(":")
+    if not can(i.actor, Action.MANAGE_ONSITE) or object_id(raw) is None:
         return
-    with session_scope(deps.engine) as session:
-        block = session.get(OnsiteBlock, object_id(raw))
-        if block is None:
-            freed = None
-        else:
-            meeting = session.get(OnsiteMeeting, block.meeting_id)
-            community = session.get(Community, block.community_id)
-            if kind == "move":
-                view = blocks.assign_modal(
-                    meeting, onsite.rooms_of(session, meeting.id), community.slack_channel_id, block
-                )
-                deps.later(client.views_open, trigger_id=body.get("trigger_id"), view=view)
-                return
-            freed = onsite.free(session, meeting, community) if kind == "free" else None
-    if freed is not None:
-        note = blocks.freed_announcement(community, meeting, freed.block, user_id)
-        deps.later(post_message, client, community.slack_channel_id, note)
-        if freed.agenda_reopened:
-            reopened = blocks.agenda_reopened_notice(community, meeting, freed=True)
-            deps.later(post_message, client, community.slack_channel_id, reopened)
-    from bot.listeners.events import publish_home
-
-    deps.later(publish_home, client, deps, user_id)
+    block = i.session.get(OnsiteBlock, object_id(raw))
+    if block is not None:
+        meeting = i.session.get(OnsiteMeeting, block.meeting_id)
+        community = i.session.get(Community, block.community_id)
+        if kind == "move":
+            rooms = onsite.rooms_of(i.session, meeting.id)
+            i.open_view(blocks.assign_modal(meeting, rooms, community.slack_channel_id, block))
+            return
+        if kind == "free":
+            freed = onsite.free(i.session, meeting, community)
+            if freed is not None:
+                i.later(flows.announce_freed, i.client, community, meeting, freed, i.user_id)
+    i.home_after()
 
 
-def register(app: App) -> None:
-    app.view(blocks.MEETING_CALLBACK)(handle_meeting_submission)
-    app.view(blocks.ASSIGN_CALLBACK)(handle_assign_submission)
-    app.action(BLOCK_MENU_ACTION)(handle_home_block_menu)
+register = route.register

@@ -12,24 +12,21 @@ import logging
 import re
 from typing import Any
 
-from slack_bolt import Ack, App
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
-
-from bot.blocks import community as community_blocks
-from bot.blocks import escape, plain, plural
+from bot.blocks import escape, plain
 from bot.blocks import plan as blocks
 from bot.blocks import section as section_block
-from bot.deps import Deps
-from bot.listeners.common import CommandRequest, community_allowing, modal_values
+from bot.flows import plans as flows
+from bot.listeners.common import CommandRequest, modal_values
+from bot.listeners.guard import Interaction, on_action, on_submission
+from bot.listeners.routes import Routes
 from bot.services import CopError, plans
 from bot.services import communities as svc
-from bot.services.permissions import Action, can, who_can
-from bot.services.plan_export import to_markdown
+from bot.services.permissions import Action, who_can
 from bot.services.planning_tool import SECTION_COUNT, section
-from bot.slack_client import post_message, respond
-from storage.db import session_scope
+from bot.slack_client import respond
 from storage.models import Community, PurposeArea
+
+route = Routes()
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +40,8 @@ USAGE = (
 # ---- the command ------------------------------------------------------------------------
 def cmd_plan(req: CommandRequest) -> None:
     community = req.community()
-    words = req.args.split()
-    sub = words[0].lower() if words else ""
-    role = svc.role_of(req.session, community.id, req.user_id)
-    may_edit = can(req.actor, Action.EDIT_PLAN, role)
+    sub = req.sub
+    may_edit = req.may(Action.EDIT_PLAN, community)
     plan = plans.load(req.session, community)
 
     if sub == "show" or (not may_edit and (sub == "" or _is_number(sub))):
@@ -64,19 +59,20 @@ def cmd_plan(req: CommandRequest) -> None:
         if not plans.claim_publication(req.session, community, req.user_id):
             raise CopError(_BUSY.format(name=name, channel=community.slack_channel_id))
         req.say_ephemeral(f"Publishing the plan of *{name}* to <#{community.slack_channel_id}>…")
-        req.later(publish, req.client, req.deps, community.id, req.user_id, req.response_url)
+        req.later(flows.publish, req.client, req.deps, community.id, req.user_id, req.response_url)
         return
     if sub == "export":
         req.say_ephemeral("I'm sending you the plan as a Markdown file in a direct message.")
-        req.later(send_export, req.client, req.deps, community.id, req.user_id, req.response_url)
+        req.later(
+            flows.send_export, req.client, req.deps, community.id, req.user_id, req.response_url
+        )
         return
     if sub == "" or _is_number(sub):
         number = plans.parse_section_number(sub) if sub else plan.resume_section()
-        req.ack()
         view = blocks.section_modal(plan, number)
-        req.deps.open_view(req.client, req.trigger_id, view)
+        req.open_view(view)
         return
-    raise CopError(f"I don't know `/cop plan {sub[:20]}`. {USAGE}")
+    raise req.unknown("plan", USAGE)
 
 
 _BUSY = (
@@ -103,13 +99,6 @@ def _show(req: CommandRequest, plan: plans.PlanSnapshot, intro: str | None) -> N
 
 
 # ---- the modal ----------------------------------------------------------------------------
-def _editable(deps: Deps, session, community_id: int, user_id: str) -> Community:
-    """The community, if `user_id` may edit its plan; CopError otherwise."""
-    return community_allowing(
-        deps, session, community_id, user_id, Action.EDIT_PLAN, "edit this plan"
-    )
-
-
 def _answers_from(view: dict[str, Any], number: int) -> dict[str, str]:
     """The answers of section `number` in a modal's state; inputs not in the modal are
     left out, and an emptied one is ""."""
@@ -141,62 +130,51 @@ def _metadata(view: dict[str, Any]) -> tuple[int, int, dict[str, str] | None]:
         raise CopError(_FORGED) from None
 
 
-def handle_section_submission(
-    ack: Ack, body: dict[str, Any], client: WebClient, context: dict[str, Any]
-) -> None:
+def _in_modal(i: Interaction, error: CopError) -> None:
+    i.ack(response_action="update", view=_message_view(str(error)))
+
+
+def _editable(i: Interaction, community_id: int) -> Community:
+    return i.community_allowing(community_id, Action.EDIT_PLAN, "edit this plan")
+
+
+@route.view(blocks.SECTION_CALLBACK)
+@on_submission(_in_modal)
+def handle_section_submission(i: Interaction) -> None:
     """Save & next (or Save & review on the last section)."""
-    deps: Deps = context["copbot"]
-    view = body["view"]
-    user_id = body["user"]["id"]
-    try:
-        community_id, number, shown = _metadata(view)
-    except CopError as e:
-        ack(response_action="update", view=_message_view(str(e)))
-        return
-    answers = _answers_from(view, number)
-    try:
-        with session_scope(deps.engine) as session:
-            community = _editable(deps, session, community_id, user_id)
-            errors = plans.save_section(
-                session,
-                community,
-                number,
-                answers,
-                user_id,
-                shown=shown,
-                resume_at=number + 1 if number < SECTION_COUNT else None,
-            )
-            plan = plans.load(session, community)
-    except CopError as e:
-        ack(response_action="update", view=_message_view(str(e)))
-        return
+    community_id, number, shown = _metadata(i.view)
+    answers = _answers_from(i.view, number)
+    community = _editable(i, community_id)
+    errors = plans.save_section(
+        i.session,
+        community,
+        number,
+        answers,
+        i.user_id,
+        shown=shown,
+        resume_at=number + 1 if number < SECTION_COUNT else None,
+    )
+    plan = plans.load(i.session, community)
     if errors:
-        ack(response_action="errors", errors=errors)
+        i.ack(response_action="errors", errors=errors)
     elif number < SECTION_COUNT:
-        ack(response_action="update", view=blocks.section_modal(plan, number + 1))
+        i.ack(response_action="update", view=blocks.section_modal(plan, number + 1))
     else:
-        ack(response_action="update", view=blocks.review_view(plan))
+        i.ack(response_action="update", view=blocks.review_view(plan))
 
 
-def handle_review_submission(
-    ack: Ack, body: dict[str, Any], client: WebClient, context: dict[str, Any]
-) -> None:
+@route.view(blocks.REVIEW_CALLBACK)
+@on_submission(_in_modal)
+def handle_review_submission(i: Interaction) -> None:
     """Publish from the review modal (one publication at a time)."""
-    deps: Deps = context["copbot"]
-    user_id = body["user"]["id"]
-    try:
-        community_id, _, _ = _metadata(body["view"])
-        with session_scope(deps.engine) as session:
-            community = _editable(deps, session, community_id, user_id)
-            if not plans.claim_publication(session, community, user_id):
-                raise CopError(
-                    _BUSY.format(name=escape(community.name), channel=community.slack_channel_id)
-                )
-    except CopError as e:
-        ack(response_action="update", view=_message_view(str(e)))
-        return
-    ack()
-    deps.later(publish, client, deps, community_id, user_id, None)
+    community_id, _, _ = _metadata(i.view)
+    community = _editable(i, community_id)
+    if not plans.claim_publication(i.session, community, i.user_id):
+        raise CopError(
+            _BUSY.format(name=escape(community.name), channel=community.slack_channel_id)
+        )
+    i.ack()
+    i.later(flows.publish, i.client, i.deps, community_id, i.user_id, None)
 
 
 def _message_view(text: str) -> dict[str, Any]:
@@ -208,144 +186,35 @@ def _message_view(text: str) -> dict[str, Any]:
     }
 
 
-def handle_nav_action(
-    ack: Ack, body: dict[str, Any], client: WebClient, context: dict[str, Any]
-) -> None:
+def _update_modal(i: Interaction, view: dict[str, Any]) -> None:
+    shown = i.view
+    if shown.get("id"):
+        i.later(i.client.views_update, view_id=shown["id"], hash=shown.get("hash"), view=view)
+
+
+def _nav_refused(i: Interaction, error: CopError) -> None:
+    _update_modal(i, _message_view(str(error)))
+
+
+@route.action(blocks.SAVE_CLOSE_ACTION)
+@route.action(blocks.BACK_ACTION)
+@on_action(refuse=_nav_refused)
+def handle_nav_action(i: Interaction) -> None:
     """Back, or Save & close: save what is in the modal, then move or confirm."""
-    ack()
-    deps: Deps = context["copbot"]
-    view = body.get("view") or {}
-    action = body["actions"][0]["action_id"]
-    user_id = body["user"]["id"]
-    try:
-        community_id, number, shown = _metadata(view)
-        answers = _answers_from(view, number)
-        with session_scope(deps.engine) as session:
-            community = _editable(deps, session, community_id, user_id)
-            errors = plans.save_section(session, community, number, answers, user_id, shown=shown)
-            target = number - 1 if action == blocks.BACK_ACTION and number > 1 else number
-            plans.set_last_section(session, community, target)
-            plan = plans.load(session, community)
-    except CopError as e:
-        new_view = _message_view(str(e))
+    action = i.action.get("action_id")
+    community_id, number, shown = _metadata(i.view)
+    answers = _answers_from(i.view, number)
+    community = _editable(i, community_id)
+    errors = plans.save_section(i.session, community, number, answers, i.user_id, shown=shown)
+    target = number - 1 if action == blocks.BACK_ACTION and number > 1 else number
+    plans.set_last_section(i.session, community, target)
+    plan = plans.load(i.session, community)
+    problems = " ".join(errors.values()) or None
+    if action == blocks.BACK_ACTION:
+        new_view = blocks.section_modal(plan, target, note=problems and f":warning: {problems}")
     else:
-        problems = " ".join(errors.values()) or None
-        if action == blocks.BACK_ACTION:
-            new_view = blocks.section_modal(plan, target, note=problems and f":warning: {problems}")
-        else:
-            new_view = blocks.saved_view(plan, number, problems)
-    if view.get("id"):
-        deps.later(client.views_update, view_id=view["id"], hash=view.get("hash"), view=new_view)
+        new_view = blocks.saved_view(plan, number, problems)
+    _update_modal(i, new_view)
 
 
-# ---- publish and export -----------------------------------------------------------------
-def publish(
-    client: WebClient, deps: Deps, community_id: int, user_id: str, response_url: str | None
-) -> None:
-    """Post the plan to the community's channel, or update the messages posted before.
-
-    The caller holds the publication's claim (`plans.claim_publication`); recording the
-    publication ends it, whatever happened."""
-    with session_scope(deps.engine) as session:
-        community = session.get(Community, community_id)
-        if community is None:
-            _tell(client, user_id, response_url, "That community no longer exists.")
-            return
-        plan = plans.load(session, community)
-    channel = community.slack_channel_id
-    messages = blocks.plan_messages(plan, include_unanswered=False)
-    old = list(plan.published_ts) if plan.published_channel == channel else []
-    posted: list[str] = []
-    error = None
-    try:
-        posted = _post_plan(client, channel, messages, old)
-    except SlackApiError as e:
-        error = e.response.get("error") or "unknown_error"
-    except Exception as e:  # noqa: BLE001 - the claim must end whatever went wrong
-        log.warning("publishing the plan of %s failed: %s", community_id, type(e).__name__)
-        error = "unexpected_error"
-    if error:
-        posted = [*posted, *old[len(posted) :]]  # keep track of what is still out there
-    with session_scope(deps.engine) as session:
-        community = session.get(Community, community_id)
-        if community is not None:
-            plans.record_publication(session, community, channel, posted, user_id)
-    count = plural(len(messages), "message")
-    if error:
-        text = (
-            f"I couldn't post the plan in <#{channel}> ({error}). If I'm not in that channel, "
-            "invite me with `/invite @copbot` and publish again."
-        )
-    elif old:
-        text = f"Updated the plan posted in <#{channel}> ({count})."
-    else:
-        text = f"Published the plan in <#{channel}> ({count})."
-    _tell(client, user_id, response_url, text)
-
-
-def _post_plan(
-    client: WebClient, channel: str, messages: list[dict[str, Any]], old: list[str]
-) -> list[str]:
-    """Update the messages posted before, post the rest, delete those left over."""
-    posted: list[str] = []
-    for i, payload in enumerate(messages):
-        if i < len(old):
-            try:
-                client.chat_update(channel=channel, ts=old[i], **payload)
-                posted.append(old[i])
-                continue
-            except SlackApiError as e:
-                if e.response.get("error") not in ("message_not_found", "cant_update_message"):
-                    raise
-        posted.append(client.chat_postMessage(channel=channel, **payload)["ts"])
-    for ts in old[len(messages) :]:
-        try:
-            client.chat_delete(channel=channel, ts=ts)
-        except SlackApiError as e:
-            log.info("could not delete an old plan message: %s", e.response.get("error"))
-    return posted
-
-
-def _tell(client: WebClient, user_id: str, response_url: str | None, text: str) -> None:
-    if response_url:
-        respond(response_url, community_blocks.message_for(text))
-    else:
-        post_message(client, user_id, community_blocks.message_for(text))
-
-
-def export_filename(community: Community) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "-", community.name.lower()).strip("-") or "community"
-    return f"{slug}-plan.md"
-
-
-def send_export(
-    client: WebClient, deps: Deps, community_id: int, user_id: str, response_url: str | None
-) -> None:
-    """The plan as a Markdown file, in a direct message to `user_id`."""
-    with session_scope(deps.engine) as session:
-        community = session.get(Community, community_id)
-        plan = plans.load(session, community)
-    try:
-        dm = client.conversations_open(users=user_id)["channel"]["id"]
-        client.files_upload_v2(
-            channel=dm,
-            filename=export_filename(community),
-            title=f"Plan: {community.name}",
-            content=to_markdown(plan),
-            initial_comment=f"The plan of *{escape(community.name)}* ({plan.progress}).",
-        )
-    except SlackApiError as e:
-        _tell(
-            client,
-            user_id,
-            response_url,
-            f"I couldn't send the plan as a file ({e.response.get('error')}). "
-            "`/cop plan show` shows it here.",
-        )
-
-
-def register(app: App) -> None:
-    app.view(blocks.SECTION_CALLBACK)(handle_section_submission)
-    app.view(blocks.REVIEW_CALLBACK)(handle_review_submission)
-    app.action(blocks.BACK_ACTION)(handle_nav_action)
-    app.action(blocks.SAVE_CLOSE_ACTION)(handle_nav_action)
+register = route.register

@@ -11,6 +11,9 @@ Slack delivers twice (a retry, a double click) is handled once.
   (or the trigger_id when there is no `action_ts`);
 - a slash command by its trigger_id.
 
+An event that Slack delivers again (`once_per_event`) is recognised by its event_id,
+recorded in `handled_event`, and answered with an empty 200.
+
 Vote and Take back clicks are not kept here: the vote remembers its own click, in its own
 transaction, by a key that names neither who clicked nor what they chose
 (`bot.services.polls.click_key`), and deletes it when the poll closes.
@@ -40,11 +43,14 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from bot.blocks.polls import VOTE_ACTION, WITHDRAW_ACTION
-from storage.models import HandledRequest, utcnow
+from bot.deps import Deps
+from storage.db import session_scope
+from storage.models import HandledEvent, HandledRequest, utcnow
 
 log = logging.getLogger(__name__)
 
 KEEP_HANDLED_REQUESTS = timedelta(days=1)
+KEEP_HANDLED_EVENTS = timedelta(days=1)
 CLAIM = "copbot_claim"  # the context key of the claimed request's key
 WAIT_FOR_FIRST_SECONDS = 2.5  # a replay waits this long for the first answer (Slack: 3 s)
 STALE_SECONDS = 30.0  # a claim with no answer after this long will get none
@@ -136,7 +142,7 @@ def first_answer(engine: Engine, key: str, wait: float = WAIT_FOR_FIRST_SECONDS)
 
 
 def replay_guard(
-    body: dict[str, Any], context: dict[str, Any], request: BoltRequest, next: Any
+    body: dict[str, Any], context: dict[str, Any], deps: Deps, request: BoltRequest, next: Any
 ) -> Any:
     """Global middleware: the first delivery of a request runs; a replay answers as the
     first did and runs nothing."""
@@ -144,7 +150,6 @@ def replay_guard(
     if found is None:
         return next()
     kind, unique = found
-    deps = context["copbot"]
     key = hmac.new(deps.settings.voter_key, f"{kind}|{unique}".encode(), "sha256").hexdigest()
     engine = deps.engine
     if claim(engine, key, kind):
@@ -161,7 +166,7 @@ def replay_guard(
 def remember(request: BoltRequest, response: BoltResponse) -> None:
     """Store the answer of a claimed request, for its replays."""
     key = request.context.get(CLAIM)
-    deps = request.context.get("copbot")
+    deps = request.context.get("deps")
     if not key or deps is None:
         return
     content_type = (list(response.headers.get("content-type") or []) or [None])[0]
@@ -175,3 +180,32 @@ def remember(request: BoltRequest, response: BoltResponse) -> None:
             )
     except Exception:  # noqa: BLE001 - the answer already went out; replays get an empty one
         log.exception("could not store the answer to a request for its replays")
+
+
+# ---- events ----------------------------------------------------------------------------------
+
+
+def claim_event(deps: Deps, event_id: str) -> bool:
+    """Record `event_id` as handled; False when it was already (a retry or a duplicate)."""
+    try:
+        with session_scope(deps.engine) as session:
+            session.add(HandledEvent(event_id=event_id))
+    except IntegrityError:
+        return False
+    if zlib.crc32(event_id.encode()) % 100 == 0:  # prune now and then, cheaply
+        with session_scope(deps.engine) as session:
+            session.exec(
+                delete(HandledEvent).where(
+                    HandledEvent.received_at < utcnow() - KEEP_HANDLED_EVENTS
+                )
+            )
+    return True
+
+
+def once_per_event(body: dict[str, Any], deps: Deps, next: Any) -> Any:
+    """Global middleware: an event delivered twice (Slack retries) is handled once."""
+    event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+    if event_id and not claim_event(deps, event_id):
+        log.info("event %s already handled; ignoring the retry", event_id)
+        return BoltResponse(status=200, body="")
+    return next()

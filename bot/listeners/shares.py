@@ -4,15 +4,18 @@ monthly digest on or off. The scheduler sends the digests (`bot.flows.digests`).
 
 from __future__ import annotations
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack
 
 from bot.blocks import escape
 from bot.blocks import shares as blocks
 from bot.listeners.common import CommandRequest
+from bot.listeners.routes import Routes
 from bot.services import CopError, shares
 from bot.services import communities as svc
 from bot.services.permissions import Action, can, who_can
 from bot.slack_client import post_message
+
+route = Routes()
 
 
 def cmd_share(req: CommandRequest) -> None:
@@ -49,9 +52,9 @@ def cmd_share(req: CommandRequest) -> None:
     req.later(post_message, req.client, community.slack_channel_id, blocks.share_card(share))
 
 
+@route.action(blocks.OPEN_ACTION)
 def handle_open_link(ack: Ack) -> None:
     ack()  # a link button on a share card: Slack opens the address; nothing to do
 
 
-def register(app: App) -> None:
-    app.action(blocks.OPEN_ACTION)(handle_open_link)
+register = route.register

@@ -14,23 +14,21 @@ from datetime import date, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from slack_bolt import Ack, App
-from slack_sdk import WebClient
 from sqlalchemy.exc import IntegrityError
 
 from bot.blocks import calls as blocks
 from bot.blocks import escape
-from bot.deps import Deps
 from bot.flows import calls as flows
-from bot.listeners.call_access import leader_zone, managed, view_metadata
-from bot.listeners.common import CommandRequest, modal_values
-from bot.services import CopError, hosts, year_plan
+from bot.listeners.common import CommandRequest, leader_zone, modal_values
+from bot.listeners.guard import Interaction, on_submission
+from bot.listeners.routes import Routes
+from bot.services import CopError, year_plan
 from bot.services import calls as rules
-from bot.services import communities as svc
 from bot.services.ids import whole_number
-from bot.services.permissions import Action, can, who_can
-from storage.db import session_scope
+from bot.services.permissions import Action, who_can
 from storage.models import utcnow
+
+route = Routes()
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +59,7 @@ def chosen_year(arg: str, current: date) -> date:
 
 def cmd_year(req: CommandRequest) -> None:
     community = req.community()
-    role = svc.role_of(req.session, community.id, req.user_id)
-    if not can(req.actor, Action.SCHEDULE_CALL, role):
+    if not req.may(Action.SCHEDULE_CALL, community):
         raise CopError(f"Only {who_can(Action.SCHEDULE_CALL)} can plan the year's calls.")
     settings = req.deps.settings
     zone = leader_zone(req)
@@ -96,8 +93,7 @@ def cmd_year(req: CommandRequest) -> None:
     view = blocks.year_modal(
         community, first, future, zone=zone, milestones=steps, skipped_months=skipped
     )
-    req.ack()
-    req.deps.open_view(req.client, req.trigger_id, view)
+    req.open_view(view)
 
 
 def _first_of(meta: dict[str, Any], year_start: tuple[int, int]) -> date:
@@ -166,63 +162,57 @@ def read_form(
     return YearForm(time(hour, minute), zone, int(duration_text), chosen), {}
 
 
-def handle_year_submission(
-    ack: Ack, body: dict[str, Any], client: WebClient, context: dict[str, Any]
-) -> None:
-    deps: Deps = context["copbot"]
-    view = body["view"]
-    user_id = body["user"]["id"]
+def _refuse(i: Interaction, error: CopError) -> None:
+    if (
+        isinstance(error, year_plan.AlreadyAccepted)
+        and error.view_id
+        and error.view_id == i.view.get("id")
+    ):
+        i.ack()  # the same form again (a retry, a double click): as the first answer
+        return
+    i.ack(response_action="errors", errors={rules.TIME: str(error)})
+
+
+def _raced(i: Interaction, _error: IntegrityError) -> None:
+    # a racing acceptance got the year's row first
+    i.ack(response_action="errors", errors={rules.TIME: "This year was accepted already."})
+
+
+@route.view(blocks.YEAR_CALLBACK)
+@on_submission(_refuse, conflict=_raced)
+def handle_year_submission(i: Interaction) -> None:
+    """Accept the year: its calls are saved in the request, their meetings and messages
+    follow the ack."""
+    deps, view = i.deps, i.view
     settings = deps.settings
-    try:
-        meta = view_metadata(view)
-        community_id = rules.parse_id(meta.get("community"))
-        first = _first_of(meta, settings.program_year_start)
-    except CopError as e:
-        ack(response_action="errors", errors={rules.TIME: str(e)})
-        return
-    form, errors = read_form(view, first, user_id)
+    meta = i.metadata()
+    community_id = rules.parse_id(meta.get("community"))
+    first = _first_of(meta, settings.program_year_start)
+    form, errors = read_form(view, first, i.user_id)
     if form is None:
-        ack(response_action="errors", errors=errors)
+        i.ack(response_action="errors", errors=errors)
         return
-    try:
-        with session_scope(deps.engine) as session:
-            community = managed(deps, session, community_id, user_id)
-            accepted = year_plan.accept(
-                session,
-                community,
-                first,
-                form.chosen,
-                at=form.at,
-                zone=form.zone,
-                duration=form.duration,
-                user_id=user_id,
-                now=utcnow(),
-                holidays_country=settings.holidays,
-                year_start=settings.program_year_start,
-                with_meeting=deps.conferencing.configured,
-                org_zone=settings.timezone,
-                view_id=view.get("id"),
-                zoom_hosts=deps.conferencing.hosts,
-            )
-            call_ids = [c.id for c in accepted.calls]
-    except hosts.HostsBusy as e:
-        ack(response_action="errors", errors={rules.TIME: str(e)})
-        return
-    except year_plan.AlreadyAccepted as e:
-        if e.view_id and e.view_id == view.get("id"):
-            ack()  # the same form again (a retry, a double click): as the first answer
-        else:
-            ack(response_action="errors", errors={rules.TIME: str(e)})
-        return
-    except IntegrityError:  # a racing acceptance got the year's row first
-        ack(response_action="errors", errors={rules.TIME: "This year was accepted already."})
-        return
-    except CopError as e:
-        ack(response_action="errors", errors={rules.TIME: str(e)})
-        return
-    ack()
-    deps.later(flows.after_year, client, deps, call_ids, user_id, accepted)
+    community = i.community_allowing(community_id, Action.SCHEDULE_CALL, "schedule its calls")
+    accepted = year_plan.accept(
+        i.session,
+        community,
+        first,
+        form.chosen,
+        at=form.at,
+        zone=form.zone,
+        duration=form.duration,
+        user_id=i.user_id,
+        now=utcnow(),
+        holidays_country=settings.holidays,
+        year_start=settings.program_year_start,
+        with_meeting=deps.conferencing.configured,
+        org_zone=settings.timezone,
+        view_id=view.get("id"),
+        zoom_hosts=deps.conferencing.hosts,
+    )
+    i.ack()
+    call_ids = [c.id for c in accepted.calls]
+    i.later(flows.after_year, i.client, deps, call_ids, i.user_id, accepted)
 
 
-def register(app: App) -> None:
-    app.view(blocks.YEAR_CALLBACK)(handle_year_submission)
+register = route.register

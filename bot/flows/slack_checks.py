@@ -1,4 +1,5 @@
-"""Checks that ask Slack about people and channels while a request waits for its ack.
+"""Checks that ask Slack about people and channels, mostly while a request waits for its
+ack (a listener's `/cop leaders` or new-community form), sometimes after it (a flow).
 
 Slack wants an answer to a command or a form within 3 seconds, so these calls use a
 client of their own with a short timeout and no retries, and run side by side: a
