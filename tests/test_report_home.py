@@ -1,6 +1,7 @@
 """App Home per role through the signed endpoint: staff's table of 300 communities stays
 inside Slack's limits a page at a time, pages and filters with buttons; a leader sees a
-to-do list with deadlines in their own zone."""
+to-do list with deadlines in their own zone; each publish reads the database in one unit
+of work."""
 
 from __future__ import annotations
 
@@ -8,15 +9,17 @@ import json
 import time
 from datetime import timedelta
 
-from sqlalchemy import delete
+from slack_sdk import WebClient
+from sqlalchemy import delete, event
 from sqlmodel import select
 
 from bot.blocks.home_year import FILTER_ACTION, PAGE_ACTION
 from bot.blocks.limits import check_view
+from bot.flows import home
 from sandbox.slack_standin import TEAM_ID
 from storage.db import session_scope
-from storage.models import Call, Community, Membership, utcnow
-from tests.conftest import STAFF, new_community
+from storage.models import Announcement, Call, Community, Membership, utcnow
+from tests.conftest import STAFF, ended_call, new_community
 
 
 def opened(user):
@@ -217,3 +220,25 @@ def test_staff_table_rows_are_labelled_aligned_fields(as_user, engine, slack):
     ]  # fmt: skip
     assert all(f["type"] == "mrkdwn" and len(f["text"]) <= 2000 for f in row["fields"])
     assert len(row["fields"]) <= 10  # Slack's limit on a section's fields
+
+
+def test_each_home_is_read_in_one_unit_of_work(deps, slack, session, engine):
+    c = new_community(session, name="Alpha", channel="CONEHOME", leader="U1")
+    ended_call(session, c, utcnow() + timedelta(days=3))
+    session.add(Announcement(team_id=TEAM_ID, text="Hi", created_by=STAFF, state="sent"))
+    session.commit()
+    client = WebClient(token="xoxb-test-token", base_url=slack.url)
+    checkouts: list[object] = []
+
+    def checked_out(*_args) -> None:
+        checkouts.append(1)
+
+    event.listen(engine, "checkout", checked_out)
+    try:
+        for n, user in enumerate((STAFF, "U1"), start=1):
+            home.publish(client, deps, user)
+            assert len(checkouts) == n, f"{user}'s Home took {len(checkouts)} connections"
+    finally:
+        event.remove(engine, "checkout", checked_out)
+    staff, leader = [call.json_arg("view") for call in slack.calls_to("views.publish")[-2:]]
+    assert "Announcements" in json.dumps(staff) and "Alpha" in json.dumps(leader)

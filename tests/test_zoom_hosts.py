@@ -476,7 +476,7 @@ def test_year_plans_of_forty_communities_on_one_morning_lose_no_call(
 
 
 def test_staff_home_shows_each_hosts_next_meetings(db_url, session, slack, zoom, engine):
-    from bot.listeners.events import publish_home
+    from bot.flows import home
 
     settings = pool_settings(db_url, slack, zoom, f"{H1},{H2}")
     deps = Deps(settings=settings, engine=engine, conferencing=make_conferencing(settings))
@@ -491,7 +491,7 @@ def test_staff_home_shows_each_hosts_next_meetings(db_url, session, slack, zoom,
             with_meeting=True,
         )
         hosts.book_or_refuse(s, call, deps.conferencing.hosts, rules.utcnow())
-    publish_home(client, deps, settings.staff and sorted(settings.staff)[0])
+    home.publish(client, deps, settings.staff and sorted(settings.staff)[0])
     [published] = slack.calls_to("views.publish")
     text = json.dumps(published.json_arg("view"))
     assert "Zoom hosts" in text
