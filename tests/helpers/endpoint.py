@@ -12,8 +12,8 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import requests
 
+from bot.blocks.limits import check_message
 from bot.config import Settings
-from integrations.block_kit import check_message
 from sandbox import slack_payloads as payloads
 from sandbox import zoom_standin as zs
 from sandbox.slack_standin import SlackStandIn

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from integrations.block_kit import check_view
+from bot.blocks.limits import check_view
 from sandbox import slack_payloads as payloads
 from sandbox.slack_standin import SlackStandIn
 from tests.helpers.endpoint import SlackUser
