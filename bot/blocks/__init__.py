@@ -1,7 +1,8 @@
 """Block Kit builders: plain values in, dicts out, no I/O.
 
-Block Kit's limits (block counts, text lengths) are in `bot.blocks.limits`, which
-the tests also use to check every payload.
+Block Kit's limits (block counts, text lengths) are in `bot.blocks.limits`, which the
+builders build to and the tests check every payload against. Text is packed into
+sections by one packer: `pack_sections` for lines, `text_sections` for one long text.
 """
 
 from __future__ import annotations
@@ -10,13 +11,19 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from bot.blocks.limits import MAX_BLOCKS, MAX_HEADER_TEXT, MAX_SECTION_TEXT
+from bot.blocks.limits import (  # noqa: F401 - the limits the builders use
+    MAX_BUTTON_URL,
+    MAX_FALLBACK_TEXT,
+    MAX_HEADER_TEXT,
+    MAX_HOME_BLOCKS,
+    MAX_INPUT_TEXT,
+    MAX_MESSAGE_BLOCKS,
+    MAX_MODAL_BLOCKS,
+    MAX_SECTION_TEXT,
+)
 from bot.text import escape, link, plural, safe_url, unmarked  # noqa: F401 - for the builders
 
 Block = dict[str, Any]
-
-MAX_MESSAGE_BLOCKS = MAX_BLOCKS["message"]
-MAX_HOME_BLOCKS = MAX_BLOCKS["home"]
 
 
 def clip(text: str, limit: int) -> str:
@@ -178,6 +185,12 @@ def text_pieces(text: str, limit: int = MAX_SECTION_TEXT) -> list[str]:
     return pieces
 
 
+def text_sections(text: str) -> list[Block]:
+    """Escaped mrkdwn `text` in as many sections as it needs (`text_pieces`); no empty
+    section, which Slack refuses."""
+    return [section(piece) for piece in text_pieces(text) if piece]
+
+
 def _words(line: str, limit: int) -> list[str]:
     """`line` as words and the spaces between them; a word longer than `limit` in tokens
     that each fit (a link or mention is never split)."""
@@ -196,7 +209,7 @@ def _words(line: str, limit: int) -> list[str]:
     return words + ([word] if word else [])
 
 
-def packed_sections(
+def pack_sections(
     heading: str,
     lines: Sequence[str],
     room: int,

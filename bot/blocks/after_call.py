@@ -20,7 +20,7 @@ from bot.blocks import (
     link,
     mention,
     message,
-    packed_sections,
+    pack_sections,
     plain,
     plural,
     section,
@@ -281,7 +281,7 @@ def home_blocks(
     if own_rows:
         blocks += [divider(), header("Community health")]
         lines = [health_line(row) for row in own_rows]
-        blocks += packed_sections("", lines, room - len(blocks) - 1, "community", "communities")
+        blocks += pack_sections("", lines, room - len(blocks) - 1, "community", "communities")
         blocks.append(
             context(
                 "Calls held of planned this program year; attendance per call; "
@@ -314,7 +314,7 @@ def home_blocks(
             lines.append(
                 f"• {escape(archived.call.topic)} ({archived.call.start_at:%b %-d, %Y}): {links}"
             )
-        blocks += packed_sections(
+        blocks += pack_sections(
             f"*Archive of {escape(community.name)}*", lines, room - len(blocks), "call"
         )
     return blocks[: max(0, room)]

@@ -22,7 +22,7 @@ from bot.blocks import (
     input_block,
     mention,
     message,
-    packed_sections,
+    pack_sections,
     plain,
     section,
 )
@@ -194,7 +194,7 @@ def agenda_message(
         blocks.append(section(note))
     blocks.append(section(f"*Onsite agenda of {name}* at {escape(meeting.name)}, {where}: {state}"))
     lines = _session_lines(sessions) or ["_No sessions yet._"]
-    blocks += packed_sections("", lines, MAX_MESSAGE_BLOCKS - len(blocks) - 1, "session")
+    blocks += pack_sections("", lines, MAX_MESSAGE_BLOCKS - len(blocks) - 1, "session")
     blocks.append(context(venue_note(meeting, block)))
     text = (note + " " if note else "") + f"Onsite agenda of {name}: {state}."
     return {"response_type": "ephemeral", **message(text, blocks)}
@@ -215,7 +215,7 @@ def submitted_notice(
     if block is not None:
         head += f"\nIts block: {venue_time(block.start_at, block.end_at, meeting.timezone)}."
     blocks = [section(head)]
-    blocks += packed_sections("", _session_lines(sessions), MAX_MESSAGE_BLOCKS - 2, "session")
+    blocks += pack_sections("", _session_lines(sessions), MAX_MESSAGE_BLOCKS - 2, "session")
     return message(text, [*blocks, context(venue_note(meeting, block))])
 
 
@@ -236,6 +236,6 @@ def status_message(
         mark = ":white_check_mark:" if state == "submitted" else ":hourglass:"
         lines.append(f"{mark} *{escape(c.name)}*: {state}" + ("" if b else " · _no onsite block_"))
     room = MAX_MESSAGE_BLOCKS - len(blocks)
-    blocks += packed_sections("", lines, room, "community", "communities")
+    blocks += pack_sections("", lines, room, "community", "communities")
     text = f"Onsite agendas for {escape(meeting.name)}: {done} of {len(rows)} submitted."
     return {"response_type": "ephemeral", **message(text, blocks)}

@@ -12,7 +12,9 @@ import re
 from typing import Any
 
 from bot.blocks import (
+    MAX_FALLBACK_TEXT,
     MAX_MESSAGE_BLOCKS,
+    MAX_MODAL_BLOCKS,
     clip,
     context,
     divider,
@@ -20,9 +22,10 @@ from bot.blocks import (
     input_block,
     mention,
     message,
+    pack_sections,
     plain,
     section,
-    text_pieces,
+    text_sections,
     unmarked,
 )
 from bot.blocks.polls import when
@@ -35,20 +38,12 @@ EDIT_ACTION = "announce_edit"
 DELETE_ACTION = "announce_delete"
 RETRY_ACTION = "announce_retry"
 
-SECTION_LIMIT = 2900  # under Slack's 3,000 per section, with room to spare
 _BROADCAST = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
 
 
 def neutralise(text: str) -> str:
     """The text, escaped, with typed broadcast mentions made inert."""
     return _BROADCAST.sub(lambda m: "@\u200b" + m.group(1), escape(text))
-
-
-def chunks(text: str, limit: int = SECTION_LIMIT) -> list[str]:
-    """The neutralised text in pieces of at most `limit` characters (`text_pieces`: split
-    between lines, then words, never inside an escape such as `&amp;`, and no *bold* or
-    _italic_ left open: a formatted phrase moves whole to the next piece)."""
-    return text_pieces(neutralise(text), limit)
 
 
 def announcement_message(
@@ -59,11 +54,11 @@ def announcement_message(
     head = f"{ping}:mega: *Announcement* from {mention(sender)}, CoP program staff"
     if edited:
         head += " _(edited)_"
-    parts = chunks(text)
-    blocks = [section(head), *[section(p) for p in parts]]
+    blocks = [section(head), *text_sections(neutralise(text))]
     if len(blocks) > MAX_MESSAGE_BLOCKS:  # cannot happen within MAX_TEXT; refuse loudly
         raise ValueError("announcement too long for one message")
-    fallback = clip(f"{ping}Announcement from {mention(sender)}: {neutralise(text)}", 3000)
+    fallback = f"{ping}Announcement from {mention(sender)}: {neutralise(text)}"
+    fallback = clip(fallback, MAX_FALLBACK_TEXT)
     return message(fallback, blocks)
 
 
@@ -165,7 +160,7 @@ def preview_view(announcement: Announcement, names: list[str]) -> dict[str, Any]
     blocks = [
         context(going),
         divider(),
-        *payload["blocks"][: 100 - 4],
+        *payload["blocks"][: MAX_MODAL_BLOCKS - 4],
         divider(),
         context(
             "Back to change it; Send when it reads right. You can edit or delete every "
@@ -191,7 +186,10 @@ def home_blocks(
     the open polls of the person's communities."""
     blocks: list[dict[str, Any]] = []
     if poll_lines:
-        blocks += [divider(), section("*Open polls in your communities*\n" + "\n".join(poll_lines))]
+        blocks += [
+            divider(),
+            *pack_sections("*Open polls in your communities*", poll_lines, 1, "poll"),
+        ]
     if rows:
         blocks += [divider(), section("*Announcements*")]
     for announcement, delivery, failed in rows:

@@ -19,7 +19,7 @@ from bot.blocks import (
     join_words,
     mention,
     message,
-    packed_sections,
+    pack_sections,
     plain,
     plural,
     section,
@@ -283,9 +283,9 @@ def home_view(
             for s in everyone
         ]
         room = MAX_HOME_BLOCKS - len(blocks) - 2  # the reminders' problems and the help line
-        blocks += packed_sections("", lines, room, "community", "communities")
+        blocks += pack_sections("", lines, room, "community", "communities")
     if reminder_problems:
-        blocks += packed_sections(
+        blocks += pack_sections(
             "*Reminders that could not be sent, or were missed while copbot was down*",
             [f"• {escape(p)}" for p in reminder_problems],
             1,

@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.blocks import (
+    MAX_INPUT_TEXT,
     MAX_MESSAGE_BLOCKS,
     Block,
     channel_link,
@@ -22,7 +23,7 @@ from bot.blocks import (
     link,
     mention,
     message,
-    packed_sections,
+    pack_sections,
     plain,
     section,
 )
@@ -83,7 +84,7 @@ def meeting_modal(meeting: OnsiteMeeting | None, rooms: Sequence[OnsiteRoom], zo
         input_block(
             ROOMS,
             "Rooms",
-            text(room_lines, multiline=True, max_length=3000),
+            text(room_lines, multiline=True, max_length=MAX_INPUT_TEXT),
             hint='One a line, with its capacity, like "Room A: 40".',
         ),
     ]
@@ -278,11 +279,11 @@ def grid_message(
     ]
     budget = MAX_MESSAGE_BLOCKS - 1  # the help line last
     lines = grid_lines(meeting, rooms, entries)
-    blocks += packed_sections("", lines, budget - len(blocks) - bool(unassigned), "room")
+    blocks += pack_sections("", lines, budget - len(blocks) - bool(unassigned), "room")
     if unassigned:
         waiting = [f"• {escape(c.name)}" for c in unassigned]
         room = budget - len(blocks)
-        blocks += packed_sections("*No block yet:*", waiting, room, "community", "communities")
+        blocks += pack_sections("*No block yet:*", waiting, room, "community", "communities")
     blocks.append(
         context(
             "`/cop onsite assign #channel` gives a block · `/cop onsite move #channel` moves it · "

@@ -25,7 +25,7 @@ from bot.blocks import (
     mention,
     plain,
     section,
-    text_pieces,
+    text_sections,
 )
 from bot.services.plan_export import display_answer
 from bot.services.planning_tool import (
@@ -264,7 +264,7 @@ def _answer_blocks(question, text: str, limit: int | None = None) -> tuple[list[
         answer = answer[:limit].rstrip() + " …"
     title = f"*{escape(question.text)}*\n"
     body = escape(answer)
-    blocks = [section(piece) for piece in text_pieces(title + body) if piece]
+    blocks = text_sections(title + body)
     return blocks, shortened
 
 

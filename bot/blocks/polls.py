@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.blocks import (
+    MAX_FALLBACK_TEXT,
     clip,
     context,
     divider,
@@ -20,6 +21,7 @@ from bot.blocks import (
     input_block,
     mention,
     message,
+    pack_sections,
     plain,
     plural,
     section,
@@ -201,9 +203,7 @@ def poll_message(t: rules.Tally) -> dict[str, Any]:
         if show_counts:
             share = f"{round(100 * count / total)}%" if total else "0%"
             text += f"\n`{_bar(count, total)}` {count} ({share})"
-        block: dict[str, Any] = section(
-            clip(text, 2900), block_id=f"poll-{poll.id}-opt-{option.id}"
-        )
+        block: dict[str, Any] = section(text, block_id=f"poll-{poll.id}-opt-{option.id}")
         if not closed:
             block["accessory"] = {
                 "type": "button",
@@ -248,7 +248,7 @@ def poll_message(t: rules.Tally) -> dict[str, Any]:
         )
     state = "closed poll" if closed else "Poll"
     fallback = f"{state} by {mention(poll.created_by)}: {question} ({plural(t.voters, 'voter')})"
-    return message(clip(fallback, 3000), blocks)
+    return message(clip(fallback, MAX_FALLBACK_TEXT), blocks)
 
 
 def _button(label: str, action_id: str, poll_id: int, style: str | None = None) -> dict[str, Any]:
@@ -286,7 +286,7 @@ def _total_section(tallies: list[rules.Tally]) -> dict[str, Any]:
         f"`{_bar(n, all_votes)}` *{escape(label)}*: {n}"
         for label, n in sorted(totals.items(), key=lambda kv: -kv[1])
     ]
-    return section(clip(f"*In total* ({plural(voters, 'voter')}):\n" + "\n".join(lines), 2900))
+    return pack_sections(f"*In total* ({plural(voters, 'voter')}):", lines, 1, "option")[0]
 
 
 def results_message(
@@ -321,7 +321,7 @@ def results_message(
                 context("The total of all of them comes in this thread once each has closed.")
             )
     text = f"The poll closed: {question} ({plural(this.voters, 'voter')})"
-    return message(clip(text, 3000), blocks)
+    return message(clip(text, MAX_FALLBACK_TEXT), blocks)
 
 
 def total_message(tallies: list[rules.Tally]) -> dict[str, Any]:
@@ -329,7 +329,7 @@ def total_message(tallies: list[rules.Tally]) -> dict[str, Any]:
     question = escape(tallies[0].poll.question)
     head = f":checkered_flag: *All {len(tallies)} communities have closed* {question}"
     text = f"All {len(tallies)} communities have closed: {question}"
-    return message(clip(text, 3000), [section(clip(head, 2900)), _total_section(tallies)])
+    return message(clip(text, MAX_FALLBACK_TEXT), [section(head), _total_section(tallies)])
 
 
 # ---- what one person sees --------------------------------------------------------------------

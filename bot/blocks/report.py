@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.blocks import (
+    MAX_INPUT_TEXT,
     MAX_MESSAGE_BLOCKS,
     Block,
     channel_link,
@@ -19,12 +20,13 @@ from bot.blocks import (
     input_block,
     mention,
     message,
-    packed_sections,
+    pack_sections,
     plain,
     plural,
     section,
+    text_sections,
 )
-from bot.blocks.announcements import chunks
+from bot.blocks.announcements import neutralise
 from bot.services.reports import SUBMITTED, Facts
 from storage.models import Community, ProgressReport
 
@@ -61,7 +63,7 @@ def report_modal(
 ) -> dict[str, Any]:
     def area(initial: str) -> dict[str, Any]:
         element: dict[str, Any] = {"type": "plain_text_input", "multiline": True}
-        element["max_length"] = 3000
+        element["max_length"] = MAX_INPUT_TEXT
         if initial:
             element["initial_value"] = initial
         return element
@@ -207,11 +209,7 @@ def _report_blocks(
         ("Connection to professional practice", report.practice),
     ):
         out.append(section(f"*{label}*"))
-        out += (
-            [section(piece) for piece in chunks(text)]
-            if text.strip()
-            else [section("_Nothing written._")]
-        )
+        out += text_sections(neutralise(text)) if text.strip() else [section("_Nothing written._")]
     return out
 
 
@@ -276,6 +274,6 @@ def status_message(
         section(f"{done} of {len(rows)} communities have submitted."),
     ]
     room = MAX_MESSAGE_BLOCKS - len(blocks)
-    blocks += packed_sections("", lines, room, "community", "communities")
+    blocks += pack_sections("", lines, room, "community", "communities")
     text = f"Progress reports {year_label}: {done} of {len(rows)} submitted."
     return {"response_type": "ephemeral", **message(text, blocks)}

@@ -15,7 +15,7 @@ from bot.blocks import (
     link,
     mention,
     message,
-    packed_sections,
+    pack_sections,
     plain,
     section,
 )
@@ -63,7 +63,7 @@ def resources_message(
                 "slides and readings with the call's Add slides button._"
             )
         # room for the archive: what the message allows after the acknowledgement's 2
-        blocks += packed_sections(heading, lines, MAX_MESSAGE_BLOCKS - len(blocks) - 2, "call")
+        blocks += pack_sections(heading, lines, MAX_MESSAGE_BLOCKS - len(blocks) - 2, "call")
         if ack is not None:
             blocks.append(
                 context(
@@ -109,6 +109,6 @@ def ack_status(
         section(f"*Guidelines acknowledged for {year_label}:* {done} of {len(rows)} communities")
     ]
     room = MAX_MESSAGE_BLOCKS - len(blocks)
-    blocks += packed_sections("", lines, room, "community", "communities")
+    blocks += pack_sections("", lines, room, "community", "communities")
     text = f"Guidelines acknowledged for {year_label}: {done} of {len(rows)} communities."
     return {"response_type": "ephemeral", **message(text, blocks)}
