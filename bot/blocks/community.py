@@ -49,8 +49,30 @@ NAME, MISSION, DESCRIPTION, AREAS, CHANNEL, LEADER = (
 
 def new_community_modal(channel_id: str, creator: str, *, staff: bool) -> dict[str, Any]:
     """The `/cop new` modal; staff also choose the first leader."""
-    area_options = [{"text": plain(PURPOSE_AREA_LABELS[a]), "value": a.value} for a in PurposeArea]
-    blocks: list[Block] = [
+    blocks = [*_name_and_channel_inputs(channel_id), *_purpose_inputs()]
+    if staff:
+        blocks.append(
+            input_block(
+                LEADER,
+                "First leader",
+                {"type": "users_select", "initial_user": creator},
+                hint="Staff may create a community for someone else to lead.",
+            )
+        )
+    return {
+        "type": "modal",
+        "callback_id": NEW_COMMUNITY_CALLBACK,
+        "title": plain("New community", 24),
+        "submit": plain("Create", 24),
+        "close": plain("Cancel", 24),
+        "private_metadata": json.dumps({"channel": channel_id}),
+        "blocks": blocks,
+    }
+
+
+def _name_and_channel_inputs(channel_id: str) -> list[Block]:
+    """The community's name, and its channel (the one the command came from, at first)."""
+    return [
         input_block(
             NAME,
             "Community name",
@@ -71,6 +93,13 @@ def new_community_modal(channel_id: str, creator: str, *, staff: bool) -> dict[s
             },
             hint="The community's home: calls, reminders and the plan are posted here.",
         ),
+    ]
+
+
+def _purpose_inputs() -> list[Block]:
+    """Mission, description and purpose areas, each optional."""
+    area_options = [{"text": plain(PURPOSE_AREA_LABELS[a]), "value": a.value} for a in PurposeArea]
+    return [
         input_block(
             MISSION,
             "Mission statement",
@@ -93,24 +122,6 @@ def new_community_modal(channel_id: str, creator: str, *, staff: bool) -> dict[s
             hint="The kinds of activity the community is organised around.",
         ),
     ]
-    if staff:
-        blocks.append(
-            input_block(
-                LEADER,
-                "First leader",
-                {"type": "users_select", "initial_user": creator},
-                hint="Staff may create a community for someone else to lead.",
-            )
-        )
-    return {
-        "type": "modal",
-        "callback_id": NEW_COMMUNITY_CALLBACK,
-        "title": plain("New community", 24),
-        "submit": plain("Create", 24),
-        "close": plain("Cancel", 24),
-        "private_metadata": json.dumps({"channel": channel_id}),
-        "blocks": blocks,
-    }
 
 
 def _role_word(role: Role) -> str:
