@@ -50,42 +50,9 @@ def agenda_modal(
     deadline: datetime,
 ) -> dict[str, Any]:
     rows = min(MAX_SESSIONS, max(4, len(sessions) + 2))
-    intro = (
-        f"*{escape(community.name)}* at *{escape(meeting.name)}*: "
-        f"{venue_time(block.start_at, block.end_at, meeting.timezone)}, {escape(room.name)}. "
-        "Sessions use the venue's time, fit inside the two hours and do not overlap. "
-        f"Leaders can change the agenda until {_date(deadline)}."
-    )
-    if state == SUBMITTED:
-        intro += "\n:white_check_mark: Submitted; what you save now updates it."
-    blocks: list[Block] = [section(intro)]
+    blocks: list[Block] = [section(_agenda_intro(community, meeting, block, room, state, deadline))]
     for n in range(1, rows + 1):
-        s = sessions[n - 1] if n <= len(sessions) else None
-        blocks.append(context(f"*Session {n}*"))
-        start: dict[str, Any] = {"type": "timepicker"}
-        minutes: dict[str, Any] = {"type": "number_input", "is_decimal_allowed": False}
-        title: dict[str, Any] = {"type": "plain_text_input", "max_length": 150}
-        speakers: dict[str, Any] = {"type": "plain_text_input", "max_length": 300}
-        description: dict[str, Any] = {
-            "type": "plain_text_input",
-            "multiline": True,
-            "max_length": 1000,
-        }
-        if s is not None:
-            start["initial_time"] = s.start
-            minutes["initial_value"] = str(s.minutes)
-            title["initial_value"] = s.title
-            if s.speakers:
-                speakers["initial_value"] = s.speakers
-            if s.description:
-                description["initial_value"] = s.description
-        blocks += [
-            input_block(field("start", n), "Starts", start, optional=True),
-            input_block(field("minutes", n), "Length (minutes)", minutes, optional=True),
-            input_block(field("title", n), "Title", title, optional=True),
-            input_block(field("speakers", n), "Speakers", speakers, optional=True),
-            input_block(field("description", n), "Description", description, optional=True),
-        ]
+        blocks += _session_inputs(n, sessions[n - 1] if n <= len(sessions) else None)
     if state != SUBMITTED:
         options = [
             {"text": plain("Save as a draft"), "value": DRAFT_CHOICE},
@@ -107,6 +74,55 @@ def agenda_modal(
         "private_metadata": json.dumps({"community": community.id, "year": meeting.year}),
         "blocks": blocks,
     }
+
+
+def _agenda_intro(
+    community: Community,
+    meeting: OnsiteMeeting,
+    block: OnsiteBlock,
+    room: OnsiteRoom,
+    state: str,
+    deadline: datetime,
+) -> str:
+    """Where and when the block is, the rules of a session, and until when to change it."""
+    intro = (
+        f"*{escape(community.name)}* at *{escape(meeting.name)}*: "
+        f"{venue_time(block.start_at, block.end_at, meeting.timezone)}, {escape(room.name)}. "
+        "Sessions use the venue's time, fit inside the two hours and do not overlap. "
+        f"Leaders can change the agenda until {_date(deadline)}."
+    )
+    if state == SUBMITTED:
+        intro += "\n:white_check_mark: Submitted; what you save now updates it."
+    return intro
+
+
+def _session_inputs(n: int, s: Session_ | None) -> list[Block]:
+    """Session `n`'s start, length, title, speakers and description, filled in from `s`."""
+    start: dict[str, Any] = {"type": "timepicker"}
+    minutes: dict[str, Any] = {"type": "number_input", "is_decimal_allowed": False}
+    title: dict[str, Any] = {"type": "plain_text_input", "max_length": 150}
+    speakers: dict[str, Any] = {"type": "plain_text_input", "max_length": 300}
+    description: dict[str, Any] = {
+        "type": "plain_text_input",
+        "multiline": True,
+        "max_length": 1000,
+    }
+    if s is not None:
+        start["initial_time"] = s.start
+        minutes["initial_value"] = str(s.minutes)
+        title["initial_value"] = s.title
+        if s.speakers:
+            speakers["initial_value"] = s.speakers
+        if s.description:
+            description["initial_value"] = s.description
+    return [
+        context(f"*Session {n}*"),
+        input_block(field("start", n), "Starts", start, optional=True),
+        input_block(field("minutes", n), "Length (minutes)", minutes, optional=True),
+        input_block(field("title", n), "Title", title, optional=True),
+        input_block(field("speakers", n), "Speakers", speakers, optional=True),
+        input_block(field("description", n), "Description", description, optional=True),
+    ]
 
 
 def saved_view(
