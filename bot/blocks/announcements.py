@@ -15,6 +15,7 @@ from bot.blocks import (
     MAX_FALLBACK_TEXT,
     MAX_MESSAGE_BLOCKS,
     MAX_MODAL_BLOCKS,
+    Block,
     clip,
     context,
     divider,
@@ -68,6 +69,36 @@ def announce_modal(
     announcement: Announcement | None = None,
     picked: list[int] | None = None,
 ) -> dict[str, Any]:
+    sent = announcement is not None and announcement.state != "scheduled"
+    blocks = [_text_input(announcement)]
+    if not sent:
+        blocks += _audience_inputs(choices, picked)
+    blocks.append(_mention_input((announcement.mention if announcement else "") or "none"))
+    if not sent:
+        blocks += _sending_inputs(announcement)
+    meta = {"announcement": announcement.id} if announcement is not None else {}
+    return {
+        "type": "modal",
+        "callback_id": CREATE_CALLBACK,
+        "private_metadata": json.dumps(meta),
+        "title": plain("Edit announcement" if announcement else "Announce", 24),
+        "submit": plain("Save" if announcement else "Preview", 24),
+        "close": plain("Cancel", 24),
+        "blocks": blocks,
+    }
+
+
+def _text_input(announcement: Announcement | None) -> Block:
+    text: dict[str, Any] = {"type": "plain_text_input", "multiline": True}
+    text["max_length"] = rules.MAX_TEXT
+    if announcement is not None:
+        text["initial_value"] = announcement.text
+    return input_block(rules.TEXT, "Announcement (Slack formatting: *bold*, _italic_)", text)
+
+
+def _audience_inputs(choices: list[tuple[int, str]], picked: list[int] | None) -> list[Block]:
+    """The communities it goes to (`picked` chosen at first), and a purpose area whose
+    communities it also goes to."""
     options = [{"text": plain("Every community", 75), "value": rules.ALL}] + [
         {"text": plain(name, 75), "value": str(cid)} for cid, name in choices[:99]
     ]
@@ -79,74 +110,61 @@ def announce_modal(
     initial = [o for o in options if picked and o["value"] in {str(p) for p in picked}]
     if initial:
         targets["initial_options"] = initial
-    text: dict[str, Any] = {"type": "plain_text_input", "multiline": True}
-    text["max_length"] = rules.MAX_TEXT
-    if announcement is not None:
-        text["initial_value"] = announcement.text
     areas = [
         {"text": plain(label, 75), "value": a.value} for a, label in PURPOSE_AREA_LABELS.items()
     ]
+    return [
+        input_block(rules.TARGETS, "Send to", targets, optional=True),
+        input_block(
+            rules.AREA,
+            "…and every community whose purpose includes",
+            {"type": "static_select", "options": areas, "placeholder": plain("Purpose area")},
+            optional=True,
+        ),
+    ]
+
+
+def _mention_input(chosen: str) -> Block:
+    """Whom the announcement notifies: no one, who is online, or the whole channel."""
     mentions = [
         {"text": plain("No mention"), "value": "none"},
         {"text": plain("@here: notify who is online"), "value": "here"},
         {"text": plain("@channel: notify everyone in the channel"), "value": "channel"},
     ]
-    chosen = (announcement.mention if announcement else "") or "none"
-    sent = announcement is not None and announcement.state != "scheduled"
-    blocks = [input_block(rules.TEXT, "Announcement (Slack formatting: *bold*, _italic_)", text)]
-    if not sent:
-        blocks += [
-            input_block(rules.TARGETS, "Send to", targets, optional=True),
-            input_block(
-                rules.AREA,
-                "…and every community whose purpose includes",
-                {"type": "static_select", "options": areas, "placeholder": plain("Purpose area")},
-                optional=True,
-            ),
-        ]
-    blocks.append(
-        input_block(
-            rules.MENTION,
-            "Notify",
-            {
-                "type": "radio_buttons",
-                "options": mentions,
-                "initial_option": next(m for m in mentions if m["value"] == chosen),
-            },
-            hint="Mentions typed in the text never notify anyone.",
-        )
+    return input_block(
+        rules.MENTION,
+        "Notify",
+        {
+            "type": "radio_buttons",
+            "options": mentions,
+            "initial_option": next(m for m in mentions if m["value"] == chosen),
+        },
+        hint="Mentions typed in the text never notify anyone.",
     )
-    if not sent:
-        when_element: dict[str, Any] = {"type": "datetimepicker"}
-        if announcement is not None and announcement.send_at:
-            when_element["initial_date_time"] = int(announcement.send_at.timestamp())
-        blocks += [
-            input_block(
-                rules.SEND_AT,
-                "Send at (your time zone; empty: now)",
-                when_element,
-                optional=True,
-            ),
-            input_block(
-                rules.OPTIONS,
-                "Options",
-                {
-                    "type": "checkboxes",
-                    "options": [{"text": plain("Pin it in each channel"), "value": "pin"}],
-                },
-                optional=True,
-            ),
-        ]
-    meta = {"announcement": announcement.id} if announcement is not None else {}
-    return {
-        "type": "modal",
-        "callback_id": CREATE_CALLBACK,
-        "private_metadata": json.dumps(meta),
-        "title": plain("Edit announcement" if announcement else "Announce", 24),
-        "submit": plain("Save" if announcement else "Preview", 24),
-        "close": plain("Cancel", 24),
-        "blocks": blocks,
-    }
+
+
+def _sending_inputs(announcement: Announcement | None) -> list[Block]:
+    """When it is sent (empty: now), and whether it is pinned."""
+    when_element: dict[str, Any] = {"type": "datetimepicker"}
+    if announcement is not None and announcement.send_at:
+        when_element["initial_date_time"] = int(announcement.send_at.timestamp())
+    return [
+        input_block(
+            rules.SEND_AT,
+            "Send at (your time zone; empty: now)",
+            when_element,
+            optional=True,
+        ),
+        input_block(
+            rules.OPTIONS,
+            "Options",
+            {
+                "type": "checkboxes",
+                "options": [{"text": plain("Pin it in each channel"), "value": "pin"}],
+            },
+            optional=True,
+        ),
+    ]
 
 
 def preview_view(announcement: Announcement, names: list[str]) -> dict[str, Any]:
