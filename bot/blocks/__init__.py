@@ -19,6 +19,7 @@ from bot.blocks.limits import (  # noqa: F401 - the limits the builders use
     MAX_INPUT_TEXT,
     MAX_MESSAGE_BLOCKS,
     MAX_MODAL_BLOCKS,
+    MAX_MODAL_TITLE,
     MAX_SECTION_TEXT,
 )
 from bot.text import escape, link, plural, safe_url, unmarked  # noqa: F401 - for the builders
@@ -88,6 +89,41 @@ def input_block(
     return block
 
 
+def radio_input(
+    block_id: str,
+    label: str,
+    options: list[dict[str, Any]],
+    chosen: str | None = None,
+    **extra: Any,
+) -> Block:
+    """Radio buttons in a modal, the option of value `chosen` (else the first) picked."""
+    initial = options[0] if chosen is None else next(o for o in options if o["value"] == chosen)
+    element = {"type": "radio_buttons", "options": options, "initial_option": initial}
+    return input_block(block_id, label, element, **extra)
+
+
+def form(
+    callback_id: str,
+    title: str,
+    submit: str,
+    blocks: list[Block],
+    private_metadata: str,
+    *,
+    close: str | None = "Cancel",
+) -> dict[str, Any]:
+    """A modal with a form: the words of its title and buttons, its blocks, and what its
+    submission is read with (`callback_id`, `private_metadata`)."""
+    view: dict[str, Any] = {
+        "type": "modal",
+        "callback_id": callback_id,
+        "title": plain(title, MAX_MODAL_TITLE),
+        "submit": plain(submit, MAX_MODAL_TITLE),
+    }
+    if close is not None:
+        view["close"] = plain(close, MAX_MODAL_TITLE)
+    return {**view, "private_metadata": private_metadata, "blocks": blocks}
+
+
 def header(text: str) -> Block:
     return {"type": "header", "text": plain(text)}
 
@@ -127,8 +163,8 @@ def done_view(title: str, what_happened: str, where_to_see: str) -> dict[str, An
     what happened, then where to see it. Shown to the one who submitted, once."""
     return {
         "type": "modal",
-        "title": plain(title, 24),
-        "close": plain("Done", 24),
+        "title": plain(title, MAX_MODAL_TITLE),
+        "close": plain("Done", MAX_MODAL_TITLE),
         "blocks": [section(what_happened), context(where_to_see)],
     }
 

@@ -18,12 +18,14 @@ from bot.blocks import (
     divider,
     done_view,
     escape,
+    form,
     header,
     input_block,
     mention,
     message,
     pack_sections,
     plain,
+    radio_input,
     section,
 )
 from bot.blocks.onsite import venue_time
@@ -58,22 +60,14 @@ def agenda_modal(
             {"text": plain("Save as a draft"), "value": DRAFT_CHOICE},
             {"text": plain("Submit to staff"), "value": SUBMIT_CHOICE},
         ]
-        blocks.append(
-            input_block(
-                ACTION,
-                "When you save",
-                {"type": "radio_buttons", "options": options, "initial_option": options[0]},
-            )
-        )
-    return {
-        "type": "modal",
-        "callback_id": AGENDA_CALLBACK,
-        "title": plain("Onsite agenda", 24),
-        "submit": plain("Save", 24),
-        "close": plain("Cancel", 24),
-        "private_metadata": json.dumps({"community": community.id, "year": meeting.year}),
-        "blocks": blocks,
-    }
+        blocks.append(radio_input(ACTION, "When you save", options))
+    return form(
+        AGENDA_CALLBACK,
+        "Onsite agenda",
+        "Save",
+        blocks,
+        json.dumps({"community": community.id, "year": meeting.year}),
+    )
 
 
 def _agenda_intro(

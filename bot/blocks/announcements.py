@@ -20,11 +20,13 @@ from bot.blocks import (
     context,
     divider,
     escape,
+    form,
     input_block,
     mention,
     message,
     pack_sections,
     plain,
+    radio_input,
     section,
     text_sections,
     unmarked,
@@ -77,15 +79,13 @@ def announce_modal(
     if not sent:
         blocks += _sending_inputs(announcement)
     meta = {"announcement": announcement.id} if announcement is not None else {}
-    return {
-        "type": "modal",
-        "callback_id": CREATE_CALLBACK,
-        "private_metadata": json.dumps(meta),
-        "title": plain("Edit announcement" if announcement else "Announce", 24),
-        "submit": plain("Save" if announcement else "Preview", 24),
-        "close": plain("Cancel", 24),
-        "blocks": blocks,
-    }
+    return form(
+        CREATE_CALLBACK,
+        "Edit announcement" if announcement else "Announce",
+        "Save" if announcement else "Preview",
+        blocks,
+        json.dumps(meta),
+    )
 
 
 def _text_input(announcement: Announcement | None) -> Block:
@@ -131,14 +131,11 @@ def _mention_input(chosen: str) -> Block:
         {"text": plain("@here: notify who is online"), "value": "here"},
         {"text": plain("@channel: notify everyone in the channel"), "value": "channel"},
     ]
-    return input_block(
+    return radio_input(
         rules.MENTION,
         "Notify",
-        {
-            "type": "radio_buttons",
-            "options": mentions,
-            "initial_option": next(m for m in mentions if m["value"] == chosen),
-        },
+        mentions,
+        chosen,
         hint="Mentions typed in the text never notify anyone.",
     )
 
@@ -185,15 +182,14 @@ def preview_view(announcement: Announcement, names: list[str]) -> dict[str, Any]
             "copy later from copbot's Home tab."
         ),
     ]
-    return {
-        "type": "modal",
-        "callback_id": PREVIEW_CALLBACK,
-        "private_metadata": json.dumps({"announcement": announcement.id}),
-        "title": plain("Preview", 24),
-        "submit": plain("Schedule" if announcement.send_at else "Send", 24),
-        "close": plain("Back", 24),
-        "blocks": blocks,
-    }
+    return form(
+        PREVIEW_CALLBACK,
+        "Preview",
+        "Schedule" if announcement.send_at else "Send",
+        blocks,
+        json.dumps({"announcement": announcement.id}),
+        close="Back",
+    )
 
 
 # ---- App Home --------------------------------------------------------------------------------

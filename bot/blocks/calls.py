@@ -14,12 +14,14 @@ from bot.blocks import (
     Block,
     context,
     escape,
+    form,
     input_block,
     link,
     mention,
     message,
     plain,
     plural,
+    radio_input,
     safe_url,
     section,
 )
@@ -49,28 +51,24 @@ def schedule_modal(
 ) -> dict[str, Any]:
     """The `/cop schedule` modal (first offer: `day` at noon in `zone`), or the reschedule
     modal when `call` is given."""
-    form = _form(call, host=host, zone=zone, day=day)
+    opening = _opening(call, host=host, zone=zone, day=day)
     blocks = [
-        _topic_input(form.topic),
-        *_time_inputs(form),
-        _agenda_input(form.agenda),
-        *_people_inputs(form.host, form.alternate),
-        _kind_input(form.kind),
+        _topic_input(opening.topic),
+        *_time_inputs(opening),
+        _agenda_input(opening.agenda),
+        *_people_inputs(opening.host, opening.alternate),
+        _kind_input(opening.kind),
     ]
-    return {
-        "type": "modal",
-        "callback_id": RESCHEDULE_CALLBACK if call is not None else SCHEDULE_CALLBACK,
-        "title": plain("Reschedule the call" if call is not None else "Schedule a call", 24),
-        "submit": plain("Save" if call is not None else "Schedule", 24),
-        "close": plain("Cancel", 24),
-        "private_metadata": json.dumps(
-            {"community": community.id, "call": call.id if call is not None else None}
-        ),
-        "blocks": blocks,
-    }
+    return form(
+        RESCHEDULE_CALLBACK if call is not None else SCHEDULE_CALLBACK,
+        "Reschedule the call" if call is not None else "Schedule a call",
+        "Save" if call is not None else "Schedule",
+        blocks,
+        json.dumps({"community": community.id, "call": call.id if call is not None else None}),
+    )
 
 
-class _Form(NamedTuple):
+class _Opening(NamedTuple):
     """What the schedule modal opens with."""
 
     day: str
@@ -84,12 +82,12 @@ class _Form(NamedTuple):
     kind: str
 
 
-def _form(call: Call | None, *, host: str, zone: str, day: str) -> _Form:
+def _opening(call: Call | None, *, host: str, zone: str, day: str) -> _Opening:
     """A new call's first offer (`day` at noon in `zone`, an hour), or the call's own."""
     if call is None:
-        return _Form(day, "12:00", zone, "60", "", "", host, None, CallKind.COMMUNITY.value)
+        return _Opening(day, "12:00", zone, "60", "", "", host, None, CallKind.COMMUNITY.value)
     local = call.start_at.astimezone(ZoneInfo(call.timezone))
-    return _Form(
+    return _Opening(
         local.date().isoformat(),
         f"{local:%H:%M}",
         call.timezone,
@@ -109,19 +107,19 @@ def _topic_input(topic: str) -> Block:
     return input_block(rules.TOPIC, "Topic", element)
 
 
-def _time_inputs(form: _Form) -> list[Block]:
+def _time_inputs(opening: _Opening) -> list[Block]:
     """Date, start time, time zone and length."""
     return [
-        input_block(rules.DATE, "Date", {"type": "datepicker", "initial_date": form.day}),
-        input_block(rules.TIME, "Start time", {"type": "timepicker", "initial_time": form.at}),
+        input_block(rules.DATE, "Date", {"type": "datepicker", "initial_date": opening.day}),
+        input_block(rules.TIME, "Start time", {"type": "timepicker", "initial_time": opening.at}),
         input_block(
             rules.ZONE,
             "Time zone",
-            {"type": "plain_text_input", "initial_value": form.zone},
+            {"type": "plain_text_input", "initial_value": opening.zone},
             hint="A zone name such as America/Chicago or Europe/Paris; a near miss gets "
             "suggestions. Members see the time in their own zone.",
         ),
-        duration_input(form.duration),
+        duration_input(opening.duration),
     ]
 
 
@@ -182,15 +180,7 @@ def _kind_input(kind: str) -> Block:
             "description": plain("Beyond those, as the leaders wish"),
         },
     ]
-    return input_block(
-        rules.KIND,
-        "Kind of call",
-        {
-            "type": "radio_buttons",
-            "options": kinds,
-            "initial_option": next(o for o in kinds if o["value"] == kind),
-        },
-    )
+    return radio_input(rules.KIND, "Kind of call", kinds, kind)
 
 
 def _meeting_line(call: Call, conferencing: str, own: str | None = None) -> str:

@@ -14,6 +14,7 @@ from bot.blocks import (
     context,
     divider,
     escape,
+    form,
     header,
     input_block,
     join_words,
@@ -59,15 +60,13 @@ def new_community_modal(channel_id: str, creator: str, *, staff: bool) -> dict[s
                 hint="Staff may create a community for someone else to lead.",
             )
         )
-    return {
-        "type": "modal",
-        "callback_id": NEW_COMMUNITY_CALLBACK,
-        "title": plain("New community", 24),
-        "submit": plain("Create", 24),
-        "close": plain("Cancel", 24),
-        "private_metadata": json.dumps({"channel": channel_id}),
-        "blocks": blocks,
-    }
+    return form(
+        NEW_COMMUNITY_CALLBACK,
+        "New community",
+        "Create",
+        blocks,
+        json.dumps({"channel": channel_id}),
+    )
 
 
 def _name_and_channel_inputs(channel_id: str) -> list[Block]:

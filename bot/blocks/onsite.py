@@ -18,6 +18,7 @@ from bot.blocks import (
     context,
     done_view,
     escape,
+    form,
     header,
     input_block,
     link,
@@ -88,15 +89,13 @@ def meeting_modal(meeting: OnsiteMeeting | None, rooms: Sequence[OnsiteRoom], zo
             hint='One a line, with its capacity, like "Room A: 40".',
         ),
     ]
-    return {
-        "type": "modal",
-        "callback_id": MEETING_CALLBACK,
-        "title": plain("Annual Meeting", 24),
-        "submit": plain("Save", 24),
-        "close": plain("Cancel", 24),
-        "private_metadata": json.dumps({"meeting": meeting.id if meeting else None}),
-        "blocks": blocks,
-    }
+    return form(
+        MEETING_CALLBACK,
+        "Annual Meeting",
+        "Save",
+        blocks,
+        json.dumps({"meeting": meeting.id if meeting else None}),
+    )
 
 
 def first_block_day(meeting: OnsiteMeeting) -> date:
@@ -144,17 +143,13 @@ def assign_modal(
         input_block(BLOCK_START, "Starts", {"type": "timepicker", "initial_time": start}),
         input_block(BLOCK_END, "Ends", {"type": "timepicker", "initial_time": end}),
     ]
-    return {
-        "type": "modal",
-        "callback_id": ASSIGN_CALLBACK,
-        "title": plain("Move onsite block" if block else "Onsite block", 24),
-        "submit": plain("Move" if block else "Assign", 24),
-        "close": plain("Cancel", 24),
-        "private_metadata": json.dumps(
-            {"meeting": meeting.id, "block": block.id if block else None}
-        ),
-        "blocks": blocks,
-    }
+    return form(
+        ASSIGN_CALLBACK,
+        "Move onsite block" if block else "Onsite block",
+        "Move" if block else "Assign",
+        blocks,
+        json.dumps({"meeting": meeting.id, "block": block.id if block else None}),
+    )
 
 
 def meeting_saved_view(meeting: OnsiteMeeting, rooms: Sequence[OnsiteRoom]) -> dict[str, Any]:

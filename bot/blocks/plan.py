@@ -20,6 +20,7 @@ from bot.blocks import (
     Block,
     context,
     escape,
+    form,
     header,
     join_words,
     mention,
@@ -169,15 +170,13 @@ def section_modal(plan: PlanSnapshot, number: int, note: str | None = None) -> d
         context("Answers are saved on every step; `/cop plan` picks up where you left off.")
     )
     submit = "Save & next" if number < SECTION_COUNT else "Save & review"
-    return {
-        "type": "modal",
-        "callback_id": SECTION_CALLBACK,
-        "title": plain(f"Plan · {number} of {SECTION_COUNT}", 24),
-        "submit": plain(submit, 24),
-        "close": plain("Cancel", 24),
-        "private_metadata": metadata(plan.community.id, number, shown_fingerprints(plan, number)),
-        "blocks": blocks,
-    }
+    return form(
+        SECTION_CALLBACK,
+        f"Plan · {number} of {SECTION_COUNT}",
+        submit,
+        blocks,
+        metadata(plan.community.id, number, shown_fingerprints(plan, number)),
+    )
 
 
 def saved_view(plan: PlanSnapshot, number: int, problems: str | None = None) -> dict[str, Any]:
@@ -218,15 +217,14 @@ def review_view(plan: PlanSnapshot) -> dict[str, Any]:
             "updates those messages."
         ),
     ]
-    return {
-        "type": "modal",
-        "callback_id": REVIEW_CALLBACK,
-        "title": plain("Review the plan", 24),
-        "submit": plain("Publish", 24),
-        "close": plain("Not yet", 24),
-        "private_metadata": metadata(c.id, SECTION_COUNT),
-        "blocks": blocks,
-    }
+    return form(
+        REVIEW_CALLBACK,
+        "Review the plan",
+        "Publish",
+        blocks,
+        metadata(c.id, SECTION_COUNT),
+        close="Not yet",
+    )
 
 
 def _progress_list(plan: PlanSnapshot) -> Block:

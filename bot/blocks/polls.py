@@ -17,11 +17,13 @@ from bot.blocks import (
     clip,
     context,
     escape,
+    form,
     input_block,
     mention,
     message,
     plain,
     plural,
+    radio_input,
     section,
 )
 from bot.services import polls as rules
@@ -88,15 +90,9 @@ def poll_modal(community_id: int | None, choices: list[tuple[int, str]] | None) 
             optional=True,
         ),
     ]
-    return {
-        "type": "modal",
-        "callback_id": CREATE_CALLBACK,
-        "private_metadata": json.dumps({"community": community_id}),
-        "title": plain("Ask a poll", 24),
-        "submit": plain("Post", 24),
-        "close": plain("Cancel", 24),
-        "blocks": blocks,
-    }
+    return form(
+        CREATE_CALLBACK, "Ask a poll", "Post", blocks, json.dumps({"community": community_id})
+    )
 
 
 def _targets_input(community_id: int | None, choices: list[tuple[int, str]]) -> dict[str, Any]:
@@ -121,17 +117,13 @@ def _targets_input(community_id: int | None, choices: list[tuple[int, str]]) -> 
 def _answers_inputs() -> list[dict[str, Any]]:
     """One choice or several, and at most how many."""
     return [
-        input_block(
+        radio_input(
             rules.CHOICE,
             "Answers",
-            {
-                "type": "radio_buttons",
-                "options": [
-                    {"text": plain("One choice"), "value": "single"},
-                    {"text": plain("Several choices"), "value": "multiple"},
-                ],
-                "initial_option": {"text": plain("One choice"), "value": "single"},
-            },
+            [
+                {"text": plain("One choice"), "value": "single"},
+                {"text": plain("Several choices"), "value": "multiple"},
+            ],
         ),
         input_block(
             rules.LIMIT,
@@ -165,13 +157,11 @@ def _settings_input() -> dict[str, Any]:
 
 
 def add_option_modal(poll_id: int, question: str, tag: str = "") -> dict[str, Any]:
-    return {
-        "type": "modal",
-        "callback_id": ADD_OPTION_CALLBACK,
-        "private_metadata": json.dumps({"poll": poll_id, "tag": tag}),
-        "title": plain("Add an option", 24),
-        "submit": plain("Add", 24),
-        "blocks": [
+    return form(
+        ADD_OPTION_CALLBACK,
+        "Add an option",
+        "Add",
+        [
             section(f"*{escape(question)}*"),
             input_block(
                 ADD_OPTION,
@@ -179,7 +169,9 @@ def add_option_modal(poll_id: int, question: str, tag: str = "") -> dict[str, An
                 {"type": "plain_text_input", "max_length": rules.MAX_OPTION},
             ),
         ],
-    }
+        json.dumps({"poll": poll_id, "tag": tag}),
+        close=None,
+    )
 
 
 # ---- the channel's message -------------------------------------------------------------------

@@ -16,6 +16,7 @@ from bot.blocks import (
     context,
     done_view,
     escape,
+    form,
     header,
     input_block,
     mention,
@@ -23,6 +24,7 @@ from bot.blocks import (
     pack_sections,
     plain,
     plural,
+    radio_input,
     section,
     text_sections,
 )
@@ -100,22 +102,14 @@ def report_modal(
             {"text": plain("Save as a draft"), "value": DRAFT_CHOICE},
             {"text": plain("Submit to staff"), "value": SUBMIT_CHOICE},
         ]
-        blocks.append(
-            input_block(
-                ACTION,
-                "When you save",
-                {"type": "radio_buttons", "options": options, "initial_option": options[0]},
-            )
-        )
-    return {
-        "type": "modal",
-        "callback_id": REPORT_CALLBACK,
-        "title": plain("Progress report", 24),
-        "submit": plain("Save", 24),
-        "close": plain("Cancel", 24),
-        "private_metadata": json.dumps({"community": community.id, "year": year}),
-        "blocks": blocks,
-    }
+        blocks.append(radio_input(ACTION, "When you save", options))
+    return form(
+        REPORT_CALLBACK,
+        "Progress report",
+        "Save",
+        blocks,
+        json.dumps({"community": community.id, "year": year}),
+    )
 
 
 def saved_view(

@@ -8,7 +8,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from bot.blocks import Block, context, escape, input_block, join_words, plain, plural, section
+from bot.blocks import Block, context, escape, form, input_block, join_words, plural, section
 from bot.blocks.calls import duration_input
 from bot.services import calls as rules
 from storage.models import Community
@@ -39,15 +39,13 @@ def year_modal(
                 + ". `/cop year next` drafts the next program year."
             )
         )
-    return {
-        "type": "modal",
-        "callback_id": YEAR_CALLBACK,
-        "title": plain(f"Year plan {label}", 24),
-        "submit": plain("Accept", 24),
-        "close": plain("Cancel", 24),
-        "private_metadata": json.dumps({"community": community.id, "first": first.isoformat()}),
-        "blocks": blocks,
-    }
+    return form(
+        YEAR_CALLBACK,
+        f"Year plan {label}",
+        "Accept",
+        blocks,
+        json.dumps({"community": community.id, "first": first.isoformat()}),
+    )
 
 
 def _year_intro(community: Community, label: str) -> Block:
