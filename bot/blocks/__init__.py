@@ -13,13 +13,19 @@ from typing import Any
 
 from bot.blocks.limits import (  # noqa: F401 - the limits the builders use
     MAX_BUTTON_URL,
+    MAX_CONFIRM_BUTTON,
+    MAX_CONFIRM_TEXT,
+    MAX_CONFIRM_TITLE,
     MAX_FALLBACK_TEXT,
     MAX_HEADER_TEXT,
+    MAX_HINT,
     MAX_HOME_BLOCKS,
     MAX_INPUT_TEXT,
+    MAX_LABEL,
     MAX_MESSAGE_BLOCKS,
     MAX_MODAL_BLOCKS,
     MAX_MODAL_TITLE,
+    MAX_OPTION_TEXT,
     MAX_SECTION_TEXT,
 )
 from bot.text import escape, link, plural, safe_url, unmarked  # noqa: F401 - for the builders
@@ -80,13 +86,18 @@ def input_block(
     block: Block = {
         "type": "input",
         "block_id": block_id,
-        "label": plain(label, 2000),
+        "label": plain(label, MAX_LABEL),
         "element": {**element, "action_id": "value"},
         "optional": optional,
     }
     if hint:
-        block["hint"] = plain(hint, 2000)
+        block["hint"] = plain(hint, MAX_HINT)
     return block
+
+
+def choice(text: str, value: str) -> dict[str, Any]:
+    """An option of a select, checkboxes or radio buttons."""
+    return {"text": plain(text, MAX_OPTION_TEXT), "value": value}
 
 
 def radio_input(

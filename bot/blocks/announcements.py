@@ -15,7 +15,9 @@ from bot.blocks import (
     MAX_FALLBACK_TEXT,
     MAX_MESSAGE_BLOCKS,
     MAX_MODAL_BLOCKS,
+    MAX_OPTION_TEXT,
     Block,
+    choice,
     clip,
     context,
     divider,
@@ -99,8 +101,8 @@ def _text_input(announcement: Announcement | None) -> Block:
 def _audience_inputs(choices: list[tuple[int, str]], picked: list[int] | None) -> list[Block]:
     """The communities it goes to (`picked` chosen at first), and a purpose area whose
     communities it also goes to."""
-    options = [{"text": plain("Every community", 75), "value": rules.ALL}] + [
-        {"text": plain(name, 75), "value": str(cid)} for cid, name in choices[:99]
+    options = [choice("Every community", rules.ALL)] + [
+        choice(name, str(cid)) for cid, name in choices[:99]
     ]
     targets: dict[str, Any] = {
         "type": "multi_static_select",
@@ -110,9 +112,7 @@ def _audience_inputs(choices: list[tuple[int, str]], picked: list[int] | None) -
     initial = [o for o in options if picked and o["value"] in {str(p) for p in picked}]
     if initial:
         targets["initial_options"] = initial
-    areas = [
-        {"text": plain(label, 75), "value": a.value} for a, label in PURPOSE_AREA_LABELS.items()
-    ]
+    areas = [choice(label, a.value) for a, label in PURPOSE_AREA_LABELS.items()]
     return [
         input_block(rules.TARGETS, "Send to", targets, optional=True),
         input_block(
@@ -220,13 +220,15 @@ def home_blocks(
             {
                 "type": "button",
                 "action_id": EDIT_ACTION,
-                "text": plain("Edit", 75),
+                "text": plain("Edit", MAX_OPTION_TEXT),
                 "value": str(announcement.id),
             },
             {
                 "type": "button",
                 "action_id": DELETE_ACTION,
-                "text": plain("Cancel" if announcement.state == "scheduled" else "Delete", 75),
+                "text": plain(
+                    "Cancel" if announcement.state == "scheduled" else "Delete", MAX_OPTION_TEXT
+                ),
                 "style": "danger",
                 "value": str(announcement.id),
             },
@@ -236,7 +238,7 @@ def home_blocks(
                 {
                     "type": "button",
                     "action_id": RETRY_ACTION,
-                    "text": plain("Retry the failed", 75),
+                    "text": plain("Retry the failed", MAX_OPTION_TEXT),
                     "value": str(announcement.id),
                 }
             )

@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from bot.blocks import (
+    MAX_CONFIRM_TEXT,
     Block,
     context,
     escape,
@@ -275,7 +276,7 @@ def _manage_buttons(call: Call) -> list[dict[str, Any]]:
                 "text": plain(
                     f"“{call.topic[:150]}” will be cancelled and its meeting "
                     "deleted. The channel is told.",
-                    300,
+                    MAX_CONFIRM_TEXT,
                 ),
                 "confirm": plain("Cancel the call"),
                 "deny": plain("Keep it"),

@@ -7,6 +7,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.blocks import (
+    MAX_CONFIRM_BUTTON,
+    MAX_CONFIRM_TEXT,
+    MAX_CONFIRM_TITLE,
     MAX_HOME_BLOCKS,
     Block,
     channel_link,
@@ -207,10 +210,12 @@ def leaders_confirm_message(
         "style": "danger",
         "value": json.dumps({"community": community.id, "leaders": list(leaders)}),
         "confirm": {
-            "title": plain("Step down as leader?", 100),
-            "text": plain(f"You will be a member of {community.name}, no longer a leader.", 300),
-            "confirm": plain("Step down", 30),
-            "deny": plain("Stay a leader", 30),
+            "title": plain("Step down as leader?", MAX_CONFIRM_TITLE),
+            "text": plain(
+                f"You will be a member of {community.name}, no longer a leader.", MAX_CONFIRM_TEXT
+            ),
+            "confirm": plain("Step down", MAX_CONFIRM_BUTTON),
+            "deny": plain("Stay a leader", MAX_CONFIRM_BUTTON),
         },
     }
     blocks = [

@@ -15,6 +15,7 @@ from bot.blocks import (
     MAX_MESSAGE_BLOCKS,
     Block,
     channel_link,
+    choice,
     context,
     done_view,
     escape,
@@ -25,7 +26,6 @@ from bot.blocks import (
     mention,
     message,
     pack_sections,
-    plain,
     section,
 )
 from bot.services.onsite import BLOCK_DAYS, GridEntry
@@ -112,9 +112,7 @@ def assign_modal(
     block: OnsiteBlock | None = None,
 ) -> dict[str, Any]:
     """Give a community a two-hour block in a room (or move its block)."""
-    options = [
-        {"text": plain(f"{r.name} ({r.capacity} seats)", 75), "value": str(r.id)} for r in rooms
-    ]
+    options = [choice(f"{r.name} ({r.capacity} seats)", str(r.id)) for r in rooms]
     room_select: dict[str, Any] = {"type": "static_select", "options": options[:100]}
     tz = ZoneInfo(meeting.timezone)
     if block is not None:

@@ -15,7 +15,10 @@ import json
 from typing import Any
 
 from bot.blocks import (
+    MAX_HINT,
+    MAX_LABEL,
     MAX_MESSAGE_BLOCKS,
+    MAX_MODAL_TITLE,
     MAX_SECTION_TEXT,
     Block,
     context,
@@ -126,12 +129,12 @@ def _question_input(plan: PlanSnapshot, question) -> Block:
     block: Block = {
         "type": "input",
         "block_id": question.key,
-        "label": plain(question.text, 2000),
+        "label": plain(question.text, MAX_LABEL),
         "element": {**element, "action_id": "value"},
         "optional": True,
     }
     if question.hint:
-        block["hint"] = plain(question.hint, 2000)
+        block["hint"] = plain(question.hint, MAX_HINT)
     return block
 
 
@@ -191,8 +194,8 @@ def saved_view(plan: PlanSnapshot, number: int, problems: str | None = None) -> 
     )
     return {
         "type": "modal",
-        "title": plain("Plan saved", 24),
-        "close": plain("Done", 24),
+        "title": plain("Plan saved", MAX_MODAL_TITLE),
+        "close": plain("Done", MAX_MODAL_TITLE),
         "blocks": blocks,
     }
 

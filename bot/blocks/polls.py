@@ -13,7 +13,12 @@ from datetime import datetime
 from typing import Any
 
 from bot.blocks import (
+    MAX_CONFIRM_BUTTON,
+    MAX_CONFIRM_TEXT,
+    MAX_CONFIRM_TITLE,
     MAX_FALLBACK_TEXT,
+    MAX_OPTION_TEXT,
+    choice,
     clip,
     context,
     escape,
@@ -97,7 +102,7 @@ def poll_modal(community_id: int | None, choices: list[tuple[int, str]] | None) 
 
 def _targets_input(community_id: int | None, choices: list[tuple[int, str]]) -> dict[str, Any]:
     """Staff's choice of communities, the one it was asked from chosen at first."""
-    options = [{"text": plain(name, 75), "value": str(cid)} for cid, name in choices[:100]]
+    options = [choice(name, str(cid)) for cid, name in choices[:100]]
     element: dict[str, Any] = {
         "type": "multi_static_select",
         "options": options,
@@ -225,7 +230,7 @@ def _option_block(poll: Any, option: Any, count: int | None, total: int) -> dict
         block["accessory"] = {
             "type": "button",
             "action_id": VOTE_ACTION,
-            "text": plain("Vote", 75),
+            "text": plain("Vote", MAX_OPTION_TEXT),
             "value": f"{poll.id}:{option.id}",
         }
     return block
@@ -256,15 +261,15 @@ def _poll_buttons(t: rules.Tally, show_counts: bool) -> list[dict[str, Any]]:
     if not closed:
         close = _button("Close", CLOSE_ACTION, poll.id, style="danger")
         close["confirm"] = {
-            "title": plain("Close this poll?", 100),
+            "title": plain("Close this poll?", MAX_CONFIRM_TITLE),
             "text": plain(
                 "It takes no more votes, its message freezes and the results are posted "
                 "in its thread."
                 + (" Only the counts are kept: who voted is forgotten." if poll.anonymous else ""),
-                300,
+                MAX_CONFIRM_TEXT,
             ),
-            "confirm": plain("Close the poll", 30),
-            "deny": plain("Keep it open", 30),
+            "confirm": plain("Close the poll", MAX_CONFIRM_BUTTON),
+            "deny": plain("Keep it open", MAX_CONFIRM_BUTTON),
             "style": "danger",
         }
         buttons.append(close)
@@ -275,7 +280,7 @@ def _button(label: str, action_id: str, poll_id: int, style: str | None = None) 
     button = {
         "type": "button",
         "action_id": action_id,
-        "text": plain(label, 75),
+        "text": plain(label, MAX_OPTION_TEXT),
         "value": str(poll_id),
     }
     if style:
@@ -317,7 +322,7 @@ def vote_answer(result: rules.VoteResult, labels: dict[int, str]) -> dict[str, A
                     {
                         "type": "button",
                         "action_id": f"{WITHDRAW_ACTION}-{i}",
-                        "text": plain(clip(f"Take back “{labels[i]}”", 75), 75),
+                        "text": plain(f"Take back “{labels[i]}”", MAX_OPTION_TEXT),
                         "value": f"{poll.id}:{i}",
                     }
                     for i in result.chosen[:5]

@@ -10,6 +10,8 @@ from typing import Any
 from bot.blocks import (
     MAX_INPUT_TEXT,
     MAX_MESSAGE_BLOCKS,
+    MAX_MODAL_TITLE,
+    MAX_OPTION_TEXT,
     Block,
     channel_link,
     clip,
@@ -154,7 +156,7 @@ def _buttons(report_id: int, *more: dict[str, Any]) -> dict[str, Any]:
     file_button = {
         "type": "button",
         "action_id": FILE_ACTION,
-        "text": plain("Send me the Markdown file", 75),
+        "text": plain("Send me the Markdown file", MAX_OPTION_TEXT),
         "value": str(report_id),
     }
     return {"type": "actions", "elements": [*more, file_button]}
@@ -169,7 +171,7 @@ def submitted_notice(
     read = {
         "type": "button",
         "action_id": READ_ACTION,
-        "text": plain("Read the report", 75),
+        "text": plain("Read the report", MAX_OPTION_TEXT),
         "style": "primary",
         "value": str(report_id),
     }
@@ -238,7 +240,7 @@ def read_view(
         {
             "type": "button",
             "action_id": f"{PAGE_ACTION}_{name}",
-            "text": plain(label, 75),
+            "text": plain(label, MAX_OPTION_TEXT),
             "value": f"{report.id}:{target}",
         }
         for name, label, target in (("prev", "← Previous", page - 1), ("next", "Next →", page + 1))
@@ -247,8 +249,8 @@ def read_view(
     blocks = [*pages[page], context(f"Page {page + 1} of {len(pages)}"), _buttons(report.id, *nav)]
     return {
         "type": "modal",
-        "title": plain("Progress report", 24),
-        "close": plain("Close", 24),
+        "title": plain("Progress report", MAX_MODAL_TITLE),
+        "close": plain("Close", MAX_MODAL_TITLE),
         "private_metadata": str(report.id),
         "blocks": blocks,
     }
