@@ -135,6 +135,12 @@ def form(
     return {**view, "private_metadata": private_metadata, "blocks": blocks}
 
 
+def draft_or_submit_input(block_id: str, draft: str, submit: str) -> Block:
+    """Whether saving a form keeps it as a draft (picked at first) or submits it to staff."""
+    options = [choice("Save as a draft", draft), choice("Submit to staff", submit)]
+    return radio_input(block_id, "When you save", options)
+
+
 def header(text: str) -> Block:
     return {"type": "header", "text": plain(text)}
 

@@ -17,6 +17,7 @@ from bot.blocks import (
     context,
     divider,
     done_view,
+    draft_or_submit_input,
     escape,
     form,
     header,
@@ -24,8 +25,6 @@ from bot.blocks import (
     mention,
     message,
     pack_sections,
-    plain,
-    radio_input,
     section,
 )
 from bot.blocks.onsite import venue_time
@@ -56,11 +55,7 @@ def agenda_modal(
     for n in range(1, rows + 1):
         blocks += _session_inputs(n, sessions[n - 1] if n <= len(sessions) else None)
     if state != SUBMITTED:
-        options = [
-            {"text": plain("Save as a draft"), "value": DRAFT_CHOICE},
-            {"text": plain("Submit to staff"), "value": SUBMIT_CHOICE},
-        ]
-        blocks.append(radio_input(ACTION, "When you save", options))
+        blocks.append(draft_or_submit_input(ACTION, DRAFT_CHOICE, SUBMIT_CHOICE))
     return form(
         AGENDA_CALLBACK,
         "Onsite agenda",

@@ -17,6 +17,7 @@ from bot.blocks import (
     clip,
     context,
     done_view,
+    draft_or_submit_input,
     escape,
     form,
     header,
@@ -26,7 +27,6 @@ from bot.blocks import (
     pack_sections,
     plain,
     plural,
-    radio_input,
     section,
     text_sections,
 )
@@ -100,11 +100,7 @@ def report_modal(
     if report is not None and report.state == SUBMITTED:
         blocks.insert(1, section(":white_check_mark: Submitted; what you save now updates it."))
     else:
-        options = [
-            {"text": plain("Save as a draft"), "value": DRAFT_CHOICE},
-            {"text": plain("Submit to staff"), "value": SUBMIT_CHOICE},
-        ]
-        blocks.append(radio_input(ACTION, "When you save", options))
+        blocks.append(draft_or_submit_input(ACTION, DRAFT_CHOICE, SUBMIT_CHOICE))
     return form(
         REPORT_CALLBACK,
         "Progress report",
