@@ -24,6 +24,7 @@ from bot.blocks import (
     plural,
     section,
 )
+from bot.services import poll_voting as voting
 from bot.services import polls as rules
 
 CREATE_CALLBACK = "poll_create"
@@ -333,7 +334,7 @@ def total_message(tallies: list[rules.Tally]) -> dict[str, Any]:
 
 
 # ---- what one person sees --------------------------------------------------------------------
-def vote_answer(result: rules.VoteResult, labels: dict[int, str]) -> dict[str, Any]:
+def vote_answer(result: voting.VoteResult, labels: dict[int, str]) -> dict[str, Any]:
     """The voter's own confirmation (ephemeral, through the action's response_url)."""
     poll = result.poll
     chosen = [f"*{escape(labels[i])}*" for i in result.chosen if i in labels]
