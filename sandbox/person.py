@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 import requests
 
-from integrations.block_kit import check_view
+from bot.blocks.limits import check_view
 from sandbox import slack_payloads as payloads
 from sandbox.modals import MAX_STACK
 from sandbox.slack_standin import TEAM_ID

@@ -4,7 +4,7 @@ Slack, records every call and holds each against Slack's OpenAPI spec.
 Point the app at it with `SLACK_API_URL=<standin.url>`. Every call's method must exist in
 the spec, every argument must be one the spec declares for that method, every required
 argument must be present, and views and messages must fit Block Kit's limits
-(`integrations.block_kit`); anything else is answered as Slack would (`unknown_method`,
+(`bot.blocks.limits`); anything else is answered as Slack would (`unknown_method`,
 `invalid_arguments`) and listed in `violations`, which tests assert is empty.
 
 It also receives what the app posts to a slash command's `response_url`
@@ -32,8 +32,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlparse
 
+from bot.blocks.limits import check_message, check_view, markup_problems
 from bot.slack_client import bot_scopes
-from integrations.block_kit import check_message, check_view, markup_problems
 
 SPEC_PATH = Path(__file__).with_name("specs") / "slack_web_openapi_v2.json"
 

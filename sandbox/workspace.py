@@ -22,7 +22,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlparse
 
-from integrations.block_kit import check_message
+from bot.blocks.limits import check_message
 from sandbox.modals import Modals, _json
 from sandbox.slack_standin import BOT_USER_ID, SlackStandIn, _block_kit_problems
 from storage.models import utcnow

@@ -17,9 +17,9 @@ import pytest
 import requests
 from sqlalchemy import MetaData, delete
 
+from bot.blocks.limits import check_message, check_view
 from bot.config import Settings
 from bot.deps import Deps
-from integrations.block_kit import check_message, check_view
 from sandbox import slack_payloads as payloads
 from sandbox import zoom_standin as zs
 from sandbox.slack_standin import SlackStandIn

@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from slack_sdk import WebClient
 
+from bot.blocks.limits import check_message, check_view
 from bot.listeners.events import publish_home
-from integrations.block_kit import check_message, check_view
 from sandbox.slack_standin import TEAM_ID
 from storage.db import session_scope
 from storage.models import Call

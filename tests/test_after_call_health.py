@@ -10,13 +10,13 @@ import pytest
 from sqlalchemy import delete
 
 from bot.blocks.after_call import health_text
+from bot.blocks.limits import check_view
 from bot.cli import export as health_cli
 from bot.cli import main
 from bot.listeners.events import publish_home
 from bot.services import calls as call_rules
 from bot.services import communities as svc
 from bot.services import health, health_export
-from integrations.block_kit import check_view
 from storage.models import (
     Attendance,
     CallAttendance,

@@ -12,12 +12,12 @@ import pytest
 from sqlmodel import select
 
 from bot.blocks import agenda as ab
+from bot.blocks.limits import check_view
 from bot.scheduler import tick
 from bot.services import agenda as rules
 from bot.services import onsite
 from bot.services.communities import join, set_leaders
 from bot.slack_client import make_web_client
-from integrations.block_kit import check_view
 from sandbox import slack_payloads as payloads
 from sandbox.slack_standin import TEAM_ID
 from storage.db import session_scope

@@ -14,6 +14,7 @@ from sqlalchemy import update as sa_update
 from sqlmodel import select
 
 from bot.blocks import announcements as ab
+from bot.blocks.limits import check_message
 from bot.deps import Deps
 from bot.flows import announcements as flows
 from bot.flows import polls as poll_flows
@@ -21,7 +22,6 @@ from bot.scheduler import lease_ttl, tick
 from bot.services import announcements as rules
 from bot.services import communities as svc
 from bot.slack_client import make_web_client
-from integrations.block_kit import check_message
 from sandbox import slack_payloads as payloads
 from storage.db import session_scope
 from storage.models import (

@@ -9,8 +9,8 @@ import pytest
 from bot.blocks import community as cb
 from bot.blocks import escape
 from bot.blocks.help import SUBCOMMANDS, help_message
+from bot.blocks.limits import check_blocks, check_message, check_view
 from bot.services.communities import CommunitySummary, RosterEntry
-from integrations.block_kit import check_blocks, check_message, check_view
 from storage.models import Community, Role
 from tests.conftest import HOSTILE, assert_inert
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from bot.blocks import calls as cb
-from integrations.block_kit import check_message
+from bot.blocks.limits import check_message
 from storage.models import Call, CallKind, Community, MeetingState
 
 HOSTILE = "<!channel> <@U1> <http://evil|Zoom> & |"

@@ -8,10 +8,10 @@ import json
 import pytest
 
 from bot.blocks import plan as pb
+from bot.blocks.limits import check_view
 from bot.services import plans
 from bot.services.plan_export import to_markdown
 from bot.services.planning_tool import SECTIONS, section
-from integrations.block_kit import check_view
 from sandbox import slack_payloads as payloads
 from storage.db import session_scope
 from storage.models import Community

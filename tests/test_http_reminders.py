@@ -7,9 +7,9 @@ from datetime import timedelta
 from sqlmodel import select
 
 from bot.blocks import reminders as rb
+from bot.blocks.limits import check_message
 from bot.scheduler import tick
 from bot.slack_client import make_web_client
-from integrations.block_kit import check_message
 from sandbox import slack_payloads as payloads
 from storage.db import session_scope
 from storage.models import Call, Community, Membership, Reminder, utcnow

@@ -26,13 +26,13 @@ from bot.blocks import (
     resources,
     shares,
 )
+from bot.blocks.limits import marker_problems, markup_problems
 from bot.services.agenda import Session_
 from bot.services.communities import RosterEntry
 from bot.services.onsite import GridEntry
 from bot.services.overview import Row, Todo
 from bot.services.reports import Facts
 from bot.services.summaries import CommunitySummary
-from integrations.block_kit import marker_problems, markup_problems
 from storage.models import (
     Announcement,
     Call,

@@ -24,8 +24,8 @@ from bot.blocks import (
 )
 from bot.blocks import agenda as agenda_blocks
 from bot.blocks import announcements as announce_blocks
+from bot.blocks.limits import check_message
 from bot.services.agenda import Session_
-from integrations.block_kit import check_message
 from storage.models import Community, OnsiteAgenda, OnsiteMeeting, Share
 from tests.conftest import mrkdwn_texts
 

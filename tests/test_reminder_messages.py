@@ -18,11 +18,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.blocks import reminders as rb
+from bot.blocks.limits import check_message
 from bot.deps import Deps
 from bot.scheduler import start_background, tick
 from bot.services import calls as call_rules
 from bot.slack_client import make_web_client
-from integrations.block_kit import check_message
 from storage.models import Call, Community, Milestone, Reminder
 from tests.conftest import new_community
 

@@ -13,6 +13,7 @@ import pytest
 from sqlmodel import select
 
 from bot.blocks import report as rb
+from bot.blocks.limits import check_view
 from bot.cli import main
 from bot.scheduler import tick
 from bot.services import reports
@@ -20,7 +21,6 @@ from bot.services.communities import join, set_leaders
 from bot.services.deliverables_export import REPORT_COLUMNS
 from bot.slack_client import make_web_client
 from bot.text import csv_uncell
-from integrations.block_kit import check_view
 from sandbox import slack_payloads as payloads
 from sandbox.slack_standin import TEAM_ID
 from storage.db import session_scope

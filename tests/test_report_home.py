@@ -12,7 +12,7 @@ from sqlalchemy import delete
 from sqlmodel import select
 
 from bot.blocks.home_year import FILTER_ACTION, PAGE_ACTION
-from integrations.block_kit import check_view
+from bot.blocks.limits import check_view
 from sandbox.slack_standin import TEAM_ID
 from storage.db import session_scope
 from storage.models import Call, Community, Membership, utcnow

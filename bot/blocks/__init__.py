@@ -1,6 +1,6 @@
 """Block Kit builders: plain values in, dicts out, no I/O.
 
-Block Kit's limits (block counts, text lengths) are in `integrations.block_kit`, which
+Block Kit's limits (block counts, text lengths) are in `bot.blocks.limits`, which
 the tests also use to check every payload.
 """
 
@@ -10,8 +10,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from bot.blocks.limits import MAX_BLOCKS, MAX_HEADER_TEXT, MAX_SECTION_TEXT
 from bot.text import escape, link, plural, safe_url, unmarked  # noqa: F401 - for the builders
-from integrations.block_kit import MAX_BLOCKS, MAX_HEADER_TEXT, MAX_SECTION_TEXT
 
 Block = dict[str, Any]
 
