@@ -22,6 +22,7 @@ from sqlmodel import Session
 
 from bot.blocks import calls as blocks
 from bot.blocks import community as community_blocks
+from bot.blocks import year_plan as year_blocks
 from bot.deps import Deps
 from bot.flows import registrations
 from bot.services import calls as rules
@@ -469,7 +470,7 @@ def after_year(
         client,
         user_id,
         community_blocks.message_for(
-            blocks.year_accepted_text(
+            year_blocks.year_accepted_text(
                 len(call_ids),
                 len(accepted.milestones),
                 moved=accepted.moved,

@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 
-from bot.blocks import calls as blocks
 from bot.blocks import escape
+from bot.blocks import year_plan as blocks
 from bot.flows import calls as flows
 from bot.listeners.common import CommandRequest, leader_zone, modal_values
 from bot.listeners.guard import Interaction, on_submission
