@@ -8,7 +8,6 @@ system's Chromium by its path. Each step's screenshot goes to tests/artifacts/.
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import time
 from collections.abc import Iterator
@@ -16,23 +15,8 @@ from pathlib import Path
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def skip_reason() -> str | None:
-    if not CHROMIUM.exists():
-        return "browser tests skipped: /usr/bin/chromium is missing (apt-get install chromium)"
-    if importlib.util.find_spec("playwright") is None:
-        return "browser tests skipped: playwright is not installed (pip install -e '.[test]')"
-    return None
+from tests.helpers.browser import CHROMIUM, LAUNCH_ARGS
+from tests.helpers.paths import ARTIFACTS
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from sandbox.workspace import Message
-from tests.browser.conftest import skip_reason
+from tests.helpers.browser import skip_reason
 
 pytestmark = pytest.mark.skipif(skip_reason() is not None, reason=skip_reason() or "")
 

@@ -17,7 +17,7 @@ from sqlmodel import select
 
 from storage.db import session_scope
 from storage.models import Call, Community, Poll
-from tests.browser.conftest import skip_reason
+from tests.helpers.browser import skip_reason
 
 pytestmark = pytest.mark.skipif(skip_reason() is not None, reason=skip_reason() or "")
 

@@ -1,0 +1,1 @@
+"""What test modules share: plain functions, constants and a few fixtures (imported by name)."""
