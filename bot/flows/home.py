@@ -41,7 +41,7 @@ from bot.services import (
 from bot.services import communities as svc
 from bot.services.permissions import Action, Actor, can
 from storage.db import session_scope
-from storage.models import Role, utcnow
+from storage.models import Role
 
 ARCHIVE_CALLS = 5  # calls shown per community on Home
 PROBLEMS_SHOWN = 10  # failed reminders, and missed ones, listed for staff
@@ -78,7 +78,7 @@ def publish(client: WebClient, deps: Deps, user_id: str, page: int = 0, show: st
 def build(deps: Deps, user_id: str, page: int = 0, show: str = "all") -> dict[str, Any]:
     """The person's App Home view, read in one unit of work."""
     settings = deps.settings
-    now = utcnow()
+    now = deps.clock.now()
     today = now.astimezone(settings.zone).date()
     first, end = calls.program_year(today, settings.program_year_start)
     with session_scope(deps.engine) as session:

@@ -19,7 +19,7 @@ from bot.services import poll_closing as closing
 from bot.services import polls as rules
 from bot.slack_client import post_message
 from storage.db import checkpoint_after_forgetting, session_scope
-from storage.models import Poll, utcnow
+from storage.models import Poll
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ def refresh(client: WebClient, deps: Deps, poll_id: int, now: datetime | None = 
     arriving meanwhile are shown together by the next one."""
     while True:
         with session_scope(deps.engine) as session:
-            version = closing.claim_refresh(session, poll_id, now or utcnow())
+            version = closing.claim_refresh(session, poll_id, now or deps.clock.now())
         if version is None:
             return
         started, shown = time.monotonic(), version
