@@ -1,5 +1,6 @@
-"""What listeners need besides Slack's own arguments: settings, the database engine and
-the two pools that do the work which follows an ack.
+"""What listeners need besides Slack's own arguments: settings, the database engine, the
+clock (`deps.clock.now()` is copbot's "now"; the sandbox moves it) and the two pools that
+do the work which follows an ack.
 
 A middleware puts one `Deps` into Bolt's context under `deps`, and Bolt passes it to every
 listener that declares a `deps` argument; tests pass it directly.
@@ -31,6 +32,7 @@ from bot.services.permissions import Actor
 from integrations.conferencing import Conferencing, NoConferencing, ZoomConferencing
 from integrations.zoom import ERROR_OBSERVERS as ZOOM_ERROR_OBSERVERS
 from integrations.zoom import ZoomClient
+from storage.clock import Clock, SystemClock
 from storage.db import get_engine
 
 log = logging.getLogger(__name__)
@@ -107,14 +109,17 @@ class Deps:
     background: Background = field(default_factory=Background)
     conferencing: Conferencing = field(default_factory=NoConferencing)
     views: Background = field(default_factory=lambda: Background(4, "copbot-views"))
+    clock: Clock = field(default_factory=SystemClock)
 
     @classmethod
-    def create(cls, settings: Settings) -> Deps:
+    def create(cls, settings: Settings, clock: Clock | None = None) -> Deps:
         engine = get_engine(settings.database_url)
+        clock = clock or SystemClock()
         return cls(
             settings=settings,
             engine=engine,
-            conferencing=make_conferencing(settings, conferencing_alerts.recorder(engine)),
+            conferencing=make_conferencing(settings, conferencing_alerts.recorder(engine, clock)),
+            clock=clock,
         )
 
     def actor(self, user_id: str) -> Actor:

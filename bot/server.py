@@ -27,6 +27,7 @@ from bot.scheduler import start_background, stop_background
 from bot.slack_client import SlackCheck
 from bot.webhooks.zoom import PATH as ZOOM_EVENTS_PATH
 from bot.webhooks.zoom import make_handler as make_zoom_handler
+from storage.clock import Clock
 from storage.db import schema_status
 from storage.models import AfterCallJob
 
@@ -40,13 +41,18 @@ GRACEFUL_SECONDS = 30
 
 
 def make_wsgi_app(
-    settings: Settings, *, scheduler: bool = False, slack_check: SlackCheck | None = None
+    settings: Settings,
+    *,
+    scheduler: bool = False,
+    slack_check: SlackCheck | None = None,
+    clock: Clock | None = None,
 ) -> HttpSurface:
     """The WSGI application for `settings`; with `scheduler`, passes run in the background
     (safe in every worker: a reminder is claimed by one pass only). It starts whether or
     not Slack answers: `slack_check` (by default a new one) keeps asking in the background
-    and `/healthz` reports what Slack said."""
-    deps = Deps.create(settings)
+    and `/healthz` reports what Slack said. `clock` is the time it reads (default: the
+    real time)."""
+    deps = Deps.create(settings, clock)
     app = build_app(settings, deps=deps)
     loop = start_background(deps, app.client) if scheduler else None
     return HttpSurface(settings, deps, app, slack_check or SlackCheck(settings).start(), loop)

@@ -1,6 +1,7 @@
 """The sandbox's clock: it only moves forward, by a day, a week or to the next call
-reminder, through copbot's one clock seam (`storage.models.set_clock_offset`), and a
-scheduler pass runs at the moved time at once so what became due is sent.
+reminder, and a scheduler pass runs at the moved time at once so what became due is sent.
+copbot reads the time from the clock in its `Deps` (`deps.clock`); the sandbox gives it
+an `AdjustableClock` (`adjustable`) and moves that.
 """
 
 from __future__ import annotations
@@ -14,29 +15,43 @@ from bot.deps import Deps
 from bot.flows.reminders import PassResult
 from bot.scheduler import tick
 from bot.services.reminders.planning import call_reminders
+from storage.clock import AdjustableClock
 from storage.db import session_scope
-from storage.models import Call, CallStatus, Community, set_clock_offset, utcnow
+from storage.models import Call, CallStatus, Community, set_clock_offset
 
 STEPS = {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelta(weeks=1)}
 
 
+def adjustable(offset: timedelta = timedelta(0)) -> AdjustableClock:
+    """The clock the sandbox hands to the copbot it runs, `offset` ahead of the real time
+    (where a saved sandbox left it)."""
+    clock = AdjustableClock(offset)
+    set_clock_offset(clock.offset)
+    return clock
+
+
 class Clock:
-    def __init__(
-        self, deps: Deps, client: Any, offset: timedelta = timedelta(0), worker: str | None = None
-    ):
+    """Moves `deps.clock` (an `AdjustableClock`) and runs a scheduler pass after each move."""
+
+    def __init__(self, deps: Deps, client: Any, worker: str | None = None):
+        if not isinstance(deps.clock, AdjustableClock):
+            raise TypeError("the sandbox's copbot needs an AdjustableClock in its Deps")
         self.deps = deps
+        self.time: AdjustableClock = deps.clock
         self.worker = worker
         self.client = client
-        self.offset = offset
         self.summary = ""  # the last move's outcome in words, for the page
-        set_clock_offset(offset)
+
+    @property
+    def offset(self) -> timedelta:
+        return self.time.offset
 
     def now(self) -> datetime:
-        return utcnow()
+        return self.time.now()
 
     def next_reminder(self) -> datetime | None:
         """When the next call reminder (week, day or hour before, or the follow-up) is due."""
-        now = utcnow()
+        now = self.now()
         with session_scope(self.deps.engine) as session:
             calls = session.exec(
                 select(Call).where(
@@ -61,17 +76,17 @@ class Clock:
             if due is None:
                 self.summary = "No call reminder is coming: schedule a call first."
                 return ["no call reminder is coming: schedule a call first"]
-            delta = due - utcnow() + timedelta(seconds=30)
+            delta = due - self.now() + timedelta(seconds=30)
         elif step in STEPS:
             delta = STEPS[step]
         else:
             raise ValueError(f"unknown step {step!r}: hour, day, week or reminder")
-        self.offset += delta
-        set_clock_offset(self.offset)
+        self.time.advance(delta)
+        set_clock_offset(self.time.offset)
         return self.run_pass()
 
     def run_pass(self) -> list[str]:
-        result = tick(self.deps, self.client, utcnow(), self.worker, hold=True)
+        result = tick(self.deps, self.client, self.now(), self.worker, hold=True)
         self.summary = in_words(result)
         return result.lines()
 

@@ -25,7 +25,7 @@ from bot.scheduler import new_worker, start_background
 from bot.server import make_wsgi_app
 from bot.slack_client import make_web_client
 from sandbox import world
-from sandbox.clock import Clock
+from sandbox.clock import Clock, adjustable
 from sandbox.page_api import PageApp
 from sandbox.person import Slack
 from sandbox.workspace import Workspace
@@ -158,13 +158,13 @@ class Sandbox:
             }
         )
         db.upgrade(db_url)
-        self.bot = make_wsgi_app(self.settings)
+        offset = timedelta(seconds=saved.get("clock_offset", 0))
+        self.bot = make_wsgi_app(self.settings, clock=adjustable(offset))
         self.deps: Deps = self.bot.deps
         client = self.client = make_web_client(self.settings)
         # the clock's passes and the background loop are one lease holder
         worker = new_worker()
-        offset = timedelta(seconds=saved.get("clock_offset", 0))
-        self.clock = Clock(self.deps, client, offset, worker)
+        self.clock = Clock(self.deps, client, worker)
         self.scheduler = start_background(self.deps, client, worker)
         self.slack = Slack(self.workspace, self.url, world.SIGNING_SECRET)
         self.workspace.on_change.append(self.save_soon)

@@ -18,13 +18,14 @@ from sqlmodel import Session
 
 from bot.services.after_call_jobs import insert_ignoring_duplicates
 from integrations import zoom_scopes
+from storage.clock import Clock
 from storage.db import session_scope
-from storage.models import ConferencingAlert, utcnow
+from storage.models import ConferencingAlert
 
 log = logging.getLogger(__name__)
 
 
-def note_missing(session: Session, permission: str, now: datetime | None = None) -> bool:
+def note_missing(session: Session, permission: str, now: datetime) -> bool:
     """Note a missing permission; True the first time it is noted (until forgotten)."""
     row = zoom_scopes.of_scope(permission)
     return bool(
@@ -35,21 +36,21 @@ def note_missing(session: Session, permission: str, now: datetime | None = None)
                 {
                     "permission": permission[:120],
                     "what": (row.what if row else "")[:200],
-                    "seen_at": now or utcnow(),
+                    "seen_at": now,
                 }
             ],
         )
     )
 
 
-def recorder(engine: Engine) -> Callable[[str], None]:
-    """What the conferencing seam calls when a permission is missing: note it (never
-    raising: the person's own error is already on its way)."""
+def recorder(engine: Engine, clock: Clock) -> Callable[[str], None]:
+    """What the conferencing seam calls when a permission is missing: note it, seen at
+    `clock`'s now (never raising: the person's own error is already on its way)."""
 
     def record(permission: str) -> None:
         try:
             with session_scope(engine) as session:
-                if note_missing(session, permission):
+                if note_missing(session, permission, clock.now()):
                     log.warning("copbot's Zoom app lacks the scope %s; staff are told", permission)
         except Exception:  # noqa: BLE001 - noting must not hide the refusal itself
             log.exception("could not note the missing scope %s", permission)
