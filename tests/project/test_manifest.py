@@ -113,6 +113,6 @@ def test_no_scope_is_asked_for_that_the_code_does_not_use():
         for p in (REPO_ROOT / "bot").rglob("*.py")
         if "users_lookupByEmail" in p.read_text()
     ]
-    assert callers == ["bot/flows/after_call.py"]
+    assert callers == ["bot/flows/after_call/attendance.py"]
     assert "users:read.email" in scopes
     assert {"files:write", "im:write"} <= scopes  # the plan export: a file in a DM
