@@ -9,7 +9,7 @@ from datetime import datetime
 
 from integrations.conferencing import Conferencing, ZoomConferencing, missing_scope_words
 from integrations.zoom import ZoomError, ZoomNotFound, ZoomScopeMissing
-from integrations.zoom_after_call import Participant, Recording, ZoomAfterCall, recording_of
+from integrations.zoom.after_call import Participant, Recording, ZoomAfterCall, recording_of
 
 __all__ = [
     "FactsError",

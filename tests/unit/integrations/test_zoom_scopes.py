@@ -16,7 +16,7 @@ from integrations import zoom_scopes
 from integrations.after_call import FactsError, MeetingFacts
 from integrations.conferencing import ConferencingError, MeetingRequest, ZoomConferencing
 from integrations.zoom import ZoomClient, ZoomScopeMissing
-from integrations.zoom_after_call import ZoomAfterCall
+from integrations.zoom.after_call import ZoomAfterCall
 from sandbox import zoom_standin as zs
 from tests.helpers.endpoint import zoom_env
 from tests.helpers.paths import REPO_ROOT

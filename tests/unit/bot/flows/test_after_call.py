@@ -17,7 +17,7 @@ from bot.flows import after_call
 from bot.scheduler import tick
 from bot.services import communities as svc
 from bot.slack_client import make_web_client
-from integrations.zoom_after_call import uuid_path
+from integrations.zoom.after_call import uuid_path
 from storage.db import session_scope
 from storage.models import AfterCallJob, Attendance, CallAttendance, CallResource, Person
 from tests.helpers.endpoint import make_settings, zoom_env

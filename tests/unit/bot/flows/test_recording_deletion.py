@@ -17,7 +17,7 @@ from bot.scheduler import tick
 from bot.services import communities as svc
 from bot.services import recordings
 from bot.slack_client import make_web_client
-from integrations.zoom_after_call import recording_of
+from integrations.zoom.after_call import recording_of
 from sandbox.slack_standin import TEAM_ID
 from storage.db import session_scope
 from storage.models import Call, CallResource, CallStatus

@@ -18,7 +18,8 @@ from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import quote
 
-from integrations.zoom import ZoomClient, ZoomNotFound
+from integrations.zoom.client import ZoomClient
+from integrations.zoom.errors import ZoomNotFound
 
 log = logging.getLogger(__name__)
 
