@@ -44,8 +44,8 @@ from bot.flows.reminders import PassResult, deliver, sender
 from bot.ops import logs, metrics
 from bot.services import reminders as rules
 from bot.services.reminders import outbox
+from storage.clock import SystemClock
 from storage.db import session_scope
-from storage.models import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ __all__ = [
     "lease_ttl",
 ]
 
-Clock = Callable[[], datetime]
+WallClock = Callable[[], datetime]  # decides leases and claims (default: deps.clock.now)
 BOOT_GRACE_SECONDS = 3.0
 JOB_ID = "copbot-pass"
 
@@ -109,12 +109,13 @@ def tick(
     now: datetime,
     worker: str | None = None,
     *,
-    clock: Clock = utcnow,
+    clock: WallClock | None = None,
     hold: bool = False,
 ) -> PassResult:
     """One pass as of `now` (see the module). With `hold`, the lease is kept for the next
     pass of the same `worker`; otherwise it is given up at the end."""
     worker = worker or worker_name()
+    clock = clock or deps.clock.now
     started, began = clock(), time.perf_counter()
     result = PassResult()
     ttl = lease_ttl(deps.settings)
@@ -143,7 +144,7 @@ def _run(
     client: WebClient,
     now: datetime,
     worker: str,
-    clock: Clock,
+    clock: WallClock,
     started: datetime,
     ttl: timedelta,
     result: PassResult,
@@ -191,7 +192,7 @@ def _posts(
     client: WebClient,
     now: datetime,
     worker: str,
-    clock: Clock,
+    clock: WallClock,
     ttl: timedelta,
     result: PassResult,
 ) -> bool:
@@ -279,7 +280,7 @@ def _every_interval(
         args=(deps, client, worker),
         max_instances=1,
         coalesce=True,
-        next_run_time=utcnow() + timedelta(seconds=first_after),
+        next_run_time=SystemClock().now() + timedelta(seconds=first_after),
         id=JOB_ID,
     )
     return scheduler
@@ -317,7 +318,7 @@ def stop_background(scheduler: Any, timeout: float) -> bool:
     if job is not None:
         deps, _client, worker = job.args
         with session_scope(deps.engine) as session:
-            outbox.release_lease(session, worker, utcnow())
+            outbox.release_lease(session, worker, deps.clock.now())
         log.info("scheduler %s stopped; its lease is given up", worker)
     return True
 
@@ -331,6 +332,6 @@ def run_forever(deps: Deps, client: WebClient) -> None:
 
 def _safe_tick(deps: Deps, client: WebClient, worker: str) -> None:
     try:
-        tick(deps, client, utcnow(), worker, hold=True)
+        tick(deps, client, deps.clock.now(), worker, hold=True)
     except Exception:  # noqa: BLE001 - the next pass tries again
         log.exception("scheduler pass failed")

@@ -1,7 +1,8 @@
 """Block Kit builders: plain values in, dicts out, no I/O.
 
-Block Kit's limits (block counts, text lengths) are in `bot.blocks.limits`, which
-the tests also use to check every payload.
+Block Kit's limits (block counts, text lengths) are in `bot.blocks.limits`, which the
+builders build to and the tests check every payload against. Text is packed into
+sections by one packer: `pack_sections` for lines, `text_sections` for one long text.
 """
 
 from __future__ import annotations
@@ -10,13 +11,26 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from bot.blocks.limits import MAX_BLOCKS, MAX_HEADER_TEXT, MAX_SECTION_TEXT
+from bot.blocks.limits import (  # noqa: F401 - the limits the builders use
+    MAX_BUTTON_URL,
+    MAX_CONFIRM_BUTTON,
+    MAX_CONFIRM_TEXT,
+    MAX_CONFIRM_TITLE,
+    MAX_FALLBACK_TEXT,
+    MAX_HEADER_TEXT,
+    MAX_HINT,
+    MAX_HOME_BLOCKS,
+    MAX_INPUT_TEXT,
+    MAX_LABEL,
+    MAX_MESSAGE_BLOCKS,
+    MAX_MODAL_BLOCKS,
+    MAX_MODAL_TITLE,
+    MAX_OPTION_TEXT,
+    MAX_SECTION_TEXT,
+)
 from bot.text import escape, link, plural, safe_url, unmarked  # noqa: F401 - for the builders
 
 Block = dict[str, Any]
-
-MAX_MESSAGE_BLOCKS = MAX_BLOCKS["message"]
-MAX_HOME_BLOCKS = MAX_BLOCKS["home"]
 
 
 def clip(text: str, limit: int) -> str:
@@ -72,13 +86,59 @@ def input_block(
     block: Block = {
         "type": "input",
         "block_id": block_id,
-        "label": plain(label, 2000),
+        "label": plain(label, MAX_LABEL),
         "element": {**element, "action_id": "value"},
         "optional": optional,
     }
     if hint:
-        block["hint"] = plain(hint, 2000)
+        block["hint"] = plain(hint, MAX_HINT)
     return block
+
+
+def choice(text: str, value: str) -> dict[str, Any]:
+    """An option of a select, checkboxes or radio buttons."""
+    return {"text": plain(text, MAX_OPTION_TEXT), "value": value}
+
+
+def radio_input(
+    block_id: str,
+    label: str,
+    options: list[dict[str, Any]],
+    chosen: str | None = None,
+    **extra: Any,
+) -> Block:
+    """Radio buttons in a modal, the option of value `chosen` (else the first) picked."""
+    initial = options[0] if chosen is None else next(o for o in options if o["value"] == chosen)
+    element = {"type": "radio_buttons", "options": options, "initial_option": initial}
+    return input_block(block_id, label, element, **extra)
+
+
+def form(
+    callback_id: str,
+    title: str,
+    submit: str,
+    blocks: list[Block],
+    private_metadata: str,
+    *,
+    close: str | None = "Cancel",
+) -> dict[str, Any]:
+    """A modal with a form: the words of its title and buttons, its blocks, and what its
+    submission is read with (`callback_id`, `private_metadata`)."""
+    view: dict[str, Any] = {
+        "type": "modal",
+        "callback_id": callback_id,
+        "title": plain(title, MAX_MODAL_TITLE),
+        "submit": plain(submit, MAX_MODAL_TITLE),
+    }
+    if close is not None:
+        view["close"] = plain(close, MAX_MODAL_TITLE)
+    return {**view, "private_metadata": private_metadata, "blocks": blocks}
+
+
+def draft_or_submit_input(block_id: str, draft: str, submit: str) -> Block:
+    """Whether saving a form keeps it as a draft (picked at first) or submits it to staff."""
+    options = [choice("Save as a draft", draft), choice("Submit to staff", submit)]
+    return radio_input(block_id, "When you save", options)
 
 
 def header(text: str) -> Block:
@@ -120,8 +180,8 @@ def done_view(title: str, what_happened: str, where_to_see: str) -> dict[str, An
     what happened, then where to see it. Shown to the one who submitted, once."""
     return {
         "type": "modal",
-        "title": plain(title, 24),
-        "close": plain("Done", 24),
+        "title": plain(title, MAX_MODAL_TITLE),
+        "close": plain("Done", MAX_MODAL_TITLE),
         "blocks": [section(what_happened), context(where_to_see)],
     }
 
@@ -178,6 +238,12 @@ def text_pieces(text: str, limit: int = MAX_SECTION_TEXT) -> list[str]:
     return pieces
 
 
+def text_sections(text: str) -> list[Block]:
+    """Escaped mrkdwn `text` in as many sections as it needs (`text_pieces`); no empty
+    section, which Slack refuses."""
+    return [section(piece) for piece in text_pieces(text) if piece]
+
+
 def _words(line: str, limit: int) -> list[str]:
     """`line` as words and the spaces between them; a word longer than `limit` in tokens
     that each fit (a link or mention is never split)."""
@@ -196,7 +262,7 @@ def _words(line: str, limit: int) -> list[str]:
     return words + ([word] if word else [])
 
 
-def packed_sections(
+def pack_sections(
     heading: str,
     lines: Sequence[str],
     room: int,

@@ -14,15 +14,17 @@ from bot.blocks import (
     context,
     divider,
     escape,
+    form,
     header,
     input_block,
     join_words,
     link,
     mention,
     message,
-    packed_sections,
+    pack_sections,
     plain,
     plural,
+    radio_input,
     section,
 )
 from bot.services.health import HealthRow, flags
@@ -70,14 +72,11 @@ def resource_modal(call: Call) -> dict[str, Any]:
         {"text": plain("Slides"), "value": "slides"},
         {"text": plain("A reading"), "value": "reading"},
     ]
-    return {
-        "type": "modal",
-        "callback_id": RESOURCE_CALLBACK,
-        "title": plain("Add slides", 24),
-        "submit": plain("Add", 24),
-        "close": plain("Cancel", 24),
-        "private_metadata": json.dumps({"call": call.id}),
-        "blocks": [
+    return form(
+        RESOURCE_CALLBACK,
+        "Add slides",
+        "Add",
+        [
             section(
                 f"Slides or a reading for *{escape(call.topic)}*: kept in the community's "
                 "archive with the call and posted in its thread."
@@ -95,13 +94,10 @@ def resource_modal(call: Call) -> dict[str, Any]:
                 {"type": "plain_text_input", "max_length": 200},
                 optional=True,
             ),
-            input_block(
-                KIND,
-                "What it is",
-                {"type": "radio_buttons", "options": kinds, "initial_option": kinds[0]},
-            ),
+            radio_input(KIND, "What it is", kinds),
         ],
-    }
+        json.dumps({"call": call.id}),
+    )
 
 
 def deletion_note(item: ArchivedItem) -> str:
@@ -223,14 +219,11 @@ def value_modal(q: ValueQuestion, call: Call, question: str, earlier: str | None
         },
         {"text": plain("You may name me"), "value": MAY_NAME},
     ]
-    return {
-        "type": "modal",
-        "callback_id": VALUE_CALLBACK,
-        "title": plain("After the call", 24),
-        "submit": plain("Send", 24),
-        "close": plain("Cancel", 24),
-        "private_metadata": json.dumps({"question": q.id}),
-        "blocks": [
+    return form(
+        VALUE_CALLBACK,
+        "After the call",
+        "Send",
+        [
             section(intro),
             input_block(
                 ANSWER,
@@ -244,7 +237,8 @@ def value_modal(q: ValueQuestion, call: Call, question: str, earlier: str | None
                 optional=True,
             ),
         ],
-    }
+        json.dumps({"question": q.id}),
+    )
 
 
 # ---- App Home ----------------------------------------------------------------------------------
@@ -281,7 +275,7 @@ def home_blocks(
     if own_rows:
         blocks += [divider(), header("Community health")]
         lines = [health_line(row) for row in own_rows]
-        blocks += packed_sections("", lines, room - len(blocks) - 1, "community", "communities")
+        blocks += pack_sections("", lines, room - len(blocks) - 1, "community", "communities")
         blocks.append(
             context(
                 "Calls held of planned this program year; attendance per call; "
@@ -314,7 +308,7 @@ def home_blocks(
             lines.append(
                 f"• {escape(archived.call.topic)} ({archived.call.start_at:%b %-d, %Y}): {links}"
             )
-        blocks += packed_sections(
+        blocks += pack_sections(
             f"*Archive of {escape(community.name)}*", lines, room - len(blocks), "call"
         )
     return blocks[: max(0, room)]

@@ -17,13 +17,14 @@ from bot.blocks import (
     context,
     divider,
     done_view,
+    draft_or_submit_input,
     escape,
+    form,
     header,
     input_block,
     mention,
     message,
-    packed_sections,
-    plain,
+    pack_sections,
     section,
 )
 from bot.blocks.onsite import venue_time
@@ -50,6 +51,29 @@ def agenda_modal(
     deadline: datetime,
 ) -> dict[str, Any]:
     rows = min(MAX_SESSIONS, max(4, len(sessions) + 2))
+    blocks: list[Block] = [section(_agenda_intro(community, meeting, block, room, state, deadline))]
+    for n in range(1, rows + 1):
+        blocks += _session_inputs(n, sessions[n - 1] if n <= len(sessions) else None)
+    if state != SUBMITTED:
+        blocks.append(draft_or_submit_input(ACTION, DRAFT_CHOICE, SUBMIT_CHOICE))
+    return form(
+        AGENDA_CALLBACK,
+        "Onsite agenda",
+        "Save",
+        blocks,
+        json.dumps({"community": community.id, "year": meeting.year}),
+    )
+
+
+def _agenda_intro(
+    community: Community,
+    meeting: OnsiteMeeting,
+    block: OnsiteBlock,
+    room: OnsiteRoom,
+    state: str,
+    deadline: datetime,
+) -> str:
+    """Where and when the block is, the rules of a session, and until when to change it."""
     intro = (
         f"*{escape(community.name)}* at *{escape(meeting.name)}*: "
         f"{venue_time(block.start_at, block.end_at, meeting.timezone)}, {escape(room.name)}. "
@@ -58,55 +82,36 @@ def agenda_modal(
     )
     if state == SUBMITTED:
         intro += "\n:white_check_mark: Submitted; what you save now updates it."
-    blocks: list[Block] = [section(intro)]
-    for n in range(1, rows + 1):
-        s = sessions[n - 1] if n <= len(sessions) else None
-        blocks.append(context(f"*Session {n}*"))
-        start: dict[str, Any] = {"type": "timepicker"}
-        minutes: dict[str, Any] = {"type": "number_input", "is_decimal_allowed": False}
-        title: dict[str, Any] = {"type": "plain_text_input", "max_length": 150}
-        speakers: dict[str, Any] = {"type": "plain_text_input", "max_length": 300}
-        description: dict[str, Any] = {
-            "type": "plain_text_input",
-            "multiline": True,
-            "max_length": 1000,
-        }
-        if s is not None:
-            start["initial_time"] = s.start
-            minutes["initial_value"] = str(s.minutes)
-            title["initial_value"] = s.title
-            if s.speakers:
-                speakers["initial_value"] = s.speakers
-            if s.description:
-                description["initial_value"] = s.description
-        blocks += [
-            input_block(field("start", n), "Starts", start, optional=True),
-            input_block(field("minutes", n), "Length (minutes)", minutes, optional=True),
-            input_block(field("title", n), "Title", title, optional=True),
-            input_block(field("speakers", n), "Speakers", speakers, optional=True),
-            input_block(field("description", n), "Description", description, optional=True),
-        ]
-    if state != SUBMITTED:
-        options = [
-            {"text": plain("Save as a draft"), "value": DRAFT_CHOICE},
-            {"text": plain("Submit to staff"), "value": SUBMIT_CHOICE},
-        ]
-        blocks.append(
-            input_block(
-                ACTION,
-                "When you save",
-                {"type": "radio_buttons", "options": options, "initial_option": options[0]},
-            )
-        )
-    return {
-        "type": "modal",
-        "callback_id": AGENDA_CALLBACK,
-        "title": plain("Onsite agenda", 24),
-        "submit": plain("Save", 24),
-        "close": plain("Cancel", 24),
-        "private_metadata": json.dumps({"community": community.id, "year": meeting.year}),
-        "blocks": blocks,
+    return intro
+
+
+def _session_inputs(n: int, s: Session_ | None) -> list[Block]:
+    """Session `n`'s start, length, title, speakers and description, filled in from `s`."""
+    start: dict[str, Any] = {"type": "timepicker"}
+    minutes: dict[str, Any] = {"type": "number_input", "is_decimal_allowed": False}
+    title: dict[str, Any] = {"type": "plain_text_input", "max_length": 150}
+    speakers: dict[str, Any] = {"type": "plain_text_input", "max_length": 300}
+    description: dict[str, Any] = {
+        "type": "plain_text_input",
+        "multiline": True,
+        "max_length": 1000,
     }
+    if s is not None:
+        start["initial_time"] = s.start
+        minutes["initial_value"] = str(s.minutes)
+        title["initial_value"] = s.title
+        if s.speakers:
+            speakers["initial_value"] = s.speakers
+        if s.description:
+            description["initial_value"] = s.description
+    return [
+        context(f"*Session {n}*"),
+        input_block(field("start", n), "Starts", start, optional=True),
+        input_block(field("minutes", n), "Length (minutes)", minutes, optional=True),
+        input_block(field("title", n), "Title", title, optional=True),
+        input_block(field("speakers", n), "Speakers", speakers, optional=True),
+        input_block(field("description", n), "Description", description, optional=True),
+    ]
 
 
 def saved_view(
@@ -194,7 +199,7 @@ def agenda_message(
         blocks.append(section(note))
     blocks.append(section(f"*Onsite agenda of {name}* at {escape(meeting.name)}, {where}: {state}"))
     lines = _session_lines(sessions) or ["_No sessions yet._"]
-    blocks += packed_sections("", lines, MAX_MESSAGE_BLOCKS - len(blocks) - 1, "session")
+    blocks += pack_sections("", lines, MAX_MESSAGE_BLOCKS - len(blocks) - 1, "session")
     blocks.append(context(venue_note(meeting, block)))
     text = (note + " " if note else "") + f"Onsite agenda of {name}: {state}."
     return {"response_type": "ephemeral", **message(text, blocks)}
@@ -215,7 +220,7 @@ def submitted_notice(
     if block is not None:
         head += f"\nIts block: {venue_time(block.start_at, block.end_at, meeting.timezone)}."
     blocks = [section(head)]
-    blocks += packed_sections("", _session_lines(sessions), MAX_MESSAGE_BLOCKS - 2, "session")
+    blocks += pack_sections("", _session_lines(sessions), MAX_MESSAGE_BLOCKS - 2, "session")
     return message(text, [*blocks, context(venue_note(meeting, block))])
 
 
@@ -236,6 +241,6 @@ def status_message(
         mark = ":white_check_mark:" if state == "submitted" else ":hourglass:"
         lines.append(f"{mark} *{escape(c.name)}*: {state}" + ("" if b else " · _no onsite block_"))
     room = MAX_MESSAGE_BLOCKS - len(blocks)
-    blocks += packed_sections("", lines, room, "community", "communities")
+    blocks += pack_sections("", lines, room, "community", "communities")
     text = f"Onsite agendas for {escape(meeting.name)}: {done} of {len(rows)} submitted."
     return {"response_type": "ephemeral", **message(text, blocks)}

@@ -12,17 +12,25 @@ import re
 from typing import Any
 
 from bot.blocks import (
+    MAX_FALLBACK_TEXT,
     MAX_MESSAGE_BLOCKS,
+    MAX_MODAL_BLOCKS,
+    MAX_OPTION_TEXT,
+    Block,
+    choice,
     clip,
     context,
     divider,
     escape,
+    form,
     input_block,
     mention,
     message,
+    pack_sections,
     plain,
+    radio_input,
     section,
-    text_pieces,
+    text_sections,
     unmarked,
 )
 from bot.blocks.polls import when
@@ -35,20 +43,12 @@ EDIT_ACTION = "announce_edit"
 DELETE_ACTION = "announce_delete"
 RETRY_ACTION = "announce_retry"
 
-SECTION_LIMIT = 2900  # under Slack's 3,000 per section, with room to spare
 _BROADCAST = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
 
 
 def neutralise(text: str) -> str:
     """The text, escaped, with typed broadcast mentions made inert."""
     return _BROADCAST.sub(lambda m: "@\u200b" + m.group(1), escape(text))
-
-
-def chunks(text: str, limit: int = SECTION_LIMIT) -> list[str]:
-    """The neutralised text in pieces of at most `limit` characters (`text_pieces`: split
-    between lines, then words, never inside an escape such as `&amp;`, and no *bold* or
-    _italic_ left open: a formatted phrase moves whole to the next piece)."""
-    return text_pieces(neutralise(text), limit)
 
 
 def announcement_message(
@@ -59,11 +59,11 @@ def announcement_message(
     head = f"{ping}:mega: *Announcement* from {mention(sender)}, CoP program staff"
     if edited:
         head += " _(edited)_"
-    parts = chunks(text)
-    blocks = [section(head), *[section(p) for p in parts]]
+    blocks = [section(head), *text_sections(neutralise(text))]
     if len(blocks) > MAX_MESSAGE_BLOCKS:  # cannot happen within MAX_TEXT; refuse loudly
         raise ValueError("announcement too long for one message")
-    fallback = clip(f"{ping}Announcement from {mention(sender)}: {neutralise(text)}", 3000)
+    fallback = f"{ping}Announcement from {mention(sender)}: {neutralise(text)}"
+    fallback = clip(fallback, MAX_FALLBACK_TEXT)
     return message(fallback, blocks)
 
 
@@ -73,8 +73,36 @@ def announce_modal(
     announcement: Announcement | None = None,
     picked: list[int] | None = None,
 ) -> dict[str, Any]:
-    options = [{"text": plain("Every community", 75), "value": rules.ALL}] + [
-        {"text": plain(name, 75), "value": str(cid)} for cid, name in choices[:99]
+    sent = announcement is not None and announcement.state != "scheduled"
+    blocks = [_text_input(announcement)]
+    if not sent:
+        blocks += _audience_inputs(choices, picked)
+    blocks.append(_mention_input((announcement.mention if announcement else "") or "none"))
+    if not sent:
+        blocks += _sending_inputs(announcement)
+    meta = {"announcement": announcement.id} if announcement is not None else {}
+    return form(
+        CREATE_CALLBACK,
+        "Edit announcement" if announcement else "Announce",
+        "Save" if announcement else "Preview",
+        blocks,
+        json.dumps(meta),
+    )
+
+
+def _text_input(announcement: Announcement | None) -> Block:
+    text: dict[str, Any] = {"type": "plain_text_input", "multiline": True}
+    text["max_length"] = rules.MAX_TEXT
+    if announcement is not None:
+        text["initial_value"] = announcement.text
+    return input_block(rules.TEXT, "Announcement (Slack formatting: *bold*, _italic_)", text)
+
+
+def _audience_inputs(choices: list[tuple[int, str]], picked: list[int] | None) -> list[Block]:
+    """The communities it goes to (`picked` chosen at first), and a purpose area whose
+    communities it also goes to."""
+    options = [choice("Every community", rules.ALL)] + [
+        choice(name, str(cid)) for cid, name in choices[:99]
     ]
     targets: dict[str, Any] = {
         "type": "multi_static_select",
@@ -84,74 +112,56 @@ def announce_modal(
     initial = [o for o in options if picked and o["value"] in {str(p) for p in picked}]
     if initial:
         targets["initial_options"] = initial
-    text: dict[str, Any] = {"type": "plain_text_input", "multiline": True}
-    text["max_length"] = rules.MAX_TEXT
-    if announcement is not None:
-        text["initial_value"] = announcement.text
-    areas = [
-        {"text": plain(label, 75), "value": a.value} for a, label in PURPOSE_AREA_LABELS.items()
+    areas = [choice(label, a.value) for a, label in PURPOSE_AREA_LABELS.items()]
+    return [
+        input_block(rules.TARGETS, "Send to", targets, optional=True),
+        input_block(
+            rules.AREA,
+            "…and every community whose purpose includes",
+            {"type": "static_select", "options": areas, "placeholder": plain("Purpose area")},
+            optional=True,
+        ),
     ]
+
+
+def _mention_input(chosen: str) -> Block:
+    """Whom the announcement notifies: no one, who is online, or the whole channel."""
     mentions = [
         {"text": plain("No mention"), "value": "none"},
         {"text": plain("@here: notify who is online"), "value": "here"},
         {"text": plain("@channel: notify everyone in the channel"), "value": "channel"},
     ]
-    chosen = (announcement.mention if announcement else "") or "none"
-    sent = announcement is not None and announcement.state != "scheduled"
-    blocks = [input_block(rules.TEXT, "Announcement (Slack formatting: *bold*, _italic_)", text)]
-    if not sent:
-        blocks += [
-            input_block(rules.TARGETS, "Send to", targets, optional=True),
-            input_block(
-                rules.AREA,
-                "…and every community whose purpose includes",
-                {"type": "static_select", "options": areas, "placeholder": plain("Purpose area")},
-                optional=True,
-            ),
-        ]
-    blocks.append(
-        input_block(
-            rules.MENTION,
-            "Notify",
-            {
-                "type": "radio_buttons",
-                "options": mentions,
-                "initial_option": next(m for m in mentions if m["value"] == chosen),
-            },
-            hint="Mentions typed in the text never notify anyone.",
-        )
+    return radio_input(
+        rules.MENTION,
+        "Notify",
+        mentions,
+        chosen,
+        hint="Mentions typed in the text never notify anyone.",
     )
-    if not sent:
-        when_element: dict[str, Any] = {"type": "datetimepicker"}
-        if announcement is not None and announcement.send_at:
-            when_element["initial_date_time"] = int(announcement.send_at.timestamp())
-        blocks += [
-            input_block(
-                rules.SEND_AT,
-                "Send at (your time zone; empty: now)",
-                when_element,
-                optional=True,
-            ),
-            input_block(
-                rules.OPTIONS,
-                "Options",
-                {
-                    "type": "checkboxes",
-                    "options": [{"text": plain("Pin it in each channel"), "value": "pin"}],
-                },
-                optional=True,
-            ),
-        ]
-    meta = {"announcement": announcement.id} if announcement is not None else {}
-    return {
-        "type": "modal",
-        "callback_id": CREATE_CALLBACK,
-        "private_metadata": json.dumps(meta),
-        "title": plain("Edit announcement" if announcement else "Announce", 24),
-        "submit": plain("Save" if announcement else "Preview", 24),
-        "close": plain("Cancel", 24),
-        "blocks": blocks,
-    }
+
+
+def _sending_inputs(announcement: Announcement | None) -> list[Block]:
+    """When it is sent (empty: now), and whether it is pinned."""
+    when_element: dict[str, Any] = {"type": "datetimepicker"}
+    if announcement is not None and announcement.send_at:
+        when_element["initial_date_time"] = int(announcement.send_at.timestamp())
+    return [
+        input_block(
+            rules.SEND_AT,
+            "Send at (your time zone; empty: now)",
+            when_element,
+            optional=True,
+        ),
+        input_block(
+            rules.OPTIONS,
+            "Options",
+            {
+                "type": "checkboxes",
+                "options": [{"text": plain("Pin it in each channel"), "value": "pin"}],
+            },
+            optional=True,
+        ),
+    ]
 
 
 def preview_view(announcement: Announcement, names: list[str]) -> dict[str, Any]:
@@ -165,22 +175,21 @@ def preview_view(announcement: Announcement, names: list[str]) -> dict[str, Any]
     blocks = [
         context(going),
         divider(),
-        *payload["blocks"][: 100 - 4],
+        *payload["blocks"][: MAX_MODAL_BLOCKS - 4],
         divider(),
         context(
             "Back to change it; Send when it reads right. You can edit or delete every "
             "copy later from copbot's Home tab."
         ),
     ]
-    return {
-        "type": "modal",
-        "callback_id": PREVIEW_CALLBACK,
-        "private_metadata": json.dumps({"announcement": announcement.id}),
-        "title": plain("Preview", 24),
-        "submit": plain("Schedule" if announcement.send_at else "Send", 24),
-        "close": plain("Back", 24),
-        "blocks": blocks,
-    }
+    return form(
+        PREVIEW_CALLBACK,
+        "Preview",
+        "Schedule" if announcement.send_at else "Send",
+        blocks,
+        json.dumps({"announcement": announcement.id}),
+        close="Back",
+    )
 
 
 # ---- App Home --------------------------------------------------------------------------------
@@ -191,7 +200,10 @@ def home_blocks(
     the open polls of the person's communities."""
     blocks: list[dict[str, Any]] = []
     if poll_lines:
-        blocks += [divider(), section("*Open polls in your communities*\n" + "\n".join(poll_lines))]
+        blocks += [
+            divider(),
+            *pack_sections("*Open polls in your communities*", poll_lines, 1, "poll"),
+        ]
     if rows:
         blocks += [divider(), section("*Announcements*")]
     for announcement, delivery, failed in rows:
@@ -208,13 +220,15 @@ def home_blocks(
             {
                 "type": "button",
                 "action_id": EDIT_ACTION,
-                "text": plain("Edit", 75),
+                "text": plain("Edit", MAX_OPTION_TEXT),
                 "value": str(announcement.id),
             },
             {
                 "type": "button",
                 "action_id": DELETE_ACTION,
-                "text": plain("Cancel" if announcement.state == "scheduled" else "Delete", 75),
+                "text": plain(
+                    "Cancel" if announcement.state == "scheduled" else "Delete", MAX_OPTION_TEXT
+                ),
                 "style": "danger",
                 "value": str(announcement.id),
             },
@@ -224,7 +238,7 @@ def home_blocks(
                 {
                     "type": "button",
                     "action_id": RETRY_ACTION,
-                    "text": plain("Retry the failed", 75),
+                    "text": plain("Retry the failed", MAX_OPTION_TEXT),
                     "value": str(announcement.id),
                 }
             )

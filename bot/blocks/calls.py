@@ -7,20 +7,22 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from bot.blocks import (
+    MAX_CONFIRM_TEXT,
     Block,
     context,
     escape,
+    form,
     input_block,
-    join_words,
     link,
     mention,
     message,
     plain,
     plural,
+    radio_input,
     safe_url,
     section,
 )
@@ -50,14 +52,123 @@ def schedule_modal(
 ) -> dict[str, Any]:
     """The `/cop schedule` modal (first offer: `day` at noon in `zone`), or the reschedule
     modal when `call` is given."""
-    if call is not None:
-        local = call.start_at.astimezone(ZoneInfo(call.timezone))
-        day, at, zone = local.date().isoformat(), f"{local:%H:%M}", call.timezone
-        duration, topic, agenda = str(call.duration_minutes), call.topic, call.agenda
-        host, alternate, kind = call.host_user_id, call.alternate_user_id, call.kind
-    else:
-        at, duration, topic, agenda, alternate = "12:00", "60", "", "", None
-        kind = CallKind.COMMUNITY.value
+    opening = _opening(call, host=host, zone=zone, day=day)
+    blocks = [
+        _topic_input(opening.topic),
+        *_time_inputs(opening),
+        _agenda_input(opening.agenda),
+        *_people_inputs(opening.host, opening.alternate),
+        _kind_input(opening.kind),
+    ]
+    return form(
+        RESCHEDULE_CALLBACK if call is not None else SCHEDULE_CALLBACK,
+        "Reschedule the call" if call is not None else "Schedule a call",
+        "Save" if call is not None else "Schedule",
+        blocks,
+        json.dumps({"community": community.id, "call": call.id if call is not None else None}),
+    )
+
+
+class _Opening(NamedTuple):
+    """What the schedule modal opens with."""
+
+    day: str
+    at: str
+    zone: str
+    duration: str
+    topic: str
+    agenda: str
+    host: str
+    alternate: str | None
+    kind: str
+
+
+def _opening(call: Call | None, *, host: str, zone: str, day: str) -> _Opening:
+    """A new call's first offer (`day` at noon in `zone`, an hour), or the call's own."""
+    if call is None:
+        return _Opening(day, "12:00", zone, "60", "", "", host, None, CallKind.COMMUNITY.value)
+    local = call.start_at.astimezone(ZoneInfo(call.timezone))
+    return _Opening(
+        local.date().isoformat(),
+        f"{local:%H:%M}",
+        call.timezone,
+        str(call.duration_minutes),
+        call.topic,
+        call.agenda,
+        call.host_user_id,
+        call.alternate_user_id,
+        call.kind,
+    )
+
+
+def _topic_input(topic: str) -> Block:
+    element: dict[str, Any] = {"type": "plain_text_input", "max_length": rules.MAX_TOPIC}
+    if topic:
+        element["initial_value"] = topic
+    return input_block(rules.TOPIC, "Topic", element)
+
+
+def _time_inputs(opening: _Opening) -> list[Block]:
+    """Date, start time, time zone and length."""
+    return [
+        input_block(rules.DATE, "Date", {"type": "datepicker", "initial_date": opening.day}),
+        input_block(rules.TIME, "Start time", {"type": "timepicker", "initial_time": opening.at}),
+        input_block(
+            rules.ZONE,
+            "Time zone",
+            {"type": "plain_text_input", "initial_value": opening.zone},
+            hint="A zone name such as America/Chicago or Europe/Paris; a near miss gets "
+            "suggestions. Members see the time in their own zone.",
+        ),
+        duration_input(opening.duration),
+    ]
+
+
+def duration_input(initial: str) -> Block:
+    """A call's length in whole minutes, up to the longest a call may be."""
+    return input_block(
+        rules.DURATION,
+        "Length (minutes)",
+        {
+            "type": "number_input",
+            "is_decimal_allowed": False,
+            "initial_value": initial,
+            "min_value": "1",
+            "max_value": str(rules.MAX_DURATION_MINUTES),
+        },
+    )
+
+
+def _agenda_input(agenda: str) -> Block:
+    element: dict[str, Any] = {
+        "type": "plain_text_input",
+        "multiline": True,
+        "max_length": rules.MAX_AGENDA,
+    }
+    if agenda:
+        element["initial_value"] = agenda
+    return input_block(rules.AGENDA, "Agenda", element, optional=True)
+
+
+def _people_inputs(host: str, alternate: str | None) -> list[Block]:
+    """The host and, optionally, an alternate who leads the call if the host cannot."""
+    alternate_element: dict[str, Any] = {"type": "users_select"}
+    if alternate:
+        alternate_element["initial_user"] = alternate
+    return [
+        input_block(rules.HOST, "Host", {"type": "users_select", "initial_user": host}),
+        input_block(
+            rules.ALTERNATE,
+            "Alternate",
+            alternate_element,
+            optional=True,
+            hint="Leads the call if the host cannot.",
+        ),
+    ]
+
+
+def _kind_input(kind: str) -> Block:
+    """A community call (one of the year's 3 to 6) or an additional one."""
     kinds = [
         {
             "text": plain("Community call"),
@@ -70,71 +181,7 @@ def schedule_modal(
             "description": plain("Beyond those, as the leaders wish"),
         },
     ]
-    topic_element: dict[str, Any] = {"type": "plain_text_input", "max_length": rules.MAX_TOPIC}
-    if topic:
-        topic_element["initial_value"] = topic
-    agenda_element: dict[str, Any] = {
-        "type": "plain_text_input",
-        "multiline": True,
-        "max_length": rules.MAX_AGENDA,
-    }
-    if agenda:
-        agenda_element["initial_value"] = agenda
-    alternate_element: dict[str, Any] = {"type": "users_select"}
-    if alternate:
-        alternate_element["initial_user"] = alternate
-    blocks = [
-        input_block(rules.TOPIC, "Topic", topic_element),
-        input_block(rules.DATE, "Date", {"type": "datepicker", "initial_date": day}),
-        input_block(rules.TIME, "Start time", {"type": "timepicker", "initial_time": at}),
-        input_block(
-            rules.ZONE,
-            "Time zone",
-            {"type": "plain_text_input", "initial_value": zone},
-            hint="A zone name such as America/Chicago or Europe/Paris; a near miss gets "
-            "suggestions. Members see the time in their own zone.",
-        ),
-        input_block(
-            rules.DURATION,
-            "Length (minutes)",
-            {
-                "type": "number_input",
-                "is_decimal_allowed": False,
-                "initial_value": duration,
-                "min_value": "1",
-                "max_value": str(rules.MAX_DURATION_MINUTES),
-            },
-        ),
-        input_block(rules.AGENDA, "Agenda", agenda_element, optional=True),
-        input_block(rules.HOST, "Host", {"type": "users_select", "initial_user": host}),
-        input_block(
-            rules.ALTERNATE,
-            "Alternate",
-            alternate_element,
-            optional=True,
-            hint="Leads the call if the host cannot.",
-        ),
-        input_block(
-            rules.KIND,
-            "Kind of call",
-            {
-                "type": "radio_buttons",
-                "options": kinds,
-                "initial_option": next(o for o in kinds if o["value"] == kind),
-            },
-        ),
-    ]
-    return {
-        "type": "modal",
-        "callback_id": RESCHEDULE_CALLBACK if call is not None else SCHEDULE_CALLBACK,
-        "title": plain("Reschedule the call" if call is not None else "Schedule a call", 24),
-        "submit": plain("Save" if call is not None else "Schedule", 24),
-        "close": plain("Cancel", 24),
-        "private_metadata": json.dumps(
-            {"community": community.id, "call": call.id if call is not None else None}
-        ),
-        "blocks": blocks,
-    }
+    return radio_input(rules.KIND, "Kind of call", kinds, kind)
 
 
 def _meeting_line(call: Call, conferencing: str, own: str | None = None) -> str:
@@ -184,14 +231,7 @@ def call_message(
         if call.meeting_state == MeetingState.READY.value and personal_links(call):
             buttons.append(join_button(call))
         if calendar_url:
-            buttons.append(
-                {
-                    "type": "button",
-                    "action_id": CALENDAR_ACTION,
-                    "text": plain("Add to calendar"),
-                    "url": calendar_url,
-                }
-            )
+            buttons.append(_calendar_button(CALENDAR_ACTION, calendar_url))
         buttons += _manage_buttons(call) + after_call_buttons(call)
         blocks.append({"type": "actions", "block_id": f"call-{call.id}", "elements": buttons})
         blocks.append(context("Times show in your own time zone."))
@@ -236,7 +276,7 @@ def _manage_buttons(call: Call) -> list[dict[str, Any]]:
                 "text": plain(
                     f"“{call.topic[:150]}” will be cancelled and its meeting "
                     "deleted. The channel is told.",
-                    300,
+                    MAX_CONFIRM_TEXT,
                 ),
                 "confirm": plain("Cancel the call"),
                 "deny": plain("Keep it"),
@@ -256,6 +296,13 @@ def _manage_buttons(call: Call) -> list[dict[str, Any]]:
             },
         )
     return buttons
+
+
+def _calendar_button(action_id: str, url: str) -> dict[str, Any]:
+    return {"type": "button", "action_id": action_id, "text": plain("Add to calendar"), "url": url}
+
+
+LISTED_CALLS = 12  # calls `/cop calls` shows; it says how many more
 
 
 def calls_list(
@@ -279,35 +326,11 @@ def calls_list(
                 "No calls are scheduled." + (" `/cop schedule` sets one up." if may_manage else "")
             )
         )
-    for call in calls[:12]:
-        lines = [
-            f"*{escape(call.topic)}* · {when(call.start_at, call.timezone)} · "
-            f"{call.duration_minutes} min · host {mention(call.host_user_id)}"
-        ]
+    for call in calls[:LISTED_CALLS]:
         own = own_links.get(call.id or 0)
-        meeting = _meeting_line(call, conferencing, own)
-        if meeting:
-            lines.append(meeting)
-        blocks.append(section("\n".join(lines)))
-        buttons: list[dict[str, Any]] = []
-        ready = call.meeting_state == MeetingState.READY.value
-        if ready and personal_links(call) and not own:
-            buttons.append(join_button(call))
-        if call_calendar_url is not None:
-            buttons.append(
-                {
-                    "type": "button",
-                    "action_id": f"{CALENDAR_ACTION}-{call.id}",
-                    "text": plain("Add to calendar"),
-                    "url": call_calendar_url(call),
-                }
-            )
-        if may_manage:
-            buttons += _manage_buttons(call) + after_call_buttons(call)
-        if buttons:
-            blocks.append({"type": "actions", "block_id": f"calls-{call.id}", "elements": buttons})
-    if len(calls) > 12:
-        blocks.append(context(f"…and {len(calls) - 12} more."))
+        blocks += _listed_call(call, conferencing, own, call_calendar_url, may_manage=may_manage)
+    if len(calls) > LISTED_CALLS:
+        blocks.append(context(f"…and {len(calls) - LISTED_CALLS} more."))
     if note:
         blocks.append(context(f":warning: {escape(note)}"))
     if calendar_url:
@@ -317,143 +340,45 @@ def calls_list(
             )
         )
     blocks.append(context("Times show in your own time zone."))
+    return {"response_type": "ephemeral", **message(_calls_list_text(community, calls), blocks)}
+
+
+def _listed_call(
+    call: Call, conferencing: str, own: str | None, calendar_url: Any, *, may_manage: bool
+) -> list[Block]:
+    """One call of the list: its line, how to join, and its buttons (Join for a personal
+    link not yet given, the calendar, and the leaders' own)."""
+    lines = [
+        f"*{escape(call.topic)}* · {when(call.start_at, call.timezone)} · "
+        f"{call.duration_minutes} min · host {mention(call.host_user_id)}"
+    ]
+    meeting = _meeting_line(call, conferencing, own)
+    if meeting:
+        lines.append(meeting)
+    blocks: list[Block] = [section("\n".join(lines))]
+    buttons: list[dict[str, Any]] = []
+    ready = call.meeting_state == MeetingState.READY.value
+    if ready and personal_links(call) and not own:
+        buttons.append(join_button(call))
+    if calendar_url is not None:
+        buttons.append(_calendar_button(f"{CALENDAR_ACTION}-{call.id}", calendar_url(call)))
+    if may_manage:
+        buttons += _manage_buttons(call) + after_call_buttons(call)
+    if buttons:
+        blocks.append({"type": "actions", "block_id": f"calls-{call.id}", "elements": buttons})
+    return blocks
+
+
+def _calls_list_text(community: Community, calls: Sequence[Call]) -> str:
+    """The list's plain-text fallback: how many, and the first five."""
     name = escape(community.name)
     if not calls:
-        text = f"No upcoming calls of {name}"
-    else:
-        text = f"{plural(len(calls), 'upcoming call')} of {name}: " + "; ".join(
-            f"{escape(c.topic)} on {c.start_at.astimezone(ZoneInfo(c.timezone)):%b %-d %H:%M %Z}"
-            for c in calls[:5]
-        )
-    return {"response_type": "ephemeral", **message(text, blocks)}
+        return f"No upcoming calls of {name}"
+    return f"{plural(len(calls), 'upcoming call')} of {name}: " + "; ".join(
+        f"{escape(c.topic)} on {c.start_at.astimezone(ZoneInfo(c.timezone)):%b %-d %H:%M %Z}"
+        for c in calls[:5]
+    )
 
 
 def ends_at(call: Call) -> datetime:
     return call.start_at + timedelta(minutes=call.duration_minutes)
-
-
-YEAR_CALLBACK = "year_plan"
-
-
-def year_modal(
-    community: Community,
-    first: Any,
-    drafts: Sequence[Any],
-    *,
-    zone: str,
-    milestones: Sequence[str],
-    skipped_months: Sequence[str],
-) -> dict[str, Any]:
-    """The sample year as a draft: one topic and date per call, the milestones listed."""
-    label = rules.year_label(first)
-    blocks: list[Block] = [
-        section(
-            f"*A year of {escape(community.name)}, {label}*: four webinars from November "
-            "to February and a wrap-up session in April, with the steps around them. "
-            "Edit what you like; accepting schedules the calls and records the steps for "
-            "reminders. Weekends and public holidays move to the next working day."
-        ),
-        input_block(
-            rules.TIME, "Start time of every call", {"type": "timepicker", "initial_time": "12:00"}
-        ),
-        input_block(rules.ZONE, "Time zone", {"type": "plain_text_input", "initial_value": zone}),
-        input_block(
-            rules.DURATION,
-            "Length (minutes)",
-            {
-                "type": "number_input",
-                "is_decimal_allowed": False,
-                "initial_value": "60",
-                "min_value": "1",
-                "max_value": str(rules.MAX_DURATION_MINUTES),
-            },
-        ),
-    ]
-    for d in drafts:
-        blocks.append(
-            input_block(
-                f"topic-{d.key}",
-                f"{d.topic}: topic",
-                {
-                    "type": "plain_text_input",
-                    "initial_value": d.topic,
-                    "max_length": rules.MAX_TOPIC,
-                },
-            )
-        )
-        blocks.append(
-            input_block(
-                f"date-{d.key}",
-                f"{d.topic}: date",
-                {"type": "datepicker", "initial_date": d.day.isoformat()},
-            )
-        )
-    blocks.append(
-        section(
-            "*Steps recorded for reminders*\n" + "\n".join(f"• {escape(m)}" for m in milestones)
-        )
-    )
-    if skipped_months:
-        blocks.append(
-            context(
-                "Already past, so left out: "
-                + escape(", ".join(skipped_months))
-                + ". `/cop year next` drafts the next program year."
-            )
-        )
-    return {
-        "type": "modal",
-        "callback_id": YEAR_CALLBACK,
-        "title": plain(f"Year plan {label}", 24),
-        "submit": plain("Accept", 24),
-        "close": plain("Cancel", 24),
-        "private_metadata": json.dumps({"community": community.id, "first": first.isoformat()}),
-        "blocks": blocks,
-    }
-
-
-def year_accepted_text(
-    calls: int,
-    steps: int,
-    *,
-    moved: Sequence[str],
-    additional: Sequence[str],
-    skipped: Sequence[str],
-    problems: Sequence[str],
-    conferencing: str = "Zoom",
-    later: int = 0,
-    later_reason: str = "",
-) -> str:
-    """What the leader is told once the year's calls are scheduled; `later` meetings wait
-    for the hosts' daily limit (`later_reason` says until when)."""
-    lines = [
-        f"Scheduled {plural(calls, 'call')} and recorded {plural(steps, 'step')} for reminders."
-    ]
-    if moved:
-        lines.append("Moved to a working day: " + escape("; ".join(moved)) + ".")
-    if additional:
-        lines.append(
-            "The year already had six community calls, so "
-            + (
-                "this one is an additional call: "
-                if len(additional) == 1
-                else "these are additional calls: "
-            )
-            + escape(join_words(list(additional)))
-            + "."
-        )
-    if skipped:
-        lines.append("Left out, as already past: " + escape("; ".join(skipped)) + ".")
-    if problems:
-        count = len(problems)
-        subject = (
-            f"1 {conferencing} meeting is" if count == 1 else f"{count} {conferencing} meetings are"
-        )
-        buttons = "a Retry button" if count == 1 else "Retry buttons"
-        lines.append(f"{subject} not made yet ({escape(problems[0])}); `/cop calls` has {buttons}.")
-    if later:
-        lines.append(
-            f"{plural(later, f'{conferencing} meeting')} of these calls "
-            f"{'waits' if later == 1 else 'wait'}: {escape(later_reason)}."
-        )
-    return " ".join(lines)

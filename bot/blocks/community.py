@@ -7,6 +7,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.blocks import (
+    MAX_CONFIRM_BUTTON,
+    MAX_CONFIRM_TEXT,
+    MAX_CONFIRM_TITLE,
     MAX_HOME_BLOCKS,
     Block,
     channel_link,
@@ -14,12 +17,13 @@ from bot.blocks import (
     context,
     divider,
     escape,
+    form,
     header,
     input_block,
     join_words,
     mention,
     message,
-    packed_sections,
+    pack_sections,
     plain,
     plural,
     section,
@@ -49,8 +53,28 @@ NAME, MISSION, DESCRIPTION, AREAS, CHANNEL, LEADER = (
 
 def new_community_modal(channel_id: str, creator: str, *, staff: bool) -> dict[str, Any]:
     """The `/cop new` modal; staff also choose the first leader."""
-    area_options = [{"text": plain(PURPOSE_AREA_LABELS[a]), "value": a.value} for a in PurposeArea]
-    blocks: list[Block] = [
+    blocks = [*_name_and_channel_inputs(channel_id), *_purpose_inputs()]
+    if staff:
+        blocks.append(
+            input_block(
+                LEADER,
+                "First leader",
+                {"type": "users_select", "initial_user": creator},
+                hint="Staff may create a community for someone else to lead.",
+            )
+        )
+    return form(
+        NEW_COMMUNITY_CALLBACK,
+        "New community",
+        "Create",
+        blocks,
+        json.dumps({"channel": channel_id}),
+    )
+
+
+def _name_and_channel_inputs(channel_id: str) -> list[Block]:
+    """The community's name, and its channel (the one the command came from, at first)."""
+    return [
         input_block(
             NAME,
             "Community name",
@@ -71,6 +95,13 @@ def new_community_modal(channel_id: str, creator: str, *, staff: bool) -> dict[s
             },
             hint="The community's home: calls, reminders and the plan are posted here.",
         ),
+    ]
+
+
+def _purpose_inputs() -> list[Block]:
+    """Mission, description and purpose areas, each optional."""
+    area_options = [{"text": plain(PURPOSE_AREA_LABELS[a]), "value": a.value} for a in PurposeArea]
+    return [
         input_block(
             MISSION,
             "Mission statement",
@@ -93,24 +124,6 @@ def new_community_modal(channel_id: str, creator: str, *, staff: bool) -> dict[s
             hint="The kinds of activity the community is organised around.",
         ),
     ]
-    if staff:
-        blocks.append(
-            input_block(
-                LEADER,
-                "First leader",
-                {"type": "users_select", "initial_user": creator},
-                hint="Staff may create a community for someone else to lead.",
-            )
-        )
-    return {
-        "type": "modal",
-        "callback_id": NEW_COMMUNITY_CALLBACK,
-        "title": plain("New community", 24),
-        "submit": plain("Create", 24),
-        "close": plain("Cancel", 24),
-        "private_metadata": json.dumps({"channel": channel_id}),
-        "blocks": blocks,
-    }
 
 
 def _role_word(role: Role) -> str:
@@ -197,10 +210,12 @@ def leaders_confirm_message(
         "style": "danger",
         "value": json.dumps({"community": community.id, "leaders": list(leaders)}),
         "confirm": {
-            "title": plain("Step down as leader?", 100),
-            "text": plain(f"You will be a member of {community.name}, no longer a leader.", 300),
-            "confirm": plain("Step down", 30),
-            "deny": plain("Stay a leader", 30),
+            "title": plain("Step down as leader?", MAX_CONFIRM_TITLE),
+            "text": plain(
+                f"You will be a member of {community.name}, no longer a leader.", MAX_CONFIRM_TEXT
+            ),
+            "confirm": plain("Step down", MAX_CONFIRM_BUTTON),
+            "deny": plain("Stay a leader", MAX_CONFIRM_BUTTON),
         },
     }
     blocks = [
@@ -283,9 +298,9 @@ def home_view(
             for s in everyone
         ]
         room = MAX_HOME_BLOCKS - len(blocks) - 2  # the reminders' problems and the help line
-        blocks += packed_sections("", lines, room, "community", "communities")
+        blocks += pack_sections("", lines, room, "community", "communities")
     if reminder_problems:
-        blocks += packed_sections(
+        blocks += pack_sections(
             "*Reminders that could not be sent, or were missed while copbot was down*",
             [f"• {escape(p)}" for p in reminder_problems],
             1,

@@ -17,7 +17,7 @@ from bot.blocks import (
     escape,
     header,
     link,
-    packed_sections,
+    pack_sections,
     plain,
     plural,
     section,
@@ -123,7 +123,7 @@ def todo_blocks(todo: Sequence[Todo], room: int = 6) -> list[Block]:
             else ""
         )
         lines.append(f"• *{escape(t.community.name)}*: {t.what}{due}")
-    return [header("Your to-do list"), *packed_sections("", lines, room, "to-do")]
+    return [header("Your to-do list"), *pack_sections("", lines, room, "to-do")]
 
 
 def next_calls_blocks(calls: Sequence[tuple[Any, Any]], room: int = 3) -> list[Block]:
@@ -135,7 +135,7 @@ def next_calls_blocks(calls: Sequence[tuple[Any, Any]], room: int = 3) -> list[B
         + (f" · {link(call.join_url, 'join')}" if call.join_url else "")
         for community, call in calls
     ]
-    return [header("Your next calls"), *packed_sections("", lines, room, "call")]
+    return [header("Your next calls"), *pack_sections("", lines, room, "call")]
 
 
 BLOCK_MENU_ACTION = "home_onsite_block"
@@ -150,7 +150,7 @@ def onsite_blocks(grid: Any, room: int = 4) -> list[Block]:
     meeting, rooms, entries = grid
     head = f"*{escape(meeting.name)}* ({escape(meeting.timezone)}): rooms and blocks, venue time"
     if len(entries) > MAX_BLOCK_MENUS:
-        return packed_sections(head, grid_lines(meeting, rooms, entries), room, "room")
+        return pack_sections(head, grid_lines(meeting, rooms, entries), room, "room")
     out = [section(head)]
     order = {r.id: n for n, r in enumerate(rooms)}
     for e in sorted(entries, key=lambda e: (order.get(e.room.id, len(rooms)), e.block.start_at)):
@@ -170,7 +170,7 @@ def onsite_blocks(grid: Any, room: int = 4) -> list[Block]:
     free = [
         f"• *{escape(r.name)}* ({r.capacity} seats): _free_" for r in rooms if r.id not in taken
     ]
-    return out + packed_sections("", free, room, "free room")
+    return out + pack_sections("", free, room, "free room")
 
 
 def hosts_blocks(pool: Sequence[tuple[str, Sequence[tuple[Any, Any]]]], room: int) -> list[Block]:
@@ -191,7 +191,7 @@ def hosts_blocks(pool: Sequence[tuple[str, Sequence[tuple[Any, Any]]]], room: in
         f"{plural(len(pool), 'Zoom host')}, each hosting one meeting at a time "
         "(15 minutes apart at least):"
     )
-    return [header("Zoom hosts"), *packed_sections(heading, lines, room - 1, "meeting")]
+    return [header("Zoom hosts"), *pack_sections(heading, lines, room - 1, "meeting")]
 
 
 def extend_home(

@@ -9,15 +9,28 @@ import re
 from typing import Any
 
 MAX_BLOCKS = {"message": 50, "modal": 100, "home": 100}
+MAX_MESSAGE_BLOCKS = MAX_BLOCKS["message"]
+MAX_MODAL_BLOCKS = MAX_BLOCKS["modal"]
+MAX_HOME_BLOCKS = MAX_BLOCKS["home"]
 MAX_ID = 255
+# A section's mrkdwn, measured as sent (escapes included): the builders pack and clip
+# the escaped text, so they use all of it (`bot.blocks.pack_sections`, `section`).
 MAX_SECTION_TEXT = 3000
 MAX_HEADER_TEXT = 150
 MAX_LABEL = 2000
+MAX_HINT = 2000
+MAX_OPTION_TEXT = 75  # an option's or a button's text
+MAX_CONFIRM_TITLE, MAX_CONFIRM_TEXT, MAX_CONFIRM_BUTTON = 100, 300, 30  # a confirm dialog
 MAX_CONTEXT_ELEMENTS = 10
 MAX_FIELDS = 10
 MAX_MODAL_TITLE = 24
 MAX_PRIVATE_METADATA = 3000
 MAX_MESSAGE_TEXT = 40000
+MAX_INPUT_TEXT = 3000  # a plain_text_input's max_length
+MAX_BUTTON_URL = 3000
+# copbot's own cut of a message's plain-text fallback (what a notification shows): a
+# section's length, well within Slack's MAX_MESSAGE_TEXT
+MAX_FALLBACK_TEXT = MAX_SECTION_TEXT
 
 
 def _text_len(obj: Any) -> int:

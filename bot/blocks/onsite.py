@@ -11,19 +11,21 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.blocks import (
+    MAX_INPUT_TEXT,
     MAX_MESSAGE_BLOCKS,
     Block,
     channel_link,
+    choice,
     context,
     done_view,
     escape,
+    form,
     header,
     input_block,
     link,
     mention,
     message,
-    packed_sections,
-    plain,
+    pack_sections,
     section,
 )
 from bot.services.onsite import BLOCK_DAYS, GridEntry
@@ -83,19 +85,17 @@ def meeting_modal(meeting: OnsiteMeeting | None, rooms: Sequence[OnsiteRoom], zo
         input_block(
             ROOMS,
             "Rooms",
-            text(room_lines, multiline=True, max_length=3000),
+            text(room_lines, multiline=True, max_length=MAX_INPUT_TEXT),
             hint='One a line, with its capacity, like "Room A: 40".',
         ),
     ]
-    return {
-        "type": "modal",
-        "callback_id": MEETING_CALLBACK,
-        "title": plain("Annual Meeting", 24),
-        "submit": plain("Save", 24),
-        "close": plain("Cancel", 24),
-        "private_metadata": json.dumps({"meeting": meeting.id if meeting else None}),
-        "blocks": blocks,
-    }
+    return form(
+        MEETING_CALLBACK,
+        "Annual Meeting",
+        "Save",
+        blocks,
+        json.dumps({"meeting": meeting.id if meeting else None}),
+    )
 
 
 def first_block_day(meeting: OnsiteMeeting) -> date:
@@ -112,9 +112,7 @@ def assign_modal(
     block: OnsiteBlock | None = None,
 ) -> dict[str, Any]:
     """Give a community a two-hour block in a room (or move its block)."""
-    options = [
-        {"text": plain(f"{r.name} ({r.capacity} seats)", 75), "value": str(r.id)} for r in rooms
-    ]
+    options = [choice(f"{r.name} ({r.capacity} seats)", str(r.id)) for r in rooms]
     room_select: dict[str, Any] = {"type": "static_select", "options": options[:100]}
     tz = ZoneInfo(meeting.timezone)
     if block is not None:
@@ -143,17 +141,13 @@ def assign_modal(
         input_block(BLOCK_START, "Starts", {"type": "timepicker", "initial_time": start}),
         input_block(BLOCK_END, "Ends", {"type": "timepicker", "initial_time": end}),
     ]
-    return {
-        "type": "modal",
-        "callback_id": ASSIGN_CALLBACK,
-        "title": plain("Move onsite block" if block else "Onsite block", 24),
-        "submit": plain("Move" if block else "Assign", 24),
-        "close": plain("Cancel", 24),
-        "private_metadata": json.dumps(
-            {"meeting": meeting.id, "block": block.id if block else None}
-        ),
-        "blocks": blocks,
-    }
+    return form(
+        ASSIGN_CALLBACK,
+        "Move onsite block" if block else "Onsite block",
+        "Move" if block else "Assign",
+        blocks,
+        json.dumps({"meeting": meeting.id, "block": block.id if block else None}),
+    )
 
 
 def meeting_saved_view(meeting: OnsiteMeeting, rooms: Sequence[OnsiteRoom]) -> dict[str, Any]:
@@ -278,11 +272,11 @@ def grid_message(
     ]
     budget = MAX_MESSAGE_BLOCKS - 1  # the help line last
     lines = grid_lines(meeting, rooms, entries)
-    blocks += packed_sections("", lines, budget - len(blocks) - bool(unassigned), "room")
+    blocks += pack_sections("", lines, budget - len(blocks) - bool(unassigned), "room")
     if unassigned:
         waiting = [f"• {escape(c.name)}" for c in unassigned]
         room = budget - len(blocks)
-        blocks += packed_sections("*No block yet:*", waiting, room, "community", "communities")
+        blocks += pack_sections("*No block yet:*", waiting, room, "community", "communities")
     blocks.append(
         context(
             "`/cop onsite assign #channel` gives a block · `/cop onsite move #channel` moves it · "

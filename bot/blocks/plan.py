@@ -15,17 +15,21 @@ import json
 from typing import Any
 
 from bot.blocks import (
+    MAX_HINT,
+    MAX_LABEL,
     MAX_MESSAGE_BLOCKS,
+    MAX_MODAL_TITLE,
     MAX_SECTION_TEXT,
     Block,
     context,
     escape,
+    form,
     header,
     join_words,
     mention,
     plain,
     section,
-    text_pieces,
+    text_sections,
 )
 from bot.services.plan_export import display_answer
 from bot.services.planning_tool import (
@@ -125,12 +129,12 @@ def _question_input(plan: PlanSnapshot, question) -> Block:
     block: Block = {
         "type": "input",
         "block_id": question.key,
-        "label": plain(question.text, 2000),
+        "label": plain(question.text, MAX_LABEL),
         "element": {**element, "action_id": "value"},
         "optional": True,
     }
     if question.hint:
-        block["hint"] = plain(question.hint, 2000)
+        block["hint"] = plain(question.hint, MAX_HINT)
     return block
 
 
@@ -169,15 +173,13 @@ def section_modal(plan: PlanSnapshot, number: int, note: str | None = None) -> d
         context("Answers are saved on every step; `/cop plan` picks up where you left off.")
     )
     submit = "Save & next" if number < SECTION_COUNT else "Save & review"
-    return {
-        "type": "modal",
-        "callback_id": SECTION_CALLBACK,
-        "title": plain(f"Plan · {number} of {SECTION_COUNT}", 24),
-        "submit": plain(submit, 24),
-        "close": plain("Cancel", 24),
-        "private_metadata": metadata(plan.community.id, number, shown_fingerprints(plan, number)),
-        "blocks": blocks,
-    }
+    return form(
+        SECTION_CALLBACK,
+        f"Plan · {number} of {SECTION_COUNT}",
+        submit,
+        blocks,
+        metadata(plan.community.id, number, shown_fingerprints(plan, number)),
+    )
 
 
 def saved_view(plan: PlanSnapshot, number: int, problems: str | None = None) -> dict[str, Any]:
@@ -192,8 +194,8 @@ def saved_view(plan: PlanSnapshot, number: int, problems: str | None = None) -> 
     )
     return {
         "type": "modal",
-        "title": plain("Plan saved", 24),
-        "close": plain("Done", 24),
+        "title": plain("Plan saved", MAX_MODAL_TITLE),
+        "close": plain("Done", MAX_MODAL_TITLE),
         "blocks": blocks,
     }
 
@@ -218,15 +220,14 @@ def review_view(plan: PlanSnapshot) -> dict[str, Any]:
             "updates those messages."
         ),
     ]
-    return {
-        "type": "modal",
-        "callback_id": REVIEW_CALLBACK,
-        "title": plain("Review the plan", 24),
-        "submit": plain("Publish", 24),
-        "close": plain("Not yet", 24),
-        "private_metadata": metadata(c.id, SECTION_COUNT),
-        "blocks": blocks,
-    }
+    return form(
+        REVIEW_CALLBACK,
+        "Review the plan",
+        "Publish",
+        blocks,
+        metadata(c.id, SECTION_COUNT),
+        close="Not yet",
+    )
 
 
 def _progress_list(plan: PlanSnapshot) -> Block:
@@ -264,7 +265,7 @@ def _answer_blocks(question, text: str, limit: int | None = None) -> tuple[list[
         answer = answer[:limit].rstrip() + " …"
     title = f"*{escape(question.text)}*\n"
     body = escape(answer)
-    blocks = [section(piece) for piece in text_pieces(title + body) if piece]
+    blocks = text_sections(title + body)
     return blocks, shortened
 
 

@@ -1,5 +1,5 @@
 """Block Kit for polls: the modal, the channel message with its vote buttons and bars,
-the results in the thread, and the answers a voter sees. No I/O.
+and the answers a voter sees; the results in the thread are in `poll_results`. No I/O.
 
 What people typed (question, options) is escaped everywhere it lands in mrkdwn or the
 fallback text. No voter's id is shown for an anonymous poll; named polls list voters only
@@ -13,15 +13,22 @@ from datetime import datetime
 from typing import Any
 
 from bot.blocks import (
+    MAX_CONFIRM_BUTTON,
+    MAX_CONFIRM_TEXT,
+    MAX_CONFIRM_TITLE,
+    MAX_FALLBACK_TEXT,
+    MAX_OPTION_TEXT,
+    choice,
     clip,
     context,
-    divider,
     escape,
+    form,
     input_block,
     mention,
     message,
     plain,
     plural,
+    radio_input,
     section,
 )
 from bot.services import polls as rules
@@ -57,7 +64,8 @@ def when(at: datetime) -> str:
     return f"<!date^{int(at.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
 
 
-def _bar(count: int, total: int) -> str:
+def bar(count: int, total: int) -> str:
+    """A count's share of `total` as a bar of BAR_WIDTH blocks."""
     filled = round(BAR_WIDTH * count / total) if total else 0
     return "█" * filled + "░" * (BAR_WIDTH - filled)
 
@@ -65,25 +73,7 @@ def _bar(count: int, total: int) -> str:
 # ---- the modal -------------------------------------------------------------------------------
 def poll_modal(community_id: int | None, choices: list[tuple[int, str]] | None) -> dict[str, Any]:
     """The form. `choices` (staff only) lists the communities the poll may go to."""
-    blocks: list[dict[str, Any]] = []
-    if choices:
-        options = [{"text": plain(name, 75), "value": str(cid)} for cid, name in choices[:100]]
-        element: dict[str, Any] = {
-            "type": "multi_static_select",
-            "options": options,
-            "placeholder": plain("Communities"),
-        }
-        initial = [o for o in options if o["value"] == str(community_id)]
-        if initial:
-            element["initial_options"] = initial
-        blocks.append(
-            input_block(
-                rules.TARGETS,
-                "Ask in",
-                element,
-                hint="One poll per channel; the results show per community and in total.",
-            )
-        )
+    blocks = [_targets_input(community_id, choices)] if choices else []
     blocks += [
         input_block(
             rules.QUESTION,
@@ -96,46 +86,8 @@ def poll_modal(community_id: int | None, choices: list[tuple[int, str]] | None) 
             {"type": "plain_text_input", "multiline": True},
             hint="2 to 10 options, each up to 75 characters.",
         ),
-        input_block(
-            rules.CHOICE,
-            "Answers",
-            {
-                "type": "radio_buttons",
-                "options": [
-                    {"text": plain("One choice"), "value": "single"},
-                    {"text": plain("Several choices"), "value": "multiple"},
-                ],
-                "initial_option": {"text": plain("One choice"), "value": "single"},
-            },
-        ),
-        input_block(
-            rules.LIMIT,
-            "At most this many choices (several choices only)",
-            {"type": "number_input", "is_decimal_allowed": False, "min_value": "1"},
-            optional=True,
-        ),
-        input_block(
-            rules.SETTINGS,
-            "Settings",
-            {
-                "type": "checkboxes",
-                "options": [
-                    {
-                        "text": plain("Anonymous: no one can see who voted for what"),
-                        "value": "anonymous",
-                    },
-                    {"text": plain("Hide the results until the poll closes"), "value": "hidden"},
-                    {"text": plain("Let members add options"), "value": "add"},
-                ],
-                "initial_options": [
-                    {
-                        "text": plain("Anonymous: no one can see who voted for what"),
-                        "value": "anonymous",
-                    }
-                ],
-            },
-            optional=True,
-        ),
+        *_answers_inputs(),
+        _settings_input(),
         input_block(
             rules.CLOSES,
             "Closes at (your time zone)",
@@ -143,25 +95,78 @@ def poll_modal(community_id: int | None, choices: list[tuple[int, str]] | None) 
             optional=True,
         ),
     ]
-    return {
-        "type": "modal",
-        "callback_id": CREATE_CALLBACK,
-        "private_metadata": json.dumps({"community": community_id}),
-        "title": plain("Ask a poll", 24),
-        "submit": plain("Post", 24),
-        "close": plain("Cancel", 24),
-        "blocks": blocks,
+    return form(
+        CREATE_CALLBACK, "Ask a poll", "Post", blocks, json.dumps({"community": community_id})
+    )
+
+
+def _targets_input(community_id: int | None, choices: list[tuple[int, str]]) -> dict[str, Any]:
+    """Staff's choice of communities, the one it was asked from chosen at first."""
+    options = [choice(name, str(cid)) for cid, name in choices[:100]]
+    element: dict[str, Any] = {
+        "type": "multi_static_select",
+        "options": options,
+        "placeholder": plain("Communities"),
     }
+    initial = [o for o in options if o["value"] == str(community_id)]
+    if initial:
+        element["initial_options"] = initial
+    return input_block(
+        rules.TARGETS,
+        "Ask in",
+        element,
+        hint="One poll per channel; the results show per community and in total.",
+    )
+
+
+def _answers_inputs() -> list[dict[str, Any]]:
+    """One choice or several, and at most how many."""
+    return [
+        radio_input(
+            rules.CHOICE,
+            "Answers",
+            [
+                {"text": plain("One choice"), "value": "single"},
+                {"text": plain("Several choices"), "value": "multiple"},
+            ],
+        ),
+        input_block(
+            rules.LIMIT,
+            "At most this many choices (several choices only)",
+            {"type": "number_input", "is_decimal_allowed": False, "min_value": "1"},
+            optional=True,
+        ),
+    ]
+
+
+def _settings_input() -> dict[str, Any]:
+    """Anonymous (ticked at first), results hidden until the close, members' options."""
+    anonymous = {
+        "text": plain("Anonymous: no one can see who voted for what"),
+        "value": "anonymous",
+    }
+    return input_block(
+        rules.SETTINGS,
+        "Settings",
+        {
+            "type": "checkboxes",
+            "options": [
+                anonymous,
+                {"text": plain("Hide the results until the poll closes"), "value": "hidden"},
+                {"text": plain("Let members add options"), "value": "add"},
+            ],
+            "initial_options": [dict(anonymous)],
+        },
+        optional=True,
+    )
 
 
 def add_option_modal(poll_id: int, question: str, tag: str = "") -> dict[str, Any]:
-    return {
-        "type": "modal",
-        "callback_id": ADD_OPTION_CALLBACK,
-        "private_metadata": json.dumps({"poll": poll_id, "tag": tag}),
-        "title": plain("Add an option", 24),
-        "submit": plain("Add", 24),
-        "blocks": [
+    return form(
+        ADD_OPTION_CALLBACK,
+        "Add an option",
+        "Add",
+        [
             section(f"*{escape(question)}*"),
             input_block(
                 ADD_OPTION,
@@ -169,7 +174,9 @@ def add_option_modal(poll_id: int, question: str, tag: str = "") -> dict[str, An
                 {"type": "plain_text_input", "max_length": rules.MAX_OPTION},
             ),
         ],
-    }
+        json.dumps({"poll": poll_id, "tag": tag}),
+        close=None,
+    )
 
 
 # ---- the channel's message -------------------------------------------------------------------
@@ -196,32 +203,56 @@ def poll_message(t: rules.Tally) -> dict[str, Any]:
         context(f"Asked by {mention(poll.created_by)} · {_kind_line(poll)}"),
     ]
     for option in t.options:
-        count = t.counts.get(option.id, 0)
-        text = f"*{escape(option.label)}*"
-        if show_counts:
-            share = f"{round(100 * count / total)}%" if total else "0%"
-            text += f"\n`{_bar(count, total)}` {count} ({share})"
-        block: dict[str, Any] = section(
-            clip(text, 2900), block_id=f"poll-{poll.id}-opt-{option.id}"
+        count = t.counts.get(option.id, 0) if show_counts else None
+        blocks.append(_option_block(poll, option, count, total))
+    blocks.append(context(" · ".join(_status(t, show_counts))))
+    if poll.anonymous:
+        blocks.append(context(ANONYMITY_CLOSED if closed else ANONYMITY_NOTE))
+    buttons = _poll_buttons(t, show_counts)
+    if buttons:
+        blocks.append(
+            {"type": "actions", "block_id": f"poll-{poll.id}-actions", "elements": buttons}
         )
-        if not closed:
-            block["accessory"] = {
-                "type": "button",
-                "action_id": VOTE_ACTION,
-                "text": plain("Vote", 75),
-                "value": f"{poll.id}:{option.id}",
-            }
-        blocks.append(block)
+    state = "closed poll" if closed else "Poll"
+    fallback = f"{state} by {mention(poll.created_by)}: {question} ({plural(t.voters, 'voter')})"
+    return message(clip(fallback, MAX_FALLBACK_TEXT), blocks)
+
+
+def _option_block(poll: Any, option: Any, count: int | None, total: int) -> dict[str, Any]:
+    """An option with its bar and count (`count` None while the results are hidden), and
+    its Vote button while the poll is open."""
+    text = f"*{escape(option.label)}*"
+    if count is not None:
+        share = f"{round(100 * count / total)}%" if total else "0%"
+        text += f"\n`{bar(count, total)}` {count} ({share})"
+    block: dict[str, Any] = section(text, block_id=f"poll-{poll.id}-opt-{option.id}")
+    if poll.state != "closed":
+        block["accessory"] = {
+            "type": "button",
+            "action_id": VOTE_ACTION,
+            "text": plain("Vote", MAX_OPTION_TEXT),
+            "value": f"{poll.id}:{option.id}",
+        }
+    return block
+
+
+def _status(t: rules.Tally, show_counts: bool) -> list[str]:
+    """How many voted, when it closes or closed, and whether the results wait."""
+    poll = t.poll
     status = [plural(t.voters, "voter")]
-    if closed and poll.closed_at:
+    if poll.state == "closed" and poll.closed_at:
         status.append(f"closed {when(poll.closed_at)}")
     elif poll.closes_at:
         status.append(f"closes {when(poll.closes_at)}")
     if not show_counts:
         status.append("results show when the poll closes")
-    blocks.append(context(" · ".join(status)))
-    if poll.anonymous:
-        blocks.append(context(ANONYMITY_CLOSED if closed else ANONYMITY_NOTE))
+    return status
+
+
+def _poll_buttons(t: rules.Tally, show_counts: bool) -> list[dict[str, Any]]:
+    """Add an option (when members may), Show votes (named polls) and Close (open polls)."""
+    poll = t.poll
+    closed = poll.state == "closed"
     buttons = []
     if not closed and poll.members_add_options and len(t.options) < rules.MAX_OPTIONS:
         buttons.append(_button("Add an option", ADD_OPTION_ACTION, poll.id))
@@ -230,106 +261,31 @@ def poll_message(t: rules.Tally) -> dict[str, Any]:
     if not closed:
         close = _button("Close", CLOSE_ACTION, poll.id, style="danger")
         close["confirm"] = {
-            "title": plain("Close this poll?", 100),
+            "title": plain("Close this poll?", MAX_CONFIRM_TITLE),
             "text": plain(
                 "It takes no more votes, its message freezes and the results are posted "
                 "in its thread."
                 + (" Only the counts are kept: who voted is forgotten." if poll.anonymous else ""),
-                300,
+                MAX_CONFIRM_TEXT,
             ),
-            "confirm": plain("Close the poll", 30),
-            "deny": plain("Keep it open", 30),
+            "confirm": plain("Close the poll", MAX_CONFIRM_BUTTON),
+            "deny": plain("Keep it open", MAX_CONFIRM_BUTTON),
             "style": "danger",
         }
         buttons.append(close)
-    if buttons:
-        blocks.append(
-            {"type": "actions", "block_id": f"poll-{poll.id}-actions", "elements": buttons}
-        )
-    state = "closed poll" if closed else "Poll"
-    fallback = f"{state} by {mention(poll.created_by)}: {question} ({plural(t.voters, 'voter')})"
-    return message(clip(fallback, 3000), blocks)
+    return buttons
 
 
 def _button(label: str, action_id: str, poll_id: int, style: str | None = None) -> dict[str, Any]:
     button = {
         "type": "button",
         "action_id": action_id,
-        "text": plain(label, 75),
+        "text": plain(label, MAX_OPTION_TEXT),
         "value": str(poll_id),
     }
     if style:
         button["style"] = style
     return button
-
-
-def _tally_lines(t: rules.Tally) -> list[str]:
-    total = sum(t.counts.values())
-    ranked = sorted(t.options, key=lambda o: (-t.counts.get(o.id, 0), o.position))
-    lines = []
-    for option in ranked:
-        count = t.counts.get(option.id, 0)
-        share = f"{round(100 * count / total)}%" if total else "0%"
-        lines.append(f"`{_bar(count, total)}` *{escape(option.label)}*: {count} ({share})")
-    return lines
-
-
-def _total_section(tallies: list[rules.Tally]) -> dict[str, Any]:
-    """The total of a poll asked in several communities (every one of them closed)."""
-    totals: dict[str, int] = {}
-    for t in tallies:
-        for option in t.options:
-            totals[option.label] = totals.get(option.label, 0) + t.counts.get(option.id, 0)
-    voters = sum(t.voters for t in tallies)
-    all_votes = sum(totals.values())
-    lines = [
-        f"`{_bar(n, all_votes)}` *{escape(label)}*: {n}"
-        for label, n in sorted(totals.items(), key=lambda kv: -kv[1])
-    ]
-    return section(clip(f"*In total* ({plural(voters, 'voter')}):\n" + "\n".join(lines), 2900))
-
-
-def results_message(
-    tallies: list[rules.Tally], this: rules.Tally, *, with_total: bool = False
-) -> dict[str, Any]:
-    """Posted in the poll's thread when it closes: its results, and for a poll asked in
-    several communities, each closed community's voters (an open one's figures stay
-    unseen, hidden results or not) and, `with_total`, the total of all of them."""
-    question = escape(this.poll.question)
-    blocks = [
-        section(f":checkered_flag: *The poll closed.* {question}"),
-        section("\n".join(_tally_lines(this)) + f"\n{plural(this.voters, 'voter')}"),
-    ]
-    if len(tallies) > 1:
-        per = [
-            f"*{escape(t.community.name)}*: "
-            + (plural(t.voters, "voter") if t.poll.state == "closed" else "still open")
-            for t in tallies[:20]
-        ]
-        if len(tallies) > 20:
-            per.append(f"and {len(tallies) - 20} more")
-        blocks.append(divider())
-        blocks.append(
-            section(
-                f"Asked in {plural(len(tallies), 'community', 'communities')}:\n" + "\n".join(per)
-            )
-        )
-        if with_total:
-            blocks.append(_total_section(tallies))
-        elif any(t.poll.state != "closed" for t in tallies):
-            blocks.append(
-                context("The total of all of them comes in this thread once each has closed.")
-            )
-    text = f"The poll closed: {question} ({plural(this.voters, 'voter')})"
-    return message(clip(text, 3000), blocks)
-
-
-def total_message(tallies: list[rules.Tally]) -> dict[str, Any]:
-    """Posted in the thread of each poll of a group that closed before the last one."""
-    question = escape(tallies[0].poll.question)
-    head = f":checkered_flag: *All {len(tallies)} communities have closed* {question}"
-    text = f"All {len(tallies)} communities have closed: {question}"
-    return message(clip(text, 3000), [section(clip(head, 2900)), _total_section(tallies)])
 
 
 # ---- what one person sees --------------------------------------------------------------------
@@ -366,7 +322,7 @@ def vote_answer(result: rules.VoteResult, labels: dict[int, str]) -> dict[str, A
                     {
                         "type": "button",
                         "action_id": f"{WITHDRAW_ACTION}-{i}",
-                        "text": plain(clip(f"Take back “{labels[i]}”", 75), 75),
+                        "text": plain(f"Take back “{labels[i]}”", MAX_OPTION_TEXT),
                         "value": f"{poll.id}:{i}",
                     }
                     for i in result.chosen[:5]

@@ -5,7 +5,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.blocks import Block, escape, input_block, join_words, mention, message, plain, section
+from bot.blocks import (
+    Block,
+    escape,
+    form,
+    input_block,
+    join_words,
+    mention,
+    message,
+    plain,
+    section,
+)
 from bot.blocks.community import AREAS, DESCRIPTION, MISSION, NAME
 from bot.services.profile import ProfileChange
 from storage.models import (
@@ -54,15 +64,9 @@ def edit_modal(community: Community) -> dict[str, Any]:
         ),
         input_block(AREAS, "Purpose areas", areas, optional=True),
     ]
-    return {
-        "type": "modal",
-        "callback_id": EDIT_CALLBACK,
-        "title": plain("Community profile", 24),
-        "submit": plain("Save", 24),
-        "close": plain("Cancel", 24),
-        "private_metadata": json.dumps({"community": community.id}),
-        "blocks": blocks,
-    }
+    return form(
+        EDIT_CALLBACK, "Community profile", "Save", blocks, json.dumps({"community": community.id})
+    )
 
 
 def read_metadata(view: dict[str, Any]) -> int | None:

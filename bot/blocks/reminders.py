@@ -11,6 +11,7 @@ from bot.blocks import (
     channel_link,
     context,
     escape,
+    form,
     join_words,
     link,
     mention,
@@ -267,14 +268,11 @@ def links_modal(call: Call) -> dict[str, Any]:
             "element": element,
         }
 
-    return {
-        "type": "modal",
-        "callback_id": LINKS_CALLBACK,
-        "title": plain("Recording & slides", 24),
-        "submit": plain("Save", 24),
-        "close": plain("Cancel", 24),
-        "private_metadata": str(call.id),
-        "blocks": [
+    return form(
+        LINKS_CALLBACK,
+        "Recording & slides",
+        "Save",
+        [
             section(
                 f"Links for *{escape(call.topic)}*: they are kept with the call and "
                 "posted in the channel."
@@ -282,4 +280,5 @@ def links_modal(call: Call) -> dict[str, Any]:
             url_input("recording", "Recording", call.recording_url),
             url_input("slides", "Slides", call.slides_url),
         ],
-    }
+        str(call.id),
+    )

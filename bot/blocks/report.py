@@ -8,23 +8,29 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.blocks import (
+    MAX_INPUT_TEXT,
     MAX_MESSAGE_BLOCKS,
+    MAX_MODAL_TITLE,
+    MAX_OPTION_TEXT,
     Block,
     channel_link,
     clip,
     context,
     done_view,
+    draft_or_submit_input,
     escape,
+    form,
     header,
     input_block,
     mention,
     message,
-    packed_sections,
+    pack_sections,
     plain,
     plural,
     section,
+    text_sections,
 )
-from bot.blocks.announcements import chunks
+from bot.blocks.announcements import neutralise
 from bot.services.reports import SUBMITTED, Facts
 from storage.models import Community, ProgressReport
 
@@ -61,7 +67,7 @@ def report_modal(
 ) -> dict[str, Any]:
     def area(initial: str) -> dict[str, Any]:
         element: dict[str, Any] = {"type": "plain_text_input", "multiline": True}
-        element["max_length"] = 3000
+        element["max_length"] = MAX_INPUT_TEXT
         if initial:
             element["initial_value"] = initial
         return element
@@ -94,26 +100,14 @@ def report_modal(
     if report is not None and report.state == SUBMITTED:
         blocks.insert(1, section(":white_check_mark: Submitted; what you save now updates it."))
     else:
-        options = [
-            {"text": plain("Save as a draft"), "value": DRAFT_CHOICE},
-            {"text": plain("Submit to staff"), "value": SUBMIT_CHOICE},
-        ]
-        blocks.append(
-            input_block(
-                ACTION,
-                "When you save",
-                {"type": "radio_buttons", "options": options, "initial_option": options[0]},
-            )
-        )
-    return {
-        "type": "modal",
-        "callback_id": REPORT_CALLBACK,
-        "title": plain("Progress report", 24),
-        "submit": plain("Save", 24),
-        "close": plain("Cancel", 24),
-        "private_metadata": json.dumps({"community": community.id, "year": year}),
-        "blocks": blocks,
-    }
+        blocks.append(draft_or_submit_input(ACTION, DRAFT_CHOICE, SUBMIT_CHOICE))
+    return form(
+        REPORT_CALLBACK,
+        "Progress report",
+        "Save",
+        blocks,
+        json.dumps({"community": community.id, "year": year}),
+    )
 
 
 def saved_view(
@@ -158,7 +152,7 @@ def _buttons(report_id: int, *more: dict[str, Any]) -> dict[str, Any]:
     file_button = {
         "type": "button",
         "action_id": FILE_ACTION,
-        "text": plain("Send me the Markdown file", 75),
+        "text": plain("Send me the Markdown file", MAX_OPTION_TEXT),
         "value": str(report_id),
     }
     return {"type": "actions", "elements": [*more, file_button]}
@@ -173,7 +167,7 @@ def submitted_notice(
     read = {
         "type": "button",
         "action_id": READ_ACTION,
-        "text": plain("Read the report", 75),
+        "text": plain("Read the report", MAX_OPTION_TEXT),
         "style": "primary",
         "value": str(report_id),
     }
@@ -207,11 +201,7 @@ def _report_blocks(
         ("Connection to professional practice", report.practice),
     ):
         out.append(section(f"*{label}*"))
-        out += (
-            [section(piece) for piece in chunks(text)]
-            if text.strip()
-            else [section("_Nothing written._")]
-        )
+        out += text_sections(neutralise(text)) if text.strip() else [section("_Nothing written._")]
     return out
 
 
@@ -246,7 +236,7 @@ def read_view(
         {
             "type": "button",
             "action_id": f"{PAGE_ACTION}_{name}",
-            "text": plain(label, 75),
+            "text": plain(label, MAX_OPTION_TEXT),
             "value": f"{report.id}:{target}",
         }
         for name, label, target in (("prev", "← Previous", page - 1), ("next", "Next →", page + 1))
@@ -255,8 +245,8 @@ def read_view(
     blocks = [*pages[page], context(f"Page {page + 1} of {len(pages)}"), _buttons(report.id, *nav)]
     return {
         "type": "modal",
-        "title": plain("Progress report", 24),
-        "close": plain("Close", 24),
+        "title": plain("Progress report", MAX_MODAL_TITLE),
+        "close": plain("Close", MAX_MODAL_TITLE),
         "private_metadata": str(report.id),
         "blocks": blocks,
     }
@@ -276,6 +266,6 @@ def status_message(
         section(f"{done} of {len(rows)} communities have submitted."),
     ]
     room = MAX_MESSAGE_BLOCKS - len(blocks)
-    blocks += packed_sections("", lines, room, "community", "communities")
+    blocks += pack_sections("", lines, room, "community", "communities")
     text = f"Progress reports {year_label}: {done} of {len(rows)} submitted."
     return {"response_type": "ephemeral", **message(text, blocks)}

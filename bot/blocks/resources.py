@@ -15,7 +15,7 @@ from bot.blocks import (
     link,
     mention,
     message,
-    packed_sections,
+    pack_sections,
     plain,
     section,
 )
@@ -38,62 +38,67 @@ def resources_message(
 ) -> dict[str, Any]:
     blocks: list[Block] = [header("Resources")]
     for s in sections:
-        lines = [
-            f"*{escape(s.title)}*" + (" _(leaders acknowledge these)_" if s.guidelines else "")
-        ]
-        for item in s.items:
-            line = f"• {link(item.url, item.title)}"
-            if item.description:
-                line += f": {escape(item.description)}"
-            lines.append(line)
-        blocks.append(section("\n".join(lines)))
+        title = f"*{escape(s.title)}*" + (" _(leaders acknowledge these)_" if s.guidelines else "")
+        blocks += pack_sections(title, _item_lines(s), 1, "resource")
     if community is not None:
         heading = f"*Recordings, slides and readings of {escape(community.name)}*"
-        lines = []
-        for entry in archived[:20]:
-            parts = [
-                link(item.url, item.title or item.kind) + deletion_note(item)
-                for item in entry.items
-            ]
-            call = entry.call
-            lines.append(f"• {call.start_at:%Y-%m-%d} {escape(call.topic)}: " + ", ".join(parts))
-        if not lines:
-            lines.append(
-                "_None yet: recordings come from Zoom after each call, and leaders add "
-                "slides and readings with the call's Add slides button._"
-            )
         # room for the archive: what the message allows after the acknowledgement's 2
-        blocks += packed_sections(heading, lines, MAX_MESSAGE_BLOCKS - len(blocks) - 2, "call")
-        if ack is not None:
-            blocks.append(
-                context(
-                    f":white_check_mark: {mention(ack.acknowledged_by)} acknowledged the "
-                    f"guidelines for {year_label}."
-                )
-            )
-        elif may_ack:
-            blocks.append(
-                {
-                    "type": "actions",
-                    "block_id": "resources_ack",
-                    "elements": [
-                        {
-                            "type": "button",
-                            "action_id": ACK_ACTION,
-                            "style": "primary",
-                            "text": plain("We follow the guidelines"),
-                            "value": str(community.id),
-                        }
-                    ],
-                }
-            )
-            blocks.append(
-                context(
-                    f"Leaders acknowledge the guidelines once each program year ({year_label})."
-                )
-            )
+        room = MAX_MESSAGE_BLOCKS - len(blocks) - 2
+        blocks += pack_sections(heading, _archive_lines(archived), room, "call")
+        blocks += _acknowledgement(community, ack, may_ack=may_ack, year_label=year_label)
     text = "Resources: " + ", ".join(escape(s.title) for s in sections) + "."
     return {"response_type": "ephemeral", **message(text, blocks)}
+
+
+def _item_lines(s: Section) -> list[str]:
+    lines = []
+    for item in s.items:
+        line = f"• {link(item.url, item.title)}"
+        if item.description:
+            line += f": {escape(item.description)}"
+        lines.append(line)
+    return lines
+
+
+def _archive_lines(archived: Sequence[ArchivedCall]) -> list[str]:
+    """The community's last 20 calls with their recordings, slides and readings."""
+    lines = []
+    for entry in archived[:20]:
+        parts = [
+            link(item.url, item.title or item.kind) + deletion_note(item) for item in entry.items
+        ]
+        call = entry.call
+        lines.append(f"• {call.start_at:%Y-%m-%d} {escape(call.topic)}: " + ", ".join(parts))
+    return lines or [
+        "_None yet: recordings come from Zoom after each call, and leaders add "
+        "slides and readings with the call's Add slides button._"
+    ]
+
+
+def _acknowledgement(
+    community: Community, ack: ResourceAck | None, *, may_ack: bool, year_label: str
+) -> list[Block]:
+    """Who acknowledged the guidelines this program year, or the leaders' button to."""
+    if ack is not None:
+        return [
+            context(
+                f":white_check_mark: {mention(ack.acknowledged_by)} acknowledged the "
+                f"guidelines for {year_label}."
+            )
+        ]
+    if not may_ack:
+        return []
+    button = {
+        "type": "button",
+        "action_id": ACK_ACTION,
+        "style": "primary",
+        "text": plain("We follow the guidelines"),
+        "value": str(community.id),
+    }
+    return [
+        {"type": "actions", "block_id": "resources_ack", "elements": [button]},
+        context(f"Leaders acknowledge the guidelines once each program year ({year_label})."),
+    ]
 
 
 def ack_status(
@@ -109,6 +114,6 @@ def ack_status(
         section(f"*Guidelines acknowledged for {year_label}:* {done} of {len(rows)} communities")
     ]
     room = MAX_MESSAGE_BLOCKS - len(blocks)
-    blocks += packed_sections("", lines, room, "community", "communities")
+    blocks += pack_sections("", lines, room, "community", "communities")
     text = f"Guidelines acknowledged for {year_label}: {done} of {len(rows)} communities."
     return {"response_type": "ephemeral", **message(text, blocks)}

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.blocks import (
+    MAX_BUTTON_URL,
+    MAX_FALLBACK_TEXT,
     MAX_MESSAGE_BLOCKS,
     MAX_SECTION_TEXT,
     Block,
@@ -16,18 +18,16 @@ from bot.blocks import (
     link,
     mention,
     message,
-    packed_sections,
+    pack_sections,
     plain,
     plural,
     safe_url,
-    section,
-    text_pieces,
+    text_sections,
 )
 from storage.models import Community, Share
 
 LABEL = 80  # a link's label: the note's first words, or the address shortened
 OPEN_ACTION = "share_open"  # a link button: Slack opens the address, copbot only acks
-MAX_BUTTON_URL = 3000  # Block Kit's limit on a button's url
 
 
 def _details(share: Share) -> str:
@@ -49,14 +49,14 @@ def share_card(share: Share) -> dict[str, Any]:
         f"{escape(clip(share.url, LABEL)) if too_long else linked}"
         + (f"\n>{escape(share.note)}" if share.note else "")
     )
-    blocks: list[Block] = [section(piece) for piece in text_pieces(card)]
+    blocks: list[Block] = text_sections(card)
     if too_long and safe_url(share.url) and len(share.url) <= MAX_BUTTON_URL:
         button = {"type": "button", "action_id": OPEN_ACTION, "text": plain("Open the link")}
         blocks.append({"type": "actions", "elements": [{**button, "url": share.url}]})
     if details := _details(share):
         blocks.append(context(details))
     text = f"{mention(share.shared_by)} shared a learning opportunity: {escape(share.url)}"
-    text = clip(text, MAX_SECTION_TEXT)
+    text = clip(text, MAX_FALLBACK_TEXT)
     return message(text, blocks)
 
 
@@ -74,4 +74,4 @@ def digest(community: Community, month_label: str, shares: Sequence[Share]) -> d
         lines.append(line)
     what = plural(len(shares), "learning opportunity", "learning opportunities")
     text = f"{what} shared in {escape(community.name)} in {month_label}."
-    return message(text, packed_sections(heading, lines, MAX_MESSAGE_BLOCKS, "link"))
+    return message(text, pack_sections(heading, lines, MAX_MESSAGE_BLOCKS, "link"))

@@ -15,7 +15,7 @@ from bot.services.plan_export import to_json as plan_json
 from bot.services.plan_export import to_markdown as plan_markdown
 from bot.services.years import program_year
 from storage import db
-from storage.models import utcnow
+from storage.clock import SystemClock
 
 YEAR_HELP = "the Annual Meeting's year, or the year a report's program year ends in"
 
@@ -76,7 +76,7 @@ def cmd_polls(settings: Settings, args: argparse.Namespace) -> int:
 
 def health_rows(settings: Settings, now: datetime | None = None) -> list[health.HealthRow]:
     """Every community's health line for the program year containing `now`."""
-    now = now or utcnow()
+    now = now or SystemClock().now()
     first, end = program_year(now.astimezone(settings.zone).date(), settings.program_year_start)
     with _session(settings) as session:
         return health.build(session, now, first, end, settings.timezone)

@@ -6,6 +6,7 @@ communities by call, appended within Slack's 100 blocks (`with_after_call`)."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session
@@ -17,7 +18,7 @@ from bot.services import calls, health, recordings, value
 from bot.services import communities as svc
 from bot.services.permissions import Actor
 from storage.db import session_scope
-from storage.models import Community, Role, utcnow
+from storage.models import Community, Role
 
 ARCHIVE_CALLS = 5  # calls shown per community on Home
 
@@ -27,7 +28,7 @@ def with_after_call(
 ) -> dict[str, Any]:
     """`view` with the after-call blocks appended (as many as fit)."""
     settings = deps.settings
-    now = utcnow()
+    now = deps.clock.now()
     first, end = calls.program_year(
         now.astimezone(settings.zone).date(), settings.program_year_start
     )
@@ -46,9 +47,9 @@ def with_after_call(
     return {**view, "blocks": [*view.get("blocks", []), *extra]}
 
 
-def with_health(session: Session, rows: list, settings: Any) -> list:
-    """Staff's table rows (`bot.services.overview.Row`) with each community's health."""
-    now = utcnow()
+def with_health(session: Session, rows: list, settings: Any, now: datetime) -> list:
+    """Staff's table rows (`bot.services.overview.Row`) with each community's health as of
+    `now`."""
     first, end = calls.program_year(
         now.astimezone(settings.zone).date(), settings.program_year_start
     )

@@ -26,7 +26,7 @@ from bot.services import polls as poll_rules
 from bot.slack_client import post_message
 from bot.text import escape
 from storage.db import session_scope
-from storage.models import Announcement, AnnouncementCopy, Community, utcnow
+from storage.models import Announcement, AnnouncementCopy, Community
 
 log = logging.getLogger(__name__)
 RATE_LIMIT_ROUNDS = 5
@@ -78,7 +78,7 @@ def send(client: WebClient, deps: Deps, announcement_id: int, now: datetime) -> 
             except SlackApiError as e:
                 log.warning("pinning in %s: %s", channel, e.response.get("error"))
     with session_scope(deps.engine) as session:
-        rules.finish(session, announcement_id, utcnow())
+        rules.finish(session, announcement_id, deps.clock.now())
     line, _ = summary(deps, announcement_id)
     post_message(
         client,
@@ -175,7 +175,7 @@ def delete_copies(client: WebClient, deps: Deps, announcement_id: int) -> int:
 def retry(client: WebClient, deps: Deps, announcement_id: int) -> str:
     with session_scope(deps.engine) as session:
         rules.retry_failed(session, announcement_id)
-    return send(client, deps, announcement_id, utcnow())
+    return send(client, deps, announcement_id, deps.clock.now())
 
 
 def run_due(

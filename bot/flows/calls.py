@@ -22,6 +22,7 @@ from sqlmodel import Session
 
 from bot.blocks import calls as blocks
 from bot.blocks import community as community_blocks
+from bot.blocks import year_plan as year_blocks
 from bot.deps import Deps
 from bot.flows import registrations
 from bot.services import calls as rules
@@ -30,7 +31,7 @@ from bot.slack_client import post_message, tell
 from bot.text import escape, link
 from integrations.conferencing import ConferencingError, HostOutForTheDay, MeetingRequest
 from storage.db import session_scope
-from storage.models import Call, Community, MeetingState, utcnow
+from storage.models import Call, Community, MeetingState
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +108,7 @@ def ensure_meeting(deps: Deps, call_id: int, now: datetime | None = None) -> str
     free one with creates left today); the error in plain words, a `Later` when the
     meeting waits for 00:00 UTC, or None. `now` is the scheduler's (default: the clock)."""
     timeout = rules.claim_timeout(deps.conferencing.longest_create_seconds)
-    now = now or utcnow()
+    now = now or deps.clock.now()
     with session_scope(deps.engine) as session:
         current = session.get(Call, call_id)
         tried_before = current is not None and current.meeting_claimed_at is not None
@@ -334,7 +335,7 @@ def _move_meeting(deps: Deps, call: Call, community: Community, host_changed: bo
     """Move the meeting to the call's new time: an update on its own host (one of the
     host's creates/updates today); when the call changed host, or its host is out for
     the day, the meeting is deleted and made again (`ensure_meeting`)."""
-    now = utcnow()
+    now = deps.clock.now()
     if not host_changed:
         with session_scope(deps.engine) as session:
             counted = hosts.take_request(session, call.zoom_host, now)
@@ -364,7 +365,7 @@ def retry(client: WebClient, deps: Deps, call_id: int, response_url: str) -> Non
     registrations.register_call(deps, client, call_id)
     call, _ = _load(deps, call_id)
     name = deps.conferencing.name
-    if problem is None and call.meeting_not_before and call.meeting_not_before > utcnow():
+    if problem is None and call.meeting_not_before and call.meeting_not_before > deps.clock.now():
         problem = _later_text(deps, call.meeting_not_before, call.timezone)
     if isinstance(problem, Later):
         text = f"The {name} meeting of *{escape(call.topic)}* is not made yet. {escape(problem)}."
@@ -469,7 +470,7 @@ def after_year(
         client,
         user_id,
         community_blocks.message_for(
-            blocks.year_accepted_text(
+            year_blocks.year_accepted_text(
                 len(call_ids),
                 len(accepted.milestones),
                 moved=accepted.moved,

@@ -12,14 +12,14 @@ from bot.deps import Deps
 from bot.flows.after_call_home import with_health
 from bot.services import calls, hosts, overview
 from bot.services.permissions import Action, can
-from storage.models import utcnow
 
 
 def with_year(
     deps: Deps, session: Session, user_id: str, view: dict[str, Any], page: int, show: str
 ) -> dict[str, Any]:
     settings = deps.settings
-    today = utcnow().astimezone(settings.zone).date()
+    now = deps.clock.now()
+    today = now.astimezone(settings.zone).date()
     staff = can(deps.actor(user_id), Action.VIEW_ALL_COMMUNITIES)
     rows = (
         overview.staff_rows(
@@ -29,7 +29,7 @@ def with_year(
         else None
     )
     if rows is not None:
-        rows = with_health(session, rows, deps.settings)
+        rows = with_health(session, rows, deps.settings, now)
     todo = overview.leader_todo(
         session,
         user_id,
@@ -45,8 +45,8 @@ def with_year(
         todo=todo,
         page=page,
         show=show,
-        calls=overview.next_calls(session, user_id, utcnow()),
+        calls=overview.next_calls(session, user_id, now),
         onsite=overview.onsite_grid(session, today) if staff else None,
-        zoom_hosts=hosts.next_meetings(session, deps.conferencing.hosts, utcnow()) if staff else (),
+        zoom_hosts=hosts.next_meetings(session, deps.conferencing.hosts, now) if staff else (),
         year=calls.year_label(calls.program_year(today, settings.program_year_start)[0]),
     )

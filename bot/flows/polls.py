@@ -12,13 +12,14 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import update
 
+from bot.blocks import poll_results as result_blocks
 from bot.blocks import polls as blocks
 from bot.deps import Deps
 from bot.services import poll_closing as closing
 from bot.services import polls as rules
 from bot.slack_client import post_message
 from storage.db import checkpoint_after_forgetting, session_scope
-from storage.models import Poll, utcnow
+from storage.models import Poll
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ def refresh(client: WebClient, deps: Deps, poll_id: int, now: datetime | None = 
     arriving meanwhile are shown together by the next one."""
     while True:
         with session_scope(deps.engine) as session:
-            version = closing.claim_refresh(session, poll_id, now or utcnow())
+            version = closing.claim_refresh(session, poll_id, now or deps.clock.now())
         if version is None:
             return
         started, shown = time.monotonic(), version
@@ -111,7 +112,7 @@ def deliver_results(client: WebClient, deps: Deps, poll_id: int, now: datetime) 
         group = rules.group_tallies(session, this.poll)
         with_total = len(group) > 1 and closing.claim_total(session, poll_id)
         final = blocks.poll_message(this)
-        results = blocks.results_message(group, this, with_total=with_total)
+        results = result_blocks.results_message(group, this, with_total=with_total)
         channel, ts = this.poll.message_channel, this.poll.message_ts
     if ts:
         try:
@@ -144,7 +145,7 @@ def _post_total(client: WebClient, deps: Deps, poll_id: int, group: list) -> Non
     if not ts:
         return
     try:
-        client.chat_postMessage(channel=channel, thread_ts=ts, **blocks.total_message(group))
+        client.chat_postMessage(channel=channel, thread_ts=ts, **result_blocks.total_message(group))
     except SlackApiError as e:
         log.warning("poll %s: the total was not posted: %s", poll_id, e.response.get("error"))
         if e.response.status_code == 429:

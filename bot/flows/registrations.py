@@ -22,7 +22,7 @@ from bot.slack_client import tell
 from bot.text import escape, link
 from integrations.conferencing import ConferencingError, Invitee
 from storage.db import session_scope
-from storage.models import Call, RegistrationState, utcnow
+from storage.models import Call, RegistrationState
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ def register_newcomers(
     if not enabled(deps) or not user_ids:
         return
     with session_scope(deps.engine) as session:
-        calls = regs.upcoming_calls(session, community_id, utcnow())
+        calls = regs.upcoming_calls(session, community_id, deps.clock.now())
     for call_id in calls:
         register_call(deps, client, call_id, list(user_ids))
 
@@ -105,7 +105,7 @@ def cancel_leaver(deps: Deps, community_id: int, user_id: str) -> None:
     if not deps.conferencing.configured:
         return
     with session_scope(deps.engine) as session:
-        calls = regs.upcoming_calls(session, community_id, utcnow())
+        calls = regs.upcoming_calls(session, community_id, deps.clock.now())
         todo = []
         for call_id in calls:
             rid = regs.cancel(session, call_id, user_id)

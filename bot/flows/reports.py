@@ -14,12 +14,12 @@ from bot.services import evidence, reports
 from bot.slack_client import tell
 from bot.text import escape
 from storage.db import session_scope
-from storage.models import Community, utcnow
+from storage.models import Community
 
 
 def current_year(deps: Deps):
     """(year, first day, end) of the program year today is in."""
-    today = utcnow().astimezone(deps.settings.zone).date()
+    today = deps.clock.now().astimezone(deps.settings.zone).date()
     return reports.year_of(today, deps.settings.program_year_start)
 
 
@@ -41,7 +41,7 @@ def send_export(
     with session_scope(deps.engine) as session:
         community = session.get(Community, community_id)
         report = reports.load(session, community_id, year)
-        known = reports.facts(session, community, first, end, utcnow())
+        known = reports.facts(session, community, first, end, deps.clock.now())
         log_lines = [
             f"{e.added_at:%Y-%m-%d} {' '.join(e.text.split())[:300]}"
             + (f" ({e.permalink})" if e.permalink else "")

@@ -21,7 +21,7 @@ from bot.services import after_call_jobs as jobs
 from bot.services import communities as svc
 from bot.services.calls import parse_id
 from bot.services.permissions import Action, can
-from storage.models import Call, utcnow
+from storage.models import Call
 
 route = Routes()
 
@@ -63,7 +63,7 @@ def handle_resource_submission(i: Interaction) -> None:
     call = _call(i, i.metadata().get("call"))
     item, _ = recordings.add_link(i.session, call, kind, url, title, i.user_id)
     i.ack()
-    i.later(flows.post_in_thread, i.deps, i.client, item.id, utcnow())
+    i.later(flows.post_in_thread, i.deps, i.client, item.id, i.deps.clock.now())
 
 
 # ---- attendance ---------------------------------------------------------------------------
@@ -82,7 +82,7 @@ def attendance_answer(i: Interaction) -> str:
     if call is None:
         raise CopError("That call no longer exists.")
     role = svc.role_of(session, call.community_id, user_id)
-    ended = jobs.call_end(call) <= utcnow()
+    ended = jobs.call_end(call) <= i.deps.clock.now()
     if not deps.settings.attendance:
         return "Attendance is not kept in this organisation."
     counted = attendance.of_call(session, call.id)
@@ -131,7 +131,7 @@ def handle_value_submission(i: Interaction) -> None:
         str(values.get(blocks.ANSWER) or ""),
         evidence_ok=blocks.EVIDENCE_OK in consent,
         may_name=blocks.MAY_NAME in consent,
-        now=utcnow(),
+        now=i.deps.clock.now(),
     )
     if not saved.first:
         i.ack(response_action="errors", errors={blocks.ANSWER: "You answered this already."})

@@ -23,13 +23,13 @@ from bot.services import communities as svc
 from bot.services.agenda import AgendaError, RawSession
 from bot.services.permissions import Action, who_can
 from bot.slack_client import post_message
-from storage.models import OnsiteMeeting, OnsiteRoom, utcnow
+from storage.models import OnsiteMeeting, OnsiteRoom
 
 route = Routes()
 
 
 def _today(deps: Deps) -> date:
-    return utcnow().astimezone(deps.settings.zone).date()
+    return deps.clock.now().astimezone(deps.settings.zone).date()
 
 
 def _deadline(deps: Deps, meeting: OnsiteMeeting):
@@ -69,7 +69,7 @@ def cmd_agenda(req: CommandRequest) -> None:
             "with `/cop onsite`, and the agenda fits inside it."
         )
     deadline = _deadline(req.deps, meeting)
-    if not rules.may_edit(req.actor.is_staff, utcnow(), deadline):
+    if not rules.may_edit(req.actor.is_staff, req.deps.clock.now(), deadline):
         raise CopError(
             f"The onsite agenda was due {deadline:%B %-d, %Y}; only staff can change it now. "
             "`/cop agenda show` shows it."
@@ -159,7 +159,7 @@ def _editable(i: Interaction, community_id: int, year: int):
     if meeting is None or block is None:
         raise CopError(f"*{community.name}* has no onsite block for {year}; staff assign it.")
     deadline = _deadline(i.deps, meeting)
-    if not rules.may_edit(i.actor.is_staff, utcnow(), deadline):
+    if not rules.may_edit(i.actor.is_staff, i.deps.clock.now(), deadline):
         raise CopError(
             f"The onsite agenda was due {deadline:%B %-d, %Y}; only staff can change it now."
         )

@@ -23,7 +23,7 @@ from bot.services import communities as svc
 from bot.services.ids import object_id
 from bot.services.permissions import Action, Actor, can, who_can
 from bot.slack_client import post_message
-from storage.models import Announcement, Community, utcnow
+from storage.models import Announcement, Community
 
 route = Routes()
 
@@ -103,12 +103,12 @@ def _save_form(i: Interaction, editing: int | None, send_at: datetime | None) ->
                     session, i.team_id, values.get(rules.TARGETS) or [], values.get(rules.AREA)
                 )
             draft, errors = rules.validate(
-                values.get(rules.TEXT) or "", communities, mention, pin, send_at, utcnow()
+                values.get(rules.TEXT) or "", communities, mention, pin, send_at, i.deps.clock.now()
             )
             if i.form_errors(errors):
                 return
             if editing is not None:
-                state = rules.edit(session, editing, draft, utcnow())
+                state = rules.edit(session, editing, draft, i.deps.clock.now())
             else:
                 zone = _zone(session, user_id, i.deps)
                 source = f"view:{i.view.get('id')}"
@@ -144,7 +144,7 @@ def handle_preview(i: Interaction) -> None:
         announcement_id = int(json.loads(i.view.get("private_metadata") or "{}")["announcement"])
     except (ValueError, TypeError, KeyError):
         raise CopError("That form is not one copbot knows.") from None
-    now = utcnow()
+    now = i.deps.clock.now()
     state = rules.confirm(i.session, announcement_id, now)
     send_at = rules.load(i.session, announcement_id).send_at
     i.ack(response_action="clear")

@@ -26,7 +26,7 @@ from bot.listeners.routes import Routes
 from bot.services import CopError, hosts, registrations
 from bot.services import calls as rules
 from bot.services.permissions import Action, who_can
-from storage.models import Call, CallStatus, Community, utcnow
+from storage.models import Call, CallStatus, Community
 
 route = Routes()
 
@@ -42,7 +42,7 @@ def cmd_schedule(req: CommandRequest) -> None:
             f"*{escape(community.name)}*; `/cop calls` shows the upcoming ones."
         )
     zone = leader_zone(req)
-    day = rules.default_day(utcnow(), zone, req.deps.settings.holidays)
+    day = rules.default_day(req.deps.clock.now(), zone, req.deps.settings.holidays)
     view = blocks.schedule_modal(community, host=req.user_id, zone=zone, day=day.isoformat())
     req.open_view(view)
 
@@ -50,7 +50,7 @@ def cmd_schedule(req: CommandRequest) -> None:
 def cmd_calls(req: CommandRequest) -> None:
     community = req.community()
     may_manage = req.may(Action.SCHEDULE_CALL, community)
-    now = utcnow()
+    now = req.deps.clock.now()
     deps = req.deps
     settings = deps.settings
     upcoming = rules.upcoming(req.session, community.id, now)
@@ -126,7 +126,7 @@ def handle_schedule_submission(i: Interaction) -> None:
     deps = i.deps
     community_id, call_id = _ids(i.view, i.view.get("callback_id") == blocks.RESCHEDULE_CALLBACK)
     draft, errors = rules.validate(
-        _form(i.view), now=utcnow(), holidays_country=deps.settings.holidays
+        _form(i.view), now=i.deps.clock.now(), holidays_country=deps.settings.holidays
     )
     # first: the count of the year and the insert are decided by one writer
     rules.lock_community(i.session, community_id)
@@ -169,7 +169,7 @@ def _save(
         rules.reschedule(i.session, call, draft)
     if deps.conferencing.configured:
         # a host free at that time, decided by the database; none: nothing is saved
-        host = hosts.book_or_refuse(i.session, call, deps.conferencing.hosts, utcnow())
+        host = hosts.book_or_refuse(i.session, call, deps.conferencing.hosts, i.deps.clock.now())
     return call.id, moved, old_host is not None and host != old_host
 
 

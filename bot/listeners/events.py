@@ -17,7 +17,6 @@ from bot.services import calls, reminders
 from bot.services import communities as svc
 from bot.services.permissions import Action, can
 from storage.db import session_scope
-from storage.models import utcnow
 
 route = Routes()
 
@@ -38,7 +37,7 @@ def publish_home(
     actor = deps.actor(user_id)
     settings = deps.settings
     first, end = calls.program_year(
-        utcnow().astimezone(settings.zone).date(), settings.program_year_start
+        deps.clock.now().astimezone(settings.zone).date(), settings.program_year_start
     )
     with session_scope(deps.engine) as session:
         mine = svc.for_person(session, user_id)

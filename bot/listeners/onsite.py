@@ -26,7 +26,7 @@ from bot.services import CopError, onsite, people
 from bot.services import communities as svc
 from bot.services.onsite import SlotError
 from bot.services.permissions import Action, Actor, can, who_can
-from storage.models import Community, OnsiteBlock, OnsiteMeeting, OnsiteRoom, utcnow
+from storage.models import Community, OnsiteBlock, OnsiteMeeting, OnsiteRoom
 
 route = Routes()
 
@@ -43,7 +43,7 @@ def ics_url(deps: Deps, block: OnsiteBlock) -> str | None:
 
 
 def _today(deps: Deps) -> date:
-    return utcnow().astimezone(deps.settings.zone).date()
+    return deps.clock.now().astimezone(deps.settings.zone).date()
 
 
 def cmd_onsite(req: CommandRequest) -> None:

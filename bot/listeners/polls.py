@@ -37,7 +37,7 @@ from bot.services import polls as rules
 from bot.services.ids import object_id
 from bot.services.permissions import Action, can, who_can
 from bot.slack_client import respond
-from storage.models import Community, utcnow
+from storage.models import Community
 
 route = Routes()
 
@@ -73,7 +73,7 @@ def cmd_poll(req: CommandRequest) -> None:
             "or `/cop poll` alone for the form with every setting."
         ) from None
     question, options = (parts[0], parts[1:]) if parts else ("", [])
-    draft, errors = rules.validate(rules.PollForm(question, options), now=utcnow())
+    draft, errors = rules.validate(rules.PollForm(question, options), now=req.deps.clock.now())
     if errors:
         raise CopError(" ".join(errors.values()) + f" Write it like this: {blocks.USAGE}.")
     polls = rules.create(
@@ -141,7 +141,7 @@ def handle_create(i: Interaction) -> None:
         damaged = "The form came back damaged; try again."
         i.ack(response_action="errors", errors={rules.QUESTION: damaged})
         return
-    draft, errors = rules.validate(form, now=utcnow())
+    draft, errors = rules.validate(form, now=i.deps.clock.now())
     if i.form_errors(errors):
         return
     polls = rules.create(
@@ -172,7 +172,9 @@ def handle_add_option(i: Interaction) -> None:
         raise CopError("This form is not one copbot knows.") from None
     if not _may_see(i, rules.load(i.session, poll_id), tag):
         raise CopError(NOT_YOURS)
-    rules.add_option(i.session, poll_id, i.values().get(blocks.ADD_OPTION) or "", utcnow())
+    rules.add_option(
+        i.session, poll_id, i.values().get(blocks.ADD_OPTION) or "", i.deps.clock.now()
+    )
     i.ack()
     i.later(flows.refresh, i.client, i.deps, poll_id)
 
@@ -267,7 +269,13 @@ def _choose(i: Interaction, take_back: bool) -> None:
     click = _click_key(i, poll_id)
     with _writing(deps), i.unit_of_work():
         result = act(
-            i.session, b, option_id, i.user_id, deps.settings.voter_key, utcnow(), click=click
+            i.session,
+            b,
+            option_id,
+            i.user_id,
+            deps.settings.voter_key,
+            i.deps.clock.now(),
+            click=click,
         )
     if result.outcome == "replay":  # Slack's retry of a counted click: answered already
         i.context["copbot_replay"] = True
@@ -303,7 +311,7 @@ def handle_close(i: Interaction) -> None:
     role = svc.role_of(i.session, poll.community_id, i.user_id)
     if i.user_id != poll.created_by and not can(i.actor, Action.ASK_POLL, role):
         raise CopError(f"Only the one who asked, {who_can(Action.ASK_POLL)} can close this poll.")
-    now = utcnow()
+    now = i.deps.clock.now()
     if not closing.close(i.session, poll_id, now):
         raise CopError("This poll was closed already.")
     i.later(flows.forget_on_disk, i.deps)

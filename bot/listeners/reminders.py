@@ -16,7 +16,7 @@ from bot.services import communities as svc
 from bot.services import reminders as rules
 from bot.services.permissions import Action, who_can
 from bot.slack_client import respond
-from storage.models import Call, Community, Reminder, utcnow
+from storage.models import Call, Community, Reminder
 
 route = Routes()
 
@@ -85,7 +85,7 @@ def _answered(i: Interaction, text: str) -> None:
 @on_action
 def handle_snooze(i: Interaction) -> None:
     """Snooze: the nudge comes back in a week."""
-    until = utcnow() + timedelta(days=7)
+    until = i.deps.clock.now() + timedelta(days=7)
     rules.snooze(i.session, _own_nudge(i), until, i.user_id)
     _answered(
         i,
@@ -98,7 +98,7 @@ def handle_snooze(i: Interaction) -> None:
 @on_action
 def handle_done(i: Interaction) -> None:
     """Done: no more nudges of this series."""
-    rules.done(i.session, _own_nudge(i).series_id, i.user_id, utcnow())
+    rules.done(i.session, _own_nudge(i).series_id, i.user_id, i.deps.clock.now())
     _answered(i, ":white_check_mark: Done: no more reminders about this.")
 
 

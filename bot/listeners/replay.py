@@ -33,7 +33,7 @@ import json
 import logging
 import time
 import zlib
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_bolt import BoltResponse
@@ -44,8 +44,9 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.blocks.polls import VOTE_ACTION, WITHDRAW_ACTION
 from bot.deps import Deps
+from storage.clock import Clock
 from storage.db import session_scope
-from storage.models import HandledEvent, HandledRequest, utcnow
+from storage.models import HandledEvent, HandledRequest
 
 log = logging.getLogger(__name__)
 
@@ -106,25 +107,27 @@ _TABLE = HandledRequest.__table__
 _COLUMNS = _TABLE.c
 
 
-def claim(engine: Engine, key: str, kind: str) -> bool:
-    """Claim `key` for this delivery; False when another delivery has it already. One
-    INSERT in a transaction of its own, in SQL (no ORM unit of work on the ack's path)."""
+def claim(engine: Engine, key: str, kind: str, now: datetime) -> bool:
+    """Claim `key` for this delivery, received at `now`; False when another delivery has it
+    already. One INSERT in a transaction of its own, in SQL (no ORM unit of work on the
+    ack's path)."""
     try:
         with engine.begin() as conn:
-            conn.execute(_TABLE.insert().values(request_key=key, kind=kind, received_at=utcnow()))
+            conn.execute(_TABLE.insert().values(request_key=key, kind=kind, received_at=now))
     except IntegrityError:
         return False
     if zlib.crc32(key.encode()) % 100 == 0:  # prune now and then, cheaply
         with engine.begin() as conn:
-            conn.execute(
-                delete(_TABLE).where(_COLUMNS.received_at < utcnow() - KEEP_HANDLED_REQUESTS)
-            )
+            conn.execute(delete(_TABLE).where(_COLUMNS.received_at < now - KEEP_HANDLED_REQUESTS))
     return True
 
 
-def first_answer(engine: Engine, key: str, wait: float = WAIT_FOR_FIRST_SECONDS) -> BoltResponse:
+def first_answer(
+    engine: Engine, key: str, clock: Clock, wait: float = WAIT_FOR_FIRST_SECONDS
+) -> BoltResponse:
     """The answer the first delivery of `key` gave, waiting up to `wait` seconds for it;
-    an empty 200 when it has none (still running, or it never finished)."""
+    an empty 200 when it has none (still running, or it never finished: `clock` says how
+    long ago it was received)."""
     deadline = time.monotonic() + wait
     query = select(
         _COLUMNS.status, _COLUMNS.content_type, _COLUMNS.body, _COLUMNS.received_at
@@ -135,7 +138,7 @@ def first_answer(engine: Engine, key: str, wait: float = WAIT_FOR_FIRST_SECONDS)
         if row is not None and row.status is not None:
             headers = {"content-type": row.content_type} if row.content_type else {}
             return BoltResponse(status=row.status, body=row.body or "", headers=headers)
-        stale = row is None or (utcnow() - row.received_at).total_seconds() > STALE_SECONDS
+        stale = row is None or (clock.now() - row.received_at).total_seconds() > STALE_SECONDS
         if stale or time.monotonic() >= deadline:
             return BoltResponse(status=200, body="")
         time.sleep(0.05)
@@ -152,7 +155,7 @@ def replay_guard(
     kind, unique = found
     key = hmac.new(deps.settings.voter_key, f"{kind}|{unique}".encode(), "sha256").hexdigest()
     engine = deps.engine
-    if claim(engine, key, kind):
+    if claim(engine, key, kind, deps.clock.now()):
         context[CLAIM] = key
         return next()
     context["copbot_replay"] = True
@@ -160,7 +163,7 @@ def replay_guard(
     log.info(
         "%s delivered again%s; answering as the first time", kind, retry and f" (retry {retry})"
     )
-    return first_answer(engine, key)
+    return first_answer(engine, key, deps.clock)
 
 
 def remember(request: BoltRequest, response: BoltResponse) -> None:
@@ -196,7 +199,7 @@ def claim_event(deps: Deps, event_id: str) -> bool:
         with session_scope(deps.engine) as session:
             session.exec(
                 delete(HandledEvent).where(
-                    HandledEvent.received_at < utcnow() - KEEP_HANDLED_EVENTS
+                    HandledEvent.received_at < deps.clock.now() - KEEP_HANDLED_EVENTS
                 )
             )
     return True

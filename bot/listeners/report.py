@@ -20,7 +20,7 @@ from bot.services.calls import year_label
 from bot.services.ids import whole_number
 from bot.services.permissions import Action, can, who_can
 from bot.slack_client import post_message
-from storage.models import Community, ProgressReport, utcnow
+from storage.models import Community, ProgressReport
 
 route = Routes()
 
@@ -50,7 +50,7 @@ def cmd_report(req: CommandRequest) -> None:
             flows.send_export, req.client, req.deps, community.id, req.user_id, req.response_url
         )
         return
-    known = reports.facts(req.session, community, first, end, utcnow())
+    known = reports.facts(req.session, community, first, end, req.deps.clock.now())
     view = blocks.report_modal(
         community, year, known, reports.load(req.session, community.id, year)
     )
@@ -79,7 +79,7 @@ def handle_report_submission(i: Interaction) -> None:
     current, first, end = current_year(i.deps)
     if year not in (current, current - 1):
         raise CopError(f"Reports for {year} are closed; run `/cop report` again.")
-    known = reports.facts(i.session, community, first, end, utcnow())
+    known = reports.facts(i.session, community, first, end, i.deps.clock.now())
     saved = reports.save(i.session, community.id, year, texts, known, i.user_id, submit=submit)
     done = blocks.saved_view(
         community, known.year, state=saved.report.state, newly_submitted=saved.newly_submitted

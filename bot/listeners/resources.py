@@ -13,13 +13,12 @@ from bot.services import CopError, recordings, reports, resources
 from bot.services import communities as svc
 from bot.services.calls import year_label
 from bot.services.permissions import Action, who_can
-from storage.models import utcnow
 
 route = Routes()
 
 
 def _year(deps: Deps) -> tuple[int, str]:
-    today = utcnow().astimezone(deps.settings.zone).date()
+    today = deps.clock.now().astimezone(deps.settings.zone).date()
     year, first, _end = reports.year_of(today, deps.settings.program_year_start)
     return year, year_label(first)
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 
-from bot.blocks import calls as blocks
 from bot.blocks import escape
+from bot.blocks import year_plan as blocks
 from bot.flows import calls as flows
 from bot.listeners.common import CommandRequest, leader_zone, modal_values
 from bot.listeners.guard import Interaction, on_submission
@@ -26,7 +26,6 @@ from bot.services import CopError, year_plan
 from bot.services import calls as rules
 from bot.services.ids import whole_number
 from bot.services.permissions import Action, who_can
-from storage.models import utcnow
 
 route = Routes()
 
@@ -63,7 +62,7 @@ def cmd_year(req: CommandRequest) -> None:
         raise CopError(f"Only {who_can(Action.SCHEDULE_CALL)} can plan the year's calls.")
     settings = req.deps.settings
     zone = leader_zone(req)
-    now = utcnow()
+    now = req.deps.clock.now()
     today = now.astimezone(settings.zone).date()
     current, _ = rules.program_year(today, settings.program_year_start)
     first = chosen_year(req.args, current)
@@ -132,9 +131,10 @@ class YearForm:
 
 
 def read_form(
-    view: dict[str, Any], first: date, user_id: str
+    view: dict[str, Any], first: date, user_id: str, now: datetime
 ) -> tuple[YearForm | None, dict[str, str]]:
-    """The accepted year's settings, or errors by field (the rules of one call)."""
+    """The accepted year's settings, or errors by field (the rules of one call, as of
+    `now`)."""
     values = modal_values(view)
     at_text = str(values.get(rules.TIME) or "")
     zone = str(values.get(rules.ZONE) or "").strip()
@@ -151,7 +151,7 @@ def read_form(
         alternate="",
         kind="community",
     )
-    _, probe_errors = rules.validate(probe, now=utcnow(), holidays_country=None)
+    _, probe_errors = rules.validate(probe, now=now, holidays_country=None)
     errors = {
         k: v for k, v in probe_errors.items() if k in (rules.TIME, rules.ZONE, rules.DURATION)
     }
@@ -188,7 +188,7 @@ def handle_year_submission(i: Interaction) -> None:
     meta = i.metadata()
     community_id = rules.parse_id(meta.get("community"))
     first = _first_of(meta, settings.program_year_start)
-    form, errors = read_form(view, first, i.user_id)
+    form, errors = read_form(view, first, i.user_id, deps.clock.now())
     if form is None:
         i.ack(response_action="errors", errors=errors)
         return
@@ -202,7 +202,7 @@ def handle_year_submission(i: Interaction) -> None:
         zone=form.zone,
         duration=form.duration,
         user_id=i.user_id,
-        now=utcnow(),
+        now=i.deps.clock.now(),
         holidays_country=settings.holidays,
         year_start=settings.program_year_start,
         with_meeting=deps.conferencing.configured,

@@ -37,7 +37,7 @@ from bot.flows import after_call
 from bot.services import after_call_jobs as jobs
 from integrations.after_call import recording_of
 from storage.db import session_scope
-from storage.models import Call, ZoomDelivery, utcnow
+from storage.models import Call, ZoomDelivery
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,9 @@ def _first_time(deps: Deps, key: str, event: str) -> bool:
         return False
     if int(digest[:4], 16) % 50 == 0:  # now and then, forget what Zoom can no longer retry
         with session_scope(deps.engine) as session:
-            session.exec(delete(ZoomDelivery).where(ZoomDelivery.received_at < utcnow() - KEEP))
+            session.exec(
+                delete(ZoomDelivery).where(ZoomDelivery.received_at < deps.clock.now() - KEEP)
+            )
     return True
 
 
@@ -137,7 +139,7 @@ def _handle_first(deps: Deps, client: WebClient, event: str, obj: dict, uuid: st
     if call_id is None:
         log.info("Zoom event %s for meeting %s: no call has it; ignored", event, obj.get("id"))
         return
-    now = utcnow()
+    now = deps.clock.now()
     if event == "meeting.ended":
         if deps.settings.attendance:
             with session_scope(deps.engine) as session:

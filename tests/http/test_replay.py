@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlmodel import select
@@ -206,7 +206,7 @@ def test_old_claims_are_pruned(leader, engine):
     key = next(
         k for k in (f"k{n}" for n in range(10_000)) if replay.zlib.crc32(k.encode()) % 100 == 0
     )
-    assert replay.claim(engine, key, "command")
+    assert replay.claim(engine, key, "command", datetime.now(UTC))
     with session_scope(engine) as s:
         assert s.get(HandledRequest, "old") is None
         assert s.get(HandledRequest, key) is not None

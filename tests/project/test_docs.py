@@ -53,3 +53,14 @@ def test_readme_scope_list_is_the_manifest_s():
     paragraph = readme.split("The manifest asks for", 1)[1].split("\n\n", 1)[0]
     named = set(re.findall(r"`([a-z]+(?::[a-z.]+)?)`", paragraph)) - {"/cop"}
     assert named == set(manifest["oauth_config"]["scopes"]["bot"])
+
+
+def test_every_path_in_the_readme_layout_exists():
+    readme = (REPO_ROOT / "README.md").read_text()
+    after = readme.split("- How the code is laid out.", 1)[1]
+    section = after.split("- Tests mirror the code", 1)[0]
+    block = section.split("```", 2)[1]
+    named = set(re.findall(r"\b((?:bot|integrations|storage|sandbox)/[\w/]*(?:\.py)?)", section))
+    assert len(named) >= 15 and "bot/listeners/" in block
+    missing = sorted(p for p in named if not (REPO_ROOT / p.rstrip("/")).exists())
+    assert missing == []

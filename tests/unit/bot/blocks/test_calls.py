@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from bot.blocks import calls as cb
+from bot.blocks import year_plan as yb
 from bot.blocks.limits import check_message
 from storage.models import Call, CallKind, Community, MeetingState
 from tests.helpers.paths import REPO_ROOT
@@ -103,7 +104,7 @@ def _payloads() -> dict[str, Any]:
         "schedule_modal": cb.schedule_modal(
             community, host="UHOST1", zone="America/Chicago", day="2027-01-20", call=_call()
         ),
-        "year_modal": cb.year_modal(
+        "year_modal": yb.year_modal(
             community,
             date(2027, 8, 1),
             [],
@@ -112,7 +113,7 @@ def _payloads() -> dict[str, Any]:
             skipped_months=[HOSTILE],
         ),
         "year_accepted_text": {
-            "text": cb.year_accepted_text(
+            "text": yb.year_accepted_text(
                 1,
                 1,
                 moved=[HOSTILE],
@@ -133,13 +134,15 @@ def test_hostile_text_never_acts(name):
 
 
 def test_every_builder_is_checked():
-    tree = ast.parse((REPO_ROOT / "bot/blocks/calls.py").read_text())
     public = {
-        n.name for n in tree.body if isinstance(n, ast.FunctionDef) and not n.name.startswith("_")
+        n.name
+        for module in ("calls", "year_plan")
+        for n in ast.parse((REPO_ROOT / f"bot/blocks/{module}.py").read_text()).body
+        if isinstance(n, ast.FunctionDef) and not n.name.startswith("_")
     }
     checked = {name.split("_pending")[0].split("_cancelled")[0] for name in _payloads()}
-    # times and the Join button (a call id) only: no text a person typed
-    assert public - checked <= {"when", "ends_at", "join_button"}
+    # times, a length and the Join button (a call id) only: no text a person typed
+    assert public - checked <= {"when", "ends_at", "join_button", "duration_input"}
 
 
 def test_the_join_link_is_a_link_only_when_it_is_http():
@@ -151,11 +154,11 @@ def test_the_join_link_is_a_link_only_when_it_is_http():
 
 
 def test_wording_counts_as_a_person_writes():
-    one = cb.year_accepted_text(1, 1, moved=[], additional=["A"], skipped=[], problems=["x"])
+    one = yb.year_accepted_text(1, 1, moved=[], additional=["A"], skipped=[], problems=["x"])
     assert one.startswith("Scheduled 1 call and recorded 1 step for reminders.")
     assert "this one is an additional call: A." in one
     assert "1 Zoom meeting is not made yet (x); `/cop calls` has a Retry button." in one
-    many = cb.year_accepted_text(
+    many = yb.year_accepted_text(
         5, 17, moved=[], additional=["A", "B"], skipped=[], problems=["x", "y"]
     )
     assert many.startswith("Scheduled 5 calls and recorded 17 steps for reminders.")

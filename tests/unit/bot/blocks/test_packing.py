@@ -13,18 +13,26 @@ from types import SimpleNamespace
 import pytest
 
 from bot.blocks import (
+    MAX_FALLBACK_TEXT,
+    MAX_HOME_BLOCKS,
+    MAX_MESSAGE_BLOCKS,
+    MAX_MODAL_BLOCKS,
     MAX_SECTION_TEXT,
+    divider,
     home_year,
+    message,
     onsite,
-    packed_sections,
+    pack_sections,
     report,
     resources,
+    section,
     shares,
     text_pieces,
+    text_sections,
 )
 from bot.blocks import agenda as agenda_blocks
 from bot.blocks import announcements as announce_blocks
-from bot.blocks.limits import check_message
+from bot.blocks.limits import check_blocks, check_message, check_view
 from bot.services.agenda import Session_
 from storage.models import Community, OnsiteAgenda, OnsiteMeeting, Share
 from tests.helpers.slack import mrkdwn_texts
@@ -62,7 +70,7 @@ def test_a_link_longer_than_a_section_shows_its_label():
 
 def test_packing_respects_the_room_and_says_how_many_more():
     lines = [f"• line {n} " + "x" * 990 for n in range(20)]
-    out = packed_sections("*Head*", lines, 3, "session")
+    out = pack_sections("*Head*", lines, 3, "session")
     assert len(out) == 3
     text = "\n".join(b["text"]["text"] for b in out)
     assert all(len(b["text"]["text"]) <= MAX_SECTION_TEXT for b in out)
@@ -70,10 +78,10 @@ def test_packing_respects_the_room_and_says_how_many_more():
     # three lines of 999 fill a section; the last gives one back to say how many more
     assert shown == list(range(len(shown))) and len(shown) == 7
     assert text.endswith("_…and 13 more sessions_")
-    every = packed_sections("", lines, 10, "session")
+    every = pack_sections("", lines, 10, "session")
     every_text = "\n".join(b["text"]["text"] for b in every)
     assert "more" not in every_text and all(f"line {n} " in every_text for n in range(20))
-    assert packed_sections("", lines, 0, "session") == []
+    assert pack_sections("", lines, 0, "session") == []
 
 
 def _community(name: str = "Rural Care", cid: int = 1) -> Community:
@@ -208,8 +216,9 @@ def test_the_onsite_grid_names_every_community_without_a_block():
 
 def test_an_announcement_is_split_between_words_never_inside_an_escape():
     text = ("Tom & Jerry <b> " * 400).strip()
-    parts = announce_blocks.chunks(text)
-    assert len(parts) > 1 and all(len(p) <= announce_blocks.SECTION_LIMIT for p in parts)
+    message = announce_blocks.announcement_message(text, "none", "U1")
+    parts = [b["text"]["text"] for b in message["blocks"][1:]]
+    assert len(parts) > 1 and all(len(p) <= MAX_SECTION_TEXT for p in parts)
     assert all(_whole_tokens(p) for p in parts)
     assert " ".join(parts).split() == announce_blocks.neutralise(text).split()
 
@@ -242,3 +251,46 @@ def test_what_the_packer_and_the_new_messages_show_stays_inert():
     for payload in payloads:
         assert_inert(payload)
     assert "&lt;!channel&gt;" in json.dumps(payloads[0])
+
+
+# ---- at the limits ---------------------------------------------------------------------------
+def test_a_section_holds_exactly_its_limit_and_clips_one_over():
+    assert section("x" * MAX_SECTION_TEXT)["text"]["text"] == "x" * MAX_SECTION_TEXT
+    over = section("x" * (MAX_SECTION_TEXT + 1))["text"]["text"]
+    assert len(over) == MAX_SECTION_TEXT and over.endswith("…")
+    assert check_blocks([section("x" * (MAX_SECTION_TEXT + 1))], "message") == []
+
+
+def test_the_packer_fills_a_section_to_exactly_its_limit():
+    line = "y" * 1000  # three lines and two line breaks: 3,000 characters
+    exact = pack_sections("", [line, line, line[:998]], 5)
+    assert [len(b["text"]["text"]) for b in exact] == [MAX_SECTION_TEXT]
+    one_over = pack_sections("", [line, line, line[:999]], 5)
+    assert [len(b["text"]["text"]) for b in one_over] == [2001, 999]
+    assert [len(b["text"]["text"]) for b in text_sections("z" * MAX_SECTION_TEXT)] == [3000]
+    assert len(text_sections("z " * 1500 + "z")) == 2  # 3,001 characters, split between words
+
+
+def test_fifty_blocks_fill_a_message_and_a_hundred_a_view():
+    lines = [f"• line {n} " + "x" * 2990 for n in range(120)]  # one section each
+    blocks = pack_sections("", lines, MAX_MESSAGE_BLOCKS, "line")
+    assert len(blocks) == MAX_MESSAGE_BLOCKS == 50
+    assert blocks[-1]["text"]["text"].endswith("_…and 71 more lines_")
+    payload = message("fallback", [*blocks, divider()])
+    assert len(payload["blocks"]) == 50 and check_message(payload) == []
+    assert check_blocks([divider()] * 51, "message") == ["message: 51 blocks, limit 50"]
+    view_blocks = pack_sections("", lines, MAX_HOME_BLOCKS, "line")
+    assert len(view_blocks) == MAX_HOME_BLOCKS == MAX_MODAL_BLOCKS == 100
+    assert check_view({"type": "home", "blocks": view_blocks}) == []
+    assert check_view({"type": "home", "blocks": [*view_blocks, divider()]}) == [
+        "home: 101 blocks, limit 100"
+    ]
+
+
+def test_a_fallback_is_clipped_to_its_limit():
+    text = "word " * (MAX_FALLBACK_TEXT // 2)
+    payload = announce_blocks.announcement_message(text, "none", "U1")
+    assert len(payload["text"]) == MAX_FALLBACK_TEXT and payload["text"].endswith("…")
+    assert all(len(b["text"]["text"]) <= MAX_SECTION_TEXT for b in payload["blocks"])
+    shown = " ".join(b["text"]["text"] for b in payload["blocks"][1:])
+    assert shown.split() == text.split()  # the message itself shows every word

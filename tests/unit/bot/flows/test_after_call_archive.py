@@ -81,10 +81,10 @@ def test_a_leader_s_home_lists_20_calls_with_long_links_whole(archived, deps, sl
 
 
 def test_what_does_not_fit_the_room_is_told_as_n_more():
-    from bot.blocks import packed_sections
+    from bot.blocks import pack_sections
 
     lines = [f"• <{_url('rec', n)}|recording>" for n in range(20)]
-    blocks = packed_sections("*Archive*", lines, 2, "call")
+    blocks = pack_sections("*Archive*", lines, 2, "call")
     texts = _sections(blocks)
     assert len(blocks) == 2 and all(len(t) <= 3000 for t in texts)
     shown = sum(t.count("|recording>") for t in texts)
@@ -92,8 +92,8 @@ def test_what_does_not_fit_the_room_is_told_as_n_more():
     assert texts[-1].endswith(f"_…and {20 - shown} more calls_")
     # a line longer than a section is split between words, never inside a link
     long = "• " + " ".join(f"<{_url('slides', n)}|slides>" for n in range(12))
-    texts = _sections(packed_sections("*Archive*", [long, *lines[:2]], 3, "call"))
+    texts = _sections(pack_sections("*Archive*", [long, *lines[:2]], 3, "call"))
     assert sum(t.count("|slides>") for t in texts) == 12 and "more" not in texts[-1]
     assert all(t.count("<") == t.count(">") for t in texts)
-    assert packed_sections("*Archive*", lines, 0, "call") == []
-    assert _sections(packed_sections("*A*", lines[:1], 1, "call")) == ["*A*\n" + lines[0]]
+    assert pack_sections("*Archive*", lines, 0, "call") == []
+    assert _sections(pack_sections("*A*", lines[:1], 1, "call")) == ["*A*\n" + lines[0]]

@@ -17,6 +17,7 @@ from sqlalchemy import delete as sa_delete
 from sqlalchemy import select as sa_select
 from sqlmodel import SQLModel, select
 
+from bot.blocks import poll_results
 from bot.blocks import polls as pb
 from bot.cli import export as health_cli
 from bot.cli import main
@@ -85,7 +86,7 @@ def snapshot(engine, poll_id: int, db_url: str, monkeypatch, capsys, settings) -
         t = rules.tally(s, poll_id)
         group = rules.group_tallies(s, t.poll)
         tally = ({o.label: t.counts[o.id] for o in t.options}, t.voters)
-        results = pb.results_message(group, t)["blocks"][1]
+        results = poll_results.results_message(group, t)["blocks"][1]
     monkeypatch.setenv("DATABASE_URL", db_url)
     assert main(["export", "polls", "--format", "json"]) == 0
     [exported] = json.loads(capsys.readouterr().out)

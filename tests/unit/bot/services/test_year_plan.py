@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import select
 
-from bot.blocks import calls as cb
+from bot.blocks import year_plan as yb
 from bot.services import calls as rules
 from bot.services import year_plan
 from sandbox import slack_payloads as payloads
@@ -119,7 +119,7 @@ def test_past_steps_are_left_out_and_a_full_year_makes_additional_calls(session,
 def test_year_through_the_endpoint(leader, slack, zoom, engine):  # noqa: F811
     leader.command("year next")  # next program year: every step is in the future
     view = slack.wait_for("views.open")[0].json_arg("view")
-    assert view["callback_id"] == cb.YEAR_CALLBACK
+    assert view["callback_id"] == yb.YEAR_CALLBACK
     text = json.dumps(view)
     assert "Webinar #1" in text and "Wrap-up session" in text
     assert "Already past" not in text
@@ -140,7 +140,7 @@ def test_year_through_the_endpoint(leader, slack, zoom, engine):  # noqa: F811
     meta = view["private_metadata"]
     response = leader.interact(
         payloads.view_submission_payload(
-            cb.YEAR_CALLBACK, values, user_id="U1", private_metadata=meta
+            yb.YEAR_CALLBACK, values, user_id="U1", private_metadata=meta
         )
     )
     assert response.status_code == 200 and not response.content.strip(b"{}")
@@ -174,7 +174,7 @@ def test_year_with_a_bad_time_changes_nothing(leader, slack, engine):  # noqa: F
     }
     body = leader.interact(
         payloads.view_submission_payload(
-            cb.YEAR_CALLBACK, values, user_id="U1", private_metadata=meta
+            yb.YEAR_CALLBACK, values, user_id="U1", private_metadata=meta
         )
     ).json()
     assert set(body["errors"]) == {rules.TIME, "topic-webinar2"}
@@ -244,7 +244,7 @@ def _year_values(view, zone="America/Chicago", at="13:00") -> dict:
 def _submit_year(user, view, view_id="V0000001", **kw):
     response = user.interact(
         payloads.view_submission_payload(
-            cb.YEAR_CALLBACK,
+            yb.YEAR_CALLBACK,
             _year_values(view, **kw),
             user_id="U1",
             private_metadata=view["private_metadata"],
