@@ -29,9 +29,11 @@ from bot.config import Settings
 from bot.ops import metrics
 from bot.services import conferencing_alerts
 from bot.services.permissions import Actor
+from integrations.after_call import MeetingFacts, NoMeetingFacts
 from integrations.conferencing import Conferencing, NoConferencing, ZoomConferencing
 from integrations.zoom import ERROR_OBSERVERS as ZOOM_ERROR_OBSERVERS
 from integrations.zoom import ZoomClient
+from integrations.zoom.after_call import ZoomAfterCall, ZoomMeetingFacts
 from storage.clock import Clock, SystemClock
 from storage.db import get_engine
 
@@ -82,14 +84,11 @@ def _logged(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
         raise
 
 
-def make_conferencing(
-    settings: Settings, on_missing_scope: Callable[[str], None] | None = None
-) -> Conferencing:
-    """Zoom when its three credentials are set, else no conferencing. `on_missing_scope`
-    hears of each scope Zoom says the app lacks (code 4711)."""
+def zoom_client(settings: Settings) -> ZoomClient | None:
+    """The Zoom client when its three credentials are set, else None."""
     if not settings.zoom_configured:
-        return NoConferencing()
-    client = ZoomClient(
+        return None
+    return ZoomClient(
         settings.zoom_account_id or "",
         settings.zoom_client_id or "",
         settings.zoom_client_secret or "",
@@ -97,9 +96,35 @@ def make_conferencing(
         oauth_url=settings.zoom_oauth_url,
         max_total_seconds=settings.zoom_retry_seconds,
     )
+
+
+def make_conferencing(
+    settings: Settings,
+    on_missing_scope: Callable[[str], None] | None = None,
+    client: ZoomClient | None = None,
+) -> Conferencing:
+    """Zoom when its three credentials are set, else no conferencing. `on_missing_scope`
+    hears of each scope Zoom says the app lacks (code 4711); `client` is the Zoom client
+    to share (one is made when none is given)."""
+    client = client or zoom_client(settings)
+    if client is None:
+        return NoConferencing()
     return ZoomConferencing(
         client, settings.zoom_user, settings.zoom_hosts, on_missing_scope=on_missing_scope
     )
+
+
+def make_meeting_facts(
+    settings: Settings,
+    on_missing_scope: Callable[[str], None] | None = None,
+    client: ZoomClient | None = None,
+) -> MeetingFacts:
+    """What happened at calls' meetings: Zoom's when its credentials are set (read with
+    `client`, shared with the conferencing), else none, and no after-call work."""
+    client = client or zoom_client(settings)
+    if client is None:
+        return NoMeetingFacts()
+    return ZoomMeetingFacts(ZoomAfterCall(client), on_missing_scope)
 
 
 @dataclass(frozen=True)
@@ -108,6 +133,7 @@ class Deps:
     engine: Engine
     background: Background = field(default_factory=Background)
     conferencing: Conferencing = field(default_factory=NoConferencing)
+    meeting_facts: MeetingFacts = field(default_factory=NoMeetingFacts)
     views: Background = field(default_factory=lambda: Background(4, "copbot-views"))
     clock: Clock = field(default_factory=SystemClock)
 
@@ -115,10 +141,13 @@ class Deps:
     def create(cls, settings: Settings, clock: Clock | None = None) -> Deps:
         engine = get_engine(settings.database_url)
         clock = clock or SystemClock()
+        told = conferencing_alerts.recorder(engine, clock)
+        zoom = zoom_client(settings)
         return cls(
             settings=settings,
             engine=engine,
-            conferencing=make_conferencing(settings, conferencing_alerts.recorder(engine, clock)),
+            conferencing=make_conferencing(settings, told, zoom),
+            meeting_facts=make_meeting_facts(settings, told, zoom),
             clock=clock,
         )
 

@@ -1,25 +1,18 @@
 """The after-call seam: what happened at a call's meeting (its instances, who joined,
-its recording), read from the conferencing vendor. The core sees `Participant`,
-`Recording` and `FactsError` (a reason staff can read), never Zoom's own types."""
+its recording), read from the conferencing vendor. The core sees `MeetingFacts`,
+`Participant`, `Recording` and `FactsError` (a reason staff can read), never a vendor's
+own types.
+
+Like `Conferencing`, the facts are chosen by configuration (`bot.deps`): Zoom's
+(`integrations.zoom.after_call.ZoomMeetingFacts`, which maps Zoom's errors to these)
+when Zoom is configured, else `NoMeetingFacts`, and after-call work is not done.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
-
-from integrations.conferencing import Conferencing, ZoomConferencing, missing_scope_words
-from integrations.zoom import ZoomError, ZoomNotFound, ZoomScopeMissing
-from integrations.zoom.after_call import Participant, Recording, ZoomAfterCall, recording_of
-
-__all__ = [
-    "FactsError",
-    "NotFound",
-    "MeetingFacts",
-    "Participant",
-    "Recording",
-    "meeting_facts",
-    "recording_of",
-]
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Protocol
 
 
 class FactsError(Exception):
@@ -30,47 +23,55 @@ class NotFound(FactsError):
     """The vendor has no record of it (no one joined, no recording yet)."""
 
 
-def in_words(error: ZoomError) -> str:
-    if isinstance(error, ZoomScopeMissing):
-        return missing_scope_words(error.scope)
-    if isinstance(error, ZoomNotFound):
-        return "Zoom has no record of it (perhaps no one joined)"
-    if error.status == 429:
-        return "Zoom's rate limit, even after waiting"
-    if error.status in (400, 401, 403):
-        return f"Zoom refused: {error.message} (check the app's scopes)"
-    return f"Zoom did not answer ({error.status or 'no connection'})"
+@dataclass(frozen=True)
+class Participant:
+    """One join of a past meeting (a person who rejoined appears once per join)."""
+
+    name: str
+    email: str | None
+    user_id: str | None
+    join_time: datetime | None
+    leave_time: datetime | None
+    seconds: int
+    # the meeting's registrant who joined with their own link
+    registrant_id: str | None = None
 
 
-class MeetingFacts:
-    """Zoom's past-meeting and recording APIs behind plain errors."""
+@dataclass(frozen=True)
+class Recording:
+    """A meeting's cloud recording as copbot shares it: one link, and its passcode."""
 
-    def __init__(self, zoom: ZoomAfterCall, on_missing_scope: Callable[[str], None] | None = None):
-        self.zoom = zoom
-        self.on_missing_scope = on_missing_scope  # as ZoomConferencing's
+    url: str
+    passcode: str | None
+    start_time: datetime | None
+    deletes_on: date | None = None  # the day the vendor deletes it
 
-    def _ask(self, fn, *args):
-        try:
-            return fn(*args)
-        except ZoomNotFound as e:
-            raise NotFound(in_words(e)) from e
-        except ZoomError as e:
-            if isinstance(e, ZoomScopeMissing) and self.on_missing_scope is not None:
-                self.on_missing_scope(e.scope)
-            raise FactsError(in_words(e)) from e
+
+class MeetingFacts(Protocol):
+    # False: no vendor to ask, and after-call work is not done
+    configured: bool
 
     def instances(self, meeting_id: int) -> list[tuple[str, datetime | None]]:
-        return self._ask(self.zoom.instances, meeting_id)
+        """(uuid, start time) of every ended instance of the meeting."""
+        ...
 
     def participants(self, uuid: str) -> list[Participant]:
-        return self._ask(lambda u: list(self.zoom.participants(u)), uuid)
+        """Every participant record of one instance."""
+        ...
 
     def recording(self, meeting: int | str) -> Recording | None:
-        return self._ask(self.zoom.recording, meeting)
+        """The meeting's recording (by id or instance UUID); None when it has none (yet)."""
+        ...
 
 
-def meeting_facts(conferencing: Conferencing) -> MeetingFacts | None:
-    """The facts of the configured conferencing; None without one."""
-    if isinstance(conferencing, ZoomConferencing):
-        return MeetingFacts(ZoomAfterCall(conferencing.client), conferencing.on_missing_scope)
-    return None
+class NoMeetingFacts:
+    configured = False
+
+    def instances(self, meeting_id: int) -> list[tuple[str, datetime | None]]:
+        raise FactsError("no conferencing is configured")
+
+    def participants(self, uuid: str) -> list[Participant]:
+        raise FactsError("no conferencing is configured")
+
+    def recording(self, meeting: int | str) -> Recording | None:
+        raise FactsError("no conferencing is configured")

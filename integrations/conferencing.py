@@ -101,6 +101,10 @@ class Conferencing(Protocol):
 
     def cancel_registrations(self, meeting_id: int, registrant_ids: list[str]) -> None: ...
 
+    def scopes_lacking(self, features: Iterable[str]) -> tuple[zoom_scopes.ZoomScope, ...]: ...
+
+    def granted_scopes(self) -> Iterable[str]: ...
+
 
 class NoConferencing:
     name = "none"
@@ -125,6 +129,12 @@ class NoConferencing:
 
     def delete(self, meeting_id: int) -> None:
         return None
+
+    def scopes_lacking(self, features: Iterable[str]) -> tuple[zoom_scopes.ZoomScope, ...]:
+        return ()
+
+    def granted_scopes(self) -> Iterable[str]:
+        return ()
 
 
 def missing_scope_words(scope: str) -> str:

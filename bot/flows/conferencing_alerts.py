@@ -25,7 +25,6 @@ from bot.services import conferencing_alerts as alerts
 from integrations.conferencing import (
     Conferencing,
     ConferencingError,
-    ZoomConferencing,
     missing_scope_words,
 )
 from storage.db import session_scope
@@ -83,7 +82,7 @@ def warn_missing_scopes(
     """At start-up: one warning line per missing scope; the scopes it warned of. Zoom not
     answering is one warning too, never a stop. With `engine`, the scopes staff were told
     of and the app now holds are forgotten (losing one again is told again)."""
-    if not isinstance(conferencing, ZoomConferencing):
+    if not conferencing.configured:
         return []
     try:
         lacking = conferencing.scopes_lacking(settings.zoom_features)

@@ -35,7 +35,7 @@ from sqlmodel import select
 from bot.deps import Deps
 from bot.flows import after_call
 from bot.services import after_call_jobs as jobs
-from integrations.after_call import recording_of
+from integrations.zoom.after_call import recording_of
 from storage.db import session_scope
 from storage.models import Call, ZoomDelivery
 

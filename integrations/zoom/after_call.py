@@ -1,6 +1,7 @@
 """Zoom after a call, on `ZoomClient`: the meeting's past instances, every page of an
 instance's participants (a UUID that starts with `/` or holds `//` is encoded twice, as
-Zoom documents) and the meeting's cloud recording.
+Zoom documents) and the meeting's cloud recording; `ZoomMeetingFacts` offers them as the
+after-call seam's `MeetingFacts`, Zoom's errors mapped to its `FactsError` here.
 
 The participant and recording fields beyond those of copbot's 2018 copy of Zoom's spec
 (`user_email`, `join_time`, `leave_time`, `duration`, `registrant_id`; `share_url`,
@@ -12,55 +13,33 @@ they registered for the meeting.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import quote
 
+from integrations.after_call import FactsError, NotFound, Participant, Recording
+from integrations.conferencing import missing_scope_words
 from integrations.zoom.client import ZoomClient
-from integrations.zoom.errors import ZoomNotFound
+from integrations.zoom.errors import ZoomError, ZoomNotFound, ZoomScopeMissing
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Participant:
-    """One join of a past meeting (a person who rejoined appears once per join). The
-    fields beyond `id` and `name` are those Zoom's current API returns; copbot's 2018 copy
-    of the spec does not list them."""
-
-    name: str
-    email: str | None
-    user_id: str | None
-    join_time: datetime | None
-    leave_time: datetime | None
-    seconds: int
-    # the meeting's registrant who joined with their own link (Zoom's `registrant_id`)
-    registrant_id: str | None = None
-
-    @classmethod
-    def from_api(cls, data: dict[str, Any]) -> Participant:
-        email = (data.get("user_email") or "").strip().lower() or None
-        return cls(
-            name=str(data.get("name") or ""),
-            email=email,
-            user_id=str(data.get("id") or data.get("user_id") or "") or None,
-            join_time=_time(data.get("join_time")),
-            leave_time=_time(data.get("leave_time")),
-            seconds=max(0, int(data.get("duration") or 0)),
-            registrant_id=str(data.get("registrant_id") or "") or None,
-        )
-
-
-@dataclass(frozen=True)
-class Recording:
-    """A meeting's cloud recording as copbot shares it: one link, and its passcode."""
-
-    url: str
-    passcode: str | None
-    start_time: datetime | None
-    deletes_on: date | None = None  # the day the account deletes it (auto_delete_date)
+def participant_of(data: dict[str, Any]) -> Participant:
+    """A participant record as Zoom's API answers it. The fields beyond `id` and `name`
+    are those Zoom's current API returns; copbot's 2018 copy of the spec does not list
+    them."""
+    email = (data.get("user_email") or "").strip().lower() or None
+    return Participant(
+        name=str(data.get("name") or ""),
+        email=email,
+        user_id=str(data.get("id") or data.get("user_id") or "") or None,
+        join_time=_time(data.get("join_time")),
+        leave_time=_time(data.get("leave_time")),
+        seconds=max(0, int(data.get("duration") or 0)),
+        registrant_id=str(data.get("registrant_id") or "") or None,
+    )
 
 
 def _time(value: Any) -> datetime | None:
@@ -136,7 +115,7 @@ class ZoomAfterCall:
                 "GET", f"/past_meetings/{uuid_path(uuid)}/participants", params=params
             ).json()
             for item in data.get("participants") or []:
-                yield Participant.from_api(item)
+                yield participant_of(item)
             token = data.get("next_page_token") or ""
             if not token:
                 return
@@ -151,3 +130,45 @@ class ZoomAfterCall:
         except ZoomNotFound:
             return None
         return recording_of(data)
+
+
+def in_words(error: ZoomError) -> str:
+    """A Zoom failure after a call, as staff read it."""
+    if isinstance(error, ZoomScopeMissing):
+        return missing_scope_words(error.scope)
+    if isinstance(error, ZoomNotFound):
+        return "Zoom has no record of it (perhaps no one joined)"
+    if error.status == 429:
+        return "Zoom's rate limit, even after waiting"
+    if error.status in (400, 401, 403):
+        return f"Zoom refused: {error.message} (check the app's scopes)"
+    return f"Zoom did not answer ({error.status or 'no connection'})"
+
+
+class ZoomMeetingFacts:
+    """`MeetingFacts` from Zoom's past-meeting and recording APIs, behind plain errors."""
+
+    configured = True
+
+    def __init__(self, zoom: ZoomAfterCall, on_missing_scope: Callable[[str], None] | None = None):
+        self.zoom = zoom
+        self.on_missing_scope = on_missing_scope  # as ZoomConferencing's
+
+    def _ask(self, fn, *args):
+        try:
+            return fn(*args)
+        except ZoomNotFound as e:
+            raise NotFound(in_words(e)) from e
+        except ZoomError as e:
+            if isinstance(e, ZoomScopeMissing) and self.on_missing_scope is not None:
+                self.on_missing_scope(e.scope)
+            raise FactsError(in_words(e)) from e
+
+    def instances(self, meeting_id: int) -> list[tuple[str, datetime | None]]:
+        return self._ask(self.zoom.instances, meeting_id)
+
+    def participants(self, uuid: str) -> list[Participant]:
+        return self._ask(lambda u: list(self.zoom.participants(u)), uuid)
+
+    def recording(self, meeting: int | str) -> Recording | None:
+        return self._ask(self.zoom.recording, meeting)

@@ -27,7 +27,7 @@ from bot.flows.after_call.common import (
 from bot.flows.after_call.questions import send_questions
 from bot.flows.after_call.recordings import post_in_thread, read_recording, recording_from_webhook
 from bot.services import after_call_jobs as jobs
-from integrations.after_call import FactsError, meeting_facts
+from integrations.after_call import FactsError
 from storage.db import session_scope
 from storage.models import AfterCallJob
 
@@ -46,8 +46,8 @@ def run(deps: Deps, client: WebClient, now: datetime, at: datetime) -> AfterCall
     """One pass of after-call work as of `now` (`at`: the wall clock, for claims)."""
     result = AfterCallResult()
     settings = deps.settings
-    zoom = meeting_facts(deps.conferencing)
-    if zoom is not None:
+    zoom = deps.meeting_facts
+    if zoom.configured:
         with session_scope(deps.engine) as session:
             result.opened = jobs.open_jobs(
                 session,

@@ -13,10 +13,10 @@ import pytest
 from bot.config import Settings
 from bot.flows.conferencing_alerts import warn_missing_scopes
 from integrations import zoom_scopes
-from integrations.after_call import FactsError, MeetingFacts
+from integrations.after_call import FactsError
 from integrations.conferencing import ConferencingError, MeetingRequest, ZoomConferencing
 from integrations.zoom import ZoomClient, ZoomScopeMissing
-from integrations.zoom.after_call import ZoomAfterCall
+from integrations.zoom.after_call import ZoomAfterCall, ZoomMeetingFacts
 from sandbox import zoom_standin as zs
 from tests.helpers.endpoint import zoom_env
 from tests.helpers.paths import REPO_ROOT
@@ -151,7 +151,7 @@ def test_a_scope_added_since_the_token_was_made_is_picked_up_by_a_fresh_token(zo
 
 def test_a_classic_app_is_refused_naming_classic_scopes(zoom):
     zoom.scopes = ("meeting:write:admin", "meeting:read:admin")
-    facts = MeetingFacts(ZoomAfterCall(client(zoom)))
+    facts = ZoomMeetingFacts(ZoomAfterCall(client(zoom)))
     with pytest.raises(FactsError) as caught:
         facts.recording(85000000001)
     assert "recording:read:admin" in str(caught.value)
@@ -174,7 +174,7 @@ def test_a_missing_scope_reaches_the_leader_as_the_scope_to_add_never_zoom_faile
 
 def test_attendance_without_its_scope_says_which_scope(zoom):
     zoom.scopes = without("meeting:read:list_past_instances:admin")
-    facts = MeetingFacts(ZoomAfterCall(client(zoom)))
+    facts = ZoomMeetingFacts(ZoomAfterCall(client(zoom)))
     with pytest.raises(FactsError) as caught:
         facts.instances(85000000001)
     assert "meeting:read:list_past_instances:admin" in str(caught.value)

@@ -315,3 +315,13 @@ def test_an_unexpected_failure_is_retried_with_its_name_for_staff(
     with session_scope(engine) as s:
         job = s.exec(select(AfterCallJob).where(AfterCallJob.kind == "attendance")).one()
     assert job.state == "pending" and job.last_error == "copbot failed (RuntimeError); see its log"
+
+
+def test_the_meeting_facts_are_chosen_by_configuration(db_url, slack, zoom):
+    """Zoom's facts, read with the conferencing's own client, when Zoom is configured;
+    none when it is not."""
+    with_zoom = Deps.create(make_settings(db_url, slack.url, **zoom_env(zoom)))
+    assert with_zoom.meeting_facts.configured
+    assert with_zoom.meeting_facts.zoom.client is with_zoom.conferencing.client
+    without = Deps.create(make_settings(db_url, slack.url))
+    assert not without.meeting_facts.configured and not without.conferencing.configured
