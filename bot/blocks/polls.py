@@ -31,6 +31,7 @@ from bot.blocks import (
     radio_input,
     section,
 )
+from bot.services import poll_voting as voting
 from bot.services import polls as rules
 
 CREATE_CALLBACK = "poll_create"
@@ -289,7 +290,7 @@ def _button(label: str, action_id: str, poll_id: int, style: str | None = None) 
 
 
 # ---- what one person sees --------------------------------------------------------------------
-def vote_answer(result: rules.VoteResult, labels: dict[int, str]) -> dict[str, Any]:
+def vote_answer(result: voting.VoteResult, labels: dict[int, str]) -> dict[str, Any]:
     """The voter's own confirmation (ephemeral, through the action's response_url)."""
     poll = result.poll
     chosen = [f"*{escape(labels[i])}*" for i in result.chosen if i in labels]

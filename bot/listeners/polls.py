@@ -5,7 +5,7 @@ A vote is counted in the request itself (the database decides, in milliseconds),
 acked; the voter's confirmation goes through the action's response_url (so it names no
 user in any Slack call) and the channel's message is refreshed after the ack. A vote
 click is remembered in the vote's own transaction by a key of the poll and the click's
-trigger_id and action_ts (`rules.click_key`), never by who clicked or what they chose:
+trigger_id and action_ts (`voting.click_key`), never by who clicked or what they chose:
 Slack's retry of it is answered with the same empty ack and changes nothing.
 """
 
@@ -33,6 +33,7 @@ from bot.listeners.routes import Routes
 from bot.services import CopError
 from bot.services import communities as svc
 from bot.services import poll_closing as closing
+from bot.services import poll_voting as voting
 from bot.services import polls as rules
 from bot.services.ids import object_id
 from bot.services.permissions import Action, can, who_can
@@ -172,7 +173,7 @@ def handle_add_option(i: Interaction) -> None:
         raise CopError("This form is not one copbot knows.") from None
     if not _may_see(i, rules.load(i.session, poll_id), tag):
         raise CopError(NOT_YOURS)
-    rules.add_option(
+    voting.add_option(
         i.session, poll_id, i.values().get(blocks.ADD_OPTION) or "", i.deps.clock.now()
     )
     i.ack()
@@ -241,7 +242,7 @@ def _click_key(i: Interaction, poll_id: int) -> str | None:
     trigger, action_ts = i.body.get("trigger_id"), i.action.get("action_ts")
     if not (isinstance(trigger, str) and trigger and isinstance(action_ts, str) and action_ts):
         return None
-    return rules.click_key(poll_id, trigger, action_ts, i.deps.settings.voter_key)
+    return voting.click_key(poll_id, trigger, action_ts, i.deps.settings.voter_key)
 
 
 # SQLite has one writer at a time and makes the others poll for it with growing sleeps;
@@ -262,10 +263,10 @@ def _choose(i: Interaction, take_back: bool) -> None:
     poll_id, option_id = int(match.group(1)), int(match.group(2))
     deps = i.deps
     with i.unit_of_work():
-        b = rules.ballot(i.session, poll_id)
+        b = voting.ballot(i.session, poll_id)
         if not _may_see(i, b.poll):
             raise CopError(NOT_YOURS)
-    act = rules.withdraw if take_back else rules.vote
+    act = voting.withdraw if take_back else voting.vote
     click = _click_key(i, poll_id)
     with _writing(deps), i.unit_of_work():
         result = act(

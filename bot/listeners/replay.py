@@ -16,7 +16,7 @@ recorded in `handled_event`, and answered with an empty 200.
 
 Vote and Take back clicks are not kept here: the vote remembers its own click, in its own
 transaction, by a key that names neither who clicked nor what they chose
-(`bot.services.polls.click_key`), and deletes it when the poll closes.
+(`bot.services.poll_voting.click_key`), and deletes it when the poll closes.
 
 The first delivery claims a row in `handled_request` (its primary key decides between
 concurrent deliveries, whichever worker they reach) and, once answered, `remember` stores

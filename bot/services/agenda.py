@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from bot.services import CopError
-from storage.models import OnsiteAgenda, OnsiteBlock, OnsiteMeeting, utcnow
+from storage.models import OnsiteAgenda, OnsiteBlock, OnsiteMeeting
 
 MAX_SESSIONS = 8
 MAX_TITLE = 150
@@ -78,67 +78,65 @@ def _hhmm(minutes: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
-def validate(raw: list[RawSession], block_start: time, *, submit: bool) -> list[Session_]:
-    """The sessions in time order, or AgendaError on the first field that breaks a rule:
-    each needs a start, a length and a title, must fit inside the two-hour block, and
-    none may overlap another."""
-    begin = block_start.hour * 60 + block_start.minute
-    end = begin + 120
-    sessions: list[tuple[int, Session_]] = []
-    for r in raw:
-        if r.empty:
-            continue
-        n = r.number
-        if not r.title or not r.title.strip():
-            raise AgendaError(field("title", n), f"Give session {n} a title.")
-        if len(r.title.strip()) > MAX_TITLE:
-            raise AgendaError(field("title", n), f"Keep the title to {MAX_TITLE} characters.")
-        if not r.start:
-            raise AgendaError(field("start", n), f"Choose when session {n} starts.")
-        try:
-            t = time.fromisoformat(r.start)
-        except ValueError:
-            raise AgendaError(field("start", n), "Choose a time from the picker.") from None
-        try:
-            minutes = int((r.minutes or "").strip())
-        except ValueError:
-            raise AgendaError(
-                field("minutes", n), f"Session {n}'s length is minutes, a whole number."
-            ) from None
-        if minutes < 5:
-            raise AgendaError(field("minutes", n), "A session lasts at least 5 minutes.")
-        s_begin = t.hour * 60 + t.minute
-        if s_begin < begin or s_begin >= end:
-            raise AgendaError(
-                field("start", n),
-                f"Session {n} starts at {t:%H:%M}, outside the block "
-                f"({_hhmm(begin)}-{_hhmm(end)}).",
-            )
-        if s_begin + minutes > end:
-            raise AgendaError(
-                field("minutes", n),
-                f"Session {n} ({t:%H:%M}-{_hhmm(s_begin + minutes)}) ends after the block "
-                f"ends at {_hhmm(end)}.",
-            )
-        for label, value, limit in (
-            ("speakers", r.speakers, MAX_SPEAKERS),
-            ("description", r.description, MAX_DESCRIPTION),
-        ):
-            if value and len(value) > limit:
-                raise AgendaError(field(label, n), f"Keep this to {limit} characters.")
-        sessions.append(
-            (
-                n,
-                Session_(
-                    start=f"{t:%H:%M}",
-                    minutes=minutes,
-                    title=r.title.strip(),
-                    speakers=(r.speakers or "").strip(),
-                    description=(r.description or "").strip(),
-                ),
-            )
+def _session(r: RawSession, begin: int, end: int) -> Session_:
+    """One filled-in session, checked on its own: a title, a start and a length that
+    fit inside the block (`begin`-`end`, minutes of the day), fields within their limits."""
+    n = r.number
+    if not r.title or not r.title.strip():
+        raise AgendaError(field("title", n), f"Give session {n} a title.")
+    if len(r.title.strip()) > MAX_TITLE:
+        raise AgendaError(field("title", n), f"Keep the title to {MAX_TITLE} characters.")
+    t, minutes = _start_and_length(r)
+    s_begin = t.hour * 60 + t.minute
+    if s_begin < begin or s_begin >= end:
+        raise AgendaError(
+            field("start", n),
+            f"Session {n} starts at {t:%H:%M}, outside the block ({_hhmm(begin)}-{_hhmm(end)}).",
         )
-    ordered = sorted(sessions, key=lambda pair: pair[1].window())
+    if s_begin + minutes > end:
+        raise AgendaError(
+            field("minutes", n),
+            f"Session {n} ({t:%H:%M}-{_hhmm(s_begin + minutes)}) ends after the block "
+            f"ends at {_hhmm(end)}.",
+        )
+    for label, value, limit in (
+        ("speakers", r.speakers, MAX_SPEAKERS),
+        ("description", r.description, MAX_DESCRIPTION),
+    ):
+        if value and len(value) > limit:
+            raise AgendaError(field(label, n), f"Keep this to {limit} characters.")
+    return Session_(
+        start=f"{t:%H:%M}",
+        minutes=minutes,
+        title=r.title.strip(),
+        speakers=(r.speakers or "").strip(),
+        description=(r.description or "").strip(),
+    )
+
+
+def _start_and_length(r: RawSession) -> tuple[time, int]:
+    """The session's start time and its length in minutes (at least 5), as typed."""
+    n = r.number
+    if not r.start:
+        raise AgendaError(field("start", n), f"Choose when session {n} starts.")
+    try:
+        t = time.fromisoformat(r.start)
+    except ValueError:
+        raise AgendaError(field("start", n), "Choose a time from the picker.") from None
+    try:
+        minutes = int((r.minutes or "").strip())
+    except ValueError:
+        raise AgendaError(
+            field("minutes", n), f"Session {n}'s length is minutes, a whole number."
+        ) from None
+    if minutes < 5:
+        raise AgendaError(field("minutes", n), "A session lasts at least 5 minutes.")
+    return t, minutes
+
+
+def _no_overlaps(ordered: list[tuple[int, Session_]]) -> None:
+    """AgendaError on the first session (in time order) that starts before the one
+    before it ends."""
     for (n1, a), (n2, b) in zip(ordered, ordered[1:], strict=False):
         if b.window()[0] < a.window()[1]:
             raise AgendaError(
@@ -146,6 +144,17 @@ def validate(raw: list[RawSession], block_start: time, *, submit: bool) -> list[
                 f"Session {n2} ({b.start}-{_hhmm(b.window()[1])}) overlaps session {n1} "
                 f"({a.start}-{_hhmm(a.window()[1])}).",
             )
+
+
+def validate(raw: list[RawSession], block_start: time, *, submit: bool) -> list[Session_]:
+    """The sessions in time order, or AgendaError on the first field that breaks a rule:
+    each needs a start, a length and a title, must fit inside the two-hour block, and
+    none may overlap another."""
+    begin = block_start.hour * 60 + block_start.minute
+    end = begin + 120
+    sessions = [(r.number, _session(r, begin, end)) for r in raw if not r.empty]
+    ordered = sorted(sessions, key=lambda pair: pair[1].window())
+    _no_overlaps(ordered)
     if submit and not ordered:
         raise AgendaError(field("title", 1), "Add at least one session before submitting.")
     return [s for _n, s in ordered]
@@ -190,13 +199,16 @@ def save(
     user_id: str,
     *,
     submit: bool,
+    now: datetime,
 ) -> Saved:
-    """Store the sessions; with `submit`, submit the agenda (once: a submitted agenda
-    stays submitted, later saves update it)."""
+    """Store the sessions at `now`; with `submit`, submit the agenda (once: a submitted
+    agenda stays submitted, later saves update it)."""
     items = json.dumps([asdict(s) for s in sessions], ensure_ascii=False)
     agenda = load(session, community_id, year)
     if agenda is None:
-        agenda = OnsiteAgenda(community_id=community_id, year=year, items=items, updated_by=user_id)
+        agenda = OnsiteAgenda(
+            community_id=community_id, year=year, items=items, updated_by=user_id, updated_at=now
+        )
         try:
             with session.begin_nested():
                 session.add(agenda)
@@ -208,12 +220,11 @@ def save(
     else:
         changed = agenda.items != items
     if changed:
-        agenda.items, agenda.updated_by, agenda.updated_at = items, user_id, utcnow()
+        agenda.items, agenda.updated_by, agenda.updated_at = items, user_id, now
         session.add(agenda)
         session.flush()
     newly = False
     if submit:
-        now = utcnow()
         won = session.execute(
             update(OnsiteAgenda)
             .where(OnsiteAgenda.id == agenda.id, OnsiteAgenda.state == DRAFT)

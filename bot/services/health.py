@@ -113,7 +113,21 @@ def build(
         return []
     ids = [c for c, _, _ in communities]
     created = {c: at if at.tzinfo else at.replace(tzinfo=now.tzinfo) for c, _, at in communities}
-    start, stop = _midnight(first, zone), _midnight(end, zone)
+    rows = _people(session, communities)
+    _count_year_calls(session, rows, now, _midnight(first, zone), _midnight(end, zone))
+    horizon = now - timedelta(days=ACTIVE_DAYS)
+    _count_active(session, rows, horizon)
+    last = _last_calls(session, ids, now)
+    for cid, row in rows.items():
+        at = last.get(cid)
+        row.last_call = at.date().isoformat() if at else None
+        row.no_call_in_90_days = created[cid] < horizon and (at is None or at < horizon)
+    return [rows[cid] for cid in ids]
+
+
+def _people(session: Session, communities: list) -> dict[int, HealthRow]:
+    """A row per community with its leaders and members counted."""
+    ids = [c for c, _, _ in communities]
     roles: dict[tuple[int, str], int] = {}
     for cid, role, count in session.exec(
         select(Membership.community_id, Membership.role, func.count())
@@ -133,11 +147,18 @@ def build(
             calls_held=0,
             one_leader_or_none=leaders <= 1,
         )
+    return rows
+
+
+def _count_year_calls(
+    session: Session, rows: dict[int, HealthRow], now: datetime, start: datetime, stop: datetime
+) -> None:
+    """The year's calls (planned, held by `now`) and the attendance of those held."""
     year_calls = session.exec(
         select(Call.community_id, Call.start_at, Call.duration_minutes, CallAttendance.came)
         .join(CallAttendance, CallAttendance.call_id == Call.id, isouter=True)
         .where(
-            Call.community_id.in_(ids),
+            Call.community_id.in_(list(rows)),
             Call.status != CallStatus.CANCELLED.value,
             Call.start_at >= start,
             Call.start_at < stop,
@@ -151,7 +172,12 @@ def build(
             row.calls_held += 1
             if came is not None:
                 row.attendance.append(came)
-    last_calls = session.exec(
+
+
+def _last_calls(session: Session, ids: list[int], now: datetime) -> dict[int, datetime]:
+    """When each community's last call (not cancelled) started, up to `now`."""
+    last: dict[int, datetime] = {}
+    for cid, at in session.exec(
         select(Call.community_id, func.max(Call.start_at))
         .where(
             Call.community_id.in_(ids),
@@ -159,17 +185,18 @@ def build(
             Call.start_at <= now,
         )
         .group_by(Call.community_id)
-    ).all()
-    horizon = now - timedelta(days=ACTIVE_DAYS)
-    last: dict[int, datetime] = {}
-    for cid, at in last_calls:
+    ).all():
         if at is not None:
-            at = at if at.tzinfo else at.replace(tzinfo=now.tzinfo)
-            last[cid] = at
+            last[cid] = at if at.tzinfo else at.replace(tzinfo=now.tzinfo)
+    return last
+
+
+def _count_active(session: Session, rows: dict[int, HealthRow], horizon: datetime) -> None:
+    """Members who did anything copbot sees (ACTIVITY) since `horizon`."""
     members = set(
         session.exec(
             select(Membership.community_id, Membership.slack_user_id).where(
-                Membership.community_id.in_(ids)
+                Membership.community_id.in_(list(rows))
             )
         ).all()
     )
@@ -179,11 +206,6 @@ def build(
     active &= {(c, u) for c, u in members}
     for cid, _ in active:
         rows[cid].active_90_days += 1
-    for cid, row in rows.items():
-        at = last.get(cid)
-        row.last_call = at.date().isoformat() if at else None
-        row.no_call_in_90_days = created[cid] < horizon and (at is None or at < horizon)
-    return [rows[cid] for cid in ids]
 
 
 def flags(row: HealthRow) -> list[str]:

@@ -23,6 +23,7 @@ from bot.blocks import polls as pb
 from bot.ops import logs, metrics
 from bot.ops.error_reports import scrub
 from bot.services import communities as svc
+from bot.services import poll_voting as voting
 from bot.services import polls as rules
 from bot.services.ids import MAX_ID, object_id, whole_number
 from storage import db
@@ -57,7 +58,7 @@ def anonymous_poll(engine, community_id: int, key: bytes | None) -> tuple[int, l
     )
     with session_scope(engine) as s:
         [poll] = rules.create(s, [s.get(Community, community_id)], draft, "U1", key=key)
-        b = rules.ballot(s, poll.id)
+        b = voting.ballot(s, poll.id)
         return poll.id, sorted(b.labels)
 
 
@@ -175,13 +176,13 @@ def test_a_poll_without_a_key_check_is_pinned_to_its_next_vote_s_key(engine, ses
         s.execute(text("UPDATE poll SET key_check = NULL WHERE id = :p"), {"p": poll_id})
     now = datetime.now(UTC)
     with session_scope(engine) as s:
-        b = rules.ballot(s, poll_id)
-        assert rules.vote(s, b, options[0], "U2", b"key A", now).outcome == "added"
+        b = voting.ballot(s, poll_id)
+        assert voting.vote(s, b, options[0], "U2", b"key A", now).outcome == "added"
     with session_scope(engine) as s:
         assert s.get(Poll, poll_id).key_check == rules.key_check(b"key A")
-        b = rules.ballot(s, poll_id)
+        b = voting.ballot(s, poll_id)
         with pytest.raises(rules.CopError, match="secret key"):
-            rules.vote(s, b, options[1], "U2", b"key B", now)  # not a second vote
+            voting.vote(s, b, options[1], "U2", b"key B", now)  # not a second vote
     with session_scope(engine) as s:
         assert rules.tally(s, poll_id).voters == 1
 
@@ -272,9 +273,9 @@ def test_a_closed_anonymous_poll_leaves_no_voter_key_in_sqlite_s_files(
     voters = []
     for user in ("U2", "U3", "U4"):
         with session_scope(engine) as s:
-            b = rules.ballot(s, poll_id)
-            assert rules.vote(s, b, options[0], user, key, now).outcome == "added"
-            voters.append(rules.voter_of(b.poll, user, key))
+            b = voting.ballot(s, poll_id)
+            assert voting.vote(s, b, options[0], user, key, now).outcome == "added"
+            voters.append(voting.voter_of(b.poll, user, key))
     with engine.connect() as conn:
         stored = [r[0] for r in conn.execute(text("SELECT voter FROM poll_vote")).all()]
     assert sorted(stored) == sorted(voters)  # what is searched for was there, in this form

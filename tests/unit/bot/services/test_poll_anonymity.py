@@ -24,6 +24,7 @@ from bot.cli import main
 from bot.flows import polls as flows
 from bot.services import communities as svc
 from bot.services import poll_closing as closing
+from bot.services import poll_voting as voting
 from bot.services import polls as rules
 from bot.slack_client import make_web_client
 from storage.db import session_scope
@@ -170,7 +171,7 @@ def test_holding_the_database_and_the_secret_nothing_ties_a_voter_once_closed(
     key = settings.voter_key
     candidates: dict[str, str] = {}
     for uid in PEOPLE:
-        candidates[rules.voter_of(poll, uid, key)] = f"voter key of {uid}"
+        candidates[voting.voter_of(poll, uid, key)] = f"voter key of {uid}"
         for oid in (yes, no, unsure):
             for text in (f"{poll.id}:{uid}:{oid}", f"{uid}|{poll.id}:{oid}", f"{uid}:{oid}"):
                 candidates[hmac.new(key, text.encode(), "sha256").hexdigest()] = f"{uid} {oid}"
@@ -186,7 +187,8 @@ def test_holding_the_database_and_the_secret_nothing_ties_a_voter_once_closed(
                     keyed = hmac.new(key, f"block_actions|{unique}".encode(), "sha256")
                     candidates[keyed.hexdigest()] = f"replay key {uid} {oid}"
     click_keys = {
-        rules.click_key(poll.id, p["trigger_id"], p["actions"][0]["action_ts"], key) for p in clicks
+        voting.click_key(poll.id, p["trigger_id"], p["actions"][0]["action_ts"], key)
+        for p in clicks
     }
     stored = everything(engine)
     found = [(t, c, candidates[v]) for t, c, v in stored if v in candidates]
@@ -236,12 +238,12 @@ def test_a_scheduled_close_forgets_the_voters_in_its_own_transaction(
         [poll] = rules.create(s, [s.get(Community, community.id)], draft, "U1", key=b"k" * 32)
         poll_id = poll.id
     with session_scope(engine) as s:
-        b = rules.ballot(s, poll_id)
+        b = voting.ballot(s, poll_id)
     now = datetime.now(UTC)
     for i, uid in enumerate(["U2", "U3", "U4"]):
         with session_scope(engine) as s:
             option = list(b.labels)[i % 2]
-            result = rules.vote(s, b, option, uid, b"k" * 32, now, click=f"c{i}")
+            result = voting.vote(s, b, option, uid, b"k" * 32, now, click=f"c{i}")
             assert result.outcome == "added"
     # the close fails after its UPDATE: nothing is forgotten, nothing is closed
     later = now + timedelta(days=2)
@@ -266,10 +268,10 @@ def test_a_community_that_goes_takes_its_polls_votes_and_clicks(community, engin
         [poll] = rules.create(s, [s.get(Community, community.id)], draft, "U1", key=b"k" * 32)
         poll_id = poll.id
     with session_scope(engine) as s:
-        b = rules.ballot(s, poll_id)
+        b = voting.ballot(s, poll_id)
     with session_scope(engine) as s:
         option = next(iter(b.labels))
-        assert rules.vote(s, b, option, "U2", b"k" * 32, datetime.now(UTC), "c").outcome == "added"
+        assert voting.vote(s, b, option, "U2", b"k" * 32, datetime.now(UTC), "c").outcome == "added"
         assert s.exec(select(PollClick)).all()
     with session_scope(engine) as s:
         s.execute(sa_delete(Community).where(Community.id == community.id))
@@ -286,16 +288,16 @@ def test_a_changed_secret_key_is_refused_not_a_second_vote(community, engine):
         [poll] = rules.create(s, [s.get(Community, community.id)], draft, "U1", key=old)
         poll_id = poll.id
     with session_scope(engine) as s:
-        b = rules.ballot(s, poll_id)
+        b = voting.ballot(s, poll_id)
     now = datetime.now(UTC)
     first, second = list(b.labels)
     with session_scope(engine) as s:
-        assert rules.vote(s, b, first, "U2", old, now).outcome == "added"
+        assert voting.vote(s, b, first, "U2", old, now).outcome == "added"
     with pytest.raises(rules.CopError, match="COPBOT_SECRET_KEY"), session_scope(engine) as s:
-        rules.vote(s, b, second, "U2", new, now)
+        voting.vote(s, b, second, "U2", new, now)
     with session_scope(engine) as s:
         assert rules.tally(s, poll_id).voters == 1
-        assert rules.vote(s, b, second, "U2", old, now).outcome == "added"  # the key back
+        assert voting.vote(s, b, second, "U2", old, now).outcome == "added"  # the key back
     with session_scope(engine) as s:
         assert rules.tally(s, poll_id).voters == 1
 
@@ -371,12 +373,12 @@ def test_vote_rows_keep_no_order_of_voting_on_sqlite(community, engine, db_url):
         [poll] = rules.create(s, [s.get(Community, community.id)], draft, "U1", key=b"k" * 32)
         poll_id = poll.id
     with session_scope(engine) as s:
-        b = rules.ballot(s, poll_id)
+        b = voting.ballot(s, poll_id)
     voters = [f"U{i:03d}" for i in range(30)]
     for uid in voters:
         with session_scope(engine) as s:
-            rules.vote(s, b, next(iter(b.labels)), uid, b"k" * 32, datetime.now(UTC))
-    keys = [rules.voter_of(b.poll, uid, b"k" * 32) for uid in voters]
+            voting.vote(s, b, next(iter(b.labels)), uid, b"k" * 32, datetime.now(UTC))
+    keys = [voting.voter_of(b.poll, uid, b"k" * 32) for uid in voters]
     with engine.connect() as conn:
         stored = [row[0] for row in conn.exec_driver_sql("SELECT voter FROM poll_vote")]
         (sql,) = conn.exec_driver_sql(
