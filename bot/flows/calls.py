@@ -1,35 +1,34 @@
-"""What follows the ack for calls: make the meeting, post or update the call in its
-channel, tell the leader; cancel and retry; the calls of an accepted year.
-
-The meeting of a call is made once whatever happens meanwhile: one worker claims it
-(for longer than the longest create), stores the meeting id before anything else, and
-deletes the meeting again if the call was cancelled while Zoom was making it, or moves it
-if the call was rescheduled meanwhile. Conferencing failures arrive as
-`ConferencingError`, already in plain words.
+"""What follows the ack for calls: post or update the call in its channel, tell the
+leader; cancel and retry; the calls of an accepted year; the meetings that waited for
+the hosts' daily limit. The meeting itself is `bot.flows.meetings`.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlmodel import Session
 
 from bot.blocks import calls as blocks
 from bot.blocks import community as community_blocks
 from bot.blocks import year_plan as year_blocks
 from bot.deps import Deps
 from bot.flows import registrations
+from bot.flows.meetings import (
+    Later,
+    delete_meeting,
+    ensure_meeting,
+    later_text,
+    load_call,
+    move_meeting,
+)
 from bot.services import calls as rules
-from bot.services import hosts, year_plan
+from bot.services import year_plan
 from bot.slack_client import post_message, tell
 from bot.text import escape, link
-from integrations.conferencing import ConferencingError, HostOutForTheDay, MeetingRequest
 from storage.db import session_scope
 from storage.models import Call, Community, MeetingState
 
@@ -52,153 +51,11 @@ def call_calendar_url(deps: Deps, call: Call, own_token: str | None = None) -> s
     return f"{base}/calendar/call/{call.uid}.ics"
 
 
-def meeting_request(call: Call, community: Community) -> MeetingRequest:
-    return MeetingRequest(
-        host=call.zoom_host,
-        topic=f"{community.name}: {call.topic}",
-        start=call.start_at,
-        duration_minutes=call.duration_minutes,
-        timezone=call.timezone,
-        agenda=call.agenda,
-        marker=rules.marker(call),
-    )
-
-
-def _load(deps: Deps, call_id: int) -> tuple[Call, Community]:
-    with session_scope(deps.engine) as session:
-        call = session.get(Call, call_id)
-        return call, session.get(Community, call.community_id)
-
-
-# ---- the meeting --------------------------------------------------------------------------
-class Later(str):
-    """Not a failure: the meeting will be made after 00:00 UTC (the hosts' daily limit);
-    the text says when, in words a leader reads."""
-
-
-def _later_text(deps: Deps, until: datetime, zone: str) -> Later:
-    local = until.astimezone(ZoneInfo(zone))
-    return Later(
-        f"Zoom lets a host make or change 100 meetings a day, and copbot's "
-        f"{'host has' if len(deps.conferencing.hosts) == 1 else 'free hosts have'} had "
-        f"theirs today. The meeting will be made after 00:00 UTC ({local:%a %b %-d, %H:%M} "
-        f"{zone}) and its link posted then"
-    )
-
-
-def _host_for(deps: Deps, session: Session, call: Call, now: datetime) -> str | None | Later:
-    """The host whose request for `call` is counted now: its own if it has creates left
-    today, else another host free at its time that has; None when every host is busy at
-    its time (nothing is booked), a `Later` when the free ones are out for the day."""
-    pool = deps.conferencing.hosts
-    if call.zoom_host not in pool and hosts.book(session, call, pool, now) is None:
-        return None
-    if hosts.take_request(session, call.zoom_host, now):
-        return call.zoom_host
-    counts = hosts.requests_today(session, pool, now)
-    fresh = [h for h in pool if counts[h] < hosts.DAILY_LIMIT and h != call.zoom_host]
-    moved = bool(fresh) and hosts.book(session, call, fresh, now) is not None
-    if moved and hosts.take_request(session, call.zoom_host, now):
-        return call.zoom_host
-    return _later_text(deps, hosts.next_utc_midnight(now), call.timezone)
-
-
-def ensure_meeting(deps: Deps, call_id: int, now: datetime | None = None) -> str | None:
-    """Make the call's meeting unless it has one, on the call's Zoom host (or another
-    free one with creates left today); the error in plain words, a `Later` when the
-    meeting waits for 00:00 UTC, or None. `now` is the scheduler's (default: the clock)."""
-    timeout = rules.claim_timeout(deps.conferencing.longest_create_seconds)
-    now = now or deps.clock.now()
-    with session_scope(deps.engine) as session:
-        current = session.get(Call, call_id)
-        tried_before = current is not None and current.meeting_claimed_at is not None
-        if not rules.claim_meeting(session, call_id, now, timeout=timeout):
-            return None  # made already, not wanted, waiting for 00:00 UTC, or being made
-        call = session.get(Call, call_id, populate_existing=True)
-        request = meeting_request(call, session.get(Community, call.community_id))
-        registration = registrations.enabled(deps)
-        request = replace(request, look_first=tried_before, registration=registration)
-        sequence = call.sequence
-    for _ in range(len(deps.conferencing.hosts) + 1):
-        with session_scope(deps.engine) as session:
-            call = session.get(Call, call_id)
-            host = _host_for(deps, session, call, now)
-            if host is None:
-                free = hosts.free_times(
-                    session,
-                    deps.conferencing.hosts,
-                    call.start_at,
-                    call.duration_minutes,
-                    call.timezone,
-                    now,
-                    excluding=call.id,
-                )
-                busy = hosts.busy_message(
-                    deps.conferencing.hosts, free, call.timezone, call.duration_minutes
-                )
-                rules.meeting_failed(session, call_id, busy)
-                return busy + " Reschedule the call to one of them."
-            if isinstance(host, Later):
-                rules.meeting_deferred(session, call_id, hosts.next_utc_midnight(now), host)
-                return host
-        try:
-            info = deps.conferencing.create(replace(request, host=host))
-        except HostOutForTheDay:
-            # Zoom counted more than copbot did (other apps use the host too)
-            with session_scope(deps.engine) as session:
-                hosts.out_for_the_day(session, host, now)
-            continue
-        except ConferencingError as e:
-            log.warning("meeting for call %s: %s", call_id, e)
-            with session_scope(deps.engine) as session:
-                rules.meeting_failed(session, call_id, str(e))
-            return str(e)
-        except Exception as e:  # noqa: BLE001 - the call must not stay claimed
-            with session_scope(deps.engine) as session:
-                rules.meeting_failed(session, call_id, "an unexpected error")
-            log.exception("meeting for call %s", call_id)
-            return f"an unexpected error ({type(e).__name__})"
-        break
-    else:  # every host said it is out for the day
-        later = _later_text(deps, hosts.next_utc_midnight(now), request.timezone)
-        with session_scope(deps.engine) as session:
-            rules.meeting_deferred(session, call_id, hosts.next_utc_midnight(now), later)
-        return later
-    # the meeting id is stored before anything else is attempted
-    with session_scope(deps.engine) as session:
-        stored = rules.meeting_made(
-            session, call_id, info.meeting_id, info.join_url, info.passcode, registration
-        )
-        call = session.get(Call, call_id)
-        holder = call.meeting_id
-    if not stored:
-        if holder != info.meeting_id:  # cancelled meanwhile: no orphan meeting in Zoom
-            _delete_meeting(deps, call_id, info.meeting_id)
-        return None
-    if call.sequence != sequence:  # rescheduled while Zoom was making it: move it too
-        call, community = _load(deps, call_id)
-        try:
-            deps.conferencing.update(info.meeting_id, meeting_request(call, community))
-        except ConferencingError as e:
-            log.warning("moving the meeting of call %s: %s", call_id, e)
-            return str(e)
-    return None
-
-
-def _delete_meeting(deps: Deps, call_id: int, meeting_id: int) -> str | None:
-    try:
-        deps.conferencing.delete(meeting_id)
-    except ConferencingError as e:
-        log.warning("deleting meeting %s of call %s: %s", meeting_id, call_id, e)
-        return str(e)
-    return None
-
-
 # ---- the channel ------------------------------------------------------------------------
 def show_call(client: WebClient, deps: Deps, call_id: int) -> str | None:
     """Post the call in its community's channel, or update the message posted before.
     Returns Slack's error code on failure, and logs it."""
-    call, community = _load(deps, call_id)
+    call, community = load_call(deps, call_id)
     payload = blocks.call_message(
         call,
         community,
@@ -273,7 +130,7 @@ def after_schedule(client: WebClient, deps: Deps, call_id: int, user_id: str) ->
     problem = ensure_meeting(deps, call_id) if deps.conferencing.configured else None
     slack_error = show_call(client, deps, call_id)
     registered = registrations.register_call(deps, client, call_id)
-    call, community = _load(deps, call_id)
+    call, community = load_call(deps, call_id)
     topic = escape(call.topic)
     notes = []
     if isinstance(problem, Later):
@@ -305,15 +162,15 @@ def after_reschedule(
     moved: bool,
     host_changed: bool = False,
 ) -> None:
-    call, community = _load(deps, call_id)
+    call, community = load_call(deps, call_id)
     problem = None
     if call.meeting_state == MeetingState.READY.value and call.meeting_id:
-        problem = _move_meeting(deps, call, community, host_changed)
+        problem = move_meeting(deps, call, community, host_changed)
     elif call.meeting_state == MeetingState.PENDING.value:
         problem = ensure_meeting(deps, call_id)
     slack_error = show_call(client, deps, call_id)
     registrations.register_call(deps, client, call_id)
-    call, community = _load(deps, call_id)
+    call, community = load_call(deps, call_id)
     if moved and call.message_ts:
         _thread_note(
             client,
@@ -331,42 +188,15 @@ def after_reschedule(
     post_message(client, user_id, community_blocks.message_for(text))
 
 
-def _move_meeting(deps: Deps, call: Call, community: Community, host_changed: bool) -> str | None:
-    """Move the meeting to the call's new time: an update on its own host (one of the
-    host's creates/updates today); when the call changed host, or its host is out for
-    the day, the meeting is deleted and made again (`ensure_meeting`)."""
-    now = deps.clock.now()
-    if not host_changed:
-        with session_scope(deps.engine) as session:
-            counted = hosts.take_request(session, call.zoom_host, now)
-        if counted:
-            try:
-                deps.conferencing.update(call.meeting_id, meeting_request(call, community))
-                return None
-            except HostOutForTheDay:
-                with session_scope(deps.engine) as session:
-                    hosts.out_for_the_day(session, call.zoom_host, now)
-            except ConferencingError as e:
-                return str(e)
-    with session_scope(deps.engine) as session:
-        dropped = rules.meeting_dropped(session, call.id, call.meeting_id)
-    if not dropped:
-        return None  # cancelled or changed meanwhile: that change handles its meeting
-    problem = _delete_meeting(deps, call.id, call.meeting_id)
-    if problem:
-        log.warning("the old meeting %s of call %s stays in Zoom", call.meeting_id, call.id)
-    return ensure_meeting(deps, call.id)
-
-
 # ---- after a button -----------------------------------------------------------------------
 def retry(client: WebClient, deps: Deps, call_id: int, response_url: str) -> None:
     problem = ensure_meeting(deps, call_id)
     show_call(client, deps, call_id)
     registrations.register_call(deps, client, call_id)
-    call, _ = _load(deps, call_id)
+    call, _ = load_call(deps, call_id)
     name = deps.conferencing.name
     if problem is None and call.meeting_not_before and call.meeting_not_before > deps.clock.now():
-        problem = _later_text(deps, call.meeting_not_before, call.timezone)
+        problem = later_text(deps, call.meeting_not_before, call.timezone)
     if isinstance(problem, Later):
         text = f"The {name} meeting of *{escape(call.topic)}* is not made yet. {escape(problem)}."
     elif problem:
@@ -389,7 +219,7 @@ def cancel(client: WebClient, deps: Deps, call_id: int, user_id: str, response_u
     if not won:
         tell(response_url, "That call was already cancelled.")
         return
-    problem = _delete_meeting(deps, call_id, meeting_id) if meeting_id else None
+    problem = delete_meeting(deps, call_id, meeting_id) if meeting_id else None
     show_call(client, deps, call_id)
     if call.message_ts:
         _thread_note(client, call, f":x: <@{user_id}> cancelled this call.")
@@ -422,7 +252,7 @@ def run_deferred(
         if keep is not None and not keep():
             break
         problem = ensure_meeting(deps, call_id, now)
-        call, community = _load(deps, call_id)
+        call, community = load_call(deps, call_id)
         if call.meeting_state != MeetingState.READY.value:
             if problem and not isinstance(problem, Later):
                 log.warning("the waiting meeting of call %s: %s", call_id, problem)

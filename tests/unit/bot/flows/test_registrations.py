@@ -15,6 +15,7 @@ from sqlmodel import select
 
 from bot.deps import Deps
 from bot.flows import calls as call_flows
+from bot.flows import meetings
 from bot.flows import registrations as registration_flows
 from bot.scheduler import tick
 from bot.services import communities as svc
@@ -125,7 +126,7 @@ def test_members_from_outside_the_account_count_as_members(
     deps = on
     start = datetime.now(UTC) - timedelta(hours=3)
     call = _call(session, community, start)
-    assert call_flows.ensure_meeting(deps, call.id) is None
+    assert meetings.ensure_meeting(deps, call.id) is None
     done = registration_flows.register_call(deps, client, call.id)
     assert done.registered == ["U1", "U5", "U6"] and not done.no_email
     with session_scope(engine) as s:
@@ -153,7 +154,7 @@ def test_with_registration_off_members_outside_the_account_are_guests(
     deps = off
     start = datetime.now(UTC) - timedelta(hours=3)
     call = _call(session, community, start)
-    assert call_flows.ensure_meeting(deps, call.id) is None
+    assert meetings.ensure_meeting(deps, call.id) is None
     assert registration_flows.register_call(deps, client, call.id).registered == []
     with session_scope(engine) as s:
         call = s.get(Call, call.id)
@@ -249,7 +250,7 @@ def test_a_newcomer_is_registered_and_a_leaver_cancelled(
 ):
     deps = on
     call = _call(session, community, datetime.now(UTC) + timedelta(days=5))
-    call_flows.ensure_meeting(deps, call.id)
+    meetings.ensure_meeting(deps, call.id)
     registration_flows.register_call(deps, client, call.id)
     slack.add_user("U8", "di", email="di@uni-d.example")
     with session_scope(engine) as s:
@@ -276,7 +277,7 @@ def test_a_member_slack_gives_no_email_for_is_told(community, session, engine, z
     with session_scope(engine) as s:
         svc.join(s, s.get(type(community), community.id), "U9")  # no email in Slack
     call = _call(session, community, datetime.now(UTC) + timedelta(days=5))
-    call_flows.ensure_meeting(deps, call.id)
+    meetings.ensure_meeting(deps, call.id)
     done = registration_flows.register_call(deps, client, call.id)
     assert done.no_email == ["U9"] and done.registered == ["U1", "U5", "U6"]
     note = call_flows.registration_note(done, "Zoom")
@@ -287,7 +288,7 @@ def test_existing_meetings_are_moved_over_when_registration_is_turned_on(
     community, session, engine, zoom, client, on, off
 ):
     call = _call(session, community, datetime.now(UTC) + timedelta(days=5))
-    call_flows.ensure_meeting(off, call.id)
+    meetings.ensure_meeting(off, call.id)
     with session_scope(engine) as s:
         meeting_id = s.get(Call, call.id).meeting_id
     assert zoom.meetings[meeting_id]["settings"]["approval_type"] == 2
@@ -305,7 +306,7 @@ def test_two_workers_registering_at_once_store_one_registration_each(
 ):
     deps = on
     call = _call(session, community, datetime.now(UTC) + timedelta(days=5))
-    call_flows.ensure_meeting(deps, call.id)
+    meetings.ensure_meeting(deps, call.id)
     barrier = threading.Barrier(3)
     errors = []
 
@@ -339,7 +340,7 @@ def test_the_join_button_answers_each_person_privately_with_their_own_link(
 ):
     live = on
     call = _call(session, community, datetime.now(UTC) + timedelta(days=5))
-    call_flows.ensure_meeting(live, call.id)
+    meetings.ensure_meeting(live, call.id)
     registration_flows.register_call(live, make_web_client(live.settings), call.id)
     with session_scope(engine) as s:
         call = s.get(Call, call.id)
@@ -372,7 +373,7 @@ def test_a_leader_added_with_cop_leaders_is_registered_for_a_scheduled_call(
     """`/cop leaders` registers a new leader for the calls already scheduled, as `/cop
     join` does a newcomer; the leader who steps down stays a member and stays registered."""
     call = _call(session, community, datetime.now(UTC) + timedelta(days=5))
-    call_flows.ensure_meeting(on, call.id)
+    meetings.ensure_meeting(on, call.id)
     registration_flows.register_call(on, make_web_client(on.settings), call.id)
     with session_scope(engine) as s:
         call = s.get(Call, call.id)
