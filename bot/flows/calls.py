@@ -25,6 +25,7 @@ from bot.blocks import community as community_blocks
 from bot.blocks import year_plan as year_blocks
 from bot.deps import Deps
 from bot.flows import registrations
+from bot.services import call_meetings as meetings
 from bot.services import calls as rules
 from bot.services import hosts, year_plan
 from bot.slack_client import post_message, tell
@@ -107,12 +108,12 @@ def ensure_meeting(deps: Deps, call_id: int, now: datetime | None = None) -> str
     """Make the call's meeting unless it has one, on the call's Zoom host (or another
     free one with creates left today); the error in plain words, a `Later` when the
     meeting waits for 00:00 UTC, or None. `now` is the scheduler's (default: the clock)."""
-    timeout = rules.claim_timeout(deps.conferencing.longest_create_seconds)
+    timeout = meetings.claim_timeout(deps.conferencing.longest_create_seconds)
     now = now or deps.clock.now()
     with session_scope(deps.engine) as session:
         current = session.get(Call, call_id)
         tried_before = current is not None and current.meeting_claimed_at is not None
-        if not rules.claim_meeting(session, call_id, now, timeout=timeout):
+        if not meetings.claim_meeting(session, call_id, now, timeout=timeout):
             return None  # made already, not wanted, waiting for 00:00 UTC, or being made
         call = session.get(Call, call_id, populate_existing=True)
         request = meeting_request(call, session.get(Community, call.community_id))
@@ -136,10 +137,10 @@ def ensure_meeting(deps: Deps, call_id: int, now: datetime | None = None) -> str
                 busy = hosts.busy_message(
                     deps.conferencing.hosts, free, call.timezone, call.duration_minutes
                 )
-                rules.meeting_failed(session, call_id, busy)
+                meetings.meeting_failed(session, call_id, busy)
                 return busy + " Reschedule the call to one of them."
             if isinstance(host, Later):
-                rules.meeting_deferred(session, call_id, hosts.next_utc_midnight(now), host)
+                meetings.meeting_deferred(session, call_id, hosts.next_utc_midnight(now), host)
                 return host
         try:
             info = deps.conferencing.create(replace(request, host=host))
@@ -151,22 +152,22 @@ def ensure_meeting(deps: Deps, call_id: int, now: datetime | None = None) -> str
         except ConferencingError as e:
             log.warning("meeting for call %s: %s", call_id, e)
             with session_scope(deps.engine) as session:
-                rules.meeting_failed(session, call_id, str(e))
+                meetings.meeting_failed(session, call_id, str(e))
             return str(e)
         except Exception as e:  # noqa: BLE001 - the call must not stay claimed
             with session_scope(deps.engine) as session:
-                rules.meeting_failed(session, call_id, "an unexpected error")
+                meetings.meeting_failed(session, call_id, "an unexpected error")
             log.exception("meeting for call %s", call_id)
             return f"an unexpected error ({type(e).__name__})"
         break
     else:  # every host said it is out for the day
         later = _later_text(deps, hosts.next_utc_midnight(now), request.timezone)
         with session_scope(deps.engine) as session:
-            rules.meeting_deferred(session, call_id, hosts.next_utc_midnight(now), later)
+            meetings.meeting_deferred(session, call_id, hosts.next_utc_midnight(now), later)
         return later
     # the meeting id is stored before anything else is attempted
     with session_scope(deps.engine) as session:
-        stored = rules.meeting_made(
+        stored = meetings.meeting_made(
             session, call_id, info.meeting_id, info.join_url, info.passcode, registration
         )
         call = session.get(Call, call_id)
@@ -349,7 +350,7 @@ def _move_meeting(deps: Deps, call: Call, community: Community, host_changed: bo
             except ConferencingError as e:
                 return str(e)
     with session_scope(deps.engine) as session:
-        dropped = rules.meeting_dropped(session, call.id, call.meeting_id)
+        dropped = meetings.meeting_dropped(session, call.id, call.meeting_id)
     if not dropped:
         return None  # cancelled or changed meanwhile: that change handles its meeting
     problem = _delete_meeting(deps, call.id, call.meeting_id)
@@ -416,7 +417,7 @@ def run_deferred(
     if not deps.conferencing.configured:
         return []
     with session_scope(deps.engine) as session:
-        due = rules.deferred_meetings(session, now)
+        due = meetings.deferred_meetings(session, now)
     made: list[str] = []
     for call_id in due:
         if keep is not None and not keep():
