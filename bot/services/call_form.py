@@ -116,22 +116,7 @@ def validate(
 ) -> tuple[CallDraft | None, dict[str, str]]:
     """The call the form describes, or errors keyed by field."""
     errors: dict[str, str] = {}
-    day = None
-    try:
-        day = date.fromisoformat(form.date.strip())
-    except ValueError:
-        errors[DATE] = "Pick a date."
-    at = None
-    match = re.fullmatch(r"(\d{1,2}):(\d{2})", form.time.strip())
-    if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
-        errors[TIME] = f"{form.time.strip() or 'That'} is not a time of day: use 00:00 to 23:59."
-    else:
-        at = time(int(match.group(1)), int(match.group(2)))
-    try:
-        zone = parse_zone(form.zone)
-    except ZoneError as e:
-        errors[ZONE] = e.message
-        zone = ""
+    day, at, zone = _read_when(form, errors)
     duration = 0
     try:
         duration = int(form.duration.strip())
@@ -146,14 +131,7 @@ def validate(
         errors[TOPIC] = f"Keep the topic to {MAX_TOPIC} characters (it has {len(topic)})."
     if len(form.agenda) > MAX_AGENDA:
         errors[AGENDA] = f"Keep the agenda to {MAX_AGENDA} characters (it has {len(form.agenda)})."
-    if not form.host:
-        errors[HOST] = "Choose who hosts the call."
-    elif not USER_ID.fullmatch(form.host):
-        errors[HOST] = "Choose the host from the list of people."
-    if form.alternate and not USER_ID.fullmatch(form.alternate):
-        errors[ALTERNATE] = "Choose the alternate from the list of people."
-    elif form.alternate and form.alternate == form.host:
-        errors[ALTERNATE] = "The alternate leads when the host cannot: choose someone else."
+    _check_people(form, errors)
     try:
         kind = CallKind(form.kind or CallKind.COMMUNITY.value)
     except ValueError:
@@ -162,20 +140,7 @@ def validate(
 
     start = None
     if day and at and zone:
-        start = local_start(day, at, zone)
-        if start is None:
-            errors[TIME] = (
-                f"{at:%H:%M} does not exist on {day:%B %-d} in {zone}: the clocks go forward "
-                "then. Pick another time."
-            )
-        elif start <= now:
-            errors[DATE if day < now.astimezone(ZoneInfo(zone)).date() else TIME] = (
-                "That is in the past: pick a time from now on."
-            )
-        else:
-            name = holiday_name(day, holidays_country)
-            if name:
-                errors[DATE] = f"{day:%B %-d, %Y} is {name}, a public holiday: pick another day."
+        start = _check_start(day, at, zone, now, holidays_country, errors)
     if errors:
         return None, errors
     assert start is not None
@@ -192,3 +157,63 @@ def validate(
         ),
         {},
     )
+
+
+def _read_when(form: CallForm, errors: dict[str, str]) -> tuple[date | None, time | None, str]:
+    """The form's date, time of day and zone: None (or "") and an error when unreadable."""
+    day = None
+    try:
+        day = date.fromisoformat(form.date.strip())
+    except ValueError:
+        errors[DATE] = "Pick a date."
+    at = None
+    match = re.fullmatch(r"(\d{1,2}):(\d{2})", form.time.strip())
+    if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
+        errors[TIME] = f"{form.time.strip() or 'That'} is not a time of day: use 00:00 to 23:59."
+    else:
+        at = time(int(match.group(1)), int(match.group(2)))
+    try:
+        zone = parse_zone(form.zone)
+    except ZoneError as e:
+        errors[ZONE] = e.message
+        zone = ""
+    return day, at, zone
+
+
+def _check_people(form: CallForm, errors: dict[str, str]) -> None:
+    """A host chosen from the people, and an alternate (if any) who is someone else."""
+    if not form.host:
+        errors[HOST] = "Choose who hosts the call."
+    elif not USER_ID.fullmatch(form.host):
+        errors[HOST] = "Choose the host from the list of people."
+    if form.alternate and not USER_ID.fullmatch(form.alternate):
+        errors[ALTERNATE] = "Choose the alternate from the list of people."
+    elif form.alternate and form.alternate == form.host:
+        errors[ALTERNATE] = "The alternate leads when the host cannot: choose someone else."
+
+
+def _check_start(
+    day: date,
+    at: time,
+    zone: str,
+    now: datetime,
+    holidays_country: str | None,
+    errors: dict[str, str],
+) -> datetime | None:
+    """The call's start in UTC, with an error when that time does not exist in the zone,
+    is in the past, or falls on a public holiday."""
+    start = local_start(day, at, zone)
+    if start is None:
+        errors[TIME] = (
+            f"{at:%H:%M} does not exist on {day:%B %-d} in {zone}: the clocks go forward "
+            "then. Pick another time."
+        )
+    elif start <= now:
+        errors[DATE if day < now.astimezone(ZoneInfo(zone)).date() else TIME] = (
+            "That is in the past: pick a time from now on."
+        )
+    else:
+        name = holiday_name(day, holidays_country)
+        if name:
+            errors[DATE] = f"{day:%B %-d, %Y} is {name}, a public holiday: pick another day."
+    return start

@@ -151,7 +151,6 @@ def accept(
     With `zoom_hosts`, each call books a host free at its time; `hosts.HostsBusy` when a
     call has none (nothing is saved)."""
     claim_year(session, community, first, user_id, view_id)
-    tz = ZoneInfo(zone)
     calls: list[Call] = []
     milestones: list[Milestone] = []
     moved: list[str] = []
@@ -164,24 +163,11 @@ def accept(
         working = next_working_day(day, holidays_country)
         if working != day:
             moved.append(f"{topic}: {day:%a %b %-d} → {working:%a %b %-d}")
-        start = call_rules.local_start(working, at, zone)
-        if start is None:  # the clocks skip that time: an hour later exists
-            start = call_rules.local_start(
-                working, (datetime.combine(working, at) + timedelta(hours=1)).time(), zone
-            )
+        start = _start(working, at, zone)
         if start <= now:
             skipped.append(f"{topic} ({working:%b %-d})")
             continue
-        draft = call_rules.CallDraft(
-            start_at=start,
-            duration_minutes=duration,
-            timezone=zone,
-            topic=topic,
-            agenda=sample.agenda,
-            host_user_id=user_id,
-            alternate_user_id=None,
-            kind=CallKind.COMMUNITY,
-        )
+        draft = _draft(topic, sample.agenda, start, duration, zone, user_id)
         if call_rules.year_limit_error(session, community, draft, year_start, zone=org_zone):
             draft = call_rules.CallDraft(**{**draft.__dict__, "kind": CallKind.ADDITIONAL})
             additional.append(topic)
@@ -194,6 +180,58 @@ def accept(
         calls.append(call)
         if sample.key.startswith("webinar"):
             milestones += webinar_steps(call, user_id)
+    milestones += _year_milestones(community, first, holidays_country, zone, user_id, now, skipped)
+    for m in milestones:
+        if m.due_at > now:
+            session.add(m)
+    session.flush()
+    return Accepted(calls, [m for m in milestones if m.due_at > now], moved, additional, skipped)
+
+
+def _start(day: date, at: time, zone: str) -> datetime:
+    """`day` at `at` in `zone`, in UTC; an hour later when the clocks skip that time."""
+    start = call_rules.local_start(day, at, zone)
+    if start is None:  # the clocks skip that time: an hour later exists
+        start = call_rules.local_start(
+            day, (datetime.combine(day, at) + timedelta(hours=1)).time(), zone
+        )
+    return start
+
+
+def _draft(
+    topic: str,
+    agenda: str,
+    start: datetime,
+    duration: int,
+    zone: str,
+    user_id: str,
+) -> call_rules.CallDraft:
+    """A sample call as a community call hosted by the leader accepting the year."""
+    return call_rules.CallDraft(
+        start_at=start,
+        duration_minutes=duration,
+        timezone=zone,
+        topic=topic,
+        agenda=agenda,
+        host_user_id=user_id,
+        alternate_user_id=None,
+        kind=CallKind.COMMUNITY,
+    )
+
+
+def _year_milestones(
+    community: Community,
+    first: date,
+    holidays_country: str | None,
+    zone: str,
+    user_id: str,
+    now: datetime,
+    skipped: list[str],
+) -> list[Milestone]:
+    """The year's sample milestones, each on a working day near the middle of its month;
+    those already past are named in `skipped` instead."""
+    tz = ZoneInfo(zone)
+    milestones = []
     for sample in SAMPLE_MILESTONES:
         month = month_in_year(first, sample.month)
         day = next_working_day(month.replace(day=15), holidays_country)
@@ -210,11 +248,7 @@ def accept(
                 created_by=user_id,
             )
         )
-    for m in milestones:
-        if m.due_at > now:
-            session.add(m)
-    session.flush()
-    return Accepted(calls, [m for m in milestones if m.due_at > now], moved, additional, skipped)
+    return milestones
 
 
 def webinar_steps(call: Call, user_id: str) -> list[Milestone]:
