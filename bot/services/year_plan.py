@@ -128,6 +128,22 @@ class Accepted:
     skipped: list[str]  # what was already in the past
 
 
+@dataclass(frozen=True)
+class _Terms:
+    """How every call of an accepted year is made, and by whom, at what moment."""
+
+    at: time
+    zone: str
+    duration: int
+    user_id: str
+    now: datetime
+    holidays_country: str | None
+    year_start: tuple[int, int]
+    with_meeting: bool
+    org_zone: str
+    zoom_hosts: tuple[str, ...]
+
+
 def accept(
     session: Session,
     community: Community,
@@ -151,104 +167,99 @@ def accept(
     With `zoom_hosts`, each call books a host free at its time; `hosts.HostsBusy` when a
     call has none (nothing is saved)."""
     claim_year(session, community, first, user_id, view_id)
-    calls: list[Call] = []
-    milestones: list[Milestone] = []
-    moved: list[str] = []
-    additional: list[str] = []
-    skipped: list[str] = []
+    terms = _Terms(
+        at=at,
+        zone=zone,
+        duration=duration,
+        user_id=user_id,
+        now=now,
+        holidays_country=holidays_country,
+        year_start=year_start,
+        with_meeting=with_meeting,
+        org_zone=org_zone,
+        zoom_hosts=zoom_hosts,
+    )
+    done = Accepted(calls=[], milestones=[], moved=[], additional=[], skipped=[])
     for sample in SAMPLE_CALLS:
-        if sample.key not in chosen:
-            continue
-        topic, day = chosen[sample.key]
-        working = next_working_day(day, holidays_country)
-        if working != day:
-            moved.append(f"{topic}: {day:%a %b %-d} → {working:%a %b %-d}")
-        start = _start(working, at, zone)
-        if start <= now:
-            skipped.append(f"{topic} ({working:%b %-d})")
-            continue
-        draft = _draft(topic, sample.agenda, start, duration, zone, user_id)
-        if call_rules.year_limit_error(session, community, draft, year_start, zone=org_zone):
-            draft = call_rules.CallDraft(**{**draft.__dict__, "kind": CallKind.ADDITIONAL})
-            additional.append(topic)
-        call = call_rules.create(session, community, draft, user_id, with_meeting=with_meeting)
-        if with_meeting and zoom_hosts:
-            try:  # every call a host free at its time, or the whole year is refused
-                hosts.book_or_refuse(session, call, zoom_hosts, now)
-            except hosts.HostsBusy as e:
-                raise hosts.HostsBusy(f"{topic}, {working:%a %b %-d}: {e}") from None
-        calls.append(call)
-        if sample.key.startswith("webinar"):
-            milestones += webinar_steps(call, user_id)
-    milestones += _year_milestones(community, first, holidays_country, zone, user_id, now, skipped)
-    for m in milestones:
-        if m.due_at > now:
-            session.add(m)
+        if sample.key in chosen:
+            _schedule_sample(session, community, sample, *chosen[sample.key], terms, done)
+    _sample_milestones(community, first, terms, done)
+    for m in done.milestones:
+        session.add(m)
     session.flush()
-    return Accepted(calls, [m for m in milestones if m.due_at > now], moved, additional, skipped)
+    return done
 
 
-def _start(day: date, at: time, zone: str) -> datetime:
-    """`day` at `at` in `zone`, in UTC; an hour later when the clocks skip that time."""
-    start = call_rules.local_start(day, at, zone)
-    if start is None:  # the clocks skip that time: an hour later exists
-        start = call_rules.local_start(
-            day, (datetime.combine(day, at) + timedelta(hours=1)).time(), zone
-        )
-    return start
-
-
-def _draft(
+def _schedule_sample(
+    session: Session,
+    community: Community,
+    sample: SampleCall,
     topic: str,
-    agenda: str,
-    start: datetime,
-    duration: int,
-    zone: str,
-    user_id: str,
-) -> call_rules.CallDraft:
-    """A sample call as a community call hosted by the leader accepting the year."""
-    return call_rules.CallDraft(
+    day: date,
+    terms: _Terms,
+    done: Accepted,
+) -> None:
+    """One chosen call, moved to a working day; skipped when already past, made
+    "additional" when the year has its six, with its webinar steps when it is one."""
+    working = next_working_day(day, terms.holidays_country)
+    if working != day:
+        done.moved.append(f"{topic}: {day:%a %b %-d} → {working:%a %b %-d}")
+    start = call_rules.local_start(working, terms.at, terms.zone)
+    if start is None:  # the clocks skip that time: an hour later exists
+        later = (datetime.combine(working, terms.at) + timedelta(hours=1)).time()
+        start = call_rules.local_start(working, later, terms.zone)
+    if start <= terms.now:
+        done.skipped.append(f"{topic} ({working:%b %-d})")
+        return
+    draft = call_rules.CallDraft(
         start_at=start,
-        duration_minutes=duration,
-        timezone=zone,
+        duration_minutes=terms.duration,
+        timezone=terms.zone,
         topic=topic,
-        agenda=agenda,
-        host_user_id=user_id,
+        agenda=sample.agenda,
+        host_user_id=terms.user_id,
         alternate_user_id=None,
         kind=CallKind.COMMUNITY,
     )
+    if call_rules.year_limit_error(
+        session, community, draft, terms.year_start, zone=terms.org_zone
+    ):
+        draft = call_rules.CallDraft(**{**draft.__dict__, "kind": CallKind.ADDITIONAL})
+        done.additional.append(topic)
+    call = call_rules.create(
+        session, community, draft, terms.user_id, with_meeting=terms.with_meeting
+    )
+    if terms.with_meeting and terms.zoom_hosts:
+        try:  # every call a host free at its time, or the whole year is refused
+            hosts.book_or_refuse(session, call, terms.zoom_hosts, terms.now)
+        except hosts.HostsBusy as e:
+            raise hosts.HostsBusy(f"{topic}, {working:%a %b %-d}: {e}") from None
+    done.calls.append(call)
+    if sample.key.startswith("webinar"):
+        done.milestones.extend(
+            m for m in webinar_steps(call, terms.user_id) if m.due_at > terms.now
+        )
 
 
-def _year_milestones(
-    community: Community,
-    first: date,
-    holidays_country: str | None,
-    zone: str,
-    user_id: str,
-    now: datetime,
-    skipped: list[str],
-) -> list[Milestone]:
-    """The year's sample milestones, each on a working day near the middle of its month;
-    those already past are named in `skipped` instead."""
-    tz = ZoneInfo(zone)
-    milestones = []
+def _sample_milestones(community: Community, first: date, terms: _Terms, done: Accepted) -> None:
+    """The year's sample milestones, each on a working day mid-month, those still ahead."""
+    tz = ZoneInfo(terms.zone)
     for sample in SAMPLE_MILESTONES:
         month = month_in_year(first, sample.month)
-        day = next_working_day(month.replace(day=15), holidays_country)
+        day = next_working_day(month.replace(day=15), terms.holidays_country)
         due = datetime.combine(day, MILESTONE_HOUR, tzinfo=tz).astimezone(UTC)
-        if due <= now:
-            skipped.append(f"{sample.title} ({day:%b %-d})")
+        if due <= terms.now:
+            done.skipped.append(f"{sample.title} ({day:%b %-d})")
             continue
-        milestones.append(
+        done.milestones.append(
             Milestone(
                 community_id=community.id,
                 kind=sample.kind,
                 title=sample.title,
                 due_at=due,
-                created_by=user_id,
+                created_by=terms.user_id,
             )
         )
-    return milestones
 
 
 def webinar_steps(call: Call, user_id: str) -> list[Milestone]:
