@@ -30,10 +30,11 @@ from bot.ops import metrics
 from bot.services import conferencing_alerts
 from bot.services.permissions import Actor
 from integrations.after_call import MeetingFacts, NoMeetingFacts
-from integrations.conferencing import Conferencing, NoConferencing, ZoomConferencing
+from integrations.conferencing import Conferencing, NoConferencing
 from integrations.zoom import ERROR_OBSERVERS as ZOOM_ERROR_OBSERVERS
 from integrations.zoom import ZoomClient
 from integrations.zoom.after_call import ZoomAfterCall, ZoomMeetingFacts
+from integrations.zoom.conferencing import ZoomConferencing
 from storage.clock import Clock, SystemClock
 from storage.db import get_engine
 

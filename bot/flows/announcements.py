@@ -1,6 +1,6 @@
 """Announcements after the ack: post every copy (once each), pin it if asked, update or
-delete every copy, retry the failed ones, and the scheduler's due sends. Also staff's
-announcements and everyone's open polls for App Home."""
+delete every copy, retry the failed ones, and the scheduler's due sends; each one's
+delivery line (for the sender, and for staff's App Home: `bot.flows.home`)."""
 
 from __future__ import annotations
 
@@ -13,20 +13,17 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import update
-from sqlmodel import select
+from sqlmodel import Session
 
-from bot.blocks import MAX_HOME_BLOCKS
 from bot.blocks import announcements as blocks
-from bot.blocks import polls as poll_blocks
 from bot.blocks.community import message_for
 from bot.deps import Deps
 from bot.services import announcements as rules
 from bot.services import communities as svc
-from bot.services import polls as poll_rules
 from bot.slack_client import post_message
 from bot.text import escape
 from storage.db import session_scope
-from storage.models import Announcement, AnnouncementCopy, Community
+from storage.models import Announcement, AnnouncementCopy
 
 log = logging.getLogger(__name__)
 RATE_LIMIT_ROUNDS = 5
@@ -43,12 +40,17 @@ def _names(session, items: list[AnnouncementCopy]) -> dict[int, str]:
     return {c.id: escape(c.name) for c in svc.all_by_name(session) if c.id in ids}
 
 
-def summary(deps: Deps, announcement_id: int) -> tuple[str, bool]:
+def delivery(session: Session, announcement_id: int) -> tuple[str, bool]:
     """The delivery line, and whether some copies failed."""
-    with session_scope(deps.engine) as session:
-        items = rules.copies(session, announcement_id)
-        line = rules.delivery_line(items, _names(session, items))
+    items = rules.copies(session, announcement_id)
+    line = rules.delivery_line(items, _names(session, items))
     return line, any(c.state == "failed" for c in items)
+
+
+def summary(deps: Deps, announcement_id: int) -> tuple[str, bool]:
+    """The delivery line, and whether some copies failed (read in a unit of work)."""
+    with session_scope(deps.engine) as session:
+        return delivery(session, announcement_id)
 
 
 def send(client: WebClient, deps: Deps, announcement_id: int, now: datetime) -> str:
@@ -197,34 +199,3 @@ def run_due(
         except Exception:  # noqa: BLE001 - its lease lets a later pass resume it
             log.exception("announcement %s: sending failed; a later pass resumes", announcement_id)
     return lines
-
-
-def home_blocks(deps: Deps, user_id: str, community_ids: list[int]) -> list[dict[str, Any]]:
-    """App Home: the open polls of the person's communities; for staff, the latest
-    announcements with their delivery lines."""
-    with session_scope(deps.engine) as session:
-        polls = poll_rules.open_polls(session, community_ids)
-        names = {c.id: c.name for c in session.exec(_communities(community_ids)).all()}
-        rows = []
-        if deps.settings.is_staff(user_id):
-            for announcement in rules.listed(session):
-                items = rules.copies(session, announcement.id)
-                line = rules.delivery_line(items, _names(session, items))
-                rows.append((announcement, line, any(c.state == "failed" for c in items)))
-    return blocks.home_blocks(rows, poll_blocks.home_lines(polls, names))
-
-
-def _communities(ids: list[int]):
-    return select(Community).where(Community.id.in_(ids or [-1]))
-
-
-def with_home_blocks(
-    view: dict[str, Any], deps: Deps, user_id: str, community_ids: list[int]
-) -> dict[str, Any]:
-    """App Home `view` with the open polls and (staff) announcements after its blocks,
-    within Slack's 100 blocks."""
-    extra = home_blocks(deps, user_id, community_ids)
-    room = MAX_HOME_BLOCKS - len(view["blocks"])
-    if len(extra) > room:  # cut whole announcements, never half of one
-        extra = extra[: max(room - room % 2, 0)]
-    return {**view, "blocks": [*view["blocks"], *extra]}

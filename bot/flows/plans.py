@@ -54,7 +54,7 @@ def publish(
     with session_scope(deps.engine) as session:
         community = session.get(Community, community_id)
         if community is not None:
-            plans.record_publication(session, community, channel, posted, user_id)
+            plans.record_publication(session, community, channel, posted, user_id, deps.clock.now())
     count = plural(len(messages), "message")
     if error:
         text = (

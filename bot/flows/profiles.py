@@ -19,7 +19,7 @@ def refresh_profiles(client: WebClient, deps: Deps, user_ids: list[str]) -> None
     """Fetch users.info for each user whose cached profile is missing or a day old."""
     for uid in dict.fromkeys(user_ids):
         with session_scope(deps.engine) as session:
-            if not people.needs_profile(session, uid):
+            if not people.needs_profile(session, uid, deps.clock.now()):
                 continue
         try:
             response = client.users_info(user=uid)
@@ -27,4 +27,4 @@ def refresh_profiles(client: WebClient, deps: Deps, user_ids: list[str]) -> None
             log.warning("users.info for %s failed: %s", uid, e.response.get("error"))
             continue
         with session_scope(deps.engine) as session:
-            people.store_profile(session, response["user"])
+            people.store_profile(session, response["user"], deps.clock.now())

@@ -80,7 +80,7 @@ def register_call(
                 found[p.slack_user_id] = (seat.registrant_id, seat.join_url)
         result.registered = sorted(found)
         with session_scope(deps.engine) as session:
-            regs.store(session, call_id, found)
+            regs.store(session, call_id, found, deps.clock.now())
     if result.no_email:
         with session_scope(deps.engine) as session:
             regs.note_no_email(session, call_id, result.no_email)
@@ -108,7 +108,7 @@ def cancel_leaver(deps: Deps, community_id: int, user_id: str) -> None:
         calls = regs.upcoming_calls(session, community_id, deps.clock.now())
         todo = []
         for call_id in calls:
-            rid = regs.cancel(session, call_id, user_id)
+            rid = regs.cancel(session, call_id, user_id, deps.clock.now())
             if rid:
                 todo.append((int(session.get(Call, call_id).meeting_id), rid))
     for meeting_id, rid in todo:

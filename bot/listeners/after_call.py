@@ -168,7 +168,7 @@ def handle_value_community(i: Interaction) -> None:
         Action.SET_VALUE_QUESTIONS,
         "turn the after-call question on or off",
     )
-    value.set_community_asks(i.session, community.id, raw["on"], i.user_id)
+    value.set_community_asks(i.session, community.id, raw["on"], i.user_id, i.deps.clock.now())
     i.home_after()
 
 

@@ -130,7 +130,9 @@ def handle_agenda_submission(i: Interaction) -> None:
     community_id, year = meta
     community, meeting, block = _editable(i, community_id, year)
     sessions = rules.validate(_raw(values), rules.block_start(block, meeting), submit=submit)
-    saved = rules.save(i.session, community.id, year, sessions, i.user_id, submit=submit)
+    saved = rules.save(
+        i.session, community.id, year, sessions, i.user_id, submit=submit, now=i.deps.clock.now()
+    )
     done = blocks.saved_view(
         community,
         meeting,

@@ -145,7 +145,7 @@ def cmd_leaders(req: CommandRequest) -> None:
         return
     # profiles after the community's lock, in the order every roster change takes them
     for user in checked:
-        people.store_profile(req.session, user)
+        people.store_profile(req.session, user, req.deps.clock.now())
     _announce_leaders(req, community, change)
     # former leaders stay on as members, so their registrations stand
     req.later(

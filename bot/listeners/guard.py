@@ -30,8 +30,8 @@ from sqlmodel import Session
 
 from bot.blocks.community import message_for
 from bot.deps import Deps
+from bot.flows import home
 from bot.listeners.common import modal_values, view_metadata
-from bot.listeners.events import publish_home
 from bot.services import CopError, access
 from bot.services.permissions import Action, Actor
 from bot.slack_client import post_message, tell
@@ -176,7 +176,7 @@ class Interaction:
         def then_home() -> None:
             if fn is not None:
                 fn(*args)
-            publish_home(self.client, self.deps, self.user_id)
+            home.publish(self.client, self.deps, self.user_id)
 
         self.later(then_home)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from bot.blocks.home_year import FILTER_ACTION, PAGE_ACTION
-from bot.listeners.events import publish_home
+from bot.flows import home
 from bot.listeners.guard import Interaction, on_action
 from bot.listeners.routes import Routes
 from bot.services.overview import FILTERS
@@ -23,7 +23,7 @@ def handle_page(i: Interaction) -> None:
         page, show = int(value.get("page", 0)), str(value.get("show", "all"))
     except (ValueError, TypeError, AttributeError):
         page, show = 0, "all"
-    i.later(publish_home, i.client, i.deps, i.user_id, max(page, 0), show)
+    i.later(home.publish, i.client, i.deps, i.user_id, max(page, 0), show)
 
 
 @route.action(FILTER_ACTION)
@@ -32,7 +32,7 @@ def handle_filter(i: Interaction) -> None:
     """The table's filter."""
     show = (i.action.get("selected_option") or {}).get("value", "all")
     show = show if show in FILTERS else "all"
-    i.later(publish_home, i.client, i.deps, i.user_id, 0, show)
+    i.later(home.publish, i.client, i.deps, i.user_id, 0, show)
 
 
 register = route.register

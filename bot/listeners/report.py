@@ -80,7 +80,16 @@ def handle_report_submission(i: Interaction) -> None:
     if year not in (current, current - 1):
         raise CopError(f"Reports for {year} are closed; run `/cop report` again.")
     known = reports.facts(i.session, community, first, end, i.deps.clock.now())
-    saved = reports.save(i.session, community.id, year, texts, known, i.user_id, submit=submit)
+    saved = reports.save(
+        i.session,
+        community.id,
+        year,
+        texts,
+        known,
+        i.user_id,
+        submit=submit,
+        now=i.deps.clock.now(),
+    )
     done = blocks.saved_view(
         community, known.year, state=saved.report.state, newly_submitted=saved.newly_submitted
     )

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from bot.services import CopError
-from storage.models import OnsiteAgenda, OnsiteBlock, OnsiteMeeting, utcnow
+from storage.models import OnsiteAgenda, OnsiteBlock, OnsiteMeeting
 
 MAX_SESSIONS = 8
 MAX_TITLE = 150
@@ -199,13 +199,16 @@ def save(
     user_id: str,
     *,
     submit: bool,
+    now: datetime,
 ) -> Saved:
-    """Store the sessions; with `submit`, submit the agenda (once: a submitted agenda
-    stays submitted, later saves update it)."""
+    """Store the sessions at `now`; with `submit`, submit the agenda (once: a submitted
+    agenda stays submitted, later saves update it)."""
     items = json.dumps([asdict(s) for s in sessions], ensure_ascii=False)
     agenda = load(session, community_id, year)
     if agenda is None:
-        agenda = OnsiteAgenda(community_id=community_id, year=year, items=items, updated_by=user_id)
+        agenda = OnsiteAgenda(
+            community_id=community_id, year=year, items=items, updated_by=user_id, updated_at=now
+        )
         try:
             with session.begin_nested():
                 session.add(agenda)
@@ -217,12 +220,11 @@ def save(
     else:
         changed = agenda.items != items
     if changed:
-        agenda.items, agenda.updated_by, agenda.updated_at = items, user_id, utcnow()
+        agenda.items, agenda.updated_by, agenda.updated_at = items, user_id, now
         session.add(agenda)
         session.flush()
     newly = False
     if submit:
-        now = utcnow()
         won = session.execute(
             update(OnsiteAgenda)
             .where(OnsiteAgenda.id == agenda.id, OnsiteAgenda.state == DRAFT)

@@ -116,31 +116,18 @@ def validate(
 ) -> tuple[CallDraft | None, dict[str, str]]:
     """The call the form describes, or errors keyed by field."""
     errors: dict[str, str] = {}
-    day, at, zone = _read_when(form, errors)
-    duration = 0
-    try:
-        duration = int(form.duration.strip())
-        if not 1 <= duration <= MAX_DURATION_MINUTES:
-            raise ValueError
-    except ValueError:
-        errors[DURATION] = "Give the length in minutes, from 1 to 1440 (24 hours)."
-    topic = " ".join(form.topic.split())
-    if not topic:
-        errors[TOPIC] = "Give the call a topic."
-    elif len(topic) > MAX_TOPIC:
-        errors[TOPIC] = f"Keep the topic to {MAX_TOPIC} characters (it has {len(topic)})."
-    if len(form.agenda) > MAX_AGENDA:
-        errors[AGENDA] = f"Keep the agenda to {MAX_AGENDA} characters (it has {len(form.agenda)})."
-    _check_people(form, errors)
+    day, at, zone = _day_time_zone(form, errors)
+    duration = _duration(form, errors)
+    topic = _words(form, errors)
+    _people(form, errors)
     try:
         kind = CallKind(form.kind or CallKind.COMMUNITY.value)
     except ValueError:
         errors[KIND] = "Choose a community call or an additional call."
         kind = CallKind.COMMUNITY
-
     start = None
     if day and at and zone:
-        start = _check_start(day, at, zone, now, holidays_country, errors)
+        start = _start(day, at, zone, now, holidays_country, errors)
     if errors:
         return None, errors
     assert start is not None
@@ -159,8 +146,8 @@ def validate(
     )
 
 
-def _read_when(form: CallForm, errors: dict[str, str]) -> tuple[date | None, time | None, str]:
-    """The form's date, time of day and zone: None (or "") and an error when unreadable."""
+def _day_time_zone(form: CallForm, errors: dict[str, str]) -> tuple[date | None, time | None, str]:
+    """The date, the wall-clock time and the zone as typed ("" for a zone not known)."""
     day = None
     try:
         day = date.fromisoformat(form.date.strip())
@@ -180,8 +167,32 @@ def _read_when(form: CallForm, errors: dict[str, str]) -> tuple[date | None, tim
     return day, at, zone
 
 
-def _check_people(form: CallForm, errors: dict[str, str]) -> None:
-    """A host chosen from the people, and an alternate (if any) who is someone else."""
+def _duration(form: CallForm, errors: dict[str, str]) -> int:
+    """The length in minutes, 1 to MAX_DURATION_MINUTES (0 when it is not)."""
+    try:
+        duration = int(form.duration.strip())
+        if not 1 <= duration <= MAX_DURATION_MINUTES:
+            raise ValueError
+    except ValueError:
+        errors[DURATION] = "Give the length in minutes, from 1 to 1440 (24 hours)."
+        return 0
+    return duration
+
+
+def _words(form: CallForm, errors: dict[str, str]) -> str:
+    """The topic with its spaces normalised; the topic and the agenda within their limits."""
+    topic = " ".join(form.topic.split())
+    if not topic:
+        errors[TOPIC] = "Give the call a topic."
+    elif len(topic) > MAX_TOPIC:
+        errors[TOPIC] = f"Keep the topic to {MAX_TOPIC} characters (it has {len(topic)})."
+    if len(form.agenda) > MAX_AGENDA:
+        errors[AGENDA] = f"Keep the agenda to {MAX_AGENDA} characters (it has {len(form.agenda)})."
+    return topic
+
+
+def _people(form: CallForm, errors: dict[str, str]) -> None:
+    """A host chosen from the people list, and an alternate (if any) who is someone else."""
     if not form.host:
         errors[HOST] = "Choose who hosts the call."
     elif not USER_ID.fullmatch(form.host):
@@ -192,7 +203,7 @@ def _check_people(form: CallForm, errors: dict[str, str]) -> None:
         errors[ALTERNATE] = "The alternate leads when the host cannot: choose someone else."
 
 
-def _check_start(
+def _start(
     day: date,
     at: time,
     zone: str,
@@ -200,8 +211,7 @@ def _check_start(
     holidays_country: str | None,
     errors: dict[str, str],
 ) -> datetime | None:
-    """The call's start in UTC, with an error when that time does not exist in the zone,
-    is in the past, or falls on a public holiday."""
+    """The call's start in UTC: a time that exists that day, from now on, not a holiday."""
     start = local_start(day, at, zone)
     if start is None:
         errors[TIME] = (

@@ -44,7 +44,7 @@ class Row:
     report: str
     guidelines: bool
     failed: int
-    health: str = ""  # the after-call health line (bot.flows.after_call_home)
+    health: str = ""  # the after-call health line (bot.flows.home)
 
     def matches(self, show: str) -> bool:
         return {

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from storage.models import Person, utcnow
+from storage.models import Person
 
 PROFILE_MAX_AGE = timedelta(hours=24)
 
@@ -26,16 +26,16 @@ def ensure_people(session: Session, user_ids: Iterable[str]) -> None:
     session.flush()
 
 
-def needs_profile(session: Session, user_id: str, now: datetime | None = None) -> bool:
-    """True when the profile was never fetched or is older than a day."""
+def needs_profile(session: Session, user_id: str, now: datetime) -> bool:
+    """True when the profile was never fetched or is older than a day at `now`."""
     person = session.get(Person, user_id)
     if person is None or person.profile_fetched_at is None:
         return True
-    return (now or utcnow()) - person.profile_fetched_at > PROFILE_MAX_AGE
+    return now - person.profile_fetched_at > PROFILE_MAX_AGE
 
 
-def store_profile(session: Session, user: Mapping[str, Any], now: datetime | None = None) -> Person:
-    """Store the fields copbot uses from a users.info `user` object."""
+def store_profile(session: Session, user: Mapping[str, Any], now: datetime) -> Person:
+    """Store the fields copbot uses from a users.info `user` object, fetched at `now`."""
     uid = user["id"]
     person = session.get(Person, uid) or Person(slack_user_id=uid)
     profile = user.get("profile") or {}
@@ -44,7 +44,7 @@ def store_profile(session: Session, user: Mapping[str, Any], now: datetime | Non
     person.tz = user.get("tz") or None
     person.email = profile.get("email") or person.email
     person.is_bot = bool(user.get("is_bot")) or uid == "USLACKBOT"
-    person.profile_fetched_at = now or utcnow()
+    person.profile_fetched_at = now
     session.add(person)
     session.flush()
     return person

@@ -302,15 +302,20 @@ def claim_publication(
 
 
 def record_publication(
-    session: Session, community: Community, channel: str, ts: Sequence[str], user_id: str
+    session: Session,
+    community: Community,
+    channel: str,
+    ts: Sequence[str],
+    user_id: str,
+    now: datetime,
 ) -> None:
-    """Where the plan is posted now; ends the publication's claim."""
+    """Where the plan is posted (at `now`); ends the publication's claim."""
     _set_plan(
         session,
         community.id,
         published_channel=channel,
         published_ts=json.dumps(list(ts)),
-        published_at=utcnow(),
+        published_at=now,
         published_by=user_id,
         publishing_since=None,
     )

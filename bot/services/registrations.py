@@ -26,7 +26,6 @@ from storage.models import (
     Person,
     RegistrationState,
     new_token,
-    utcnow,
 )
 
 ON, OFF = "on", "off"
@@ -92,12 +91,10 @@ def wanted(session: Session, call: Call, only: list[str] | None = None) -> list[
     return found
 
 
-def store(
-    session: Session, call_id: int, seats: dict[str, tuple[str, str]], now: datetime | None = None
-) -> None:
+def store(session: Session, call_id: int, seats: dict[str, tuple[str, str]], now: datetime) -> None:
     """Keep registrations: Slack user id -> (registrant id, join link). A row another
     worker stored first is kept as it is; a cancelled or email-less one becomes this."""
-    at = now or utcnow()
+    at = now
     rows = [
         {
             "call_id": call_id,
@@ -226,7 +223,7 @@ def upcoming_calls(session: Session, community_id: int, now: datetime) -> list[i
     )
 
 
-def cancel(session: Session, call_id: int, user_id: str) -> str | None:
+def cancel(session: Session, call_id: int, user_id: str, now: datetime) -> str | None:
     """Mark the person's registration cancelled; the registrant id to cancel in Zoom, or
     None when it was not registered (or another worker cancelled it first)."""
     row = of(session, call_id, user_id)
@@ -238,7 +235,7 @@ def cancel(session: Session, call_id: int, user_id: str) -> str | None:
             CallRegistration.id == row.id,
             CallRegistration.state == RegistrationState.REGISTERED.value,
         )
-        .values(state=RegistrationState.CANCELLED.value, updated_at=utcnow())
+        .values(state=RegistrationState.CANCELLED.value, updated_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
     return row.registrant_id if won else None

@@ -26,7 +26,6 @@ from storage.models import (
     Community,
     OnsiteRoom,
     ProgressReport,
-    utcnow,
 )
 
 DRAFT, SUBMITTED = "draft", "submitted"
@@ -147,14 +146,18 @@ def save(
     user_id: str,
     *,
     submit: bool,
+    now: datetime,
 ) -> Saved:
+    """Store the report's texts at `now`; with `submit`, submit it (once)."""
     errors = validate(texts, submit=submit)
     if errors:
         raise CopError(next(iter(errors.values())))
     values = {k: (texts.get(k) or "").strip() for k in TEXT_FIELDS}
     report = load(session, community_id, year)
     if report is None:
-        report = ProgressReport(community_id=community_id, year=year, updated_by=user_id)
+        report = ProgressReport(
+            community_id=community_id, year=year, updated_by=user_id, updated_at=now
+        )
         try:
             with session.begin_nested():
                 session.add(report)
@@ -164,7 +167,7 @@ def save(
     for key, value in values.items():
         setattr(report, key, value)
     report.facts = json.dumps(asdict(known), ensure_ascii=False)
-    report.updated_by, report.updated_at = user_id, utcnow()
+    report.updated_by, report.updated_at = user_id, now
     session.add(report)
     session.flush()
     newly = False
@@ -172,7 +175,7 @@ def save(
         won = session.execute(
             update(ProgressReport)
             .where(ProgressReport.id == report.id, ProgressReport.state == DRAFT)
-            .values(state=SUBMITTED, submitted_at=utcnow(), submitted_by=user_id)
+            .values(state=SUBMITTED, submitted_at=now, submitted_by=user_id)
             .returning(ProgressReport.id)
             .execution_options(synchronize_session=False)
         ).first()

@@ -31,7 +31,6 @@ from storage.models import (
     Person,
     ValueOptOut,
     ValueQuestion,
-    utcnow,
 )
 
 TRY, FOLLOW_UP = "try", "follow_up"
@@ -53,20 +52,29 @@ def community_asks(session: Session, community_id: int) -> bool:
     return row is None or row.value_questions
 
 
-def set_community_asks(session: Session, community_id: int, on: bool, by: str) -> None:
+def set_community_asks(
+    session: Session, community_id: int, on: bool, by: str, now: datetime
+) -> None:
     row = session.get(CommunityAfterCall, community_id, with_for_update=True)
     if row is None:
         inserted = insert_ignoring_duplicates(
             session,
             CommunityAfterCall,
-            [{"community_id": community_id, "value_questions": on, "updated_by": by}],
+            [
+                {
+                    "community_id": community_id,
+                    "value_questions": on,
+                    "updated_by": by,
+                    "updated_at": now,
+                }
+            ],
         )
         if inserted:
             return
         row = session.get(CommunityAfterCall, community_id, with_for_update=True)
     row.value_questions = on
     row.updated_by = by
-    row.updated_at = utcnow()
+    row.updated_at = now
     session.add(row)
     if not on:
         session.execute(

@@ -6,6 +6,7 @@
 - `meetings`: scheduled meetings, created idempotently per marker within a deadline.
 - `registration`: registrants, 30 a request, each with a join link of their own.
 - `client`: `ZoomClient`, all of the above in one object.
+- `conferencing`: `ZoomConferencing`, Zoom behind the conferencing seam.
 - `after_call`: after a call, the meeting's past instances, every page of their
   participants and the recording, read with this client, and `ZoomMeetingFacts`, the
   after-call seam (`integrations.after_call`) on them.

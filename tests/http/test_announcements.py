@@ -17,6 +17,7 @@ from bot.blocks import announcements as ab
 from bot.blocks.limits import check_message
 from bot.deps import Deps
 from bot.flows import announcements as flows
+from bot.flows import home as app_home
 from bot.flows import polls as poll_flows
 from bot.scheduler import lease_ttl, tick
 from bot.services import announcements as rules
@@ -252,7 +253,7 @@ def test_failed_channels_are_named_and_retried(communities, boss, slack, engine,
     boss.settle()
     assert len(posts(slack)) == 3  # one refused, two posted
     assert any("2 of 3 channels; failed: Community 0 (not_in_channel)" in t for t in dms(slack))
-    home = flows.home_blocks(deps, STAFF, [])
+    home = app_home.build(deps, STAFF)["blocks"]
     assert "not_in_channel" in json.dumps(home)
     assert any(
         e["action_id"] == ab.RETRY_ACTION

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import requests
@@ -461,7 +461,9 @@ def _submitted_agenda(engine, channel=CHANNEL):
         c = by_channel(s, TEAM_ID, channel)
         year = s.exec(select(OnsiteMeeting)).one().year
         sessions = [Session_("10:00", 60, "Welcome"), Session_("11:00", 60, "Cases")]
-        assert agenda.save(s, c.id, year, sessions, "U1", submit=True).newly_submitted
+        assert agenda.save(
+            s, c.id, year, sessions, "U1", submit=True, now=datetime.now(UTC)
+        ).newly_submitted
         return c.id, year
 
 

@@ -265,7 +265,8 @@ def test_the_list_shows_pages_and_short_agendas_as_zoom_does(zoom):
     ],
 )
 def test_token_endpoint_failures_are_zoom_errors(zoom, script):
-    from integrations.conferencing import ConferencingError, MeetingRequest, ZoomConferencing
+    from integrations.conferencing import ConferencingError, MeetingRequest
+    from integrations.zoom.conferencing import ZoomConferencing
 
     zoom.fail_token(**script, times=100)
     c = client(zoom)

@@ -14,9 +14,10 @@ from bot.config import Settings
 from bot.flows.conferencing_alerts import warn_missing_scopes
 from integrations import zoom_scopes
 from integrations.after_call import FactsError
-from integrations.conferencing import ConferencingError, MeetingRequest, ZoomConferencing
+from integrations.conferencing import ConferencingError, MeetingRequest
 from integrations.zoom import ZoomClient, ZoomScopeMissing
 from integrations.zoom.after_call import ZoomAfterCall, ZoomMeetingFacts
+from integrations.zoom.conferencing import ZoomConferencing
 from sandbox import zoom_standin as zs
 from tests.helpers.endpoint import zoom_env
 from tests.helpers.paths import REPO_ROOT

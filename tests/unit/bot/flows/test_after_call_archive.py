@@ -13,7 +13,7 @@ import pytest
 from slack_sdk import WebClient
 
 from bot.blocks.limits import check_message, check_view
-from bot.listeners.events import publish_home
+from bot.flows import home
 from sandbox.slack_standin import TEAM_ID
 from storage.db import session_scope
 from storage.models import Call
@@ -71,7 +71,7 @@ def test_cop_resources_lists_20_calls_with_long_links_whole(archived, as_user):
 
 
 def test_a_leader_s_home_lists_20_calls_with_long_links_whole(archived, deps, slack):
-    publish_home(WebClient(token="xoxb-test-token", base_url=slack.url), deps, "U1")
+    home.publish(WebClient(token="xoxb-test-token", base_url=slack.url), deps, "U1")
     view = slack.calls_to("views.publish")[-1].args["view"]
     view = json.loads(view) if isinstance(view, str) else view
     assert check_view(view) == []

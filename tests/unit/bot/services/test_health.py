@@ -13,7 +13,7 @@ from bot.blocks.after_call import health_text
 from bot.blocks.limits import check_view
 from bot.cli import export as health_cli
 from bot.cli import main
-from bot.listeners.events import publish_home
+from bot.flows import home
 from bot.services import calls as call_rules
 from bot.services import communities as svc
 from bot.services import health, health_export
@@ -168,7 +168,7 @@ def test_home_shows_staff_every_line_and_a_leader_their_own(communities, deps, s
     from slack_sdk import WebClient
 
     client = WebClient(token="xoxb-test-token", base_url=slack.url)
-    publish_home(client, deps, STAFF)
+    home.publish(client, deps, STAFF)
     staff_view = slack.calls_to("views.publish")[-1].args["view"]
     staff_view = json.loads(staff_view) if isinstance(staff_view, str) else staff_view
     text = json.dumps(staff_view, ensure_ascii=False)
@@ -177,7 +177,7 @@ def test_home_shows_staff_every_line_and_a_leader_their_own(communities, deps, s
     assert "no calls planned this year yet · 0 active members in 90 days of 0" in text
     assert ":warning: no leader, no call in 90 days" in text
     assert check_view(staff_view) == []
-    publish_home(client, deps, "U3")  # Beta's only leader
+    home.publish(client, deps, "U3")  # Beta's only leader
     leader_view = slack.calls_to("views.publish")[-1].args["view"]
     leader_view = json.loads(leader_view) if isinstance(leader_view, str) else leader_view
     text = json.dumps(leader_view)
@@ -192,7 +192,7 @@ def test_home_fits_slack_s_100_blocks_with_300_communities(deps, slack, session)
     from slack_sdk import WebClient
 
     client = WebClient(token="xoxb-test-token", base_url=slack.url)
-    publish_home(client, deps, STAFF)
+    home.publish(client, deps, STAFF)
     view = slack.calls_to("views.publish")[-1].args["view"]
     view = json.loads(view) if isinstance(view, str) else view
     assert len(view["blocks"]) <= 100 and check_view(view) == []

@@ -19,6 +19,7 @@ from bot import scheduler
 from bot.blocks import calls as cb
 from bot.deps import Deps, make_conferencing
 from bot.flows import calls as call_flows
+from bot.flows import home
 from bot.services import calls as rules
 from bot.services import hosts, year_plan
 from sandbox import slack_payloads as payloads
@@ -470,8 +471,6 @@ def test_year_plans_of_forty_communities_on_one_morning_lose_no_call(
 
 
 def test_staff_home_shows_each_hosts_next_meetings(db_url, session, slack, zoom, engine):
-    from bot.listeners.events import publish_home
-
     settings = pool_settings(db_url, slack, zoom, f"{H1},{H2}")
     deps = Deps(settings=settings, engine=engine, conferencing=make_conferencing(settings))
     client = WebClient(token="xoxb-test-token", base_url=slack.url)
@@ -485,7 +484,7 @@ def test_staff_home_shows_each_hosts_next_meetings(db_url, session, slack, zoom,
             with_meeting=True,
         )
         hosts.book_or_refuse(s, call, deps.conferencing.hosts, rules.utcnow())
-    publish_home(client, deps, settings.staff and sorted(settings.staff)[0])
+    home.publish(client, deps, settings.staff and sorted(settings.staff)[0])
     [published] = slack.calls_to("views.publish")
     text = json.dumps(published.json_arg("view"))
     assert "Zoom hosts" in text

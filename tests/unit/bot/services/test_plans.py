@@ -149,7 +149,7 @@ def test_markdown_and_json_exports(session, community):
 
 
 def test_publication_is_recorded(session, community):
-    plans.record_publication(session, community, "C1", ["1.1", "1.2"], "U1")
+    plans.record_publication(session, community, "C1", ["1.1", "1.2"], "U1", T0)
     plan = plans.load(session, community)
     assert plan.published_channel == "C1" and plan.published_ts == ("1.1", "1.2")
 

@@ -3,6 +3,8 @@ database picks one winner, nothing is lost, no community is left without a leade
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from bot.services import CopError, plans
 from bot.services import communities as svc
 from bot.services.planning_tool import section
@@ -113,7 +115,7 @@ def test_only_one_of_several_publications_at_once_claims_the_plan(session, engin
     # the winner's record ends the claim; the next publication may go
     with session_scope(engine) as s:
         community = s.get(Community, cid)
-        plans.record_publication(s, community, "CRACE000", ["1.1"], "U1")
+        plans.record_publication(s, community, "CRACE000", ["1.1"], "U1", datetime.now(UTC))
     with session_scope(engine) as s:
         assert plans.claim_publication(s, s.get(Community, cid), "U2") is True
 
