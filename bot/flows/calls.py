@@ -25,8 +25,8 @@ from bot.flows.meetings import (
     load_call,
     move_meeting,
 )
+from bot.services import call_meetings, year_plan
 from bot.services import calls as rules
-from bot.services import year_plan
 from bot.slack_client import post_message, tell
 from bot.text import escape, link
 from storage.db import session_scope
@@ -246,7 +246,7 @@ def run_deferred(
     if not deps.conferencing.configured:
         return []
     with session_scope(deps.engine) as session:
-        due = rules.deferred_meetings(session, now)
+        due = call_meetings.deferred_meetings(session, now)
     made: list[str] = []
     for call_id in due:
         if keep is not None and not keep():

@@ -19,8 +19,8 @@ from sqlmodel import Session
 
 from bot.deps import Deps
 from bot.flows import registrations
+from bot.services import call_meetings, hosts
 from bot.services import calls as rules
-from bot.services import hosts
 from integrations.conferencing import (
     ConferencingError,
     HostOutForTheDay,
@@ -103,11 +103,11 @@ def _claim(deps: Deps, call_id: int, now: datetime) -> tuple[MeetingRequest, int
     """The making of the call's meeting claimed (for longer than the longest create):
     what to ask for (looking for a meeting made before when an earlier try was cut
     short), and the call's version it is for; None when it is not this worker's to make."""
-    timeout = rules.claim_timeout(deps.conferencing.longest_create_seconds)
+    timeout = call_meetings.claim_timeout(deps.conferencing.longest_create_seconds)
     with session_scope(deps.engine) as session:
         current = session.get(Call, call_id)
         tried_before = current is not None and current.meeting_claimed_at is not None
-        if not rules.claim_meeting(session, call_id, now, timeout=timeout):
+        if not call_meetings.claim_meeting(session, call_id, now, timeout=timeout):
             return None
         call = session.get(Call, call_id, populate_existing=True)
         request = meeting_request(call, session.get(Community, call.community_id))
@@ -132,17 +132,17 @@ def _create(deps: Deps, call_id: int, request: MeetingRequest, now: datetime) ->
         except ConferencingError as e:
             log.warning("meeting for call %s: %s", call_id, e)
             with session_scope(deps.engine) as session:
-                rules.meeting_failed(session, call_id, str(e))
+                call_meetings.meeting_failed(session, call_id, str(e))
             return str(e)
         except Exception as e:  # noqa: BLE001 - the call must not stay claimed
             with session_scope(deps.engine) as session:
-                rules.meeting_failed(session, call_id, "an unexpected error")
+                call_meetings.meeting_failed(session, call_id, "an unexpected error")
             log.exception("meeting for call %s", call_id)
             return f"an unexpected error ({type(e).__name__})"
     # every host said it is out for the day
     later = later_text(deps, hosts.next_utc_midnight(now), request.timezone)
     with session_scope(deps.engine) as session:
-        rules.meeting_deferred(session, call_id, hosts.next_utc_midnight(now), later)
+        call_meetings.meeting_deferred(session, call_id, hosts.next_utc_midnight(now), later)
     return later
 
 
@@ -160,10 +160,10 @@ def _pick_host(deps: Deps, call_id: int, now: datetime) -> tuple[str | None, str
                 excluding=call.id,
             )  # fmt: skip
             busy = hosts.busy_message(pool, free, call.timezone, call.duration_minutes)
-            rules.meeting_failed(session, call_id, busy)
+            call_meetings.meeting_failed(session, call_id, busy)
             return None, busy + " Reschedule the call to one of them."
         if isinstance(host, Later):
-            rules.meeting_deferred(session, call_id, hosts.next_utc_midnight(now), host)
+            call_meetings.meeting_deferred(session, call_id, hosts.next_utc_midnight(now), host)
             return None, host
         return host, ""
 
@@ -175,7 +175,7 @@ def _keep(
     deleted again when the call was cancelled meanwhile (no orphan meeting in Zoom),
     moved when it was rescheduled meanwhile (`sequence`: the version it was made for)."""
     with session_scope(deps.engine) as session:
-        stored = rules.meeting_made(
+        stored = call_meetings.meeting_made(
             session, call_id, info.meeting_id, info.join_url, info.passcode, registration
         )
         call = session.get(Call, call_id)
@@ -221,7 +221,7 @@ def move_meeting(deps: Deps, call: Call, community: Community, host_changed: boo
             except ConferencingError as e:
                 return str(e)
     with session_scope(deps.engine) as session:
-        dropped = rules.meeting_dropped(session, call.id, call.meeting_id)
+        dropped = call_meetings.meeting_dropped(session, call.id, call.meeting_id)
     if not dropped:
         return None  # cancelled or changed meanwhile: that change handles its meeting
     problem = delete_meeting(deps, call.id, call.meeting_id)

@@ -15,7 +15,8 @@ from storage.models import Community, OnsiteMeeting
 def announce_block(
     client: WebClient, ics_url: str | None, community: Community, meeting: OnsiteMeeting, done: Any
 ) -> None:
-    """The block given or moved (`onsite.assign`'s result), in the community's channel."""
+    """The block given or moved (`onsite_assignment.assign`'s result), in the community's
+    channel."""
     channel = community.slack_channel_id
     if done.changed:
         moved = done.moved_from is not None
@@ -32,7 +33,7 @@ def announce_block(
 def announce_freed(
     client: WebClient, community: Community, meeting: OnsiteMeeting, freed: Any, user_id: str
 ) -> None:
-    """The block freed (`onsite.free`'s result), in the community's channel."""
+    """The block freed (`onsite_assignment.free`'s result), in the community's channel."""
     channel = community.slack_channel_id
     post_message(
         client, channel, blocks.freed_announcement(community, meeting, freed.block, user_id)

@@ -22,7 +22,7 @@ from bot.flows import onsite as flows
 from bot.listeners.common import CommandRequest, object_id, parse_channel
 from bot.listeners.guard import Interaction, on_action, on_submission
 from bot.listeners.routes import Routes
-from bot.services import CopError, onsite, people
+from bot.services import CopError, onsite, onsite_assignment, people
 from bot.services import communities as svc
 from bot.services.onsite import SlotError
 from bot.services.permissions import Action, Actor, can, who_can
@@ -77,7 +77,7 @@ def cmd_onsite(req: CommandRequest) -> None:
         if channel is None:
             raise CopError("Name the community's channel: `/cop onsite free #channel`.")
         community = req.community(channel)
-        freed = onsite.free(req.session, meeting, community)
+        freed = onsite_assignment.free(req.session, meeting, community)
         if freed is None:
             req.say_ephemeral(f"*{community.name}* has no block to free; nothing changed.")
             return
@@ -189,7 +189,7 @@ def handle_assign_submission(i: Interaction) -> None:
             raise SlotError(
                 blocks.COMMUNITY, "That block is no longer this community's; start again."
             )
-    done = onsite.assign(
+    done = onsite_assignment.assign(
         i.session, meeting, community, room_id, day, start, end, i.user_id, move=moving
     )
     moved = done.moved_from is not None
@@ -254,7 +254,7 @@ def handle_home_block_menu(i: Interaction) -> None:
             i.open_view(blocks.assign_modal(meeting, rooms, community.slack_channel_id, block))
             return
         if kind == "free":
-            freed = onsite.free(i.session, meeting, community)
+            freed = onsite_assignment.free(i.session, meeting, community)
             if freed is not None:
                 i.later(flows.announce_freed, i.client, community, meeting, freed, i.user_id)
     i.home_after()

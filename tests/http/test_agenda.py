@@ -15,7 +15,7 @@ from bot.blocks import agenda as ab
 from bot.blocks.limits import check_view
 from bot.scheduler import tick
 from bot.services import agenda as rules
-from bot.services import onsite
+from bot.services import onsite, onsite_assignment
 from bot.services.communities import join, set_leaders
 from bot.slack_client import make_web_client
 from sandbox import slack_payloads as payloads
@@ -48,7 +48,7 @@ def setup_meeting(engine, start=THU, block_day=FRI, at=time(10, 0)):
             user_id=STAFF,
         )
         [room] = onsite.rooms_of(s, meeting.id)
-        onsite.assign(s, meeting, c, room.id, block_day, at, time(at.hour + 2), STAFF)
+        onsite_assignment.assign(s, meeting, c, room.id, block_day, at, time(at.hour + 2), STAFF)
         return c.id, meeting.year
 
 

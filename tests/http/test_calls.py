@@ -12,6 +12,7 @@ from icalendar import Calendar
 from sqlmodel import select
 
 from bot.blocks import calls as cb
+from bot.services import call_meetings as meetings
 from bot.services import calls as rules
 from sandbox import slack_payloads as payloads
 from storage.db import session_scope
@@ -557,7 +558,7 @@ def test_a_claim_outlives_the_longest_zoom_retry(db_url, slack_session, zoom, se
     deps = Deps.create(make_settings(db_url, slack_session.url, **env))
     longest = deps.conferencing.longest_create_seconds
     assert longest >= 600
-    timeout = rules.claim_timeout(longest)
+    timeout = meetings.claim_timeout(longest)
     assert timeout > timedelta(seconds=longest)
     # a live create is never taken over: at 11 minutes the claim still holds
     with session_scope(engine) as s:
@@ -569,10 +570,10 @@ def test_a_claim_outlives_the_longest_zoom_retry(db_url, slack_session, zoom, se
         )
         call = rules.create(s, community, draft, "U1", with_meeting=True)
         start = datetime.now(UTC)
-        assert rules.claim_meeting(s, call.id, start, timeout=timeout)
+        assert meetings.claim_meeting(s, call.id, start, timeout=timeout)
         later = start + timedelta(minutes=11)
-        assert not rules.claim_meeting(s, call.id, later, timeout=timeout)
-        assert rules.claim_meeting(
+        assert not meetings.claim_meeting(s, call.id, later, timeout=timeout)
+        assert meetings.claim_meeting(
             s, call.id, start + timeout + timedelta(seconds=1), timeout=timeout
         )
 

@@ -376,14 +376,14 @@ def test_forged_times_with_seconds_are_a_field_error(meeting, engine, slack, sta
 def test_the_service_takes_whole_minutes_only(meeting, engine):
     from datetime import time
 
-    from bot.services import onsite
+    from bot.services import onsite, onsite_assignment
     from bot.services.communities import by_channel
 
     with session_scope(engine) as s:
         m = s.exec(select(OnsiteMeeting)).one()
         c = by_channel(s, TEAM_ID, OTHER)
         with pytest.raises(onsite.SlotError) as info:
-            onsite.assign(
+            onsite_assignment.assign(
                 s, m, c, room_id(engine, "Room A"), FRI, time(10, 0, 0, 1), time(12), STAFF
             )
         assert "whole minutes" in str(info.value)
@@ -395,7 +395,7 @@ def test_the_room_key_refuses_an_overlap_by_any_instant(meeting, engine, monkeyp
     the room: the key refuses it."""
     from datetime import time
 
-    from bot.services import onsite
+    from bot.services import onsite, onsite_assignment
     from bot.services.communities import by_channel
 
     assert accepted(submit_assign(meeting, engine, CHANNEL))
@@ -410,7 +410,9 @@ def test_the_room_key_refuses_an_overlap_by_any_instant(meeting, engine, monkeyp
         m = s.exec(select(OnsiteMeeting)).one()
         c = by_channel(s, TEAM_ID, OTHER)
         with pytest.raises(onsite.SlotError) as info:
-            onsite.assign(s, m, c, room_id(engine, "Room A"), FRI, time(10), time(12), STAFF)
+            onsite_assignment.assign(
+                s, m, c, room_id(engine, "Room A"), FRI, time(10), time(12), STAFF
+            )
         assert "already taken" in str(info.value)
     assert len(blocks_stored(engine)) == 1
     with session_scope(engine) as s:
@@ -421,7 +423,7 @@ def test_the_room_key_refuses_an_overlap_by_any_instant(meeting, engine, monkeyp
 def test_quarter_hours_cover_whatever_instant_they_are_given():
     from datetime import UTC, datetime
 
-    from bot.services.onsite import cell_starts
+    from bot.services.onsite_assignment import cell_starts
 
     at = datetime(2030, 5, 3, 15, 0, tzinfo=UTC)
     assert len(cell_starts(at, at + timedelta(hours=2))) == 8

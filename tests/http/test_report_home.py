@@ -133,7 +133,7 @@ def test_leader_sees_a_to_do_list_with_deadlines_members_do_not(as_user, engine,
 def test_staff_home_shows_the_rooms_and_blocks(as_user, engine, slack):
     from datetime import date, time
 
-    from bot.services import onsite
+    from bot.services import onsite, onsite_assignment
 
     day = date(date.today().year + 1, 3, 1)
     friday = day + timedelta(days=(4 - day.weekday()) % 7)
@@ -144,7 +144,7 @@ def test_staff_home_shows_the_rooms_and_blocks(as_user, engine, slack):
             rooms=[("Room A", 40), ("Room B", 10)], user_id=STAFF,
         )  # fmt: skip
         room = onsite.rooms_of(s, meeting.id)[0]
-        onsite.assign(s, meeting, c, room.id, friday, time(10), time(12), STAFF)
+        onsite_assignment.assign(s, meeting, c, room.id, friday, time(10), time(12), STAFF)
     as_user(STAFF).event(opened(STAFF))
     _view, text = published(slack, STAFF, 1)
     assert "*Annual Meeting* (America/Chicago): rooms and blocks, venue time" in text
@@ -165,7 +165,7 @@ def test_staff_move_or_free_a_block_from_home(as_user, engine, slack):
 
     from bot.blocks.home_year import BLOCK_MENU_ACTION
     from bot.blocks.onsite import ASSIGN_CALLBACK
-    from bot.services import onsite
+    from bot.services import onsite, onsite_assignment
     from storage.models import OnsiteBlock
 
     day = date(date.today().year + 1, 3, 1)
@@ -177,7 +177,9 @@ def test_staff_move_or_free_a_block_from_home(as_user, engine, slack):
             rooms=[("Room A", 40)], user_id=STAFF,
         )  # fmt: skip
         room = onsite.rooms_of(s, meeting.id)[0]
-        block_id = onsite.assign(s, meeting, c, room.id, friday, time(10), time(12), STAFF).block.id
+        block_id = onsite_assignment.assign(
+            s, meeting, c, room.id, friday, time(10), time(12), STAFF
+        ).block.id
     staff = as_user(STAFF)
     staff.event(opened(STAFF))
     view, _ = published(slack, STAFF, 1)

@@ -352,7 +352,7 @@ def _meanings_hold(url: str, start: str, row_ids: dict, slack) -> None:
             counts = {o.label: tally.counts[o.id] for o in tally.options}
             assert counts == {"April": 1, "May": 2}
     if "0012" <= start < REWRITTEN_TABLES["onsite_room_slot"]:
-        from bot.services.onsite import cell_starts
+        from bot.services.onsite_assignment import cell_starts
         from storage.models import OnsiteBlock, OnsiteRoomSlot
 
         with session_scope(engine) as s:

@@ -12,7 +12,7 @@ from datetime import date, time, timedelta
 from bot.blocks import agenda as ab
 from bot.cli import main
 from bot.services import agenda as rules
-from bot.services import onsite
+from bot.services import onsite, onsite_assignment
 from bot.services.deliverables_export import AGENDA_COLUMNS
 from bot.text import csv_uncell
 from sandbox import slack_payloads as payloads
@@ -65,7 +65,7 @@ def test_csv_and_json_round_trip(as_user, engine, db_url, monkeypatch, tmp_path,
         rooms = onsite.rooms_of(s, meeting.id)
         for cid, room in zip(ids, rooms, strict=True):
             c = s.get(Community, cid)
-            onsite.assign(
+            onsite_assignment.assign(
                 s, meeting, c, room.id, THU + timedelta(days=1), time(10), time(12), STAFF
             )
         year = meeting.year

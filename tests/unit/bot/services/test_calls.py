@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from icalendar import Calendar
 
+from bot.services import call_meetings as meetings
 from bot.services import calls as rules
 from integrations.calendar import call_ics, feed_ics
 from storage.models import CallKind, MeetingState
@@ -145,11 +146,11 @@ def test_rescheduling_a_call_does_not_count_it_twice(session, community):
 
 def test_only_one_claim_on_a_meeting_and_stale_claims_expire(session, community):
     call = _schedule(session, community, "2027-01-13")
-    assert rules.claim_meeting(session, call.id, NOW)
-    assert not rules.claim_meeting(session, call.id, NOW + timedelta(seconds=30))
-    assert rules.claim_meeting(session, call.id, NOW + timedelta(minutes=3))  # a dead worker
-    rules.meeting_made(session, call.id, 123, "https://zoom.example/j/123", "pw")
-    assert not rules.claim_meeting(session, call.id, NOW + timedelta(hours=1))
+    assert meetings.claim_meeting(session, call.id, NOW)
+    assert not meetings.claim_meeting(session, call.id, NOW + timedelta(seconds=30))
+    assert meetings.claim_meeting(session, call.id, NOW + timedelta(minutes=3))  # a dead worker
+    meetings.meeting_made(session, call.id, 123, "https://zoom.example/j/123", "pw")
+    assert not meetings.claim_meeting(session, call.id, NOW + timedelta(hours=1))
     session.refresh(call)
     assert call.meeting_state == MeetingState.READY.value
 
