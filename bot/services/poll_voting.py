@@ -152,6 +152,20 @@ def _check_key(session: Session, poll: Poll, key: bytes) -> None:
         raise CopError(KEY_CHANGED)
 
 
+def _open_ballot(
+    session: Session, poll: Poll, user_id: str, key: bytes, now: datetime, click: str | None
+) -> str | VoteResult:
+    """The voter's key when the poll is open and the click is new; else the answer to give
+    (closed, or a replayed click that changes nothing)."""
+    _check_key(session, poll, key)
+    voter = voter_of(poll, user_id, key)
+    if not _lock_open(session, poll.id, now):
+        return _closed(session, poll.id)
+    if not _click(session, poll.id, click):
+        return VoteResult("replay", poll)
+    return voter
+
+
 def vote(
     session: Session,
     b: Ballot,
@@ -167,12 +181,9 @@ def vote(
     poll = b.poll
     if option_id not in b.labels:
         raise CopError("That option is not part of this poll.")
-    _check_key(session, poll, key)
-    voter = voter_of(poll, user_id, key)
-    if not _lock_open(session, poll.id, now):
-        return _closed(session, poll.id)
-    if not _click(session, poll.id, click):
-        return VoteResult("replay", poll)
+    voter = _open_ballot(session, poll, user_id, key, now, click)
+    if isinstance(voter, VoteResult):
+        return voter
     chosen = choices_of(session, poll.id, voter)
     if option_id in chosen:
         _unchanged(session, poll.id)
@@ -202,12 +213,9 @@ def withdraw(
 ) -> VoteResult:
     """Take back one choice (all of them when `option_id` is 0)."""
     poll = b.poll
-    _check_key(session, poll, key)
-    voter = voter_of(poll, user_id, key)
-    if not _lock_open(session, poll.id, now):
-        return _closed(session, poll.id)
-    if not _click(session, poll.id, click):
-        return VoteResult("replay", poll)
+    voter = _open_ballot(session, poll, user_id, key, now, click)
+    if isinstance(voter, VoteResult):
+        return voter
     where = [PollVote.poll_id == poll.id, PollVote.voter == voter]
     if option_id:
         where.append(PollVote.option_id == option_id)
