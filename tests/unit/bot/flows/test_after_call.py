@@ -30,17 +30,6 @@ NONMEMBER_EMAIL = "carl@example.org"
 
 
 @pytest.fixture
-def client(settings):
-    return make_web_client(settings)
-
-
-@pytest.fixture
-def live(settings):
-    """Deps with the Zoom stand-in as conferencing (as `copbot serve` builds them)."""
-    return Deps.create(settings)
-
-
-@pytest.fixture
 def community(session, slack, zoom):
     # they use the organisation's Zoom account: Zoom shows their emails without registration
     for email in ("ana@example.org", "bo@example.org", "cy@example.org"):

@@ -10,11 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from bot.deps import Deps
 from bot.flows import after_call
 from bot.services import communities as svc
 from bot.services import value
-from bot.slack_client import make_web_client
 from storage.db import session_scope
 from storage.models import AfterCallJob, CallAttendance, CallResource, Person, ValueQuestion
 from tests.helpers.records import ended_call, new_community, participant
@@ -23,16 +21,6 @@ MEETING = 85000000777
 CHANNEL = "CRETRY01"
 REC = "https://zoom.example/rec/share/retry"
 WAIT = timedelta(seconds=1)  # Slack says Retry-After 0: copbot waits at least a second
-
-
-@pytest.fixture
-def client(settings):
-    return make_web_client(settings)
-
-
-@pytest.fixture
-def live(settings):
-    return Deps.create(settings)
 
 
 @pytest.fixture

@@ -11,12 +11,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from bot.deps import Deps
 from bot.flows import calls as call_flows
 from bot.flows import conferencing_alerts as alert_flow
 from bot.flows.conferencing_alerts import warn_missing_scopes
 from bot.scheduler import tick
-from bot.slack_client import make_web_client
 from integrations import zoom_scopes
 from storage.db import session_scope
 from storage.models import Call, ConferencingAlert, MeetingState
@@ -24,16 +22,6 @@ from tests.helpers.endpoint import STAFF
 from tests.helpers.records import ended_call, new_community
 
 WRITE = "meeting:write:meeting:admin"
-
-
-@pytest.fixture
-def client(settings):
-    return make_web_client(settings)
-
-
-@pytest.fixture
-def live(settings):
-    return Deps.create(settings)
 
 
 @pytest.fixture

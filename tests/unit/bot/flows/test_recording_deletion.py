@@ -11,12 +11,10 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from bot.deps import Deps
 from bot.flows import recording_deletion
 from bot.scheduler import tick
 from bot.services import communities as svc
 from bot.services import recordings
-from bot.slack_client import make_web_client
 from integrations.zoom.after_call import recording_of
 from sandbox.slack_standin import TEAM_ID
 from storage.db import session_scope
@@ -26,16 +24,6 @@ from tests.helpers.records import ended_call, new_community
 MEETING = 85000000456
 SHARE = "https://zoom.example/rec/share/abc"
 CHANNEL = "CDELETE1"
-
-
-@pytest.fixture
-def client(settings):
-    return make_web_client(settings)
-
-
-@pytest.fixture
-def live(settings):
-    return Deps.create(settings)
 
 
 @pytest.fixture

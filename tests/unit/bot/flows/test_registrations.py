@@ -53,11 +53,6 @@ def off(settings) -> Deps:
 
 
 @pytest.fixture
-def client(settings):
-    return make_web_client(settings)
-
-
-@pytest.fixture
 def zoom_client(zoom) -> ZoomClient:
     return ZoomClient(
         ACCOUNT_ID, CLIENT_ID, CLIENT_SECRET, api_url=zoom.api_url, oauth_url=zoom.oauth_url
